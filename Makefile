@@ -1,0 +1,67 @@
+# vhost-trace top-level Makefile.
+#
+#   make            build the module for every supported kernel, the
+#                   kselftests, QEMU with the qemu-glue series, VM images
+#   make check      install what is missing, build, run all tests (TAP)
+#   make demo       the main job on its built-in default (see README)
+#   make deps       only install dependencies (apt, QEMU source)
+#   make checkpatch kernel coding style of vhost-trace/
+#
+# Supported kernels are discovered from the installed packages
+# (tools/kernels.sh); everything built goes to $(BUILD).
+
+BUILD ?= $(CURDIR)/build
+export BUILD
+
+KERNELS = $(shell tools/kernels.sh)
+
+.PHONY: all deps modules selftests qemu vm-images check demo checkpatch clean
+
+all: modules selftests qemu vm-images
+
+deps:
+	@tools/deps.sh $(BUILD)
+
+# One line per kernel: "release series".
+modules:
+	@tools/kernels.sh | while read -r rel series; do \
+		tools/build-module.sh $(BUILD) $$rel $$series || exit 1; \
+	done
+
+# The kselftests, built once per linux-source series against its own
+# kselftest_harness.h and lib.mk.
+selftests:
+	@for s in $$(tools/kernels.sh | awk '{print $$2}' | sort -u); do \
+		tools/linux-src.sh /usr/src/linux-source-$$s.tar.xz \
+			$(BUILD)/linux-src/$$s && \
+		$(MAKE) -s -C selftests all OUTPUT=$(BUILD)/selftests/$$s \
+			KSFT_DIR=$(BUILD)/linux-src/$$s/tools/testing/selftests \
+			|| exit 1; \
+	done
+
+qemu:
+	@qemu-glue/build.sh $(BUILD)
+
+vm-images:
+	@tools/kernels.sh | while read -r rel series; do \
+		for k in host guest; do \
+			img=$(BUILD)/vm/initramfs-$$k-$$rel.cpio.gz; \
+			tools/vm/mkinitramfs.sh $$k $$rel $$img || exit 1; \
+		done; \
+	done
+
+check:
+	@selftests/check.sh
+
+demo: deps all
+	@tools/demo.sh
+
+# LINUX_VERSION_CODE is how an out-of-tree module knows its kernel: allowed.
+checkpatch:
+	@s=$$(tools/kernels.sh | awk 'END {print $$2}'); \
+	$(BUILD)/linux-src/$$s/scripts/checkpatch.pl --no-tree --strict \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,LINUX_VERSION_CODE -f \
+		vhost-trace/*.c vhost-trace/*.h vhost-trace/uapi/linux/*.h
+
+clean:
+	rm -rf $(BUILD)

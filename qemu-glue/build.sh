@@ -1,0 +1,73 @@
+#!/bin/bash
+# Build qemu-system-x86_64 from Debian's QEMU source with the vhost-trace
+# patch series (qemu-glue/patches/series) applied.
+#
+# Usage: qemu-glue/build.sh BUILD_DIR
+#   BUILD_DIR/qemu/src    pristine source (unpacked by tools/deps.sh)
+#   BUILD_DIR/qemu/tree   source with the series applied
+#   BUILD_DIR/qemu/build  meson build tree; the binary is
+#                         BUILD_DIR/qemu/build/qemu-system-x86_64
+# The tree is re-made only when the series changes, and ninja rebuilds
+# only what changed.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$1" && pwd)
+src=$build/qemu/src
+tree=$build/qemu/tree
+obj=$build/qemu/build
+series=$here/patches/series
+
+if [ ! -f "$src/.unpacked" ]; then
+	echo "qemu-glue: no QEMU source in $src (run tools/deps.sh)" >&2
+	exit 1
+fi
+
+patches=()
+if [ -f "$series" ]; then
+	while read -r p; do
+		case "$p" in ''|'#'*) continue ;; esac
+		patches+=("$here/patches/$p")
+	done < "$series"
+fi
+
+hash=$( (cat "$src/debian/changelog" "$series" "${patches[@]}" \
+	2>/dev/null || true) | sha256sum | cut -d' ' -f1)
+
+if [ "$(cat "$tree/.series-hash" 2>/dev/null)" != "$hash" ]; then
+	echo "qemu-glue: preparing source tree (${#patches[@]} patches)"
+	rm -rf "$tree.new"
+	cp -a "$src" "$tree.new"
+	for p in "${patches[@]}"; do
+		if ! patch -d "$tree.new" -p1 -s -N < "$p"; then
+			echo "qemu-glue: $(basename "$p") does not apply" >&2
+			exit 1
+		fi
+	done
+	echo "$hash" > "$tree.new/.series-hash"
+	rm -rf "$tree"
+	mv "$tree.new" "$tree"
+	# Sources moved: let meson start again in a clean build tree.
+	rm -rf "$obj"
+fi
+
+if [ ! -f "$obj/build.ninja" ]; then
+	mkdir -p "$obj"
+	(cd "$obj" && "$tree/configure" \
+		--meson=/usr/bin/meson \
+		--target-list=x86_64-softmmu \
+		--without-default-features \
+		--enable-kvm --enable-tcg --enable-vhost-kernel \
+		--disable-docs --disable-install-blobs --disable-werror \
+		> "$obj/configure.log" 2>&1) || {
+		tail -n 30 "$obj/configure.log" >&2
+		echo "qemu-glue: configure failed, see $obj/configure.log" >&2
+		exit 1
+	}
+fi
+
+ninja -C "$obj" qemu-system-x86_64 > "$obj/ninja.log" 2>&1 || {
+	grep -B2 -A20 'error' "$obj/ninja.log" | head -n 60 >&2
+	echo "qemu-glue: build failed, see $obj/ninja.log" >&2
+	exit 1
+}

@@ -1,0 +1,124 @@
+#!/bin/bash
+# make check: install what is missing, build everything, and run every test
+# (host-side guards, then VM tests on each supported kernel). TAP output;
+# the last line is "N passed, N failed"; non-zero exit on any failure.
+#
+# STAGES (space separated) picks stages: deps build guards module nested.
+# Default: all of them.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+export BUILD=${BUILD:-$top/build}
+STAGES=${STAGES:-deps build guards module nested}
+
+n=0
+passed=0
+failed=0
+t0=$SECONDS
+
+echo "TAP version 13"
+
+point() {
+	n=$((n + 1))
+	if [ "$1" = ok ]; then
+		passed=$((passed + 1))
+		echo "ok $n - $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $2"
+	fi
+}
+
+# run NAME CMD...: one test point; the command's output becomes comments.
+run() {
+	local name=$1 log
+	shift
+	log=$(mktemp)
+	if "$@" > "$log" 2>&1; then
+		sed 's/^/# /' "$log"
+		point ok "$name"
+	else
+		sed 's/^/# /' "$log"
+		point "not ok" "$name"
+	fi
+	rm -f "$log"
+}
+
+# run_vm NAME CMD...: a VM run streamed as comments; its "check: ok NAME"
+# lines become test points, and the run itself (status, dmesg) one more.
+run_vm() {
+	local name=$1 line rc=255
+	shift
+	while IFS= read -r line; do
+		case "$line" in
+		"check: ok "*)		point ok "${line#check: ok }" ;;
+		"check: not ok "*)	point "not ok" "${line#check: not ok }" ;;
+		"check-rc: "*)		rc=${line#check-rc: } ;;
+		*)			echo "# $line" ;;
+		esac
+	done < <("$@" 2>&1; echo "check-rc: $?")
+	if [ "$rc" = 0 ]; then
+		point ok "$name: exit 0, dmesg clean"
+	else
+		point "not ok" "$name: exit $rc (see above)"
+	fi
+}
+
+stage() {
+	local s=$SECONDS
+	echo "# stage $1"
+	"stage_$1"
+	echo "# stage $1 took $((SECONDS - s))s"
+}
+
+has_stage() {
+	case " $STAGES " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+stage_deps() {
+	run "dependencies installed" "$top/tools/deps.sh" "$BUILD"
+}
+
+stage_build() {
+	local rel series
+	while read -r rel series; do
+		run "vhost_trace.ko builds for $rel (vhost.h from linux-source-$series)" \
+			"$top/tools/build-module.sh" "$BUILD" "$rel" "$series"
+	done < <("$top/tools/kernels.sh")
+	run "kselftests build" make -s -C "$top" selftests
+	run "QEMU builds with the qemu-glue series" make -s -C "$top" qemu
+	run "VM initramfs images build" make -s -C "$top" vm-images
+}
+
+stage_guards() {
+	run "a vhost.h from another kernel stops the build" \
+		"$top/selftests/build/vhost_h_mismatch.sh"
+}
+
+stage_module() {
+	local rel series
+	while read -r rel series; do
+		run_vm "vm $rel: module test" \
+			"$top/tools/vmrun" -k "$rel" -t 600 -- \
+			"$top/selftests/vm/module.sh"
+	done < <("$top/tools/kernels.sh")
+}
+
+stage_nested() {
+	local rel
+	# The 6.1 host VM (the oldest supported kernel) runs the nested guest.
+	rel=$("$top/tools/kernels.sh" | awk 'NR == 1 {print $1}')
+	run_vm "vm $rel: nested guest" \
+		"$top/tools/vmrun" -k "$rel" -t 600 -- \
+		"$top/selftests/vm/nested_virtio_serial.sh"
+}
+
+for s in deps build guards module nested; do
+	has_stage "$s" && stage "$s"
+done
+
+echo "1..$n"
+echo "# total time $((SECONDS - t0))s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,35 @@
+#!/bin/sh
+# In the host VM: vhost_trace.ko loads, its kselftests pass, it cannot be
+# unloaded while a device file is open, and it unloads afterwards.
+. "$(dirname "$0")/lib.sh"
+
+echo "kernel $REL, vhost.h from linux-source $SERIES"
+check "$REL: module loads, /dev/vhost-trace exists" load_module
+
+run_kselftests() {
+	make -s -C "$TOP/selftests" run_tests \
+		OUTPUT="$BUILD/selftests/$SERIES" KSFT_DIR="$KSFT_DIR" \
+		> /tmp/ksft.log 2>&1
+	rc=$?
+	cat /tmp/ksft.log
+	[ "$rc" = 0 ] && ! grep -q '^not ok' /tmp/ksft.log &&
+		grep -q '^ok ' /tmp/ksft.log
+}
+check "$REL: kselftests vhost_trace" run_kselftests
+
+unload_refused_while_open() {
+	exec 3<>/dev/vhost-trace || return 1
+	if rmmod vhost_trace 2>/dev/null; then
+		exec 3>&-
+		return 1
+	fi
+	exec 3>&-
+}
+check "$REL: unload refused while the device is open" unload_refused_while_open
+
+unload() {
+	rmmod vhost_trace && [ ! -e /dev/vhost-trace ]
+}
+check "$REL: module unloads" unload
+
+exit $FAILED

@@ -1,0 +1,78 @@
+#!/bin/bash
+# Install everything vhost-trace needs on a Debian 12 machine.
+# Idempotent and quiet when there is nothing to do.
+# Usage: tools/deps.sh [BUILD_DIR]   (QEMU source goes under BUILD_DIR/qemu)
+set -euo pipefail
+
+BUILD=${1:-build}
+export DEBIAN_FRONTEND=noninteractive
+
+# Kernels: the 6.1 and 6.12 LTS series of Debian 12, each as image, headers
+# and the linux-source tarball of the same version (vhost.h comes from it).
+KERNEL_PKGS="linux-image-amd64 linux-headers-amd64 linux-source-6.1
+	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12"
+BUILD_PKGS="build-essential bc kmod cpio xz-utils zstd busybox-static
+	dpkg-dev pkg-config file"
+QEMU_BUILD_PKGS="meson ninja-build python3 libglib2.0-dev libpixman-1-dev
+	zlib1g-dev libfdt-dev"
+# The outer QEMU that runs the host VM, with its firmware (also used by the
+# QEMU we build, which installs no blobs).
+RUN_PKGS="qemu-system-x86 seabios ipxe-qemu"
+TRACE_PKGS="trace-cmd libtracefs-dev libtraceevent-dev liburcu-dev
+	libzstd-dev strace"
+PKGS="$KERNEL_PKGS $BUILD_PKGS $QEMU_BUILD_PKGS $RUN_PKGS $TRACE_PKGS"
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: installing packages needs root (try: sudo $0)" >&2
+		exit 1
+	fi
+}
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q '^install ok installed$'; then
+		missing="$missing $p"
+	fi
+done
+
+# deb-src entry for `apt-get source qemu`
+SRCLIST=/etc/apt/sources.list.d/vhost-trace-src.sources
+need_src=0
+[ -f "$SRCLIST" ] || need_src=1
+
+if [ -n "$missing" ] || [ "$need_src" = 1 ]; then
+	need_root
+	if [ "$need_src" = 1 ]; then
+		cat > "$SRCLIST" <<'EOS'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+	fi
+	echo "deps: installing:$missing"
+	apt-get update -qq
+	# No initramfs for the kernels: the VM runner builds its own.
+	INITRD=No apt-get install -y -qq --no-install-recommends $missing \
+		>/dev/null
+fi
+
+# QEMU source, unpacked once (Debian's patches applied by dpkg-source).
+QSRC="$BUILD/qemu/src"
+if [ ! -f "$QSRC/.unpacked" ]; then
+	mkdir -p "$BUILD/qemu/dl"
+	(cd "$BUILD/qemu/dl" && apt-get source -qq qemu >/dev/null 2>&1) || {
+		echo "deps: apt-get source qemu failed" >&2
+		exit 1
+	}
+	dir=$(find "$BUILD/qemu/dl" -maxdepth 1 -mindepth 1 -type d \
+		-name 'qemu-*' | head -n1)
+	rm -rf "$QSRC"
+	mv "$dir" "$QSRC"
+	rm -rf "$BUILD/qemu/dl"
+	touch "$QSRC/.unpacked"
+	echo "deps: QEMU source in $QSRC"
+fi

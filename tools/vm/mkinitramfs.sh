@@ -1,0 +1,57 @@
+#!/bin/bash
+# Build a busybox initramfs for the host VM or for a nested guest.
+#
+# Usage: tools/vm/mkinitramfs.sh host|guest RELEASE OUT.cpio.gz
+#   host:  modules to mount the dev machine's root over 9p (virtio_pci,
+#          9pnet_virtio, 9p); init is tools/vm/init-host.
+#   guest: the stock virtio-console driver (virtio_pci, virtio_console);
+#          init is tools/vm/init-guest.
+# Modules come from /lib/modules/RELEASE, decompressed, with the load
+# order that modprobe computes for them.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+kind=$1
+rel=$2
+out=$3
+
+case "$kind" in
+host)	mods="virtio_pci 9pnet_virtio 9p" ;;
+guest)	mods="virtio_pci virtio_console" ;;
+*)	echo "mkinitramfs: kind must be host or guest" >&2; exit 1 ;;
+esac
+
+if [ ! -d "/lib/modules/$rel" ]; then
+	echo "mkinitramfs: no modules for $rel (is linux-image-$rel installed?)" >&2
+	exit 1
+fi
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,root,lib/modules}
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp "$here/init-$kind" "$root/init"
+chmod 755 "$root/init"
+# The guest's init has helpers its test scripts may use.
+[ "$kind" = guest ] && cp "$here/vports.sh" "$root/bin/vports.sh"
+
+: > "$root/modules.order"
+for m in $mods; do
+	modprobe -S "$rel" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
+done | awk '!seen[$0]++' | while read -r ko; do
+	name=$(basename "$ko")
+	name=${name%.xz}
+	name=${name%.zst}
+	case "$ko" in
+	*.xz)	xz -dc "$ko" > "$root/lib/modules/$name" ;;
+	*.zst)	zstd -qdc "$ko" > "$root/lib/modules/$name" ;;
+	*)	cp "$ko" "$root/lib/modules/$name" ;;
+	esac
+	echo "$name" >> "$root/modules.order"
+done
+
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
+	gzip -1 > "$out.tmp"
+mv "$out.tmp" "$out"

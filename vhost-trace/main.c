@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-trace: the /dev/vhost-trace misc device.
+ *
+ * Each open file is one vhost device: the trace ports of one guest. This
+ * file holds the device's life cycle (open, port setup, release) and the
+ * ioctl dispatch onto the vhost core.
+ */
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/vhost.h>
+
+#include <linux/vhost_trace.h>
+
+#include "compat.h"
+
+/* Work one queue may do before it yields to the others. */
+#define VHOST_TRACE_PKT_WEIGHT	256
+#define VHOST_TRACE_BYTE_WEIGHT	0x80000
+
+#define VHOST_TRACE_FEATURES	VHOST_FEATURES
+
+struct vhost_trace_port {
+	/* [0]: host to guest (never serviced), [1]: guest to host */
+	struct vhost_virtqueue vqs[2];
+};
+
+struct vhost_trace {
+	struct vhost_dev dev;
+	/*
+	 * Serializes the ioctls of the device file. VHOST_TRACE_SET_PORTS
+	 * re-initializes dev (including dev.mutex), so it needs a lock of
+	 * its own.
+	 */
+	struct mutex ioctl_mutex;
+	u32 nports;
+	struct vhost_trace_port *ports;
+	struct vhost_virtqueue **vqs;
+	u64 features;
+};
+
+static void vhost_trace_dev_init(struct vhost_trace *vt)
+{
+	vhost_dev_init(&vt->dev, vt->vqs, vt->nports * 2, UIO_MAXIOV,
+		       VHOST_TRACE_PKT_WEIGHT, VHOST_TRACE_BYTE_WEIGHT, true,
+		       NULL);
+}
+
+static int vhost_trace_open(struct inode *inode, struct file *f)
+{
+	struct vhost_trace *vt;
+
+	vt = kzalloc(sizeof(*vt), GFP_KERNEL_ACCOUNT);
+	if (!vt)
+		return -ENOMEM;
+
+	mutex_init(&vt->ioctl_mutex);
+	/* No ports yet: a device without queues until SET_PORTS. */
+	vhost_trace_dev_init(vt);
+	f->private_data = vt;
+	return 0;
+}
+
+static int vhost_trace_release(struct inode *inode, struct file *f)
+{
+	struct vhost_trace *vt = f->private_data;
+
+	vhost_dev_stop(&vt->dev);
+	vhost_dev_flush(&vt->dev);
+	vhost_dev_cleanup(&vt->dev);
+	kvfree(vt->ports);
+	kfree(vt->vqs);
+	kfree(vt);
+	return 0;
+}
+
+static int vhost_trace_apply_features(struct vhost_trace *vt, u64 features)
+{
+	int i;
+
+	if ((features & (1ULL << VHOST_F_LOG_ALL)) &&
+	    !vhost_log_access_ok(&vt->dev))
+		return -EFAULT;
+
+	vt->features = features;
+	for (i = 0; i < vt->dev.nvqs; i++) {
+		struct vhost_virtqueue *vq = vt->dev.vqs[i];
+
+		mutex_lock(&vq->mutex);
+		vq->acked_features = features;
+		mutex_unlock(&vq->mutex);
+	}
+	return 0;
+}
+
+static long vhost_trace_set_features(struct vhost_trace *vt, u64 features)
+{
+	long r;
+
+	if (features & ~VHOST_TRACE_FEATURES)
+		return -EOPNOTSUPP;
+
+	mutex_lock(&vt->dev.mutex);
+	r = vhost_trace_apply_features(vt, features);
+	mutex_unlock(&vt->dev.mutex);
+	return r;
+}
+
+/* Called with ioctl_mutex held. */
+static long vhost_trace_set_ports(struct vhost_trace *vt, u32 nports)
+{
+	struct vhost_trace_port *ports;
+	struct vhost_virtqueue **vqs;
+	bool busy;
+	u32 i;
+
+	if (nports < 1 || nports > VHOST_TRACE_MAX_PORTS)
+		return -EINVAL;
+
+	mutex_lock(&vt->dev.mutex);
+	busy = vt->nports || vhost_dev_has_owner(&vt->dev);
+	mutex_unlock(&vt->dev.mutex);
+	if (busy)
+		return -EBUSY;
+
+	ports = kvcalloc(nports, sizeof(*ports), GFP_KERNEL_ACCOUNT);
+	vqs = kcalloc(nports * 2, sizeof(*vqs), GFP_KERNEL_ACCOUNT);
+	if (!ports || !vqs) {
+		kvfree(ports);
+		kfree(vqs);
+		return -ENOMEM;
+	}
+
+	for (i = 0; i < nports; i++) {
+		vqs[2 * i] = &ports[i].vqs[0];
+		vqs[2 * i + 1] = &ports[i].vqs[1];
+	}
+
+	/*
+	 * Without an owner the device holds no resources (no worker, no
+	 * memory table, no eventfds), so it can be initialized again with
+	 * its queues.
+	 */
+	vt->ports = ports;
+	vt->vqs = vqs;
+	vt->nports = nports;
+	vhost_trace_dev_init(vt);
+	mutex_lock(&vt->dev.mutex);
+	vhost_trace_apply_features(vt, vt->features);
+	mutex_unlock(&vt->dev.mutex);
+	return 0;
+}
+
+/* The vhost core ioctls this device accepts. */
+static bool vhost_trace_core_ioctl(unsigned int ioctl)
+{
+	switch (ioctl) {
+	case VHOST_SET_OWNER:
+	case VHOST_SET_MEM_TABLE:
+	case VHOST_SET_LOG_BASE:
+	case VHOST_SET_LOG_FD:
+	case VHOST_SET_VRING_NUM:
+	case VHOST_SET_VRING_ADDR:
+	case VHOST_SET_VRING_BASE:
+	case VHOST_GET_VRING_BASE:
+	case VHOST_SET_VRING_KICK:
+	case VHOST_SET_VRING_CALL:
+	case VHOST_SET_VRING_ERR:
+	case VHOST_SET_VRING_ENDIAN:
+	case VHOST_GET_VRING_ENDIAN:
+	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
+	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static long vhost_trace_core(struct vhost_trace *vt, unsigned int ioctl,
+			     void __user *argp)
+{
+	long r;
+
+	mutex_lock(&vt->dev.mutex);
+	r = vhost_dev_ioctl(&vt->dev, ioctl, argp);
+	if (r == -ENOIOCTLCMD)
+		r = vhost_vring_ioctl(&vt->dev, ioctl, argp);
+	else
+		vhost_dev_flush(&vt->dev);
+	mutex_unlock(&vt->dev.mutex);
+	return r == -ENOIOCTLCMD ? -ENOTTY : r;
+}
+
+static long vhost_trace_ioctl_locked(struct vhost_trace *vt,
+				     unsigned int ioctl, void __user *argp)
+{
+	u64 features;
+	u32 n;
+
+	switch (ioctl) {
+	case VHOST_GET_FEATURES:
+		features = VHOST_TRACE_FEATURES;
+		if (copy_to_user(argp, &features, sizeof(features)))
+			return -EFAULT;
+		return 0;
+	case VHOST_SET_FEATURES:
+		if (copy_from_user(&features, argp, sizeof(features)))
+			return -EFAULT;
+		return vhost_trace_set_features(vt, features);
+	case VHOST_TRACE_SET_PORTS:
+		if (get_user(n, (u32 __user *)argp))
+			return -EFAULT;
+		return vhost_trace_set_ports(vt, n);
+	case VHOST_TRACE_GET_PORTS:
+		return put_user(vt->nports, (u32 __user *)argp);
+	default:
+		if (!vhost_trace_core_ioctl(ioctl))
+			return -ENOTTY;
+		return vhost_trace_core(vt, ioctl, argp);
+	}
+}
+
+static long vhost_trace_ioctl(struct file *f, unsigned int ioctl,
+			      unsigned long arg)
+{
+	struct vhost_trace *vt = f->private_data;
+	long r;
+
+	mutex_lock(&vt->ioctl_mutex);
+	r = vhost_trace_ioctl_locked(vt, ioctl, (void __user *)arg);
+	mutex_unlock(&vt->ioctl_mutex);
+	return r;
+}
+
+static const struct file_operations vhost_trace_fops = {
+	.owner		= THIS_MODULE,
+	.open		= vhost_trace_open,
+	.release	= vhost_trace_release,
+	.unlocked_ioctl	= vhost_trace_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice vhost_trace_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "vhost-trace",
+	.fops	= &vhost_trace_fops,
+};
+
+static int __init vhost_trace_init(void)
+{
+	return misc_register(&vhost_trace_misc);
+}
+module_init(vhost_trace_init);
+
+static void __exit vhost_trace_exit(void)
+{
+	misc_deregister(&vhost_trace_misc);
+}
+module_exit(vhost_trace_exit);
+
+MODULE_LICENSE("GPL v2");
+MODULE_DESCRIPTION("vhost-trace: guest ftrace pages to host files");
+MODULE_INFO(vhost_src, VHOST_SRC_PACKAGE);
