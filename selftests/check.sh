@@ -91,9 +91,17 @@ stage_build() {
 	run "VM initramfs images build" make -s -C "$top" vm-images
 }
 
+checkpatch_clean() {
+	local out
+	out=$(make -s -C "$top" checkpatch 2>&1)
+	echo "$out" | grep -E '^(total|ERROR|WARNING|CHECK)'
+	! echo "$out" | grep -E '^total:' | grep -vq ' 0 errors, 0 warnings'
+}
+
 stage_guards() {
 	run "a vhost.h from another kernel stops the build" \
 		"$top/selftests/build/vhost_h_mismatch.sh"
+	run "vhost-trace/ passes checkpatch --strict" checkpatch_clean
 }
 
 stage_module() {

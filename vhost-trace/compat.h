@@ -21,4 +21,16 @@
 
 #include "vhost.h"
 
+/* Since 6.5 a vhost_poll is bound to the virtqueue whose worker runs it. */
+static inline void vt_poll_init(struct vhost_poll *poll, vhost_work_fn_t fn,
+				__poll_t mask, struct vhost_dev *dev,
+				struct vhost_virtqueue *vq)
+{
+#if KERNEL_VERSION(6, 5, 0) <= LINUX_VERSION_CODE
+	vhost_poll_init(poll, fn, mask, dev, vq);
+#else
+	vhost_poll_init(poll, fn, mask, dev);
+#endif
+}
+
 #endif /* _VHOST_TRACE_COMPAT_H */

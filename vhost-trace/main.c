@@ -10,39 +10,16 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
-#include <linux/vhost.h>
 
-#include <linux/vhost_trace.h>
-
-#include "compat.h"
+#include "vhost_trace.h"
 
 /* Work one queue may do before it yields to the others. */
 #define VHOST_TRACE_PKT_WEIGHT	256
 #define VHOST_TRACE_BYTE_WEIGHT	0x80000
 
 #define VHOST_TRACE_FEATURES	VHOST_FEATURES
-
-struct vhost_trace_port {
-	/* [0]: host to guest (never serviced), [1]: guest to host */
-	struct vhost_virtqueue vqs[2];
-};
-
-struct vhost_trace {
-	struct vhost_dev dev;
-	/*
-	 * Serializes the ioctls of the device file. VHOST_TRACE_SET_PORTS
-	 * re-initializes dev (including dev.mutex), so it needs a lock of
-	 * its own.
-	 */
-	struct mutex ioctl_mutex;
-	u32 nports;
-	struct vhost_trace_port *ports;
-	struct vhost_virtqueue **vqs;
-	u64 features;
-};
 
 static void vhost_trace_dev_init(struct vhost_trace *vt)
 {
@@ -59,6 +36,7 @@ static int vhost_trace_open(struct inode *inode, struct file *f)
 	if (!vt)
 		return -ENOMEM;
 
+	kref_init(&vt->ref);
 	mutex_init(&vt->ioctl_mutex);
 	/* No ports yet: a device without queues until SET_PORTS. */
 	vhost_trace_dev_init(vt);
@@ -66,16 +44,46 @@ static int vhost_trace_open(struct inode *inode, struct file *f)
 	return 0;
 }
 
-static int vhost_trace_release(struct inode *inode, struct file *f)
+static void vhost_trace_free(struct kref *ref)
 {
-	struct vhost_trace *vt = f->private_data;
+	struct vhost_trace *vt = container_of(ref, struct vhost_trace, ref);
 
-	vhost_dev_stop(&vt->dev);
-	vhost_dev_flush(&vt->dev);
-	vhost_dev_cleanup(&vt->dev);
 	kvfree(vt->ports);
 	kfree(vt->vqs);
 	kfree(vt);
+}
+
+void vhost_trace_put(struct vhost_trace *vt)
+{
+	kref_put(&vt->ref, vhost_trace_free);
+}
+
+/*
+ * The device fd is closed (the owner exited or gave the device up): stop
+ * the data path, drop the sinks and the owner's memory. Control fds keep
+ * the ports and their statistics.
+ */
+static int vhost_trace_release(struct inode *inode, struct file *f)
+{
+	struct vhost_trace *vt = f->private_data;
+	u32 i;
+
+	mutex_lock(&vt->ioctl_mutex);
+	WRITE_ONCE(vt->released, true);
+	vhost_trace_stop_ports(vt);
+	vhost_dev_stop(&vt->dev);
+	vhost_dev_flush(&vt->dev);
+	for (i = 0; i < vt->nports; i++) {
+		struct vhost_virtqueue *vq = vt_tx_vq(&vt->ports[i]);
+
+		mutex_lock(&vq->mutex);
+		vhost_trace_sink_release(&vt->ports[i]);
+		mutex_unlock(&vq->mutex);
+	}
+	vhost_dev_cleanup(&vt->dev);
+	mutex_unlock(&vt->ioctl_mutex);
+
+	vhost_trace_put(vt);
 	return 0;
 }
 
@@ -137,8 +145,9 @@ static long vhost_trace_set_ports(struct vhost_trace *vt, u32 nports)
 	}
 
 	for (i = 0; i < nports; i++) {
-		vqs[2 * i] = &ports[i].vqs[0];
-		vqs[2 * i + 1] = &ports[i].vqs[1];
+		vqs[2 * i] = &ports[i].vqs[VT_VQ_RX];
+		vqs[2 * i + 1] = &ports[i].vqs[VT_VQ_TX];
+		vhost_trace_port_prepare(&ports[i], vt);
 	}
 
 	/*
@@ -150,6 +159,8 @@ static long vhost_trace_set_ports(struct vhost_trace *vt, u32 nports)
 	vt->vqs = vqs;
 	vt->nports = nports;
 	vhost_trace_dev_init(vt);
+	for (i = 0; i < nports; i++)
+		vhost_trace_port_init(&ports[i]);
 	mutex_lock(&vt->dev.mutex);
 	vhost_trace_apply_features(vt, vt->features);
 	mutex_unlock(&vt->dev.mutex);
@@ -201,6 +212,7 @@ static long vhost_trace_ioctl_locked(struct vhost_trace *vt,
 {
 	u64 features;
 	u32 n;
+	int run;
 
 	switch (ioctl) {
 	case VHOST_GET_FEATURES:
@@ -218,6 +230,12 @@ static long vhost_trace_ioctl_locked(struct vhost_trace *vt,
 		return vhost_trace_set_ports(vt, n);
 	case VHOST_TRACE_GET_PORTS:
 		return put_user(vt->nports, (u32 __user *)argp);
+	case VHOST_TRACE_GET_CTL_FD:
+		return vhost_trace_get_ctl_fd(vt);
+	case VHOST_TRACE_SET_RUNNING:
+		if (get_user(run, (int __user *)argp))
+			return -EFAULT;
+		return vhost_trace_set_running(vt, run);
 	default:
 		if (!vhost_trace_core_ioctl(ioctl))
 			return -ENOTTY;

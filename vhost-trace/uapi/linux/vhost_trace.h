@@ -14,6 +14,24 @@
  * and 2p + 5 (guest to host). The vhost device holds only these
  * 2 * nports queues: vhost queue index q is trace port q / 2, direction
  * q % 2 (0: host to guest, accepted and never serviced; 1: guest to host).
+ *
+ * Life of a device:
+ *   fd = open("/dev/vhost-trace")
+ *   VHOST_TRACE_SET_PORTS(fd, n)         before VHOST_SET_OWNER
+ *   ctl = VHOST_TRACE_GET_CTL_FD(fd)     for the process that manages sinks
+ *   VHOST_SET_OWNER, VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE,
+ *   VHOST_SET_VRING_* on queues 2p + 1    (the owner, e.g. QEMU)
+ *   VHOST_TRACE_SET_RUNNING(fd, 1)        the owner starts the data path
+ *   VHOST_TRACE_SET_SINK(ctl, ...)        any time, from the ctl holder
+ *   VHOST_TRACE_GET_STATS(ctl, ...)       any time, even after fd is closed
+ *
+ * Each guest-to-host buffer (descriptor chain) is written to the port's
+ * sink whole and in ring order, never split or reinterpreted. A chain with
+ * a device-writable descriptor or of zero length is returned to the guest
+ * unread and counted in bad_buffers. A chain the vhost core cannot map
+ * (address outside the memory table, loop, bad indirect table, too long)
+ * is reported on the queue's error eventfd (VHOST_SET_VRING_ERR), counted
+ * in queue_errors, and stops that queue until it is set up again.
  */
 #ifndef _UAPI_LINUX_VHOST_TRACE_H
 #define _UAPI_LINUX_VHOST_TRACE_H
@@ -32,8 +50,104 @@
  *   EBUSY   ports already set, or the device already has an owner
  *   ENOMEM  the virtqueues could not be allocated
  * VHOST_TRACE_GET_PORTS: the number of trace ports (0 when not yet set).
+ * Both work on the device fd; GET_PORTS on the control fd too.
  */
 #define VHOST_TRACE_SET_PORTS	_IOW(VHOST_VIRTIO, 0xA0, __u32)
 #define VHOST_TRACE_GET_PORTS	_IOR(VHOST_VIRTIO, 0xA1, __u32)
+
+/*
+ * VHOST_TRACE_GET_CTL_FD: returns a new file descriptor (O_CLOEXEC), the
+ * control fd, for the process that manages sinks and reads statistics.
+ * Any holder of the device fd may ask for it; it needs no ownership. It
+ * keeps the device's ports, sinks and statistics alive, not the owner's
+ * memory: once the device fd is closed (the owner exited), the data path
+ * is gone, sinks are detached, and statistics stay readable.
+ *   EINVAL  the ports are not set yet
+ */
+#define VHOST_TRACE_GET_CTL_FD	_IO(VHOST_VIRTIO, 0xA2)
+
+/*
+ * VHOST_TRACE_SET_RUNNING: start (1) or stop (0) servicing the guest-to-host
+ * queues; the owner calls it after setting the vrings up (start) and before
+ * reading them back with VHOST_GET_VRING_BASE (stop), as QEMU does for
+ * vhost-vsock. Device fd, owner only.
+ *   EPERM   not the owner
+ *   EFAULT  a queue's rings are not accessible
+ */
+#define VHOST_TRACE_SET_RUNNING	_IOW(VHOST_VIRTIO, 0xA3, int)
+
+/* Policy of a port when its sink is full or absent. */
+enum {
+	/*
+	 * The buffers wait in the ring: nothing is lost; the guest's writer
+	 * blocks (or gets EAGAIN) once the ring is full.
+	 */
+	VHOST_TRACE_POLICY_BLOCK = 0,
+	/*
+	 * Buffers that cannot be written at once are returned to the guest
+	 * and counted in dropped_*: the guest never waits. A buffer is
+	 * written whole or dropped whole, so the sink stays a sequence of
+	 * whole buffers.
+	 */
+	VHOST_TRACE_POLICY_DROP = 1,
+};
+
+/*
+ * VHOST_TRACE_SET_SINK (control fd): attach, swap or detach the sink of a
+ * port, and set its policy.
+ *   fd >= 0: a pipe, FIFO or regular file open for writing. Pipes and
+ *            FIFOs are written without blocking (vhost-trace opens its own
+ *            non-blocking file on the same pipe); a full one makes the port
+ *            wait for room (block) or drop (drop). Regular files are
+ *            written at their file position.
+ *   fd == -1: detach. Buffers then wait (block) or are dropped (drop).
+ * A swap takes effect between two buffers: every byte goes to exactly one
+ * of the old and new sink. A failed write (EPIPE: the reader is gone;
+ * ENOSPC, EIO, ...) is counted in sink_errors and last_error and detaches
+ * the sink; the buffer then waits for a new sink (block) or is dropped
+ * (drop).
+ *   EINVAL  port out of range, unknown policy or flags, or fd is not a
+ *           pipe, FIFO or regular file
+ *   EBADF   fd is not an open file, or not open for writing
+ *   ENXIO   fd is a FIFO with no reader
+ *   ENODEV  the device fd is closed (the owner is gone)
+ */
+struct vhost_trace_sink {
+	__u32 port;
+	__s32 fd;
+	__u32 policy;	/* VHOST_TRACE_POLICY_* */
+	__u32 flags;	/* must be 0 */
+};
+
+#define VHOST_TRACE_SET_SINK	_IOW(VHOST_VIRTIO, 0xA4, struct vhost_trace_sink)
+
+/* vhost_trace_stats.flags */
+#define VHOST_TRACE_STATS_SINK		(1U << 0) /* a sink is attached */
+#define VHOST_TRACE_STATS_WAITING	(1U << 1) /* waiting for room in it */
+#define VHOST_TRACE_STATS_RUNNING	(1U << 2) /* the queue is serviced */
+#define VHOST_TRACE_STATS_BROKEN	(1U << 3) /* stopped on a queue error */
+#define VHOST_TRACE_STATS_RELEASED	(1U << 4) /* the device fd is closed */
+
+/*
+ * VHOST_TRACE_GET_STATS (control fd): statistics of one port. Set port;
+ * the rest is filled in. Counters only grow.
+ *   EINVAL  port out of range
+ */
+struct vhost_trace_stats {
+	__u32 port;		/* in */
+	__u32 flags;		/* VHOST_TRACE_STATS_* */
+	__u64 bytes;		/* written to sinks */
+	__u64 buffers;		/* buffers written whole */
+	__u64 dropped_bytes;	/* drop policy: not written */
+	__u64 dropped_buffers;
+	__u64 stalls;		/* times the port waited for a full sink */
+	__u64 sink_errors;	/* writes that failed (EPIPE, ENOSPC, ...) */
+	__u64 bad_buffers;	/* returned unread: writable or empty chain */
+	__u64 queue_errors;	/* chains the vhost core could not map */
+	__s32 last_error;	/* errno of the last sink error, 0 if none */
+	__u32 reserved;
+};
+
+#define VHOST_TRACE_GET_STATS	_IOWR(VHOST_VIRTIO, 0xA5, struct vhost_trace_stats)
 
 #endif /* _UAPI_LINUX_VHOST_TRACE_H */
