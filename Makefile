@@ -15,9 +15,9 @@ export BUILD
 
 KERNELS = $(shell tools/kernels.sh)
 
-.PHONY: all deps modules selftests qemu vm-images check demo checkpatch clean
+.PHONY: all deps modules selftests qemu vm-images tracedat tools check demo checkpatch clean
 
-all: modules selftests qemu vm-images
+all: modules selftests qemu vm-images tracedat tools
 
 deps:
 	@tools/deps.sh $(BUILD)
@@ -41,6 +41,22 @@ selftests:
 
 qemu:
 	@qemu-glue/build.sh $(BUILD)
+
+# The native trace.dat writer: libtracedat.a and vhost-trace-dat.
+tracedat:
+	@$(MAKE) -s -C tools/tracedat BUILD=$(BUILD)
+
+# Host tools, and vt-pattern (static: it also runs in busybox guests).
+tools: $(BUILD)/tools/vhost-trace-launch $(BUILD)/tools/vt-pattern
+
+$(BUILD)/tools/vhost-trace-launch: tools/launch/vhost-trace-launch.c \
+		vhost-trace/uapi/linux/vhost_trace.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Ivhost-trace/uapi -o $@ $<
+
+$(BUILD)/tools/vt-pattern: selftests/pattern/vt-pattern.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -static -o $@ $<
 
 vm-images:
 	@tools/kernels.sh | while read -r rel series; do \

@@ -12,6 +12,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+# The uapi the device uses, installed where QEMU keeps kernel headers.
+uapi=$top/vhost-trace/uapi/linux/vhost_trace.h
 build=$(cd "$1" && pwd)
 src=$build/qemu/src
 tree=$build/qemu/tree
@@ -31,7 +34,7 @@ if [ -f "$series" ]; then
 	done < "$series"
 fi
 
-hash=$( (cat "$src/debian/changelog" "$series" "${patches[@]}" \
+hash=$( (cat "$src/debian/changelog" "$series" "${patches[@]}" "$uapi" \
 	2>/dev/null || true) | sha256sum | cut -d' ' -f1)
 
 if [ "$(cat "$tree/.series-hash" 2>/dev/null)" != "$hash" ]; then
@@ -44,11 +47,20 @@ if [ "$(cat "$tree/.series-hash" 2>/dev/null)" != "$hash" ]; then
 			exit 1
 		fi
 	done
+	cp "$uapi" "$tree.new/linux-headers/linux/vhost_trace.h"
 	echo "$hash" > "$tree.new/.series-hash"
+	# cp -a kept the old times: mark what differs from the previous tree
+	# as new, so that ninja rebuilds exactly that (also a file the new
+	# series no longer patches).
+	if [ -d "$tree" ]; then
+		{ diff -rq "$tree" "$tree.new" 2>/dev/null || true; } |
+			sed -n 's/^Files .* and \(.*\) differ$/\1/p; s/^Only in \(.*\): \(.*\)$/\1\/\2/p' |
+			{ grep "^$tree.new/" || true; } | while read -r f; do
+				if [ -e "$f" ]; then touch "$f"; fi
+			done
+	fi
 	rm -rf "$tree"
 	mv "$tree.new" "$tree"
-	# Sources moved: let meson start again in a clean build tree.
-	rm -rf "$obj"
 fi
 
 if [ ! -f "$obj/build.ninja" ]; then

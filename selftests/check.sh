@@ -3,13 +3,14 @@
 # (host-side guards, then VM tests on each supported kernel). TAP output;
 # the last line is "N passed, N failed"; non-zero exit on any failure.
 #
-# STAGES (space separated) picks stages: deps build guards module nested.
+# STAGES (space separated) picks stages: deps build guards tracedat module
+# nested qemu.
 # Default: all of them.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$top/build}
-STAGES=${STAGES:-deps build guards module nested}
+STAGES=${STAGES:-deps build guards tracedat module nested qemu}
 
 n=0
 passed=0
@@ -89,6 +90,7 @@ stage_build() {
 	run "kselftests build" make -s -C "$top" selftests
 	run "QEMU builds with the qemu-glue series" make -s -C "$top" qemu
 	run "VM initramfs images build" make -s -C "$top" vm-images
+	run "host tools build" make -s -C "$top" tools
 }
 
 checkpatch_clean() {
@@ -102,6 +104,25 @@ stage_guards() {
 	run "a vhost.h from another kernel stops the build" \
 		"$top/selftests/build/vhost_h_mismatch.sh"
 	run "vhost-trace/ passes checkpatch --strict" checkpatch_clean
+}
+
+# A TAP stream from a host-side test suite, its points renumbered as ours.
+run_tap() {
+	local prefix=$1 line
+	shift
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*" - "*)		point ok "$prefix: ${line#* - }" ;;
+		"not ok "*" - "*)	point "not ok" "$prefix: ${line#* - }" ;;
+		"TAP version"*|"1.."*)	;;
+		*)			echo "# $line" ;;
+		esac
+	done < <("$@" 2>&1)
+}
+
+stage_tracedat() {
+	run "tracedat builds" make -s -C "$top/tools/tracedat"
+	run_tap tracedat make -s -C "$top/tools/tracedat" check
 }
 
 stage_module() {
@@ -122,7 +143,17 @@ stage_nested() {
 		"$top/selftests/vm/nested_virtio_serial.sh"
 }
 
-for s in deps build guards module nested; do
+# The vhost-trace-pci device end to end, host VM and guest on each kernel.
+stage_qemu() {
+	local rel series
+	while read -r rel series; do
+		run_vm "vm $rel: vhost-trace-pci" \
+			"$top/tools/vmrun" -k "$rel" -t 900 -- \
+			"$top/selftests/vm/qemu_device.sh"
+	done < <("$top/tools/kernels.sh")
+}
+
+for s in deps build guards tracedat module nested qemu; do
 	has_stage "$s" && stage "$s"
 done
 
