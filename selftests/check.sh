@@ -151,6 +151,11 @@ stage_qemu() {
 			"$top/tools/vmrun" -k "$rel" -t 900 -- \
 			"$top/selftests/vm/qemu_device.sh"
 	done < <("$top/tools/kernels.sh")
+	# SIGKILL, hotplug and unplug, on the newest kernel (vhost_task worker)
+	rel=$("$top/tools/kernels.sh" | awk 'END {print $1}')
+	run_vm "vm $rel: vhost-trace-pci life cycle" \
+		"$top/tools/vmrun" -k "$rel" -t 900 -- \
+		"$top/selftests/vm/qemu_lifecycle.sh"
 }
 
 for s in deps build guards tracedat module nested qemu; do

@@ -9,6 +9,7 @@
 #include <linux/fs.h>
 #include <linux/nospec.h>
 #include <linux/pipe_fs_i.h>
+#include <linux/sched/signal.h>
 #include <linux/uio.h>
 
 #include "vhost_trace.h"
@@ -162,7 +163,8 @@ void vhost_trace_sink_release(struct vhost_trace_port *port)
 /*
  * Write the buffer in vq->iov to the sink, from where an earlier call
  * stopped (port->partial). Returns len when it is all written, -EAGAIN
- * when a pipe is full (what was written is kept in port->partial), or
+ * when a pipe is full (what was written is kept in port->partial), -EINTR
+ * when the worker is being killed (a vhost_task dies with its owner), or
  * another negative errno. Called by the worker with the tx vq mutex held.
  */
 ssize_t vhost_trace_sink_write(struct vhost_trace_port *port,
@@ -186,6 +188,8 @@ ssize_t vhost_trace_sink_write(struct vhost_trace_port *port,
 		iov_iter_advance(&iter, port->partial);
 		pos = port->sink_is_pipe ? 0 : sink->f_pos;
 		r = vfs_iter_write(sink, &iter, &pos, 0);
+		if (r == -ERESTARTSYS || (r < 0 && fatal_signal_pending(current)))
+			return -EINTR;
 		if (r < 0)
 			return r;
 		if (!r)

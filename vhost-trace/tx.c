@@ -46,6 +46,10 @@ static bool vt_consume(struct vhost_trace_port *port, unsigned int out,
 		return true;
 	}
 
+	/* The worker is being killed with its owner: leave the buffer. */
+	if (r == -EINTR)
+		return false;
+
 	if (r == -EAGAIN) {
 		/* A buffer is written whole or not at all, even under drop. */
 		if (port->policy == VHOST_TRACE_POLICY_DROP && !port->partial) {
@@ -53,9 +57,12 @@ static bool vt_consume(struct vhost_trace_port *port, unsigned int out,
 			return true;
 		}
 		port->stats.stalls++;
-		port->waiting = true;
-		vhost_poll_start(&port->sink_poll, port->sink);
-		return false;
+		if (!vhost_poll_start(&port->sink_poll, port->sink)) {
+			port->waiting = true;
+			return false;
+		}
+		/* EPOLLERR: the pipe lost its reader since the write. */
+		r = -EPIPE;
 	}
 
 	port->stats.sink_errors++;
@@ -157,11 +164,28 @@ void vhost_trace_port_prepare(struct vhost_trace_port *port,
 	port->vqs[VT_VQ_TX].handle_kick = vt_handle_kick;
 }
 
+/*
+ * Wakeups of a full sink. vhost_poll_wakeup() ignores a wakeup without a
+ * poll key, but pipe_release() wakes the writers without one when the
+ * reader goes: a waiting port must retry then, and meet EPIPE.
+ */
+static int vt_sink_wakeup(wait_queue_entry_t *wait, unsigned int mode,
+			  int sync, void *key)
+{
+	struct vhost_poll *poll = container_of(wait, struct vhost_poll, wait);
+
+	if (key && !(key_to_poll(key) & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		return 0;
+	vhost_poll_queue(poll);
+	return 0;
+}
+
 /* After vhost_dev_init(): what needs the initialized device. */
 void vhost_trace_port_init(struct vhost_trace_port *port)
 {
 	vt_poll_init(&port->sink_poll, vt_handle_sink_room, EPOLLOUT,
 		     &port->vt->dev, vt_tx_vq(port));
+	init_waitqueue_func_entry(&port->sink_poll.wait, vt_sink_wakeup);
 }
 
 void vhost_trace_kick_port(struct vhost_trace_port *port)

@@ -21,6 +21,7 @@ check "$REL: module loads" load_module
 # The guest: names, then pattern streams on both ports (cpu0 by write,
 # cpu1 by splice), then two bytes from the agent control port.
 cat > $W/guest.sh <<EOS
+. /bin/vports.sh
 for p in /sys/class/virtio-ports/vport*; do echo "\$p: \$(cat \$p/name)"; done
 for n in agent-ctl-path trace-path-cpu0 trace-path-cpu1; do
 	[ -c /dev/virtio-ports/\$n ] || { echo "guest: no \$n"; exit 1; }
