@@ -153,10 +153,11 @@ qemu_out_of_path() {
 		printf '%-8s %14s %14s\n' $f "$(io_field $W/io.vhost $f)" \
 			"$(io_field $W/io.base $f)"
 	done
-	[ "$(io_field $W/io.base wchar)" -ge "$moved" ] &&
+	# sampled every 0.5 s: the last writes before exit may be missed
+	[ "$(io_field $W/io.base wchar)" -ge $((moved / 100 * 99)) ] &&
 		[ "$(io_field $W/io.vhost wchar)" -lt $((moved / 100)) ]
 }
-check "$REL: QEMU writes < 1% of the trace data (virtio-serial: all of it)" \
+check "$REL: QEMU writes < 1% of the trace data (virtio-serial: > 99%)" \
 	qemu_out_of_path
 
 unload() {
