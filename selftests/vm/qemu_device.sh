@@ -35,6 +35,8 @@ if [ -n "\$AGENT" ]; then
 	echo "guest: agent port read \$(od -An -c /tmp/ctl)"
 	[ "\$(od -An -tx1 /tmp/ctl)" = " 31 0a" ] || exit 1
 fi
+# idle before power-off: the host samples QEMU's I/O counters every 0.5 s
+sleep 2
 EOS
 
 # watch_io PIDFILE OUT: the last /proc/PID/io of QEMU, sampled until it
