@@ -125,37 +125,34 @@ stage_tracedat() {
 	run_tap tracedat make -s -C "$top/tools/tracedat" check
 }
 
+# in_vm KERNELS NAME SCRIPT: run selftests/vm/SCRIPT in a host VM on each
+# kernel of KERNELS (all, oldest or newest).
+in_vm() {
+	local rel series
+	while read -r rel series; do
+		run_vm "vm $rel: $2" "$top/tools/vmrun" -k "$rel" -t 900 -- \
+			"$top/selftests/vm/$3"
+	done < <(case "$1" in
+		all)	"$top/tools/kernels.sh" ;;
+		oldest)	"$top/tools/kernels.sh" | head -n 1 ;;
+		newest)	"$top/tools/kernels.sh" | tail -n 1 ;;
+		esac)
+}
+
 stage_module() {
-	local rel series
-	while read -r rel series; do
-		run_vm "vm $rel: module test" \
-			"$top/tools/vmrun" -k "$rel" -t 600 -- \
-			"$top/selftests/vm/module.sh"
-	done < <("$top/tools/kernels.sh")
+	in_vm all "module test" module.sh
 }
 
+# Our QEMU boots a nested guest with stock virtio-serial.
 stage_nested() {
-	local rel
-	# The 6.1 host VM (the oldest supported kernel) runs the nested guest.
-	rel=$("$top/tools/kernels.sh" | awk 'NR == 1 {print $1}')
-	run_vm "vm $rel: nested guest" \
-		"$top/tools/vmrun" -k "$rel" -t 600 -- \
-		"$top/selftests/vm/nested_virtio_serial.sh"
+	in_vm oldest "nested guest" nested_virtio_serial.sh
 }
 
-# The vhost-trace-pci device end to end, host VM and guest on each kernel.
+# The vhost-trace-pci device end to end; its life cycle (SIGKILL, hotplug,
+# unplug) on the newest kernel, whose worker is a vhost_task.
 stage_qemu() {
-	local rel series
-	while read -r rel series; do
-		run_vm "vm $rel: vhost-trace-pci" \
-			"$top/tools/vmrun" -k "$rel" -t 900 -- \
-			"$top/selftests/vm/qemu_device.sh"
-	done < <("$top/tools/kernels.sh")
-	# SIGKILL, hotplug and unplug, on the newest kernel (vhost_task worker)
-	rel=$("$top/tools/kernels.sh" | awk 'END {print $1}')
-	run_vm "vm $rel: vhost-trace-pci life cycle" \
-		"$top/tools/vmrun" -k "$rel" -t 900 -- \
-		"$top/selftests/vm/qemu_lifecycle.sh"
+	in_vm all "vhost-trace-pci" qemu_device.sh
+	in_vm newest "vhost-trace-pci life cycle" qemu_lifecycle.sh
 }
 
 for s in deps build guards tracedat module nested qemu; do
