@@ -15,9 +15,9 @@ export BUILD
 
 KERNELS = $(shell tools/kernels.sh)
 
-.PHONY: all deps modules selftests qemu vm-images tracedat tools check demo checkpatch clean
+.PHONY: all deps modules selftests qemu vm-images tracedat tools guest agent-ctl check demo checkpatch clean
 
-all: modules selftests qemu vm-images tracedat tools
+all: modules selftests qemu vm-images tracedat tools guest agent-ctl
 
 deps:
 	@tools/deps.sh $(BUILD)
@@ -57,6 +57,13 @@ $(BUILD)/tools/vhost-trace-launch: tools/launch/vhost-trace-launch.c \
 $(BUILD)/tools/vt-pattern: selftests/pattern/vt-pattern.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+
+# The guest trace agent (static) and its host-side control tool.
+guest:
+	@$(MAKE) -s -C guest BUILD=$(BUILD)
+
+agent-ctl:
+	@$(MAKE) -s -C tools/agent-ctl BUILD=$(BUILD)
 
 vm-images:
 	@tools/kernels.sh | while read -r rel series; do \

@@ -4,13 +4,13 @@
 # the last line is "N passed, N failed"; non-zero exit on any failure.
 #
 # STAGES (space separated) picks stages: deps build guards tracedat module
-# nested qemu.
+# nested qemu agent.
 # Default: all of them.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$top/build}
-STAGES=${STAGES:-deps build guards tracedat module nested qemu}
+STAGES=${STAGES:-deps build guards tracedat module nested qemu agent}
 
 n=0
 passed=0
@@ -91,6 +91,8 @@ stage_build() {
 	run "QEMU builds with the qemu-glue series" make -s -C "$top" qemu
 	run "VM initramfs images build" make -s -C "$top" vm-images
 	run "host tools build" make -s -C "$top" tools
+	run "guest agent builds (static)" make -s -C "$top" guest
+	run "agent-ctl builds" make -s -C "$top" agent-ctl
 }
 
 checkpatch_clean() {
@@ -155,7 +157,25 @@ stage_qemu() {
 	in_vm newest "vhost-trace-pci life cycle" qemu_lifecycle.sh
 }
 
-for s in deps build guards tracedat module nested qemu; do
+# The guest agent: unit tests, then in a nested guest through vhost-trace
+# (guest kernel = host VM kernel, the oldest) and over stock virtio-serial
+# FIFOs (guest on the newest kernel), so both guest kernels and both paths.
+stage_agent() {
+	local old new
+	run_tap "guest agent unit" make -s -C "$top/guest" check
+	run_tap "agent-ctl unit" make -s -C "$top/tools/agent-ctl" check
+	old=$("$top/tools/kernels.sh" | awk 'NR == 1 {print $1}')
+	new=$("$top/tools/kernels.sh" | awk 'END {print $1}')
+	run_vm "vm $old: agent through vhost-trace" \
+		"$top/tools/vmrun" -k "$old" -t 1200 -- \
+		"$top/selftests/vm/agent_vhost.sh"
+	run_vm "vm $old, guest $new: agent over virtio-serial" \
+		"$top/tools/vmrun" -k "$old" -t 1200 -- \
+		env AGENT_GUEST_KERNEL="$new" \
+		"$top/selftests/vm/agent_virtio_serial.sh"
+}
+
+for s in deps build guards tracedat module nested qemu agent; do
 	has_stage "$s" && stage "$s"
 done
 

@@ -1,11 +1,9 @@
 #!/bin/bash
-# make demo: boot the host VM on the oldest supported kernel, load
-# vhost_trace.ko, boot a nested KVM guest, trace its scheduler and carry the
-# guest's raw ftrace pages to the host VM over a virtio-serial port named
-# trace-path-cpu0.
-#
-# At this stage the vhost data path is not built yet: the pages travel
-# through QEMU's stock virtio-serial (the upstream virtio-trace path).
+# make demo: boot the host VM on the oldest supported kernel with
+# vhost_trace.ko; our QEMU runs a nested KVM guest (stock virtio_console)
+# with vhost-trace-pci and the trace agent; the host starts tracing of
+# scheduler events, stops, and shows per-CPU bytes, lost events and the
+# first events as decoded by stock trace-cmd (tools/demo-vm.sh).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* trace-agent: shared state of the guest agent. */
+#ifndef VT_AGENT_H
+#define VT_AGENT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define AGENT_PAGE	4096
+#define AGENT_MAX_CPUS	1024
+
+enum agent_state {
+	AGENT_STOPPED,
+	AGENT_RUNNING,
+	AGENT_EXITING,
+};
+
+struct worker {
+	int cpu;
+	pthread_t tid;
+	int trace_fd;
+	int port_fd;
+	int pipe_rd, pipe_wr;
+	int wake_fd;			/* eventfd: the state changed */
+	unsigned int gen;		/* last state generation handled */
+	bool running;			/* pumping since the last start */
+	char port[256];			/* path of the opened port */
+	/* since the agent started; read by the control thread */
+	uint64_t pages;
+	uint64_t partial_pages;		/* of them, flushed partial pages */
+	uint64_t dropped;		/* pages given up at exit */
+	uint64_t session_pages;		/* since the last start */
+};
+
+struct agent {
+	char tracefs[256];
+	char port_dir[256];		/* /dev/virtio-ports */
+	char port_prefix[64];		/* trace-path-cpu */
+	char ctl_name[64];		/* agent-ctl-path */
+	size_t pipe_size;		/* bytes, whole pages */
+	bool own_tracing_on;		/* start/stop write tracing_on */
+	bool verbose;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* a worker finished a transition */
+	enum agent_state state;
+	unsigned int gen;		/* bumped on each state change */
+
+	int ncpus;			/* possible CPUs (per_cpu dirs) */
+	struct worker *workers[AGENT_MAX_CPUS];
+	unsigned char said[AGENT_MAX_CPUS];	/* last reported port state */
+};
+
+extern struct agent agent;
+
+void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* tracefs.c */
+int tracefs_find(char *dir, size_t len, const char *want);
+int tracefs_path(char *out, size_t len, const char *rel);
+int tracefs_read(const char *rel, struct buf *b);
+int tracefs_write(const char *rel, const char *val);
+int tracefs_read_line(const char *rel, char *out, size_t len);
+int tracefs_clock(char *cur, size_t len, struct buf *all);
+int tracefs_count_cpus(void);
+
+/* ports.c */
+int port_find(const char *name, char *path, size_t len);
+int cpu_online_list(unsigned char *online, int max);
+int nap(int ms);
+int port_wait_writable(int fd, int timeout_ms);
+int port_write_all(int fd, const void *data, size_t len, int timeout_ms);
+
+/* worker.c */
+int worker_create(int cpu, const char *port);
+void agent_set_state(enum agent_state st);
+void workers_rescan(void);
+
+/* meta.c */
+int meta_pack(struct buf *out, char *err, size_t errsz);
+
+/* ctl.c */
+int ctl_loop(int sig_fd, bool start_now);
+
+#endif

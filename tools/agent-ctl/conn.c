@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Talking to the agent through QEMU's unix socket chardev. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "proto.h"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Retries while the socket is not there yet (QEMU starting). */
+int conn_open(const char *sock, int timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long long end = now_ms() + timeout_ms;
+	int fd, err;
+
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, sock);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		err = errno;
+		close(fd);
+		if ((err != ENOENT && err != ECONNREFUSED) || now_ms() >= end)
+			return -err;
+		usleep(100000);
+	}
+}
+
+int conn_send(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int conn_read(int fd, void *data, size_t len, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	char *p = data;
+
+	while (len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = end - now_ms();
+		ssize_t n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n <= 0)
+			continue;
+		n = read(fd, p, len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int conn_request(int fd, const char *line, struct buf *body, int timeout_ms)
+{
+	char hdr[64];
+	size_t i, len;
+	int ok, ret;
+
+	ret = conn_send(fd, line, strlen(line));
+	if (!ret)
+		ret = conn_send(fd, "\n", 1);
+	if (ret)
+		return ret;
+	for (i = 0; i < sizeof(hdr) - 1; i++) {
+		ret = conn_read(fd, hdr + i, 1, timeout_ms);
+		if (ret)
+			return ret;
+		if (hdr[i] == '\n')
+			break;
+	}
+	hdr[i] = '\0';
+	if (proto_parse_reply(hdr, &ok, &len)) {
+		fprintf(stderr, "agent-ctl: bad reply header '%s'\n", hdr);
+		return -EPROTO;
+	}
+	ret = buf_reserve(body, len);
+	if (ret)
+		return ret;
+	ret = conn_read(fd, body->p + body->len, len, timeout_ms);
+	if (ret)
+		return ret;
+	body->len += len;
+	body->p[body->len] = '\0';
+	return ok;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A connection to the agent's control port (QEMU chardev unix socket). */
+#ifndef VT_CONN_H
+#define VT_CONN_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+int conn_open(const char *sock, int timeout_ms);
+int conn_send(int fd, const char *data, size_t len);
+/* Reads exactly len bytes; -ETIMEDOUT, -EPIPE on end of stream. */
+int conn_read(int fd, void *data, size_t len, int timeout_ms);
+/* One request line; the reply's status (1 ok, 0 err) and body. */
+int conn_request(int fd, const char *line, struct buf *body, int timeout_ms);
+
+#endif

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A ring-buffer page: header (time_stamp, commit with the missed-events
+ * flags in bits 31/30), then events of a 32-bit header (type_len:5,
+ * time_delta:27). Walking them must end exactly at commit.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pages.h"
+
+enum {
+	TYPE_PADDING = 29,
+	TYPE_TIME_EXTEND = 30,
+	TYPE_TIME_STAMP = 31,
+};
+
+static uint32_t get32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+int page_check(const unsigned char *page, struct page_info *pi, char *err,
+	       size_t errsz)
+{
+	uint64_t ts, flags;
+	size_t off = RB_PAGE_HDR, end;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->time_stamp = get64(page);
+	flags = get64(page + 8);
+	pi->missed = !!(flags & (RB_MISSED_EVENTS | RB_MISSED_STORED));
+	pi->commit = flags & ~(RB_MISSED_EVENTS | RB_MISSED_STORED);
+	if (pi->commit == 0 || pi->commit > RB_PAGE_SIZE - RB_PAGE_HDR) {
+		snprintf(err, errsz, "commit size %llu out of range",
+			 (unsigned long long)pi->commit);
+		return -EINVAL;
+	}
+	if (pi->time_stamp == 0) {
+		snprintf(err, errsz, "time stamp 0");
+		return -EINVAL;
+	}
+	ts = pi->time_stamp;
+	end = RB_PAGE_HDR + pi->commit;
+	while (off < end) {
+		uint32_t h, tl, td, len;
+
+		if (end - off < 4)
+			goto trunc;
+		h = get32(page + off);
+		tl = h & 31;
+		td = h >> 5;
+		switch (tl) {
+		case TYPE_PADDING:
+			if (td == 0)
+				return 0;	/* null event: the rest is filler */
+			if (end - off < 8)
+				goto trunc;
+			len = get32(page + off + 4) + 4;
+			break;
+		case TYPE_TIME_EXTEND:
+			if (end - off < 8)
+				goto trunc;
+			ts += ((uint64_t)get32(page + off + 4) << 27) + td;
+			len = 8;
+			break;
+		case TYPE_TIME_STAMP:
+			if (end - off < 8)
+				goto trunc;
+			ts = ((uint64_t)get32(page + off + 4) << 27) | td;
+			len = 8;
+			break;
+		case 0:
+			if (end - off < 8)
+				goto trunc;
+			len = get32(page + off + 4) + 4;
+			goto data;
+		default:
+			len = tl * 4 + 4;
+data:
+			ts += td;
+			if (!pi->events++)
+				pi->first_ts = ts;
+			pi->last_ts = ts;
+			break;
+		}
+		if (len < 4 || len > end - off) {
+			snprintf(err, errsz, "event at offset %zu (type %u) of "
+				 "%u bytes runs past commit %llu", off, tl, len,
+				 (unsigned long long)pi->commit);
+			return -EINVAL;
+		}
+		off += (len + 3) & ~3u;
+	}
+	if (off != end) {
+		snprintf(err, errsz, "events end at %zu, not at commit %zu",
+			 off, end);
+		return -EINVAL;
+	}
+	return 0;
+trunc:
+	snprintf(err, errsz, "event header at offset %zu cut by commit", off);
+	return -EINVAL;
+}

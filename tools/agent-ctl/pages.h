@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Checks ftrace ring-buffer pages as trace_pipe_raw gives them. */
+#ifndef VT_PAGES_H
+#define VT_PAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RB_PAGE_SIZE		4096
+#define RB_PAGE_HDR		16	/* u64 time_stamp, local_t commit (64-bit) */
+#define RB_MISSED_EVENTS	(1ULL << 31)
+#define RB_MISSED_STORED	(1ULL << 30)
+
+struct page_info {
+	uint64_t time_stamp;	/* page header */
+	uint64_t commit;	/* bytes of events */
+	int missed;		/* the writer lost events before this page */
+	unsigned int events;	/* data events */
+	uint64_t first_ts;	/* of the first and last data event */
+	uint64_t last_ts;
+};
+
+/* 0 for a valid page, -EINVAL with a reason in err otherwise. */
+int page_check(const unsigned char *page, struct page_info *pi, char *err,
+	       size_t errsz);
+
+#endif
