@@ -15,9 +15,9 @@ export BUILD
 
 KERNELS = $(shell tools/kernels.sh)
 
-.PHONY: all deps modules selftests qemu vm-images tracedat tools guest agent-ctl check demo checkpatch clean
+.PHONY: all deps modules selftests qemu vm-images tracedat tools guest agent-ctl traced check demo checkpatch clean
 
-all: modules selftests qemu vm-images tracedat tools guest agent-ctl
+all: modules selftests qemu vm-images tracedat tools guest agent-ctl traced
 
 deps:
 	@tools/deps.sh $(BUILD)
@@ -64,6 +64,11 @@ guest:
 
 agent-ctl:
 	@$(MAKE) -s -C tools/agent-ctl BUILD=$(BUILD)
+
+# The host daemon and its CLI: vhost-traced, vhost-trace.
+traced:
+	@$(MAKE) -s -C tools/traced BUILD=$(BUILD)
+	@$(MAKE) -s -C tools/cli BUILD=$(BUILD)
 
 vm-images:
 	@tools/kernels.sh | while read -r rel series; do \

@@ -4,13 +4,13 @@
 # the last line is "N passed, N failed"; non-zero exit on any failure.
 #
 # STAGES (space separated) picks stages: deps build guards tracedat module
-# nested qemu agent.
+# nested qemu agent traced.
 # Default: all of them.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$top/build}
-STAGES=${STAGES:-deps build guards tracedat module nested qemu agent}
+STAGES=${STAGES:-deps build guards tracedat module nested qemu agent traced}
 
 n=0
 passed=0
@@ -93,6 +93,7 @@ stage_build() {
 	run "host tools build" make -s -C "$top" tools
 	run "guest agent builds (static)" make -s -C "$top" guest
 	run "agent-ctl builds" make -s -C "$top" agent-ctl
+	run "vhost-traced and vhost-trace build" make -s -C "$top" traced
 }
 
 checkpatch_clean() {
@@ -175,7 +176,14 @@ stage_agent() {
 		"$top/selftests/vm/agent_virtio_serial.sh"
 }
 
-for s in deps build guards tracedat module nested qemu agent; do
+# The daemon: unit tests (protocol, RCU session table, socket permissions),
+# then launch mode end to end.
+stage_traced() {
+	run_tap traced make -s -C "$top/tools/traced" check
+	in_vm oldest "vhost-traced launch mode" traced_launch.sh
+}
+
+for s in deps build guards tracedat module nested qemu agent traced; do
 	has_stage "$s" && stage "$s"
 done
 

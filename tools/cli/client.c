@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The CLI's side of the vhost-traced control socket. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+
+int client_open(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "vhost-trace: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		int err = errno;
+
+		fprintf(stderr, "vhost-trace: cannot reach vhost-traced at %s: "
+			"%s\n", path, strerror(err));
+		if (err == ENOENT || err == ECONNREFUSED)
+			fprintf(stderr, "vhost-trace: is vhost-traced running? "
+				"(-s PATH or VHOST_TRACED_SOCKET picks another "
+				"socket)\n");
+		else if (err == EACCES)
+			fprintf(stderr, "vhost-trace: the socket is for root "
+				"and the daemon's group (vhost-traced -g)\n");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int read_some(int fd, struct sbuf *in)
+{
+	char buf[65536];
+	ssize_t r;
+
+	do
+		r = recv(fd, buf, sizeof(buf), 0);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return -1;
+	return sbuf_add(in, buf, r);
+}
+
+int client_call(int fd, char *const *argv, int argc, char *const *extra,
+		int nextra, struct sbuf *body)
+{
+	struct sbuf req, in;
+	size_t len, off;
+	int i, ok, rc = EXIT_DAEMON;
+	char *nl;
+
+	sbuf_init(&req);
+	sbuf_init(&in);
+	sbuf_free(body);
+	for (i = 0; i < argc; i++)
+		ctl_add_word(&req, argv[i]);
+	if (nextra >= 0) {
+		sbuf_add(&req, " --", 3);
+		for (i = 0; i < nextra; i++)
+			ctl_add_word(&req, extra[i]);
+	}
+	if (sbuf_add(&req, "\n", 1) || req.len > CTL_MAX_LINE) {
+		fprintf(stderr, "vhost-trace: request too long\n");
+		goto out;
+	}
+	for (off = 0; off < req.len;) {
+		ssize_t w = send(fd, req.p + off, req.len - off, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;	/* a refusal may be waiting: read it */
+		off += w;
+	}
+	while (!(in.p && (nl = memchr(in.p, '\n', in.len))))
+		if (read_some(fd, &in))
+			goto lost;
+	*nl = 0;
+	if (ctl_parse_reply_header(in.p, &ok, &len)) {
+		fprintf(stderr, "vhost-trace: bad reply from the daemon\n");
+		goto out;
+	}
+	off = nl + 1 - in.p;
+	while (in.len - off < len)
+		if (read_some(fd, &in))
+			goto lost;
+	sbuf_add(body, in.p + off, len);
+	if (!body->p)
+		sbuf_add(body, "", 0);
+	rc = ok ? 0 : EXIT_REFUSED;
+	if (!ok && !strncmp(body->p, "permission denied", 17))
+		rc = EXIT_DAEMON;
+	goto out;
+lost:
+	fprintf(stderr, "vhost-trace: the daemon closed the connection\n");
+out:
+	sbuf_free(&req);
+	sbuf_free(&in);
+	return rc;
+}

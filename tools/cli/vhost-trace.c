@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-trace: the command line of vhost-traced. Records, lists, shows
+ * and stops the daemon's tracing sessions.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+
+#define DEFAULT_SOCKET	"/run/vhost-trace/traced.sock"
+
+static const char *sock_path = DEFAULT_SOCKET;
+static volatile sig_atomic_t interrupted;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vhost-trace [-s SOCKET] COMMAND [ARG]...\n"
+"Talks to vhost-traced (the vhost-trace host daemon).\n"
+"\n"
+"  record --launch -o DIR [OPTION]... -- QEMU [QEMU-ARG]...\n"
+"        start QEMU traced: per-CPU guest trace pages go to DIR/cpuN.raw\n"
+"        (or FIFOs DIR/cpuN.fifo), QEMU's output to DIR/qemu.log, the\n"
+"        final statistics to DIR/stats. The daemon adds the\n"
+"        vhost-trace-pci device and the agent chardev to QEMU's\n"
+"        arguments. Shows a progress line until QEMU exits; Ctrl-C stops\n"
+"        tracing (the VM keeps running).\n"
+"          -n, --ports N       trace ports (default: QEMU's -smp CPUs, or 1)\n"
+"          -N, --name NAME     session name (default vmID)\n"
+"          -p, --policy P      block (default: the guest waits, nothing is\n"
+"                              lost) or drop (the guest never waits)\n"
+"          -F, --fifo          FIFOs for a live reader instead of files\n"
+"          -A, --no-agent      do not start/stop the guest agent\n"
+"          -d, --detach        return once QEMU is started\n"
+"          -q, --quiet         no progress line\n"
+"  list                 the sessions: state, bytes, MB/s, drops\n"
+"  status [SESSION]     one session (id or name) per CPU, or all\n"
+"  stop SESSION         stop tracing: the agent flushes, files complete;\n"
+"                       an ended session is removed from the list\n"
+"\n"
+"  -s, --socket PATH    daemon socket (default $VHOST_TRACED_SOCKET or\n"
+"                       " DEFAULT_SOCKET ")\n"
+"  -h, --help           this help\n"
+"\n"
+"Exit status: 0 ok; 1 the daemon refused (its message is printed);\n"
+"2 usage; 3 the daemon cannot be reached or refused the connection;\n"
+"4 the traced QEMU exited with an error.\n");
+}
+
+static void on_int(int sig)
+{
+	interrupted = 1;
+}
+
+static double mb(const char *v)
+{
+	return v ? strtod(v, NULL) / 1e6 : 0;
+}
+
+/* Calls, printing a refusal; returns the exit code. */
+static int call(int fd, char **argv, int argc, char **extra, int nextra,
+		struct sbuf *body)
+{
+	int rc = client_call(fd, argv, argc, extra, nextra, body);
+
+	if (rc && body->p && body->len)
+		fprintf(stderr, "vhost-trace: %s\n", body->p);
+	return rc;
+}
+
+/* Runs fn on every line of a reply body, parsed into words. */
+static void each_line(const char *body, void (*fn)(struct ctl_req *, void *),
+		      void *arg)
+{
+	const char *l = body;
+
+	while (l && *l) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl ? (size_t)(nl - l) : strlen(l);
+		struct ctl_req r;
+
+		if (!ctl_parse(l, n, &r)) {
+			fn(&r, arg);
+			ctl_req_free(&r);
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+}
+
+static const char *get(struct ctl_req *r, const char *k)
+{
+	const char *v = ctl_get(r, k);
+
+	return v ? v : "-";
+}
+
+static void list_line(struct ctl_req *r, void *arg)
+{
+	int *header = arg;
+
+	if (strcmp(r->argv[0], "session"))
+		return;
+	if (!*header) {
+		printf("%-4s %-16s %-8s %-8s %5s %10s %8s %8s %-9s %s\n", "ID",
+		       "NAME", "STATE", "PID", "PORTS", "MB", "MB/s", "DROPPED",
+		       "AGENT", "DIR");
+		*header = 1;
+	}
+	printf("%-4s %-16s %-8s %-8s %5s %10.1f %8.2f %8s %-9s %s\n",
+	       get(r, "id"), get(r, "name"), get(r, "state"), get(r, "pid"),
+	       get(r, "ports"), mb(ctl_get(r, "bytes")), mb(ctl_get(r, "rate")),
+	       get(r, "dropped_buffers"), get(r, "agent"), get(r, "dir"));
+}
+
+static void status_line(struct ctl_req *r, void *arg)
+{
+	if (!strcmp(r->argv[0], "session")) {
+		int header = 0;
+
+		list_line(r, &header);
+		if (ctl_get(r, "exit"))
+			printf("qemu exited with status %s\n", ctl_get(r, "exit"));
+		if (ctl_get(r, "signal"))
+			printf("qemu killed by signal %s\n", ctl_get(r, "signal"));
+		printf("  %-6s %12s %10s %8s %10s %8s %8s %6s %6s\n", "CPU",
+		       "BYTES", "PAGES", "MB/s", "DROPPED", "STALLS", "ERRORS",
+		       "SINK", "FLAGS");
+		return;
+	}
+	printf("  %-6s %12s %10s %8.2f %10s %8s %8s %6s %6s\n", r->argv[0],
+	       get(r, "bytes"), get(r, "buffers"), mb(ctl_get(r, "rate")),
+	       get(r, "dropped_buffers"), get(r, "stalls"),
+	       get(r, "sink_errors"),
+	       strtoul(get(r, "flags"), NULL, 0) & 1 ? "yes" : "no",
+	       get(r, "flags"));
+}
+
+static int cmd_list(int fd)
+{
+	char *argv[] = { "list" };
+	struct sbuf body;
+	int rc, header = 0;
+
+	sbuf_init(&body);
+	rc = call(fd, argv, 1, NULL, -1, &body);
+	if (!rc) {
+		each_line(body.p, list_line, &header);
+		if (!header)
+			printf("no sessions\n");
+	}
+	sbuf_free(&body);
+	return rc;
+}
+
+static int cmd_status(int fd, int argc, char **argv)
+{
+	char *req[] = { "status", argc > 1 ? argv[1] : NULL };
+	struct sbuf body;
+	int rc;
+
+	if (argc > 2) {
+		fprintf(stderr, "vhost-trace: status takes one session\n");
+		return EXIT_USAGE;
+	}
+	if (argc < 2)
+		return cmd_list(fd);
+	sbuf_init(&body);
+	rc = call(fd, req, 2, NULL, -1, &body);
+	if (!rc)
+		each_line(body.p, status_line, NULL);
+	sbuf_free(&body);
+	return rc;
+}
+
+static int cmd_stop(int fd, int argc, char **argv)
+{
+	char *req[] = { "stop", argc > 1 ? argv[1] : NULL };
+	struct sbuf body;
+	int rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "vhost-trace: stop takes one session (an id "
+			"or a name)\n");
+		return EXIT_USAGE;
+	}
+	sbuf_init(&body);
+	rc = call(fd, req, 2, NULL, -1, &body);
+	if (!rc)
+		each_line(body.p, status_line, NULL);
+	sbuf_free(&body);
+	return rc;
+}
+
+struct progress {
+	struct sbuf line;
+	char state[16];
+	char exit_code[16];
+	char signal[16];
+};
+
+static void progress_line(struct ctl_req *r, void *arg)
+{
+	struct progress *p = arg;
+
+	if (!strcmp(r->argv[0], "session")) {
+		snprintf(p->state, sizeof(p->state), "%s", get(r, "state"));
+		snprintf(p->exit_code, sizeof(p->exit_code), "%s",
+			 ctl_get(r, "exit") ? ctl_get(r, "exit") : "");
+		snprintf(p->signal, sizeof(p->signal), "%s",
+			 ctl_get(r, "signal") ? ctl_get(r, "signal") : "");
+		sbuf_printf(&p->line, "%s %s: %.1f MB %.2f MB/s, lost %s |",
+			    get(r, "name"), p->state, mb(ctl_get(r, "bytes")),
+			    mb(ctl_get(r, "rate")), get(r, "dropped_buffers"));
+		return;
+	}
+	sbuf_printf(&p->line, " %s %.1f MB %.2f MB/s", r->argv[0],
+		    mb(ctl_get(r, "bytes")), mb(ctl_get(r, "rate")));
+}
+
+/* Follows a session until QEMU exits (or Ctrl-C: stop). */
+static int follow(int fd, const char *id, int quiet)
+{
+	char *req[] = { "status", (char *)id };
+	char *stop[] = { "stop", (char *)id };
+	int tty = isatty(2) && !quiet, rc;
+	struct progress p;
+	struct sbuf body;
+
+	sbuf_init(&body);
+	for (;;) {
+		memset(&p, 0, sizeof(p));
+		rc = call(fd, req, 2, NULL, -1, &body);
+		if (rc)
+			break;
+		each_line(body.p, progress_line, &p);
+		if (tty)
+			fprintf(stderr, "\r%s\033[K", p.line.p ? p.line.p : "");
+		sbuf_free(&p.line);
+		if (!strcmp(p.state, "ended") || !strcmp(p.state, "stopped") ||
+		    interrupted)
+			break;
+		sleep(1);
+	}
+	if (tty)
+		fputc('\n', stderr);
+	if (!rc) {
+		/* stops tracing (Ctrl-C), or forgets the ended session */
+		rc = call(fd, stop, 2, NULL, -1, &body);
+		if (!rc)
+			each_line(body.p, status_line, NULL);
+		if (!rc && !strcmp(p.state, "ended") &&
+		    strcmp(p.exit_code, "0")) {
+			fprintf(stderr, "vhost-trace: qemu %s %s (its output: "
+				"DIR/qemu.log)\n",
+				p.signal[0] ? "killed by signal" : "exited with "
+				"status", p.signal[0] ? p.signal : p.exit_code);
+			rc = EXIT_GUEST;
+		}
+	}
+	sbuf_free(&body);
+	return rc;
+}
+
+static int cmd_record(int fd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "launch", no_argument, NULL, 'L' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "ports", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "fifo", no_argument, NULL, 'F' },
+		{ "no-agent", no_argument, NULL, 'A' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	char dir[PATH_MAX], cwd[PATH_MAX], *words[16], id[32];
+	const char *out = NULL, *name = NULL, *policy = "block";
+	int launch = 0, fifo = 0, agent = 1, detach = 0, quiet = 0;
+	int opt, ports = 0, n = 0, rc, i;
+	struct sbuf body, kv[8];
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+Lo:n:N:p:FAdqh", opts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'L': launch = 1; break;
+		case 'o': out = optarg; break;
+		case 'n': ports = atoi(optarg); break;
+		case 'N': name = optarg; break;
+		case 'p': policy = optarg; break;
+		case 'F': fifo = 1; break;
+		case 'A': agent = 0; break;
+		case 'd': detach = 1; break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (!launch) {
+		fprintf(stderr, "vhost-trace: record needs --launch (attach "
+			"to a running VM is not there yet)\n");
+		return EXIT_USAGE;
+	}
+	if (!out || optind >= argc) {
+		fprintf(stderr, "vhost-trace: record --launch -o DIR -- QEMU "
+			"[ARG]...\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(policy, "block") && strcmp(policy, "drop")) {
+		fprintf(stderr, "vhost-trace: --policy is block or drop\n");
+		return EXIT_USAGE;
+	}
+	if (!ports)
+		ports = qemu_smp_cpus(argc - optind, argv + optind);
+	if (ports < 0) {
+		fprintf(stderr, "vhost-trace: cannot read QEMU's -smp; give "
+			"--ports\n");
+		return EXIT_USAGE;
+	}
+	if (!ports)
+		ports = 1;
+	if (!getcwd(cwd, sizeof(cwd))) {
+		perror("vhost-trace: getcwd");
+		return EXIT_USAGE;
+	}
+	if (mkdir(out, 0755) && errno != EEXIST) {
+		fprintf(stderr, "vhost-trace: cannot create %s: %s\n", out,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!realpath(out, dir)) {
+		fprintf(stderr, "vhost-trace: %s: %s\n", out, strerror(errno));
+		return EXIT_USAGE;
+	}
+
+	words[n++] = "launch";
+	for (i = 0; i < 8; i++)
+		sbuf_init(&kv[i]);
+	sbuf_printf(&kv[0], "dir=%s", dir);
+	sbuf_printf(&kv[1], "cwd=%s", cwd);
+	sbuf_printf(&kv[2], "ports=%d", ports);
+	sbuf_printf(&kv[3], "policy=%s", policy);
+	sbuf_printf(&kv[4], "sink=%s", fifo ? "fifo" : "file");
+	sbuf_printf(&kv[5], "agent=%s", agent ? "on" : "off");
+	if (name)
+		sbuf_printf(&kv[6], "name=%s", name);
+	for (i = 0; i < 7; i++)
+		if (kv[i].p)
+			words[n++] = kv[i].p;
+
+	sbuf_init(&body);
+	rc = call(fd, words, n, argv + optind, argc - optind, &body);
+	for (i = 0; i < 8; i++)
+		sbuf_free(&kv[i]);
+	if (rc)
+		goto out;
+	{
+		struct ctl_req r;
+		char *nl = strchr(body.p, '\n');
+
+		if (ctl_parse(body.p, nl ? (size_t)(nl - body.p) : body.len, &r)) {
+			rc = EXIT_DAEMON;
+			goto out;
+		}
+		snprintf(id, sizeof(id), "%s", get(&r, "id"));
+		printf("vhost-trace: session %s (%s) started, QEMU pid %s, "
+		       "%d port(s), output in %s\n", id, get(&r, "name"),
+		       get(&r, "pid"), ports, dir);
+		ctl_req_free(&r);
+	}
+	fflush(stdout);
+	if (!detach)
+		rc = follow(fd, id, quiet);
+out:
+	sbuf_free(&body);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	const char *cmd;
+	int opt, fd, rc;
+
+	if (getenv("VHOST_TRACED_SOCKET"))
+		sock_path = getenv("VHOST_TRACED_SOCKET");
+	while ((opt = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': sock_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "record") && strcmp(cmd, "list") &&
+	    strcmp(cmd, "status") && strcmp(cmd, "stop")) {
+		fprintf(stderr, "vhost-trace: unknown command '%s' (record, "
+			"list, status, stop; --help)\n", cmd);
+		return EXIT_USAGE;
+	}
+	signal(SIGINT, on_int);
+	signal(SIGTERM, on_int);
+	signal(SIGPIPE, SIG_IGN);
+	fd = client_open(sock_path);
+	if (fd < 0)
+		return EXIT_DAEMON;
+	if (!strcmp(cmd, "record"))
+		rc = cmd_record(fd, argc, argv);
+	else if (!strcmp(cmd, "list"))
+		rc = cmd_list(fd);
+	else if (!strcmp(cmd, "status"))
+		rc = cmd_status(fd, argc, argv);
+	else
+		rc = cmd_stop(fd, argc, argv);
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-traced: the vhost-trace host daemon. Owns tracing sessions, one
+ * per VM, and answers the vhost-trace CLI on a unix control socket.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "session.h"
+
+#define DEFAULT_SOCKET	"/run/vhost-trace/traced.sock"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vhost-traced [OPTION]...\n"
+"The vhost-trace host daemon: traces VMs through /dev/vhost-trace and\n"
+"answers the vhost-trace CLI on a unix socket. Runs in the foreground;\n"
+"SIGTERM or SIGINT stops every session (files complete) and exits.\n"
+"\n"
+"  -s, --socket PATH    control socket (default " DEFAULT_SOCKET ")\n"
+"  -g, --group GROUP    members of GROUP may use it too (mode 0660);\n"
+"                       without it only root may (mode 0600)\n"
+"  -r, --rundir DIR     agent sockets (default: the socket's directory)\n"
+"  -d, --device PATH    vhost-trace device (default /dev/vhost-trace)\n"
+"  -l, --linger SEC     an ended session stays listed (default 600)\n"
+"  -h, --help           this help\n"
+"\n"
+"Exit status: 0 after a clean shutdown, 1 on a start-up error, 2 usage.\n"
+"Protocol: tools/traced/PROTOCOL.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "rundir", required_argument, NULL, 'r' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "linger", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	const char *sock = DEFAULT_SOCKET, *group = NULL;
+	char *rundir = NULL;
+	struct signalfd_siginfo si;
+	gid_t gid = (gid_t)-1;
+	sigset_t set;
+	int opt, lfd, sfd, err;
+
+	while ((opt = getopt_long(argc, argv, "s:g:r:d:l:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': sock = optarg; break;
+		case 'g': group = optarg; break;
+		case 'r': rundir = optarg; break;
+		case 'd': cfg.device = optarg; break;
+		case 'l': cfg.linger_s = atoi(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vhost-traced: unexpected argument '%s'\n",
+			argv[optind]);
+		return 2;
+	}
+	if (group) {
+		struct group *g = getgrnam(group);
+
+		if (!g) {
+			fprintf(stderr, "vhost-traced: no group '%s'\n", group);
+			return 2;
+		}
+		gid = g->gr_gid;
+	}
+	if (!rundir) {
+		char *slash;
+
+		rundir = strdup(sock);
+		slash = rundir ? strrchr(rundir, '/') : NULL;
+		if (slash && slash != rundir)
+			*slash = 0;
+		else if (rundir)
+			strcpy(rundir, ".");
+	}
+	cfg.rundir = rundir;
+	if (mkdir(cfg.rundir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "vhost-traced: cannot create %s: %s\n",
+			cfg.rundir, strerror(errno));
+		return 1;
+	}
+
+	/* every thread inherits the mask: signals arrive on sfd only */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0 || table_init()) {
+		fprintf(stderr, "vhost-traced: start-up: %s\n", strerror(errno));
+		return 1;
+	}
+	rcu_register_thread();
+	lfd = server_listen(sock, gid);
+	if (lfd < 0) {
+		fprintf(stderr, "vhost-traced: %s: %s\n", sock,
+			lfd == -EADDRINUSE ? "another daemon answers there" :
+			strerror(-lfd));
+		return 1;
+	}
+	fprintf(stderr, "vhost-traced: listening on %s (%s)\n", sock,
+		group ? group : "root only");
+
+	for (;;) {
+		struct pollfd pf[2] = {
+			{ .fd = lfd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[1].revents &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si) &&
+		    si.ssi_signo != SIGHUP)
+			break;
+		if (pf[0].revents) {
+			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (fd >= 0)
+				server_spawn(fd, gid);
+		}
+	}
+
+	fprintf(stderr, "vhost-traced: stopping %u session(s)\n",
+		sessions_live());
+	close(lfd);
+	unlink(sock);
+	sessions_shutdown(15000);
+	err = sessions_live() ? 1 : 0;
+	if (err)
+		fprintf(stderr, "vhost-traced: %u session(s) did not stop\n",
+			sessions_live());
+	else
+		fprintf(stderr, "vhost-traced: every session stopped\n");
+	rcu_unregister_thread();
+	if (!err)
+		table_exit();
+	return err;
+}

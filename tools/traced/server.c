@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The control socket (see PROTOCOL). */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <linux/vhost_trace.h>
+
+#include "server.h"
+#include "session.h"
+
+#define VERSION "0.1"
+
+int server_listen(const char *path, gid_t gid)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* a socket file nobody answers on is stale; one that answers is not */
+	if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	if (errno == ECONNREFUSED)
+		unlink(path);
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0177);
+	err = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (err ||
+	    (gid != (gid_t)-1 && (chown(path, 0, gid) || chmod(path, 0660))) ||
+	    listen(fd, 64)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int server_peer_allowed(int fd, gid_t gid, struct peer *peer)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	gid_t groups[NGROUPS_MAX];
+	size_t i, n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+		return 0;
+	peer->pid = cr.pid;
+	peer->uid = cr.uid;
+	peer->gid = cr.gid;
+	if (cr.uid == 0)
+		return 1;
+	if (gid == (gid_t)-1)
+		return 0;
+	if (cr.gid == gid)
+		return 1;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+		return 0;
+	n = len / sizeof(gid_t);
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
+#define REPLY_ERR(...) do { sbuf_printf(&body, __VA_ARGS__); \
+			    ok = 0; goto out; } while (0)
+
+static int valid_name(const char *n)
+{
+	size_t i, len = strlen(n);
+	int digits = 1;
+
+	if (!len || len >= TABLE_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = n[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+			return 0;
+		if (c < '0' || c > '9')
+			digits = 0;
+	}
+	return !digits;
+}
+
+static int get_uint(const struct ctl_req *req, const char *key,
+		    unsigned long def, unsigned long max, unsigned long *v)
+{
+	const char *s = ctl_get(req, key);
+	char *end;
+
+	*v = def;
+	if (!s)
+		return 0;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return errno || !*s || *end || *v > max ? -EINVAL : 0;
+}
+
+static void do_launch(const struct ctl_req *req, const struct peer *peer,
+		      struct sbuf *out)
+{
+	static const char *const keys[] = { "dir", "name", "cwd", "ports",
+		"policy", "sink", "agent", "stop_timeout", NULL };
+	struct launch_args a = { .uid = peer->uid, .gid = peer->gid };
+	const char *v, *bad;
+	struct session *s;
+	unsigned long n;
+	struct sbuf body;
+	int ok = 1;
+
+	sbuf_init(&body);
+	if (ctl_check_keys(req, keys, &bad))
+		REPLY_ERR("launch: unknown argument '%s'", bad);
+	a.dir = ctl_get(req, "dir");
+	if (!a.dir || a.dir[0] != '/')
+		REPLY_ERR("launch: dir= must be an absolute path");
+	a.cwd = ctl_get(req, "cwd");
+	if (!a.cwd)
+		a.cwd = "/";
+	if (a.cwd[0] != '/')
+		REPLY_ERR("launch: cwd= must be an absolute path");
+	a.name = ctl_get(req, "name");
+	if (a.name && !valid_name(a.name))
+		REPLY_ERR("launch: bad name '%s' (letters, digits, '.-_', "
+			  "not only digits, at most %d)", a.name,
+			  TABLE_NAME_MAX - 1);
+	if (!a.name)
+		a.name = "";
+	if (get_uint(req, "ports", 0, VHOST_TRACE_MAX_PORTS, &n) || !n)
+		REPLY_ERR("launch: ports= must be 1..%d", VHOST_TRACE_MAX_PORTS);
+	a.ports = n;
+	v = ctl_get(req, "policy");
+	if (!v || !strcmp(v, "block"))
+		a.policy = VHOST_TRACE_POLICY_BLOCK;
+	else if (!strcmp(v, "drop"))
+		a.policy = VHOST_TRACE_POLICY_DROP;
+	else
+		REPLY_ERR("launch: policy= must be block or drop");
+	v = ctl_get(req, "sink");
+	if (v && strcmp(v, "file") && strcmp(v, "fifo"))
+		REPLY_ERR("launch: sink= must be file or fifo");
+	a.fifo = v && !strcmp(v, "fifo");
+	v = ctl_get(req, "agent");
+	if (v && strcmp(v, "on") && strcmp(v, "off"))
+		REPLY_ERR("launch: agent= must be on or off");
+	a.agent = !v || !strcmp(v, "on");
+	if (get_uint(req, "stop_timeout", 10000, 600000, &n))
+		REPLY_ERR("launch: stop_timeout= must be 0..600000 (ms)");
+	a.stop_timeout_ms = n;
+	if (!req->nextra)
+		REPLY_ERR("launch: no command after --");
+	a.argc = req->nextra;
+	a.argv = req->extra;
+	if (session_launch(&a, &s, &body)) {
+		ok = 0;
+		goto out;
+	}
+	session_describe(s, 0, &body);
+	table_entry_put(&s->te);
+out:
+	ctl_reply(out, ok, body.p, body.len);
+	sbuf_free(&body);
+}
+
+static void do_list(struct sbuf *out)
+{
+	struct table_entry **v;
+	struct sbuf body;
+	size_t n, i;
+
+	sbuf_init(&body);
+	v = table_snapshot(&n);
+	for (i = 0; i < n; i++) {
+		session_describe(to_session(v[i]), 0, &body);
+		table_entry_put(v[i]);
+	}
+	free(v);
+	ctl_reply(out, 1, body.p, body.len);
+	sbuf_free(&body);
+}
+
+static void do_session(const struct ctl_req *req, struct sbuf *out)
+{
+	static const char *const keys[] = { "timeout", NULL };
+	const char *cmd = req->argv[0], *bad;
+	struct table_entry *e = NULL;
+	struct session *s;
+	struct sbuf body;
+	unsigned long timeout;
+	int ok = 1;
+
+	sbuf_init(&body);
+	if (req->argc < 2 || strchr(req->argv[1], '='))
+		REPLY_ERR("%s: which session? (an id or a name)", cmd);
+	e = table_get(req->argv[1]);
+	if (!e)
+		REPLY_ERR("%s: no session '%s'", cmd, req->argv[1]);
+	s = to_session(e);
+	if (!strcmp(cmd, "stop")) {
+		struct ctl_req rest = *req;
+
+		rest.argc--;
+		rest.argv++;
+		if (ctl_check_keys(&rest, keys, &bad))
+			REPLY_ERR("stop: unknown argument '%s'", bad);
+		if (get_uint(req, "timeout", 60000, 3600000, &timeout))
+			REPLY_ERR("stop: timeout= must be 0..3600000 (ms)");
+		if (uatomic_read(&s->state) < SESS_STOPPED) {
+			session_request(s, SESS_CMD_STOP);
+			if (session_wait(s, SESS_STOPPED, timeout))
+				REPLY_ERR("stop: session %lu did not stop in "
+					  "%lu ms", e->id, timeout);
+		}
+		session_describe(s, 1, &body);
+		if (uatomic_read(&s->state) == SESS_ENDED)
+			session_request(s, SESS_CMD_REMOVE);
+	} else if (req->argc > 2) {
+		REPLY_ERR("status: unknown argument '%s'", req->argv[2]);
+	} else {
+		session_describe(s, 1, &body);
+	}
+out:
+	if (e)
+		table_entry_put(e);
+	ctl_reply(out, ok, body.p, body.len);
+	sbuf_free(&body);
+}
+
+void server_handle(const struct ctl_req *req, const struct peer *peer,
+		   struct sbuf *out)
+{
+	const char *cmd = req->argv[0];
+	char msg[256];
+
+	if (!strcmp(cmd, "hello")) {
+		snprintf(msg, sizeof(msg), "daemon proto=%d version=%s "
+			 "sessions=%lu\n", CTL_PROTO_VERSION, VERSION,
+			 table_count());
+		if (req->argc > 1 && strcmp(req->argv[1], "1")) {
+			snprintf(msg, sizeof(msg), "protocol version %s not "
+				 "supported (this daemon speaks 1)",
+				 req->argv[1]);
+			ctl_reply(out, 0, msg, strlen(msg));
+			return;
+		}
+		ctl_reply(out, 1, msg, strlen(msg));
+	} else if (!strcmp(cmd, "launch")) {
+		do_launch(req, peer, out);
+	} else if (!strcmp(cmd, "list") && req->argc == 1) {
+		do_list(out);
+	} else if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {
+		do_session(req, out);
+	} else {
+		snprintf(msg, sizeof(msg), "unknown request '%s'", cmd);
+		ctl_reply(out, 0, msg, strlen(msg));
+	}
+}
+
+struct conn {
+	int fd;
+	gid_t gid;
+};
+
+static int send_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t r = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		len -= r;
+	}
+	return 0;
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	char *buf = malloc(CTL_MAX_LINE);
+	size_t have = 0;
+	struct peer peer;
+	int fd = c->fd;
+
+	rcu_register_thread();
+	if (!buf)
+		goto out;
+	if (!server_peer_allowed(fd, c->gid, &peer)) {
+		static const char msg[] = "permission denied: the control "
+			"socket is for root and the daemon's group";
+		struct sbuf o;
+
+		sbuf_init(&o);
+		ctl_reply(&o, 0, msg, strlen(msg));
+		send_all(fd, o.p, o.len);
+		sbuf_free(&o);
+		goto out;
+	}
+	for (;;) {
+		char *nl = memchr(buf, '\n', have);
+		struct ctl_req req;
+		struct sbuf o;
+		ssize_t r;
+		int err;
+
+		if (!nl) {
+			if (have == CTL_MAX_LINE)
+				break;		/* too long: drop the client */
+			r = recv(fd, buf + have, CTL_MAX_LINE - have, 0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			have += r;
+			continue;
+		}
+		sbuf_init(&o);
+		err = ctl_parse(buf, nl - buf, &req);
+		if (err) {
+			const char *m = err == -EINVAL ? "malformed request" :
+				"request too long or out of memory";
+
+			ctl_reply(&o, 0, m, strlen(m));
+		} else {
+			server_handle(&req, &peer, &o);
+			ctl_req_free(&req);
+		}
+		have -= nl + 1 - buf;
+		memmove(buf, nl + 1, have);
+		err = send_all(fd, o.p, o.len);
+		sbuf_free(&o);
+		if (err)
+			break;
+	}
+out:
+	close(fd);
+	free(buf);
+	free(c);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+int server_spawn(int fd, gid_t gid)
+{
+	struct conn *c = malloc(sizeof(*c));
+	pthread_attr_t attr;
+	pthread_t th;
+	int err;
+
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->gid = gid;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&th, &attr, conn_main, c);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		close(fd);
+		free(c);
+		return -err;
+	}
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The control socket: permissions, one thread per connection, requests. */
+#ifndef VT_SERVER_H
+#define VT_SERVER_H
+
+#include <sys/types.h>
+
+#include "ctlproto.h"
+
+struct peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Binds path (mode 0600, or 0660 with group gid when gid != -1). */
+int server_listen(const char *path, gid_t gid);
+/* Root, or a member of the control group (primary or supplementary). */
+int server_peer_allowed(int fd, gid_t gid, struct peer *peer);
+/* Handles one parsed request; the reply (header and body) into out. */
+void server_handle(const struct ctl_req *req, const struct peer *peer,
+		   struct sbuf *out);
+/* Serves a connection in a new detached thread; takes fd. */
+int server_spawn(int fd, gid_t gid);
+
+#endif

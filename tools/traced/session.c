@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Tracing sessions: launch, the session thread, stop (see session.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/fsuid.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/vhost_trace.h>
+
+#include "session.h"
+
+struct daemon_cfg cfg = {
+	.rundir = "/run/vhost-trace",
+	.device = "/dev/vhost-trace",
+	.linger_s = 600,
+};
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
+static unsigned int live;	/* session threads */
+
+static const char *const state_names[] = {
+	[SESS_RUNNING] = "running",
+	[SESS_STOPPING] = "stopping",
+	[SESS_STOPPED] = "stopped",
+	[SESS_ENDED] = "ended",
+};
+
+const char *sess_state_name(int state)
+{
+	return state_names[state];
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static void set_state(struct session *s, int state)
+{
+	pthread_mutex_lock(&s->lock);
+	uatomic_set(&s->state, state);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void release(struct table_entry *e)
+{
+	struct session *s = to_session(e);
+	unsigned int p;
+
+	for (p = 0; s->sinkfd && p < s->nports; p++)
+		if (s->sinkfd[p] >= 0)
+			close(s->sinkfd[p]);
+	agent_close(&s->agent);
+	if (s->ctl >= 0)
+		close(s->ctl);
+	if (s->cmdfd >= 0)
+		close(s->cmdfd);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (s->rundir[0]) {
+		char sock[PATH_MAX + 32];
+
+		snprintf(sock, sizeof(sock), "%s/agent.sock", s->rundir);
+		unlink(sock);
+		rmdir(s->rundir);
+	}
+	free(s->sinkfd);
+	free(s->last_bytes);
+	free(s->rate);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
+static void sink_path(struct session *s, unsigned int p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/cpu%u.%s", s->dir, p, s->fifo ? "fifo" : "raw");
+}
+
+/*
+ * Attaches port p's sink. Files are opened once; a FIFO is opened when it
+ * has a reader, and again after its reader went away. 1 attached, 0 not
+ * yet (a FIFO without reader), -errno.
+ */
+static int attach_sink(struct session *s, unsigned int p)
+{
+	struct vhost_trace_sink sink = { .port = p, .policy = s->policy };
+	char path[PATH_MAX + 32];
+	int fd;
+
+	if (s->sinkfd[p] >= 0)
+		return 1;
+	sink_path(s, p, path, sizeof(path));
+	if (s->fifo)
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	else
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == ENXIO ? 0 : -errno;
+	sink.fd = fd;
+	if (ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink)) {
+		int err = -errno;
+
+		close(fd);
+		return err == -ENXIO ? 0 : err;
+	}
+	s->sinkfd[p] = fd;
+	return 1;
+}
+
+static void detach_sinks(struct session *s)
+{
+	struct vhost_trace_sink sink = { .fd = -1, .policy = s->policy };
+	unsigned int p;
+
+	for (p = 0; p < s->nports; p++) {
+		sink.port = p;
+		/* ENODEV: QEMU is gone and the sinks with it */
+		ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink);
+		if (s->sinkfd[p] < 0)
+			continue;
+		if (!s->fifo)
+			fsync(s->sinkfd[p]);
+		close(s->sinkfd[p]);
+		s->sinkfd[p] = -1;
+	}
+}
+
+static int get_stats(struct session *s, unsigned int p,
+		     struct vhost_trace_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->port = p;
+	return ioctl(s->ctl, VHOST_TRACE_GET_STATS, st) ? -errno : 0;
+}
+
+static uint64_t total_bytes(struct session *s)
+{
+	struct vhost_trace_stats st;
+	uint64_t sum = 0;
+	unsigned int p;
+
+	for (p = 0; p < s->nports; p++)
+		if (!get_stats(s, p, &st))
+			sum += st.bytes;
+	return sum;
+}
+
+/* Once a second: rates, FIFO readers that came (back). */
+static void tick(struct session *s, long elapsed_ms)
+{
+	struct vhost_trace_stats st;
+	unsigned int p;
+
+	for (p = 0; p < s->nports; p++) {
+		if (get_stats(s, p, &st))
+			continue;
+		if (elapsed_ms > 0)
+			uatomic_set(&s->rate[p], (st.bytes - s->last_bytes[p]) *
+				    1000 / elapsed_ms);
+		s->last_bytes[p] = st.bytes;
+		if (uatomic_read(&s->state) != SESS_RUNNING || !s->fifo)
+			continue;
+		/* a FIFO whose reader left was detached by the module */
+		if (s->sinkfd[p] >= 0 && !(st.flags & VHOST_TRACE_STATS_SINK) &&
+		    st.sink_errors) {
+			close(s->sinkfd[p]);
+			s->sinkfd[p] = -1;
+		}
+		attach_sink(s, p);
+	}
+}
+
+static void write_stats_file(struct session *s)
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
+	struct sbuf b;
+	int fd;
+
+	sbuf_init(&b);
+	if (session_describe(s, 1, &b))
+		goto out;
+	snprintf(path, sizeof(path), "%s/stats", s->dir);
+	snprintf(tmp, sizeof(tmp), "%s/.stats.tmp", s->dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out;
+	if (write(fd, b.p, b.len) != (ssize_t)b.len || fsync(fd)) {
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	/* on failure the file just stays root's */
+	(void)!fchown(fd, s->uid, s->gid);
+	close(fd);
+	rename(tmp, path);
+out:
+	sbuf_free(&b);
+}
+
+/*
+ * Stop: the agent stops and flushes (when it answers), the last pages
+ * leave the rings (the byte counters stay still), the sinks are detached
+ * and the files synced and closed. The caller sets the new state, then
+ * writes the final statistics (DIR/stats).
+ */
+static void do_stop(struct session *s, int qemu_alive)
+{
+	long end = now_ms() + s->stop_timeout_ms, still = now_ms();
+	uint64_t bytes, last;
+
+	set_state(s, SESS_STOPPING);
+	if (qemu_alive && s->agent.fd >= 0) {
+		agent_stop(&s->agent, s->stop_timeout_ms);
+		uatomic_set(&s->agent_state, s->agent.state);
+	}
+	/* drain: the counters must stand still for 500 ms */
+	last = total_bytes(s);
+	while (qemu_alive && now_ms() < end && now_ms() - still < 500) {
+		usleep(100000);
+		bytes = total_bytes(s);
+		if (bytes != last)
+			still = now_ms();
+		last = bytes;
+	}
+	detach_sinks(s);
+	tick(s, 0);
+}
+
+static int reap(struct session *s)
+{
+	int status;
+	pid_t r = waitpid(s->pid, &status, WNOHANG);
+
+	if (r != s->pid)
+		return 0;
+	s->status = status;
+	s->ended = time(NULL);
+	return 1;
+}
+
+static void *session_main(void *arg)
+{
+	struct session *s = arg;
+	long last_tick = now_ms();
+	int reaped = 0, quit = 0;
+
+	rcu_register_thread();
+	while (!quit) {
+		struct pollfd pf[3] = {
+			{ .fd = reaped ? -1 : s->pidfd, .events = POLLIN },
+			{ .fd = s->cmdfd, .events = POLLIN },
+			{ .fd = s->agent.fd, .events = POLLIN },
+		};
+		int state = uatomic_read(&s->state);
+		long wait = last_tick + 1000 - now_ms();
+		unsigned int cmds;
+		uint64_t v;
+
+		if (s->agent.state == AGENT_CONNECTING && state == SESS_RUNNING &&
+		    wait > 200)
+			wait = 200;
+		if (poll(pf, 3, wait < 0 ? 0 : wait) < 0 && errno != EINTR)
+			break;
+		if (pf[2].revents)
+			agent_input(&s->agent);
+		if (pf[0].revents && reap(s)) {
+			reaped = 1;
+			agent_close(&s->agent);
+			if (state == SESS_RUNNING)
+				do_stop(s, 0);
+			else
+				tick(s, 0);
+			set_state(s, SESS_ENDED);
+			write_stats_file(s);
+		}
+		if (pf[1].revents && read(s->cmdfd, &v, sizeof(v)) < 0)
+			v = 0;
+		cmds = uatomic_xchg(&s->cmds, 0);
+		state = uatomic_read(&s->state);
+		if ((cmds & (SESS_CMD_STOP | SESS_CMD_QUIT)) &&
+		    state == SESS_RUNNING) {
+			do_stop(s, 1);
+			set_state(s, SESS_STOPPED);
+			write_stats_file(s);
+		}
+		if (cmds & SESS_CMD_QUIT)
+			quit = 1;
+		if ((cmds & SESS_CMD_REMOVE) && reaped)
+			quit = 1;
+		if (reaped && time(NULL) - s->ended > cfg.linger_s)
+			quit = 1;
+		if (uatomic_read(&s->state) == SESS_RUNNING &&
+		    s->agent.state == AGENT_CONNECTING &&
+		    agent_connect(&s->agent) == 1)
+			agent_start(&s->agent);
+		uatomic_set(&s->agent_state, s->agent.state);
+		if (now_ms() - last_tick >= 1000) {
+			tick(s, now_ms() - last_tick);
+			last_tick = now_ms();
+		}
+	}
+	table_del(&s->te);
+	table_entry_put(&s->te);	/* the thread's reference */
+	rcu_unregister_thread();
+	pthread_mutex_lock(&live_lock);
+	live--;
+	pthread_cond_broadcast(&live_cond);
+	pthread_mutex_unlock(&live_lock);
+	return NULL;
+}
+
+void session_request(struct session *s, unsigned int cmd)
+{
+	uint64_t one = 1;
+
+	uatomic_or(&s->cmds, cmd);
+	/* EAGAIN: the counter is saturated, the thread wakes anyway */
+	(void)!write(s->cmdfd, &one, sizeof(one));
+}
+
+int session_wait(struct session *s, int min, int timeout_ms)
+{
+	struct timespec ts;
+	int err = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (uatomic_read(&s->state) < min && !err)
+		err = pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	pthread_mutex_unlock(&s->lock);
+	return err ? -err : 0;
+}
+
+int session_describe(struct session *s, int ports, struct sbuf *out)
+{
+	uint64_t bytes = 0, dropped = 0, rate = 0;
+	struct vhost_trace_stats st;
+	int state = uatomic_read(&s->state);
+	char kv[PATH_MAX + 64];
+	struct sbuf line;
+	unsigned int p;
+	int err = 0;
+
+	for (p = 0; p < s->nports; p++) {
+		if (get_stats(s, p, &st))
+			continue;
+		bytes += st.bytes;
+		dropped += st.dropped_buffers;
+		rate += uatomic_read(&s->rate[p]);
+	}
+	sbuf_init(&line);
+#define KV(...) do { snprintf(kv, sizeof(kv), __VA_ARGS__); \
+		     err |= ctl_add_word(&line, kv); } while (0)
+	KV("session");
+	KV("id=%lu", s->te.id);
+	KV("name=%s", s->te.name);
+	KV("state=%s", sess_state_name(state));
+	KV("pid=%d", s->pid);
+	KV("ports=%u", s->nports);
+	KV("dir=%s", s->dir);
+	KV("sink=%s", s->fifo ? "fifo" : "file");
+	KV("policy=%s", s->policy == VHOST_TRACE_POLICY_DROP ? "drop" : "block");
+	KV("agent=%s", agent_state_name(uatomic_read(&s->agent_state)));
+	KV("bytes=%llu", (unsigned long long)bytes);
+	KV("rate=%llu", (unsigned long long)rate);
+	KV("dropped_buffers=%llu", (unsigned long long)dropped);
+	KV("uptime=%ld", (long)((s->ended ? s->ended : time(NULL)) - s->started));
+	if (state == SESS_ENDED && WIFEXITED(s->status))
+		KV("exit=%d", WEXITSTATUS(s->status));
+	if (state == SESS_ENDED && WIFSIGNALED(s->status))
+		KV("signal=%d", WTERMSIG(s->status));
+	err |= sbuf_add(&line, "\n", 1);
+	err |= sbuf_add(out, line.p, line.len);
+	for (p = 0; ports && p < s->nports; p++) {
+		if (get_stats(s, p, &st))
+			continue;
+		err |= sbuf_printf(out, "cpu%u bytes=%llu buffers=%llu"
+			" dropped_bytes=%llu dropped_buffers=%llu stalls=%llu"
+			" sink_errors=%llu bad_buffers=%llu queue_errors=%llu"
+			" last_error=%d flags=%#x rate=%llu\n", p,
+			(unsigned long long)st.bytes,
+			(unsigned long long)st.buffers,
+			(unsigned long long)st.dropped_bytes,
+			(unsigned long long)st.dropped_buffers,
+			(unsigned long long)st.stalls,
+			(unsigned long long)st.sink_errors,
+			(unsigned long long)st.bad_buffers,
+			(unsigned long long)st.queue_errors, st.last_error,
+			st.flags,
+			(unsigned long long)uatomic_read(&s->rate[p]));
+	}
+#undef KV
+	sbuf_free(&line);
+	return err ? -ENOMEM : 0;
+}
+
+/* Runs in the forked child: async-signal-safe calls only. */
+static void exec_qemu(const struct launch_args *a, int dev, const char *log,
+		      char **argv)
+{
+	int fd;
+
+	setsid();
+	if (fcntl(dev, F_SETFD, 0))
+		_exit(126);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0 || dup2(fd, 0) < 0)
+		_exit(126);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(126);
+	if (a->uid && (setgroups(1, &a->gid) || setgid(a->gid) ||
+		       setuid(a->uid)))
+		_exit(126);
+	if (chdir(a->cwd))
+		_exit(126);
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+#define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
+
+/* As the requester (this thread's fs ids): the directory and the sinks. */
+static int make_outputs(struct session *s, struct sbuf *err)
+{
+	char path[PATH_MAX + 32];
+	unsigned int p;
+	int rc = -1;
+
+	setfsgid(s->gid);
+	setfsuid(s->uid);
+	if (mkdir(s->dir, 0755) && errno != EEXIST)
+		FAIL("cannot create %s: %s", s->dir, strerror(errno));
+	for (p = 0; p < s->nports; p++) {
+		sink_path(s, p, path, sizeof(path));
+		if (!s->fifo) {
+			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
+				      O_CLOEXEC, 0644);
+
+			if (fd < 0)
+				FAIL("cannot create %s: %s", path, strerror(errno));
+			s->sinkfd[p] = fd;
+			continue;
+		}
+		unlink(path);
+		if (mkfifo(path, 0644))
+			FAIL("cannot create FIFO %s: %s", path, strerror(errno));
+	}
+	rc = 0;
+fail:
+	setfsuid(0);
+	setfsgid(0);
+	return rc;
+}
+
+static int attach_all(struct session *s, struct sbuf *err)
+{
+	struct vhost_trace_sink sink = { .policy = s->policy };
+	unsigned int p;
+
+	for (p = 0; p < s->nports; p++) {
+		if (s->fifo) {
+			attach_sink(s, p);	/* when a reader is there */
+			continue;
+		}
+		sink.port = p;
+		sink.fd = s->sinkfd[p];
+		if (ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink))
+			FAIL("VHOST_TRACE_SET_SINK port %u: %s", p,
+			     strerror(errno));
+	}
+	return 0;
+fail:
+	return -1;
+}
+
+static char **qemu_argv(const struct launch_args *a, struct session *s,
+			int dev)
+{
+	char **v = calloc(a->argc + 5, sizeof(char *));
+	int i;
+
+	if (!v)
+		return NULL;
+	for (i = 0; i < a->argc; i++)
+		v[i] = a->argv[i];
+	if (asprintf(&v[i++], "-chardev") < 0 ||
+	    asprintf(&v[i++], "socket,id=vtagent,path=%s/agent.sock,"
+		     "server=on,wait=off", s->rundir) < 0 ||
+	    asprintf(&v[i++], "-device") < 0 ||
+	    asprintf(&v[i++], "vhost-trace-pci,id=vtrace0,vhostfd=%d,ports=%u,"
+		     "chardev=vtagent", dev, s->nports) < 0)
+		return NULL;	/* small leak on an exhausted heap */
+	return v;
+}
+
+static void free_qemu_argv(const struct launch_args *a, char **v)
+{
+	int i;
+
+	for (i = a->argc; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int session_launch(const struct launch_args *a, struct session **out,
+		   struct sbuf *err)
+{
+	char log[PATH_MAX + 32], sock[PATH_MAX + 32];
+	struct session *s;
+	char **argv = NULL;
+	pthread_t th;
+	int dev = -1, rc;
+	unsigned int p;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->ctl = s->cmdfd = s->pidfd = -1;
+	s->nports = a->ports;
+	s->policy = a->policy;
+	s->fifo = a->fifo;
+	s->uid = a->uid;
+	s->gid = a->gid;
+	s->stop_timeout_ms = a->stop_timeout_ms;
+	s->started = time(NULL);
+	s->te.release = release;
+	snprintf(s->te.name, sizeof(s->te.name), "%s", a->name);
+	snprintf(s->dir, sizeof(s->dir), "%s", a->dir);
+	s->sinkfd = malloc(a->ports * sizeof(int));
+	s->last_bytes = calloc(a->ports, sizeof(uint64_t));
+	s->rate = calloc(a->ports, sizeof(uint64_t));
+	if (!s->sinkfd || !s->last_bytes || !s->rate) {
+		release(&s->te);
+		return -ENOMEM;
+	}
+	for (p = 0; p < a->ports; p++)
+		s->sinkfd[p] = -1;
+	agent_init(&s->agent, "", 0);
+
+	rc = table_add(&s->te);
+	if (rc) {
+		sbuf_printf(err, "a session named '%s' exists", a->name);
+		release(&s->te);
+		return rc;
+	}
+	if (!a->name[0])
+		snprintf(s->te.name, sizeof(s->te.name), "vm%lu", s->te.id);
+	/* from here on the table owns s: table_del() frees it */
+	snprintf(s->rundir, sizeof(s->rundir), "%s/s%lu", cfg.rundir, s->te.id);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", s->rundir);
+	snprintf(log, sizeof(log), "%s/qemu.log", a->dir);
+	if (strlen(sock) >= sizeof(s->agent.path))
+		FAIL("agent socket path too long: %s", sock);
+	agent_init(&s->agent, sock, a->agent);
+	if ((mkdir(s->rundir, 0750) && errno != EEXIST) ||
+	    chown(s->rundir, a->uid, a->gid))
+		FAIL("cannot create %s: %s", s->rundir, strerror(errno));
+	unlink(sock);
+	if (make_outputs(s, err))
+		goto fail;
+
+	dev = open(cfg.device, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		FAIL("cannot open %s: %s%s", cfg.device, strerror(errno),
+		     errno == ENOENT ? " (is vhost_trace.ko loaded?)" : "");
+	if (ioctl(dev, VHOST_TRACE_SET_PORTS, &s->nports))
+		FAIL("VHOST_TRACE_SET_PORTS %u: %s", s->nports, strerror(errno));
+	s->ctl = ioctl(dev, VHOST_TRACE_GET_CTL_FD);
+	if (s->ctl < 0)
+		FAIL("VHOST_TRACE_GET_CTL_FD: %s", strerror(errno));
+	if (attach_all(s, err))
+		goto fail;
+	s->cmdfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	argv = qemu_argv(a, s, dev);
+	if (s->cmdfd < 0 || !argv)
+		FAIL("out of resources: %s", strerror(errno));
+
+	s->pid = fork();
+	if (s->pid < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (!s->pid)
+		exec_qemu(a, dev, log, argv);
+	close(dev);		/* QEMU holds the device now */
+	dev = -1;
+	free_qemu_argv(a, argv);
+	argv = NULL;
+	s->pidfd = pidfd_open(s->pid, 0);
+	if (s->pidfd < 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		FAIL("pidfd_open: %s", strerror(errno));
+	}
+	table_entry_get(&s->te);	/* the thread's */
+	pthread_mutex_lock(&live_lock);
+	live++;
+	pthread_mutex_unlock(&live_lock);
+	rc = pthread_create(&th, NULL, session_main, s);
+	if (rc) {
+		pthread_mutex_lock(&live_lock);
+		live--;
+		pthread_mutex_unlock(&live_lock);
+		table_entry_put(&s->te);
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		FAIL("pthread_create: %s", strerror(rc));
+	}
+	pthread_detach(th);
+	table_entry_get(&s->te);	/* the caller's */
+	*out = s;
+	return 0;
+fail:
+	free_qemu_argv(a, argv);
+	if (dev >= 0)
+		close(dev);
+	table_del(&s->te);
+	return -EIO;
+}
+
+unsigned int sessions_live(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&live_lock);
+	n = live;
+	pthread_mutex_unlock(&live_lock);
+	return n;
+}
+
+void sessions_shutdown(int timeout_ms)
+{
+	struct table_entry **v;
+	struct timespec ts;
+	size_t n, i;
+
+	v = table_snapshot(&n);
+	for (i = 0; i < n; i++) {
+		session_request(to_session(v[i]), SESS_CMD_QUIT);
+		table_entry_put(v[i]);
+	}
+	free(v);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000 + 1;
+	pthread_mutex_lock(&live_lock);
+	while (live && !pthread_cond_timedwait(&live_cond, &live_lock, &ts))
+		;
+	pthread_mutex_unlock(&live_lock);
+}
