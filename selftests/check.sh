@@ -177,10 +177,12 @@ stage_agent() {
 }
 
 # The daemon: unit tests (protocol, RCU session table, socket permissions),
-# then launch mode end to end.
+# then launch mode end to end: with an upstream-style agent, and with our
+# agent and a guest trace.dat written at stop.
 stage_traced() {
 	run_tap traced make -s -C "$top/tools/traced" check
 	in_vm oldest "vhost-traced launch mode" traced_launch.sh
+	in_vm oldest "vhost-traced trace.dat at stop" traced_tracedat.sh
 }
 
 for s in deps build guards tracedat module nested qemu agent traced; do

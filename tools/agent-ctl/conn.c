@@ -91,15 +91,22 @@ int conn_read(int fd, void *data, size_t len, int timeout_ms)
 
 int conn_request(int fd, const char *line, struct buf *body, int timeout_ms)
 {
-	char hdr[64];
-	size_t i, len;
-	int ok, ret;
+	int ret;
 
 	ret = conn_send(fd, line, strlen(line));
 	if (!ret)
 		ret = conn_send(fd, "\n", 1);
 	if (ret)
 		return ret;
+	return conn_reply(fd, body, timeout_ms);
+}
+
+int conn_reply(int fd, struct buf *body, int timeout_ms)
+{
+	char hdr[64];
+	size_t i, len;
+	int ok, ret;
+
 	for (i = 0; i < sizeof(hdr) - 1; i++) {
 		ret = conn_read(fd, hdr + i, 1, timeout_ms);
 		if (ret)

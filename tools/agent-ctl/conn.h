@@ -13,5 +13,7 @@ int conn_send(int fd, const char *data, size_t len);
 int conn_read(int fd, void *data, size_t len, int timeout_ms);
 /* One request line; the reply's status (1 ok, 0 err) and body. */
 int conn_request(int fd, const char *line, struct buf *body, int timeout_ms);
+/* Reads one reply (after a request sent otherwise): as conn_request. */
+int conn_reply(int fd, struct buf *body, int timeout_ms);
 
 #endif

@@ -39,6 +39,10 @@ static void usage(FILE *f)
 "                              lost) or drop (the guest never waits)\n"
 "          -F, --fifo          FIFOs for a live reader instead of files\n"
 "          -A, --no-agent      do not start/stop the guest agent\n"
+"          -e, --event SYS:EV  trace this event (repeat; SYS:* for a\n"
+"                              system); default: the agent's choice.\n"
+"                              Needs an agent speaking version 1, which\n"
+"                              also gets DIR/trace.dat written at stop\n"
 "          -d, --detach        return once QEMU is started\n"
 "          -q, --quiet         no progress line\n"
 "  list                 the sessions: state, bytes, MB/s, drops\n"
@@ -279,6 +283,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "fifo", no_argument, NULL, 'F' },
 		{ "no-agent", no_argument, NULL, 'A' },
+		{ "event", required_argument, NULL, 'e' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -288,10 +293,11 @@ static int cmd_record(int fd, int argc, char **argv)
 	const char *out = NULL, *name = NULL, *policy = "block";
 	int launch = 0, fifo = 0, agent = 1, detach = 0, quiet = 0;
 	int opt, ports = 0, n = 0, rc, i;
-	struct sbuf body, kv[8];
+	struct sbuf body, kv[8], events;
 
+	sbuf_init(&events);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+Lo:n:N:p:FAdqh", opts,
+	while ((opt = getopt_long(argc, argv, "+Lo:n:N:p:FAe:dqh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'L': launch = 1; break;
@@ -301,6 +307,10 @@ static int cmd_record(int fd, int argc, char **argv)
 		case 'p': policy = optarg; break;
 		case 'F': fifo = 1; break;
 		case 'A': agent = 0; break;
+		case 'e':
+			sbuf_printf(&events, "%s%s", events.len ? "," : "",
+				    optarg);
+			break;
 		case 'd': detach = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
@@ -355,7 +365,10 @@ static int cmd_record(int fd, int argc, char **argv)
 	sbuf_printf(&kv[5], "agent=%s", agent ? "on" : "off");
 	if (name)
 		sbuf_printf(&kv[6], "name=%s", name);
-	for (i = 0; i < 7; i++)
+	if (events.len)
+		sbuf_printf(&kv[7], "events=%s", events.p);
+	sbuf_free(&events);
+	for (i = 0; i < 8; i++)
 		if (kv[i].p)
 			words[n++] = kv[i].p;
 

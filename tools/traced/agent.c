@@ -1,25 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The guest agent's control port: upstream orders and their echo. */
+/*
+ * The guest agent's control port: version 1 requests (guest/PROTOCOL,
+ * through tools/agent-ctl's conn.c and metadir.c), or the upstream orders
+ * and their echo.
+ */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "conn.h"
+#include "metadir.h"
+#include "proto.h"
+
+#define REQ_TIMEOUT_MS	30000	/* one version 1 request */
+#define META_TIMEOUT_MS	120000	/* meta: kallsyms is a few MB */
 
 static const char *const names[] = {
 	[AGENT_OFF] = "off",
 	[AGENT_CONNECTING] = "connecting",
+	[AGENT_HELLO] = "hello",
 	[AGENT_SILENT] = "silent",
 	[AGENT_RUNNING] = "running",
 	[AGENT_STOPPED] = "stopped",
 	[AGENT_STOP_TIMEOUT] = "stop-timeout",
 	[AGENT_GONE] = "gone",
+	[AGENT_ERROR] = "error",
 };
 
 const char *agent_state_name(enum agent_state s)
@@ -27,11 +43,18 @@ const char *agent_state_name(enum agent_state s)
 	return names[s];
 }
 
-void agent_init(struct agent *a, const char *path, int enabled)
+void agent_init(struct agent *a, const char *path, int enabled,
+		const char *events)
 {
+	char *c;
+
 	a->fd = -1;
 	a->state = enabled ? AGENT_CONNECTING : AGENT_OFF;
 	snprintf(a->path, sizeof(a->path), "%s", path);
+	snprintf(a->events, sizeof(a->events), "%s", events ? events : "");
+	for (c = a->events; *c; c++)
+		if (*c == ',')
+			*c = ' ';
 }
 
 int agent_connect(struct agent *a)
@@ -67,16 +90,167 @@ static int send_order(struct agent *a, const char *order)
 	return r < 0 ? -errno : -EAGAIN;
 }
 
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static void upstream_start(struct agent *a)
+{
+	a->proto = -1;
+	if (send_order(a, "1\n"))
+		a->state = AGENT_ERROR;
+	else
+		a->state = AGENT_SILENT;
+}
+
 int agent_start(struct agent *a)
 {
-	int err = send_order(a, "1\n");
+	static const char hello[] = "hello 1\n";
+	int err;
 
-	if (!err)
-		a->state = AGENT_SILENT;
+	if (a->proto) {
+		err = send_order(a, "1\n");
+		if (!err)
+			a->state = AGENT_SILENT;
+		return err;
+	}
+	if (a->fd < 0)
+		return -ENOTCONN;
+	err = conn_send(a->fd, hello, sizeof(hello) - 1);
+	if (!err) {
+		a->state = AGENT_HELLO;
+		a->hello_taken_ms = 0;
+	}
 	return err;
 }
 
-/* Scans what the agent wrote for the echo of an order. */
+void agent_tick(struct agent *a)
+{
+	int outq = 0;
+
+	if (a->state != AGENT_HELLO || a->fd < 0)
+		return;
+	/*
+	 * QEMU reads the chardev only when the guest has the port open and
+	 * room for it: the hello waits in the socket until the agent (or
+	 * whatever the guest runs) reads. From then on it has a while.
+	 */
+	if (!a->hello_taken_ms) {
+		if (!ioctl(a->fd, SIOCOUTQ, &outq) && outq == 0)
+			a->hello_taken_ms = now_ms();
+		return;
+	}
+	if (now_ms() - a->hello_taken_ms < AGENT_HELLO_WAIT_MS)
+		return;
+	fprintf(stderr, "vhost-traced: %s: no answer to hello: upstream "
+		"agent, using \"1\\n\"/\"0\\n\"\n", a->path);
+	upstream_start(a);
+}
+
+/* One version 1 request; 1 ok (body in *body), 0 err (logged), -errno. */
+static int request(struct agent *a, const char *line, struct buf *body,
+		   int timeout_ms)
+{
+	int ret;
+
+	body->len = 0;
+	ret = conn_request(a->fd, line, body, timeout_ms);
+	if (ret == 0)
+		fprintf(stderr, "vhost-traced: agent %s: %s: %s", a->path,
+			line, body->len ? body->p : "error\n");
+	else if (ret < 0)
+		fprintf(stderr, "vhost-traced: agent %s: %s: %s\n", a->path,
+			line, strerror(-ret));
+	return ret;
+}
+
+/* "key=value" lines: value of key, or "" */
+static void line_get(const char *text, const char *key, char *val,
+		     size_t valsz)
+{
+	size_t klen = strlen(key), n;
+	const char *p = text;
+
+	val[0] = '\0';
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == '=') {
+			p += klen + 1;
+			n = strcspn(p, "\n");
+			if (n >= valsz)
+				n = valsz - 1;
+			memcpy(val, p, n);
+			val[n] = '\0';
+			return;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+}
+
+/* The agent answered hello: version 1 from now on. */
+static void v1_start(struct agent *a)
+{
+	struct buf body = { 0 };
+	char line[sizeof(a->events) + 16], v[32];
+	int ret;
+
+	a->proto = 1;
+	a->state = AGENT_ERROR;
+	ret = request(a, "info", &body, REQ_TIMEOUT_MS);
+	if (ret < 0)
+		goto out;
+	if (ret == 1) {
+		line_get(body.p, "cpus", v, sizeof(v));
+		a->cpus = strtoul(v, NULL, 10);
+		line_get(body.p, "release", a->release, sizeof(a->release));
+		line_get(body.p, "machine", a->machine, sizeof(a->machine));
+	}
+	if (a->events[0]) {
+		snprintf(line, sizeof(line), "events %s", a->events);
+		if (request(a, line, &body, REQ_TIMEOUT_MS) != 1)
+			goto out;
+	}
+	if (request(a, "start", &body, REQ_TIMEOUT_MS) != 1)
+		goto out;
+	a->state = AGENT_RUNNING;
+out:
+	if (ret < 0 || a->fd < 0)
+		a->state = AGENT_GONE;
+	buf_free(&body);
+}
+
+/* The answer to "hello 1" is there (or the connection ended). */
+static void hello_answer(struct agent *a)
+{
+	struct buf body = { 0 };
+	int ret = conn_reply(a->fd, &body, REQ_TIMEOUT_MS);
+
+	buf_free(&body);
+	if (ret == 1) {
+		v1_start(a);
+		return;
+	}
+	if (ret == 0) {
+		fprintf(stderr, "vhost-traced: %s: hello 1 refused: using "
+			"\"1\\n\"/\"0\\n\"\n", a->path);
+		upstream_start(a);
+		return;
+	}
+	fprintf(stderr, "vhost-traced: %s: hello: %s\n", a->path,
+		strerror(-ret));
+	agent_close(a);
+	a->state = AGENT_GONE;
+}
+
+/*
+ * Scans what the agent wrote: the answer to hello; for an upstream agent
+ * the echo of an order. A version 1 agent says nothing unasked.
+ */
 void agent_input(struct agent *a)
 {
 	char buf[256];
@@ -84,6 +258,10 @@ void agent_input(struct agent *a)
 
 	if (a->fd < 0)
 		return;
+	if (a->state == AGENT_HELLO) {
+		hello_answer(a);
+		return;
+	}
 	for (;;) {
 		r = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
@@ -95,7 +273,7 @@ void agent_input(struct agent *a)
 			a->state = AGENT_GONE;
 			return;
 		}
-		for (i = 0; i + 1 < r; i++) {
+		for (i = 0; a->proto < 0 && i + 1 < r; i++) {
 			if (buf[i + 1] != '\n')
 				continue;
 			if (buf[i] == '1' && a->state == AGENT_SILENT)
@@ -106,19 +284,39 @@ void agent_input(struct agent *a)
 	}
 }
 
-static long now_ms(void)
+static int v1_stop(struct agent *a, int timeout_ms)
 {
-	struct timespec ts;
+	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+	a->state = AGENT_STOP_TIMEOUT;
+	ret = request(a, "stop", &a->stop_body, timeout_ms);
+	if (ret == 1) {
+		a->state = AGENT_STOPPED;
+		return 0;
+	}
+	if (ret == 0) {
+		a->state = AGENT_ERROR;
+		return -EPROTO;
+	}
+	if (ret != -ETIMEDOUT) {
+		agent_close(a);
+		a->state = AGENT_GONE;
+	}
+	return ret;
 }
 
 int agent_stop(struct agent *a, int timeout_ms)
 {
 	long end = now_ms() + timeout_ms;
-	int err = send_order(a, "0\n");
+	int err;
 
+	if (a->fd < 0)
+		return -ENOTCONN;
+	if (a->state == AGENT_HELLO)	/* never started */
+		return -ENOTCONN;
+	if (a->proto > 0)
+		return v1_stop(a, timeout_ms);
+	err = send_order(a, "0\n");
 	if (err)
 		return err;
 	a->state = AGENT_STOP_TIMEOUT;
@@ -134,9 +332,67 @@ int agent_stop(struct agent *a, int timeout_ms)
 	return a->state == AGENT_STOPPED ? 0 : -ENOTCONN;
 }
 
+int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes)
+{
+	char key[32], v[32];
+	const char *p = a->stop_body.p;
+	size_t klen;
+
+	if (a->proto <= 0 || a->state != AGENT_STOPPED || !p)
+		return -ENOENT;
+	klen = snprintf(key, sizeof(key), "cpu%u ", cpu);
+	while (*p) {
+		if (!strncmp(p, key, klen)) {
+			char line[512];
+			size_t n = strcspn(p, "\n");
+
+			if (n >= sizeof(line))
+				n = sizeof(line) - 1;
+			memcpy(line, p, n);
+			line[n] = '\0';
+			if (proto_kv_get(line, "bytes", v, sizeof(v)))
+				return -ENOENT;
+			*bytes = strtoull(v, NULL, 10);
+			return 0;
+		}
+		p += strcspn(p, "\n");
+		if (*p)
+			p++;
+	}
+	return -ENOENT;
+}
+
+int agent_fetch_meta(struct agent *a, const char *dir, char *err,
+		     size_t errsz)
+{
+	struct buf body = { 0 };
+	int ret;
+
+	if (a->fd < 0 || a->proto <= 0) {
+		snprintf(err, errsz, "no version 1 agent");
+		return -ENOTCONN;
+	}
+	ret = request(a, "meta", &body, META_TIMEOUT_MS);
+	if (ret == 1)
+		ret = metadir_unpack(body.p, body.len, dir, err, errsz);
+	else
+		snprintf(err, errsz, "meta: %s", ret ? strerror(-ret) :
+			 "refused");
+	if (ret == 0)
+		ret = -EPROTO;
+	buf_free(&body);
+	return ret;
+}
+
 void agent_close(struct agent *a)
 {
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = -1;
+}
+
+void agent_free(struct agent *a)
+{
+	agent_close(a);
+	buf_free(&a->stop_body);
 }

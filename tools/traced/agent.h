@@ -1,45 +1,77 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The guest agent, seen from the daemon: its control port is a QEMU
- * chardev unix socket that the daemon connects to. Today this speaks the
- * upstream virtio-trace orders every agent understands ("1\n" start,
- * "0\n" stop) and notices our agent's echo of them (guest/PROTOCOL). The
- * version 1 requests (hello, info, meta, stop with per-CPU bytes, stats)
- * are to be added behind this same interface.
+ * chardev unix socket that the daemon connects to. The daemon first sends
+ * "hello 1" (guest/PROTOCOL). An agent that answers ok speaks version 1:
+ * info, events, start, stop with per-CPU bytes and meta (requests and
+ * replies through tools/agent-ctl/conn.c). An agent that answers err, or
+ * nothing within AGENT_HELLO_WAIT_MS of taking the line from the port
+ * (upstream virtio-trace ignores it), gets the upstream orders "1\n" and
+ * "0\n"; our agent's echo of them is noticed.
  */
 #ifndef VT_AGENT_H
 #define VT_AGENT_H
 
+#include <stdint.h>
+
+#include "buf.h"
+
+/* how long an agent that took "hello 1" has to answer it */
+#define AGENT_HELLO_WAIT_MS	3000
+
 enum agent_state {
 	AGENT_OFF,		/* not used for this session */
 	AGENT_CONNECTING,	/* the chardev socket is not there yet */
+	AGENT_HELLO,		/* "hello 1" sent, no answer yet */
 	AGENT_SILENT,		/* start sent, no answer (upstream agent?) */
 	AGENT_RUNNING,		/* the agent confirmed start */
 	AGENT_STOPPED,		/* the agent confirmed stop: every page sent */
 	AGENT_STOP_TIMEOUT,	/* stop sent, no confirmation in time */
 	AGENT_GONE,		/* the chardev closed */
+	AGENT_ERROR,		/* a version 1 request failed (see log) */
 };
 
 struct agent {
 	int fd;
 	enum agent_state state;
+	int proto;		/* 0 not known yet, 1 version 1, -1 upstream */
+	long hello_taken_ms;	/* the guest took "hello 1" (0: not yet) */
 	char path[108];
+	char events[1024];	/* version 1: "sys:ev sys:ev", "" defaults */
+	unsigned int cpus;	/* info, version 1 (0 unknown) */
+	char release[128];
+	char machine[64];
+	struct buf stop_body;	/* the stop answer, version 1 */
 };
 
 const char *agent_state_name(enum agent_state s);
-void agent_init(struct agent *a, const char *path, int enabled);
+/* events: "sys:ev,sys:ev" (or NULL) for a version 1 agent */
+void agent_init(struct agent *a, const char *path, int enabled,
+		const char *events);
 /* Tries to connect (non-blocking); 1 connected, 0 not yet, -errno. */
 int agent_connect(struct agent *a);
-/* Sends the start order. */
+/*
+ * Starts: sends "hello 1" the first time (agent_input and agent_tick go
+ * on from there), the start order after that.
+ */
 int agent_start(struct agent *a);
 /* Reads what the agent wrote (fd readable); updates the state. */
 void agent_input(struct agent *a);
+/* Call often while AGENT_HELLO: falls back to the upstream orders. */
+void agent_tick(struct agent *a);
 /*
  * Sends the stop order and waits up to timeout_ms for the agent to
  * confirm that every page has been written to its port. 0 confirmed,
  * -ETIMEDOUT, -ENOTCONN (no agent connection), other -errno.
  */
 int agent_stop(struct agent *a, int timeout_ms);
+/* Version 1, once stopped: the bytes the agent wrote to port cpu. */
+int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes);
+/* Version 1: fetches the metadata (tracefs layout) into dir. */
+int agent_fetch_meta(struct agent *a, const char *dir, char *err,
+		     size_t errsz);
 void agent_close(struct agent *a);
+/* agent_close, and frees what the agent holds */
+void agent_free(struct agent *a);
 
 #endif

@@ -118,11 +118,21 @@ static int get_uint(const struct ctl_req *req, const char *key,
 	return errno || !*s || *end || *v > max ? -EINVAL : 0;
 }
 
+/* "sys:event,sys:*,..." for the agent's events request */
+static int valid_events(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n && n <= 1000 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789_-.:*,") == n;
+}
+
 static void do_launch(const struct ctl_req *req, const struct peer *peer,
 		      struct sbuf *out)
 {
 	static const char *const keys[] = { "dir", "name", "cwd", "ports",
-		"policy", "sink", "agent", "stop_timeout", NULL };
+		"policy", "sink", "agent", "stop_timeout", "events", NULL };
 	struct launch_args a = { .uid = peer->uid, .gid = peer->gid };
 	const char *v, *bad;
 	struct session *s;
@@ -166,6 +176,10 @@ static void do_launch(const struct ctl_req *req, const struct peer *peer,
 	if (v && strcmp(v, "on") && strcmp(v, "off"))
 		REPLY_ERR("launch: agent= must be on or off");
 	a.agent = !v || !strcmp(v, "on");
+	a.events = ctl_get(req, "events");
+	if (a.events && !valid_events(a.events))
+		REPLY_ERR("launch: events= must be SYSTEM:EVENT[,...] (at "
+			  "most 1000 bytes)");
 	if (get_uint(req, "stop_timeout", 10000, 600000, &n))
 		REPLY_ERR("launch: stop_timeout= must be 0..600000 (ms)");
 	a.stop_timeout_ms = n;

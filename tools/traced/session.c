@@ -19,6 +19,7 @@
 #include <linux/vhost_trace.h>
 
 #include "session.h"
+#include "tracedat.h"
 
 struct daemon_cfg cfg = {
 	.rundir = "/run/vhost-trace",
@@ -66,7 +67,7 @@ static void release(struct table_entry *e)
 	for (p = 0; s->sinkfd && p < s->nports; p++)
 		if (s->sinkfd[p] >= 0)
 			close(s->sinkfd[p]);
-	agent_close(&s->agent);
+	agent_free(&s->agent);
 	if (s->ctl >= 0)
 		close(s->ctl);
 	if (s->cmdfd >= 0)
@@ -214,6 +215,86 @@ out:
 	sbuf_free(&b);
 }
 
+/* Every port has what the agent wrote to it (or the agent did not say). */
+static int all_arrived(struct session *s)
+{
+	struct vhost_trace_stats st;
+	uint64_t want;
+	unsigned int p;
+
+	for (p = 0; p < s->nports; p++)
+		if (!agent_sent_bytes(&s->agent, p, &want) &&
+		    (get_stats(s, p, &st) || st.bytes < want))
+			return 0;
+	return 1;
+}
+
+static void tracedat_log(int level, const char *msg)
+{
+	fprintf(stderr, "vhost-traced: trace.dat: %s%s\n",
+		level ? "warning: " : "", msg);
+}
+
+/*
+ * After a stop with a version 1 agent and file sinks: the guest's
+ * metadata into DIR/meta/, then DIR/trace.dat (version 7) from it and
+ * DIR/cpuN.raw. As the requester, like the other files of DIR.
+ */
+static void write_tracedat(struct session *s)
+{
+	char meta[PATH_MAX + 32], path[PATH_MAX + 32], v[512], err[512];
+	struct tracedat *td;
+	unsigned int p, cpus;
+	int ret;
+
+	if (s->fifo || s->agent.proto <= 0 || s->agent.state != AGENT_STOPPED)
+		return;
+	setfsgid(s->gid);
+	setfsuid(s->uid);
+	snprintf(meta, sizeof(meta), "%s/meta", s->dir);
+	ret = agent_fetch_meta(&s->agent, meta, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "vhost-traced: %s: %s\n", s->te.name, err);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/trace.dat", s->dir);
+	tracedat_set_log(tracedat_log);
+	td = tracedat_open(path, 7, TRACEDAT_COMPRESS_NONE);
+	if (!td)
+		goto out;
+	cpus = s->agent.cpus > s->nports ? s->agent.cpus : s->nports;
+	ret = tracedat_set_flags(td, TRACEDAT_F_DROP_PARTIAL);
+	if (!ret)
+		ret = tracedat_load_meta(td, meta);
+	snprintf(v, sizeof(v), "%u", cpus);
+	if (!ret)
+		ret = tracedat_set_info(td, "cpus", v);
+	if (!ret && s->agent.release[0]) {
+		snprintf(v, sizeof(v), "Linux %s %s %s", s->te.name,
+			 s->agent.release, s->agent.machine);
+		ret = tracedat_set_info(td, "uname", v);
+		if (!ret)
+			ret = tracedat_set_info(td, "kernel_release",
+						s->agent.release);
+	}
+	if (!ret)
+		ret = tracedat_set_info(td, "version", "vhost-traced");
+	for (p = 0; !ret && p < s->nports; p++) {
+		sink_path(s, p, path, sizeof(path));
+		ret = tracedat_add_cpu_file(td, p, path);
+	}
+	if (ret)
+		tracedat_abort(td);
+	else
+		ret = tracedat_close(td);
+	if (ret)
+		fprintf(stderr, "vhost-traced: %s: no trace.dat: %s\n",
+			s->te.name, strerror(-ret));
+out:
+	setfsuid(0);
+	setfsgid(0);
+}
+
 /*
  * Stop: the agent stops and flushes (when it answers), the last pages
  * leave the rings (the byte counters stay still), the sinks are detached
@@ -230,6 +311,9 @@ static void do_stop(struct session *s, int qemu_alive)
 		agent_stop(&s->agent, s->stop_timeout_ms);
 		uatomic_set(&s->agent_state, s->agent.state);
 	}
+	/* a version 1 agent said how many bytes each port got */
+	while (qemu_alive && now_ms() < end && !all_arrived(s))
+		usleep(20000);
 	/* drain: the counters must stand still for 500 ms */
 	last = total_bytes(s);
 	while (qemu_alive && now_ms() < end && now_ms() - still < 500) {
@@ -273,7 +357,8 @@ static void *session_main(void *arg)
 		unsigned int cmds;
 		uint64_t v;
 
-		if (s->agent.state == AGENT_CONNECTING && state == SESS_RUNNING &&
+		if ((s->agent.state == AGENT_CONNECTING ||
+		     s->agent.state == AGENT_HELLO) && state == SESS_RUNNING &&
 		    wait > 200)
 			wait = 200;
 		if (poll(pf, 3, wait < 0 ? 0 : wait) < 0 && errno != EINTR)
@@ -297,6 +382,7 @@ static void *session_main(void *arg)
 		if ((cmds & (SESS_CMD_STOP | SESS_CMD_QUIT)) &&
 		    state == SESS_RUNNING) {
 			do_stop(s, 1);
+			write_tracedat(s);
 			set_state(s, SESS_STOPPED);
 			write_stats_file(s);
 		}
@@ -310,6 +396,7 @@ static void *session_main(void *arg)
 		    s->agent.state == AGENT_CONNECTING &&
 		    agent_connect(&s->agent) == 1)
 			agent_start(&s->agent);
+		agent_tick(&s->agent);
 		uatomic_set(&s->agent_state, s->agent.state);
 		if (now_ms() - last_tick >= 1000) {
 			tick(s, now_ms() - last_tick);
@@ -561,7 +648,7 @@ int session_launch(const struct launch_args *a, struct session **out,
 	}
 	for (p = 0; p < a->ports; p++)
 		s->sinkfd[p] = -1;
-	agent_init(&s->agent, "", 0);
+	agent_init(&s->agent, "", 0, NULL);
 
 	rc = table_add(&s->te);
 	if (rc) {
@@ -577,7 +664,7 @@ int session_launch(const struct launch_args *a, struct session **out,
 	snprintf(log, sizeof(log), "%s/qemu.log", a->dir);
 	if (strlen(sock) >= sizeof(s->agent.path))
 		FAIL("agent socket path too long: %s", sock);
-	agent_init(&s->agent, sock, a->agent);
+	agent_init(&s->agent, sock, a->agent, a->events);
 	if ((mkdir(s->rundir, 0750) && errno != EEXIST) ||
 	    chown(s->rundir, a->uid, a->gid))
 		FAIL("cannot create %s: %s", s->rundir, strerror(errno));

@@ -51,6 +51,7 @@ struct launch_args {
 	int policy;		/* VHOST_TRACE_POLICY_* */
 	int fifo;		/* FIFOs instead of files */
 	int agent;		/* start/stop through the agent */
+	const char *events;	/* "sys:ev,..." for the agent, or NULL */
 	int stop_timeout_ms;
 	uid_t uid;		/* the requester: QEMU runs as it */
 	gid_t gid;
