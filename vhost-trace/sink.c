@@ -62,8 +62,8 @@ static struct file *vt_sink_open(int fd, bool *is_pipe)
 	return own;
 }
 
-/* Called with the tx vq mutex held. */
-static void vt_sink_unpoll(struct vhost_trace_port *port)
+/* Stop waiting for room in the sink. Called with the tx vq mutex held. */
+void vhost_trace_sink_unpoll(struct vhost_trace_port *port)
 {
 	if (port->waiting) {
 		vhost_poll_stop(&port->sink_poll);
@@ -80,7 +80,7 @@ static void vt_sink_unpoll(struct vhost_trace_port *port)
  */
 void vhost_trace_sink_fail(struct vhost_trace_port *port)
 {
-	vt_sink_unpoll(port);
+	vhost_trace_sink_unpoll(port);
 	/* Empty: a sink change takes dead_sink whenever it sets sink. */
 	port->dead_sink = port->sink;
 	port->sink = NULL;
@@ -93,7 +93,7 @@ void vhost_trace_sink_fail(struct vhost_trace_port *port)
 static void vt_sink_take(struct vhost_trace_port *port, struct file **old,
 			 struct file **dead)
 {
-	vt_sink_unpoll(port);
+	vhost_trace_sink_unpoll(port);
 	*old = port->sink;
 	*dead = port->dead_sink;
 	port->sink = NULL;

@@ -98,8 +98,7 @@ static void vt_handle_tx(struct vhost_trace_port *port, bool sink_room)
 		/* A guest kick does not make room in a full sink. */
 		if (!sink_room)
 			goto unlock;
-		vhost_poll_stop(&port->sink_poll);
-		port->waiting = false;
+		vhost_trace_sink_unpoll(port);
 	}
 
 	vhost_disable_notify(dev, vq);
@@ -218,10 +217,7 @@ static int vt_port_start(struct vhost_trace_port *port)
 static void vt_port_stop(struct vhost_trace_port *port)
 {
 	vhost_vq_set_backend(vt_tx_vq(port), NULL);
-	if (port->waiting) {
-		vhost_poll_stop(&port->sink_poll);
-		port->waiting = false;
-	}
+	vhost_trace_sink_unpoll(port);
 }
 
 void vhost_trace_stop_ports(struct vhost_trace *vt)

@@ -80,6 +80,7 @@ long vhost_trace_get_ctl_fd(struct vhost_trace *vt);
 /* sink.c */
 long vhost_trace_set_sink(struct vhost_trace *vt,
 			  const struct vhost_trace_sink *req);
+void vhost_trace_sink_unpoll(struct vhost_trace_port *port);
 void vhost_trace_sink_fail(struct vhost_trace_port *port);
 void vhost_trace_sink_release(struct vhost_trace_port *port);
 ssize_t vhost_trace_sink_write(struct vhost_trace_port *port,
