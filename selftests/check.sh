@@ -201,13 +201,15 @@ stage_agent() {
 		"AGENT_GUEST_KERNEL=$(kernels_of newest)"
 }
 
-# The daemon: unit tests (protocol, RCU session table, socket permissions),
-# then launch mode end to end: with an upstream-style agent, and with our
-# agent and a guest trace.dat written at stop.
+# The daemon: unit tests (protocol, RCU session table, JSON and QMP
+# client, socket permissions), then launch mode end to end: with an
+# upstream-style agent, and with our agent and a guest trace.dat written
+# at stop; then attach mode over QMP to a running guest (and again).
 stage_traced() {
 	run_tap traced make -s -C "$top/tools/traced" check
 	in_vm oldest traced_launch.sh
 	in_vm oldest traced_tracedat.sh
+	in_vm oldest traced_attach.sh
 }
 
 for s in deps build guards tracedat module nested qemu agent traced; do

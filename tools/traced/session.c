@@ -38,6 +38,13 @@ static const char *const state_names[] = {
 	[SESS_ENDED] = "ended",
 };
 
+static const char *const device_names[] = {
+	[DEV_NONE] = "none",
+	[DEV_ATTACHED] = "attached",
+	[DEV_DETACHED] = "detached",
+	[DEV_DETACH_FAILED] = "detach-failed",
+};
+
 const char *sess_state_name(int state)
 {
 	return state_names[state];
@@ -327,11 +334,17 @@ static void do_stop(struct session *s, int qemu_alive)
 	tick(s, 0);
 }
 
+/* The pidfd is readable: QEMU exited. Its status if it is our child. */
 static int reap(struct session *s)
 {
 	int status;
-	pid_t r = waitpid(s->pid, &status, WNOHANG);
+	pid_t r;
 
+	if (s->device != DEV_NONE) {	/* attached: not our child */
+		s->ended = time(NULL);
+		return 1;
+	}
+	r = waitpid(s->pid, &status, WNOHANG);
 	if (r != s->pid)
 		return 0;
 	s->status = status;
@@ -383,15 +396,24 @@ static void *session_main(void *arg)
 		    state == SESS_RUNNING) {
 			do_stop(s, 1);
 			write_tracedat(s);
+			if (s->device == DEV_ATTACHED) {
+				session_detach(s);
+				s->stopped = time(NULL);
+			}
 			set_state(s, SESS_STOPPED);
 			write_stats_file(s);
 		}
 		if (cmds & SESS_CMD_QUIT)
 			quit = 1;
-		if ((cmds & SESS_CMD_REMOVE) && reaped)
+		/* an ended session, or an attached one that let go of QEMU */
+		if ((cmds & SESS_CMD_REMOVE) && (reaped ||
+		    (s->device != DEV_NONE &&
+		     uatomic_read(&s->state) == SESS_STOPPED)))
 			quit = 1;
 		if (reaped && time(NULL) - s->ended > cfg.linger_s)
 			quit = 1;
+		if (s->stopped && time(NULL) - s->stopped > cfg.linger_s)
+			quit = 1;	/* detached long ago */
 		if (uatomic_read(&s->state) == SESS_RUNNING &&
 		    s->agent.state == AGENT_CONNECTING &&
 		    agent_connect(&s->agent) == 1)
@@ -475,9 +497,22 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 	KV("rate=%llu", (unsigned long long)rate);
 	KV("dropped_buffers=%llu", (unsigned long long)dropped);
 	KV("uptime=%ld", (long)((s->ended ? s->ended : time(NULL)) - s->started));
-	if (state == SESS_ENDED && WIFEXITED(s->status))
+	KV("mode=%s", s->device == DEV_NONE ? "launch" : "attach");
+	if (s->device != DEV_NONE) {
+		KV("qmp=%s", s->qmp);
+		KV("device=vtrace%lu", s->te.id);
+		KV("device_state=%s", device_names[uatomic_read(&s->device)]);
+	}
+	if (uatomic_read(&s->device) == DEV_DETACH_FAILED) {
+		cmm_smp_rmb();	/* error is written before device */
+		KV("error=%s", s->error);
+	}
+	/* an attached QEMU is not our child: its status is not known */
+	if (state == SESS_ENDED && s->device == DEV_NONE &&
+	    WIFEXITED(s->status))
 		KV("exit=%d", WEXITSTATUS(s->status));
-	if (state == SESS_ENDED && WIFSIGNALED(s->status))
+	if (state == SESS_ENDED && s->device == DEV_NONE &&
+	    WIFSIGNALED(s->status))
 		KV("signal=%d", WTERMSIG(s->status));
 	err |= sbuf_add(&line, "\n", 1);
 	err |= sbuf_add(out, line.p, line.len);
@@ -505,7 +540,7 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 }
 
 /* Runs in the forked child: async-signal-safe calls only. */
-static void exec_qemu(const struct launch_args *a, int dev, const char *log,
+static void exec_qemu(const struct sess_args *a, int dev, const char *log,
 		      char **argv)
 {
 	int fd;
@@ -584,7 +619,7 @@ fail:
 	return -1;
 }
 
-static char **qemu_argv(const struct launch_args *a, struct session *s,
+static char **qemu_argv(const struct sess_args *a, struct session *s,
 			int dev)
 {
 	char **v = calloc(a->argc + 5, sizeof(char *));
@@ -604,7 +639,7 @@ static char **qemu_argv(const struct launch_args *a, struct session *s,
 	return v;
 }
 
-static void free_qemu_argv(const struct launch_args *a, char **v)
+static void free_qemu_argv(const struct sess_args *a, char **v)
 {
 	int i;
 
@@ -613,15 +648,18 @@ static void free_qemu_argv(const struct launch_args *a, char **v)
 	free(v);
 }
 
-int session_launch(const struct launch_args *a, struct session **out,
-		   struct sbuf *err)
+/*
+ * Shared by launch and attach: a new session in the table with its run
+ * directory (RUNDIR/sID, for the agent socket), DIR and its sinks. On
+ * failure err says why and nothing is left.
+ */
+int session_new(const struct sess_args *a, struct session **out,
+		struct sbuf *err)
 {
-	char log[PATH_MAX + 32], sock[PATH_MAX + 32];
+	char sock[PATH_MAX + 32];
 	struct session *s;
-	char **argv = NULL;
-	pthread_t th;
-	int dev = -1, rc;
 	unsigned int p;
+	int rc;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -661,7 +699,6 @@ int session_launch(const struct launch_args *a, struct session **out,
 	/* from here on the table owns s: table_del() frees it */
 	snprintf(s->rundir, sizeof(s->rundir), "%s/s%lu", cfg.rundir, s->te.id);
 	snprintf(sock, sizeof(sock), "%s/agent.sock", s->rundir);
-	snprintf(log, sizeof(log), "%s/qemu.log", a->dir);
 	if (strlen(sock) >= sizeof(s->agent.path))
 		FAIL("agent socket path too long: %s", sock);
 	agent_init(&s->agent, sock, a->agent, a->events);
@@ -671,11 +708,29 @@ int session_launch(const struct launch_args *a, struct session **out,
 	unlink(sock);
 	if (make_outputs(s, err))
 		goto fail;
+	*out = s;
+	return 0;
+fail:
+	table_del(&s->te);
+	return -EIO;
+}
+
+/*
+ * Shared by launch and attach: opens the device, sets the ports, takes
+ * the control fd and attaches the sinks. Returns the device fd (for
+ * QEMU), or -1 with err set.
+ */
+int session_open_device(struct session *s, struct sbuf *err)
+{
+	int dev;
 
 	dev = open(cfg.device, O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		FAIL("cannot open %s: %s%s", cfg.device, strerror(errno),
-		     errno == ENOENT ? " (is vhost_trace.ko loaded?)" : "");
+	if (dev < 0) {
+		sbuf_printf(err, "cannot open %s: %s%s", cfg.device,
+			    strerror(errno), errno == ENOENT ?
+			    " (is vhost_trace.ko loaded?)" : "");
+		return -1;
+	}
 	if (ioctl(dev, VHOST_TRACE_SET_PORTS, &s->nports))
 		FAIL("VHOST_TRACE_SET_PORTS %u: %s", s->nports, strerror(errno));
 	s->ctl = ioctl(dev, VHOST_TRACE_GET_CTL_FD);
@@ -684,9 +739,56 @@ int session_launch(const struct launch_args *a, struct session **out,
 	if (attach_all(s, err))
 		goto fail;
 	s->cmdfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->cmdfd < 0)
+		FAIL("eventfd: %s", strerror(errno));
+	return dev;
+fail:
+	close(dev);
+	return -1;
+}
+
+/* Shared by launch and attach: starts the session thread (pidfd set). */
+int session_run(struct session *s, struct sbuf *err)
+{
+	pthread_t th;
+	int rc;
+
+	table_entry_get(&s->te);	/* the thread's */
+	pthread_mutex_lock(&live_lock);
+	live++;
+	pthread_mutex_unlock(&live_lock);
+	rc = pthread_create(&th, NULL, session_main, s);
+	if (rc) {
+		pthread_mutex_lock(&live_lock);
+		live--;
+		pthread_mutex_unlock(&live_lock);
+		table_entry_put(&s->te);
+		sbuf_printf(err, "pthread_create: %s", strerror(rc));
+		return -1;
+	}
+	pthread_detach(th);
+	table_entry_get(&s->te);	/* the caller's */
+	return 0;
+}
+
+int session_launch(const struct sess_args *a, struct session **out,
+		   struct sbuf *err)
+{
+	char log[PATH_MAX + 32];
+	struct session *s;
+	char **argv = NULL;
+	int dev = -1, rc;
+
+	rc = session_new(a, &s, err);
+	if (rc)
+		return rc;
+	snprintf(log, sizeof(log), "%s/qemu.log", a->dir);
+	dev = session_open_device(s, err);
+	if (dev < 0)
+		goto fail;
 	argv = qemu_argv(a, s, dev);
-	if (s->cmdfd < 0 || !argv)
-		FAIL("out of resources: %s", strerror(errno));
+	if (!argv)
+		FAIL("out of memory");
 
 	s->pid = fork();
 	if (s->pid < 0)
@@ -698,27 +800,13 @@ int session_launch(const struct launch_args *a, struct session **out,
 	free_qemu_argv(a, argv);
 	argv = NULL;
 	s->pidfd = pidfd_open(s->pid, 0);
-	if (s->pidfd < 0) {
+	if (s->pidfd < 0)
+		sbuf_printf(err, "pidfd_open: %s", strerror(errno));
+	if (s->pidfd < 0 || session_run(s, err)) {
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, NULL, 0);
-		FAIL("pidfd_open: %s", strerror(errno));
+		goto fail;
 	}
-	table_entry_get(&s->te);	/* the thread's */
-	pthread_mutex_lock(&live_lock);
-	live++;
-	pthread_mutex_unlock(&live_lock);
-	rc = pthread_create(&th, NULL, session_main, s);
-	if (rc) {
-		pthread_mutex_lock(&live_lock);
-		live--;
-		pthread_mutex_unlock(&live_lock);
-		table_entry_put(&s->te);
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		FAIL("pthread_create: %s", strerror(rc));
-	}
-	pthread_detach(th);
-	table_entry_get(&s->te);	/* the caller's */
 	*out = s;
 	return 0;
 fail:

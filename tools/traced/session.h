@@ -3,6 +3,9 @@
  * A tracing session: one VM, its /dev/vhost-trace control fd, one sink
  * per port, the agent's control port, and a thread that watches QEMU,
  * samples the statistics once a second and carries out stop requests.
+ * The VM is either launched (QEMU is our child, the device on its command
+ * line) or attached to (a running QEMU, the device hot-plugged over QMP
+ * and unplugged again at stop: attach.c).
  *
  * Control-socket threads find sessions through the RCU table (table.h)
  * and read them without locks: statistics come from the control fd, the
@@ -43,7 +46,8 @@ struct daemon_cfg {
 
 extern struct daemon_cfg cfg;
 
-struct launch_args {
+/* A launch or attach request. */
+struct sess_args {
 	const char *dir;	/* absolute output directory */
 	const char *name;	/* "" for vmID */
 	const char *cwd;	/* QEMU's working directory */
@@ -55,8 +59,18 @@ struct launch_args {
 	int stop_timeout_ms;
 	uid_t uid;		/* the requester: QEMU runs as it */
 	gid_t gid;
-	int argc;
+	int argc;		/* launch: QEMU's command line */
 	char **argv;
+	const char *qmp;	/* attach: QEMU's QMP socket */
+	const char *bus;	/* attach: device_add bus=, or NULL */
+};
+
+/* An attached session's device in QEMU. */
+enum sess_device {
+	DEV_NONE,		/* launched: on QEMU's command line */
+	DEV_ATTACHED,		/* hot-plugged */
+	DEV_DETACHED,		/* unplugged, chardev removed */
+	DEV_DETACH_FAILED,	/* see error */
 };
 
 struct session {
@@ -81,11 +95,14 @@ struct session {
 	int status;		/* wait status once ended */
 	time_t started;
 	time_t ended;
+	time_t stopped;		/* attached: when the device was unplugged */
 	int *sinkfd;		/* session thread only */
 	uint64_t *last_bytes;	/* session thread only */
 	uint64_t *rate;		/* bytes/s, uatomic */
 	struct agent agent;	/* session thread only */
-	char error[256];	/* set once, before state changes */
+	int device;		/* enum sess_device, uatomic */
+	char qmp[108];		/* attached: QEMU's QMP socket */
+	char error[640];	/* set once, before state changes */
 };
 
 static inline struct session *to_session(struct table_entry *e)
@@ -95,7 +112,10 @@ static inline struct session *to_session(struct table_entry *e)
 
 const char *sess_state_name(int state);
 /* On failure, err holds a message for the requester. */
-int session_launch(const struct launch_args *a, struct session **out,
+int session_launch(const struct sess_args *a, struct session **out,
+		   struct sbuf *err);
+/* attach.c. The same; a failed attach leaves nothing in QEMU. */
+int session_attach(const struct sess_args *a, struct session **out,
 		   struct sbuf *err);
 /* One "session ..." line. With ports, a "cpuN ..." line per port too. */
 int session_describe(struct session *s, int ports, struct sbuf *out);
@@ -105,5 +125,20 @@ int session_wait(struct session *s, int min, int timeout_ms);
 /* Stops every session and waits for their threads (daemon shutdown). */
 void sessions_shutdown(int timeout_ms);
 unsigned int sessions_live(void);
+
+/*
+ * session.c's parts that attach.c shares with launch. session_new: a new
+ * session in the table with its run directory, DIR and the sinks;
+ * session_open_device: the device with its ports, control fd and sinks
+ * attached (returns the device fd, or -1); session_run: the session
+ * thread (s->pid and s->pidfd set); the caller gets a reference. On
+ * failure err says why; table_del() then frees the session.
+ */
+int session_new(const struct sess_args *a, struct session **out,
+		struct sbuf *err);
+int session_open_device(struct session *s, struct sbuf *err);
+int session_run(struct session *s, struct sbuf *err);
+/* attach.c, in the session thread: unplugs the device (see PROTOCOL). */
+void session_detach(struct session *s);
 
 #endif
