@@ -66,7 +66,7 @@ struct session {
 	int state;		/* enum sess_state, uatomic */
 	unsigned int cmds;	/* SESS_CMD_*, uatomic */
 	int cmdfd;		/* eventfd: cmds changed */
-	int ctl;		/* control fd */
+	int ctl;		/* control fd (-1: recovered, QEMU gone) */
 	unsigned int nports;
 	int policy;
 	int fifo;
@@ -77,13 +77,24 @@ struct session {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	int pidfd;
-	int status;		/* wait status once ended */
+	int pidfd;		/* -1: recovered, QEMU gone */
+	int child;		/* QEMU is our child: its exit status is known */
+	unsigned long long start_time;	/* QEMU's (/proc/PID/stat), pid reuse */
+	int vhostfd;		/* the device's fd number in QEMU */
+	int agent_on;		/* start/stop through the agent */
+	int recovered;		/* taken over after a daemon restart */
+	int resume_stop;	/* recovered mid-stop: stop once the agent is back */
+	long resume_deadline;	/* ms (CLOCK_MONOTONIC): stop then anyway */
+	int meta;		/* DIR/meta was fetched for this session */
+	int meta_tried;
+	int saved[4];		/* state, agent state, proto, meta on disk */
+	int status;		/* wait status once ended (child only) */
 	time_t started;
 	time_t ended;
 	int *sinkfd;		/* session thread only */
 	uint64_t *last_bytes;	/* session thread only */
 	uint64_t *rate;		/* bytes/s, uatomic */
+	uint64_t *agent_bytes;	/* the agent's stop answer, uatomic; ~0 unknown */
 	struct agent agent;	/* session thread only */
 	char error[256];	/* set once, before state changes */
 };
@@ -94,6 +105,23 @@ static inline struct session *to_session(struct table_entry *e)
 }
 
 const char *sess_state_name(int state);
+/* The state of that name, or -1. */
+int sess_state_by_name(const char *name);
+/* A session with nports ports, nothing open yet (fds -1), or NULL. */
+struct session *session_new(unsigned int nports);
+/* Frees a session that never entered the table. */
+void session_free(struct session *s);
+/*
+ * Starts the thread of s, which is in the table (table_add; from then on
+ * table_del frees it). 0 or -errno.
+ */
+int session_run(struct session *s);
+/* Recovered: counters from the module; a dropped file sink attached again. */
+void session_check_sinks(struct session *s);
+/* Takes over the sessions of a daemon that died (recover.c). */
+void sessions_recover(void);
+/* Writes RUNDIR/sID/state (state.h). Session thread, or before it runs. */
+int session_save(struct session *s);
 /* On failure, err holds a message for the requester. */
 int session_launch(const struct launch_args *a, struct session **out,
 		   struct sbuf *err);
