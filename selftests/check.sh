@@ -204,12 +204,14 @@ stage_agent() {
 # The daemon: unit tests (protocol, RCU session table, JSON and QMP
 # client, socket permissions), then launch mode end to end: with an
 # upstream-style agent, and with our agent and a guest trace.dat written
-# at stop; then attach mode over QMP to a running guest (and again).
+# at stop; then attach mode over QMP to a running guest (and again, with
+# a daemon restart); then two guests at once and the daemon SIGKILLed.
 stage_traced() {
 	run_tap traced make -s -C "$top/tools/traced" check
 	in_vm oldest traced_launch.sh
 	in_vm oldest traced_tracedat.sh
 	in_vm oldest traced_attach.sh
+	in_vm oldest traced_restart.sh
 }
 
 for s in deps build guards tracedat module nested qemu agent traced; do

@@ -30,12 +30,13 @@ for f in "$TRACED" "$VT" "$AGENT" "$CTL_BIN"; do
 done
 
 check "$REL: module loads" load_module
+check "$REL: kvm_amd with shadow paging (npt=0) for the hot-plug" kvm_shadow_paging
 
 # the daemon's open files: a session that is gone leaves none behind
 daemon_fds() { ls /proc/$DAEMON/fd | wc -l; }
 
 start_daemon() {
-	"$TRACED" -s $SOCK > $W/traced.log 2>&1 &
+	"$TRACED" -s $SOCK >> $W/traced.log 2>&1 &
 	DAEMON=$!
 	local t
 	for t in $(seq 50); do
@@ -252,6 +253,15 @@ reattach() {
 	echo "agent $a $(($(date +%s) - t0)) s after the attach request"
 	[ "$a" = running ] || { cat $W/record2.log $W/traced.log; return 1; }
 	sleep 2
+	# the daemon dies and a new one takes the attached session over: it
+	# finds the device fd in QEMU's /proc/PID/fd and unplugs it at stop
+	kill -KILL $DAEMON
+	wait $DAEMON 2> /dev/null
+	start_daemon || return 1
+	"$VT" list
+	"$VT" status tb | grep -q "taken over after a daemon restart" ||
+		{ cat $W/traced.log; return 1; }
+	sleep 1
 	t0=$(date +%s)
 	"$VT" stop tb > $W/stop2.out 2>&1
 	rc=$?
@@ -264,7 +274,7 @@ reattach() {
 		echo "$s" | grep -qx "vhost-trace fds: 0" &&
 		grep -q "agent=stopped" $W/out2/stats && report $W/out2
 }
-check "$REL: attach again after the detach: traced, trace.dat, detached" reattach
+check "$REL: attach again after the detach; the daemon SIGKILLed and restarted; stop: trace.dat, detached" reattach
 
 finish() {
 	wait $GUEST
@@ -287,5 +297,6 @@ finish() {
 }
 check "$REL: the guest ran on, ends itself; daemon exits, module unloads" finish
 
+kvm_default_paging
 echo "traced_attach.sh: ${SECONDS} s"
 exit $FAILED

@@ -159,6 +159,8 @@ static void status_line(struct ctl_req *r, void *arg)
 			printf("qemu exited with status %s\n", ctl_get(r, "exit"));
 		if (ctl_get(r, "signal"))
 			printf("qemu killed by signal %s\n", ctl_get(r, "signal"));
+		if (ctl_get(r, "recovered"))
+			printf("taken over after a daemon restart\n");
 		printf("  %-6s %12s %10s %8s %10s %8s %8s %6s %6s\n", "CPU",
 		       "BYTES", "PAGES", "MB/s", "DROPPED", "STALLS", "ERRORS",
 		       "SINK", "FLAGS");

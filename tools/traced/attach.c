@@ -21,6 +21,7 @@
 #include "json.h"
 #include "qmp.h"
 #include "session.h"
+#include "state.h"
 
 #define QMP_TIMEOUT_MS		10000	/* connecting; one command */
 #define UNPLUG_TIMEOUT_MS	30000	/* device_del until DEVICE_DELETED */
@@ -231,6 +232,7 @@ int session_attach(const struct sess_args *a, struct session **out,
 	char name[TABLE_NAME_MAX];
 	struct qmp q;
 	int pidfd = -1, rc;
+	char pstate;
 
 	if (strlen(a->qmp) >= sizeof(s->qmp)) {
 		sbuf_printf(err, "attach: QMP socket path too long");
@@ -262,6 +264,9 @@ int session_attach(const struct sess_args *a, struct session **out,
 	s->pid = q.pid;
 	s->pidfd = pidfd;
 	pidfd = -1;
+	if (proc_stat(s->pid, &pstate, &s->start_time))
+		FAIL("attach: QEMU (pid %d) exited", (int)q.pid);
+	s->vhostfd = -1;	/* getfd's number in QEMU is not told */
 	s->device = DEV_ATTACHED;
 	snprintf(s->qmp, sizeof(s->qmp), "%s", a->qmp);
 	/* QEMU creates the agent socket there */
@@ -270,10 +275,12 @@ int session_attach(const struct sess_args *a, struct session **out,
 	if (plug(&q, s, a->bus, err))
 		goto fail;
 	qmp_close(&q);
+	session_save(s);
 	if (session_run(s, err)) {
 		session_detach(s);
 		goto fail;
 	}
+	table_entry_get(&s->te);	/* the caller's */
 	fprintf(stderr, "vhost-traced: session %lu attached to QEMU pid %d "
 		"(%s)\n", s->te.id, (int)s->pid, s->qmp);
 	*out = s;

@@ -19,7 +19,10 @@
 #include <linux/vhost_trace.h>
 
 #include "session.h"
+#include "state.h"
 #include "tracedat.h"
+
+#define UNKNOWN_BYTES	UINT64_MAX
 
 struct daemon_cfg cfg = {
 	.rundir = "/run/vhost-trace",
@@ -50,6 +53,16 @@ const char *sess_state_name(int state)
 	return state_names[state];
 }
 
+int sess_state_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (!strcmp(state_names[i], name))
+			return i;
+	return -1;
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -71,6 +84,9 @@ static void release(struct table_entry *e)
 	struct session *s = to_session(e);
 	unsigned int p;
 
+	if (s->rundir[0])
+		state_remove(s->rundir);
+
 	for (p = 0; s->sinkfd && p < s->nports; p++)
 		if (s->sinkfd[p] >= 0)
 			close(s->sinkfd[p]);
@@ -91,14 +107,112 @@ static void release(struct table_entry *e)
 	free(s->sinkfd);
 	free(s->last_bytes);
 	free(s->rate);
+	free(s->agent_bytes);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);
 }
 
+struct session *session_alloc(unsigned int nports)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	unsigned int p;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->ctl = s->cmdfd = s->pidfd = -1;
+	s->nports = nports;
+	s->te.release = release;
+	s->saved[0] = -1;
+	agent_init(&s->agent, "", 0, NULL);
+	s->sinkfd = malloc(nports * sizeof(int));
+	s->last_bytes = calloc(nports, sizeof(uint64_t));
+	s->rate = calloc(nports, sizeof(uint64_t));
+	s->agent_bytes = malloc(nports * sizeof(uint64_t));
+	if (!s->sinkfd || !s->last_bytes || !s->rate || !s->agent_bytes) {
+		release(&s->te);
+		return NULL;
+	}
+	for (p = 0; p < nports; p++) {
+		s->sinkfd[p] = -1;
+		s->agent_bytes[p] = UNKNOWN_BYTES;
+	}
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	release(&s->te);
+}
+
+int session_save(struct session *s)
+{
+	struct saved_session sv = {
+		.id = s->te.id,
+		.pid = s->pid,
+		.start_time = s->start_time,
+		.vhostfd = s->vhostfd,
+		.ports = s->nports,
+		.fifo = s->fifo,
+		.policy = s->policy,
+		.agent = s->agent_on,
+		.agent_proto = s->agent.proto,
+		.uid = s->uid,
+		.gid = s->gid,
+		.stop_timeout_ms = s->stop_timeout_ms,
+		.started = s->started,
+		.meta = s->meta,
+		.cpus = s->agent.cpus,
+		.device = uatomic_read(&s->device),
+	};
+	int state = uatomic_read(&s->state), err;
+
+	snprintf(sv.name, sizeof(sv.name), "%s", s->te.name);
+	snprintf(sv.state, sizeof(sv.state), "%s", sess_state_name(state));
+	snprintf(sv.dir, sizeof(sv.dir), "%s", s->dir);
+	snprintf(sv.agent_state, sizeof(sv.agent_state), "%s",
+		 agent_state_name(s->agent.state));
+	snprintf(sv.events, sizeof(sv.events), "%s", s->agent.events);
+	snprintf(sv.socket, sizeof(sv.socket), "%s", s->agent.path);
+	snprintf(sv.release, sizeof(sv.release), "%s", s->agent.release);
+	snprintf(sv.machine, sizeof(sv.machine), "%s", s->agent.machine);
+	snprintf(sv.qmp, sizeof(sv.qmp), "%s", s->qmp);
+	err = state_write(s->rundir, &sv);
+	if (err)
+		fprintf(stderr, "vhost-traced: %s: cannot write %s/state: %s "
+			"(a restarted daemon would not find this session)\n",
+			s->te.name, s->rundir, strerror(-err));
+	s->saved[0] = state;
+	s->saved[1] = s->agent.state;
+	s->saved[2] = s->agent.proto;
+	s->saved[3] = s->meta;
+	s->saved[4] = sv.device;
+	return err;
+}
+
+/* The state file follows what a new daemon needs to know. */
+static void save_if_changed(struct session *s)
+{
+	if (s->saved[0] != (int)uatomic_read(&s->state) ||
+	    s->saved[1] != (int)s->agent.state ||
+	    s->saved[2] != s->agent.proto || s->saved[3] != s->meta ||
+	    s->saved[4] != (int)uatomic_read(&s->device))
+		session_save(s);
+}
+
 static void sink_path(struct session *s, unsigned int p, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/cpu%u.%s", s->dir, p, s->fifo ? "fifo" : "raw");
+}
+
+static int get_stats(struct session *s, unsigned int p,
+		     struct vhost_trace_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->port = p;
+	return ioctl(s->ctl, VHOST_TRACE_GET_STATS, st) ? -errno : 0;
 }
 
 /*
@@ -132,6 +246,81 @@ static int attach_sink(struct session *s, unsigned int p)
 	return 1;
 }
 
+/* A file the module wrote through another daemon's fd (recovered). */
+static void sync_file(struct session *s, unsigned int p)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	sink_path(s, p, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	fsync(fd);
+	close(fd);
+}
+
+/* Bytes of a file sink, from its size (no module counters). */
+static int file_bytes(struct session *s, unsigned int p, uint64_t *bytes)
+{
+	char path[PATH_MAX + 32];
+	struct stat st;
+
+	if (s->fifo)
+		return -EINVAL;
+	sink_path(s, p, path, sizeof(path));
+	if (stat(path, &st))
+		return -errno;
+	*bytes = st.st_size;
+	return 0;
+}
+
+/*
+ * A recovered session: the counters go on from the module's; a file
+ * sink that is still attached is left alone (the module writes at its
+ * file position: a new fd would start elsewhere); one the module dropped
+ * (a write error) is attached again for appending. FIFOs are attached
+ * again by tick() (the same pipe: nothing moves).
+ */
+void session_check_sinks(struct session *s)
+{
+	struct vhost_trace_sink sink = { .policy = s->policy };
+	struct vhost_trace_stats st;
+	char path[PATH_MAX + 32];
+	unsigned int p;
+	int fd;
+
+	for (p = 0; p < s->nports; p++) {
+		if (get_stats(s, p, &st))
+			continue;
+		s->last_bytes[p] = st.bytes;
+		if (s->fifo || (st.flags & VHOST_TRACE_STATS_SINK) ||
+		    uatomic_read(&s->state) != SESS_RUNNING)
+			continue;
+		sink_path(s, p, path, sizeof(path));
+		setfsgid(s->gid);
+		setfsuid(s->uid);
+		fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		setfsuid(0);
+		setfsgid(0);
+		sink.port = p;
+		sink.fd = fd;
+		if (fd < 0 || ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink)) {
+			fprintf(stderr, "vhost-traced: %s: port %u had no sink "
+				"(last error %d); cannot attach %s again: %s\n",
+				s->te.name, p, st.last_error, path,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		s->sinkfd[p] = fd;
+		fprintf(stderr, "vhost-traced: %s: port %u had no sink (last "
+			"error %d): %s attached again, appending\n",
+			s->te.name, p, st.last_error, path);
+	}
+}
+
 static void detach_sinks(struct session *s)
 {
 	struct vhost_trace_sink sink = { .fd = -1, .policy = s->policy };
@@ -141,21 +330,16 @@ static void detach_sinks(struct session *s)
 		sink.port = p;
 		/* ENODEV: QEMU is gone and the sinks with it */
 		ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink);
-		if (s->sinkfd[p] < 0)
+		if (s->sinkfd[p] < 0) {
+			if (!s->fifo)
+				sync_file(s, p);
 			continue;
+		}
 		if (!s->fifo)
 			fsync(s->sinkfd[p]);
 		close(s->sinkfd[p]);
 		s->sinkfd[p] = -1;
 	}
-}
-
-static int get_stats(struct session *s, unsigned int p,
-		     struct vhost_trace_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->port = p;
-	return ioctl(s->ctl, VHOST_TRACE_GET_STATS, st) ? -errno : 0;
 }
 
 static uint64_t total_bytes(struct session *s)
@@ -242,28 +426,58 @@ static void tracedat_log(int level, const char *msg)
 		level ? "warning: " : "", msg);
 }
 
-/*
- * After a stop with a version 1 agent and file sinks: the guest's
- * metadata into DIR/meta/, then DIR/trace.dat (version 7) from it and
- * DIR/cpuN.raw. As the requester, like the other files of DIR.
- */
-static void write_tracedat(struct session *s)
+/* The guest's metadata into DIR/meta/, as the requester. */
+static int fetch_meta(struct session *s)
 {
-	char meta[PATH_MAX + 32], path[PATH_MAX + 32], v[512], err[512];
-	struct tracedat *td;
-	unsigned int p, cpus;
+	char meta[PATH_MAX + 32], err[512];
+	long t0 = now_ms();
 	int ret;
 
-	if (s->fifo || s->agent.proto <= 0 || s->agent.state != AGENT_STOPPED)
-		return;
 	setfsgid(s->gid);
 	setfsuid(s->uid);
 	snprintf(meta, sizeof(meta), "%s/meta", s->dir);
 	ret = agent_fetch_meta(&s->agent, meta, err, sizeof(err));
+	setfsuid(0);
+	setfsgid(0);
 	if (ret < 0) {
 		fprintf(stderr, "vhost-traced: %s: %s\n", s->te.name, err);
-		goto out;
+		return ret;
 	}
+	fprintf(stderr, "vhost-traced: %s: metadata: %d files in %s (%ld ms)\n",
+		s->te.name, ret, meta, now_ms() - t0);
+	s->meta = 1;
+	return 0;
+}
+
+/*
+ * DIR/trace.dat (version 7) from DIR/meta and DIR/cpuN.raw, file sinks
+ * only. At a stop confirmed by a version 1 agent (fetch), the metadata
+ * is fetched again (saved_cmdlines up to date); otherwise (QEMU exited,
+ * the agent did not answer) the copy fetched when tracing started is
+ * used, if there is one. As the requester, like the other files of DIR.
+ */
+static void write_tracedat(struct session *s, int fetch)
+{
+	char meta[PATH_MAX + 32], path[PATH_MAX + 32], v[512];
+	struct tracedat *td;
+	unsigned int p, cpus;
+	int ret;
+
+	if (s->fifo)
+		return;
+	if (fetch && s->agent.proto > 0 && s->agent.state == AGENT_STOPPED &&
+	    fetch_meta(s) && s->meta)
+		fprintf(stderr, "vhost-traced: %s: trace.dat with the metadata "
+			"fetched at start\n", s->te.name);
+	if (!s->meta) {
+		if (s->agent.proto > 0)
+			fprintf(stderr, "vhost-traced: %s: no trace.dat: no "
+				"metadata from the guest\n", s->te.name);
+		return;
+	}
+	setfsgid(s->gid);
+	setfsuid(s->uid);
+	snprintf(meta, sizeof(meta), "%s/meta", s->dir);
 	snprintf(path, sizeof(path), "%s/trace.dat", s->dir);
 	tracedat_set_log(tracedat_log);
 	td = tracedat_open(path, 7, TRACEDAT_COMPRESS_NONE);
@@ -297,6 +511,9 @@ static void write_tracedat(struct session *s)
 	if (ret)
 		fprintf(stderr, "vhost-traced: %s: no trace.dat: %s\n",
 			s->te.name, strerror(-ret));
+	else
+		fprintf(stderr, "vhost-traced: %s: %s/trace.dat written\n",
+			s->te.name, s->dir);
 out:
 	setfsuid(0);
 	setfsgid(0);
@@ -312,11 +529,15 @@ static void do_stop(struct session *s, int qemu_alive)
 {
 	long end = now_ms() + s->stop_timeout_ms, still = now_ms();
 	uint64_t bytes, last;
+	unsigned int p;
 
 	set_state(s, SESS_STOPPING);
 	if (qemu_alive && s->agent.fd >= 0) {
 		agent_stop(&s->agent, s->stop_timeout_ms);
 		uatomic_set(&s->agent_state, s->agent.state);
+		for (p = 0; p < s->nports; p++)
+			if (!agent_sent_bytes(&s->agent, p, &bytes))
+				uatomic_set(&s->agent_bytes[p], bytes);
 	}
 	/* a version 1 agent said how many bytes each port got */
 	while (qemu_alive && now_ms() < end && !all_arrived(s))
@@ -334,22 +555,53 @@ static void do_stop(struct session *s, int qemu_alive)
 	tick(s, 0);
 }
 
-/* The pidfd is readable: QEMU exited. Its status if it is our child. */
+/*
+ * QEMU exited (its pidfd is readable). Our child is reaped for its exit
+ * status; an attached QEMU, or one we took over after a restart, is not
+ * ours to reap.
+ */
 static int reap(struct session *s)
 {
 	int status;
-	pid_t r;
 
-	if (s->device != DEV_NONE) {	/* attached: not our child */
-		s->ended = time(NULL);
-		return 1;
-	}
-	r = waitpid(s->pid, &status, WNOHANG);
-	if (r != s->pid)
+	if (s->child && waitpid(s->pid, &status, WNOHANG) != s->pid)
 		return 0;
-	s->status = status;
+	if (s->child)
+		s->status = status;
 	s->ended = time(NULL);
 	return 1;
+}
+
+/* QEMU exited: tracing ends (files complete), DIR/stats. */
+static void qemu_exited(struct session *s, int state)
+{
+	agent_close(&s->agent);
+	if (state == SESS_RUNNING) {
+		do_stop(s, 0);
+		write_tracedat(s, 0);
+	} else {
+		tick(s, 0);
+	}
+	set_state(s, SESS_ENDED);
+	/* a session stopped before keeps the DIR/stats of its stop */
+	if (state == SESS_RUNNING)
+		write_stats_file(s);
+}
+
+/*
+ * A version 1 agent started: the guest's metadata now, so that a
+ * trace.dat can be written even if QEMU exits without a stop (or exits
+ * while no daemon runs). A stop fetches it again.
+ */
+static void meta_at_start(struct session *s)
+{
+	if (s->meta || s->meta_tried || s->fifo || s->agent.proto <= 0 ||
+	    s->agent.state != AGENT_RUNNING ||
+	    uatomic_read(&s->state) != SESS_RUNNING)
+		return;
+	s->meta_tried = 1;
+	uatomic_set(&s->agent_state, s->agent.state);
+	fetch_meta(s);
 }
 
 static void *session_main(void *arg)
@@ -378,24 +630,29 @@ static void *session_main(void *arg)
 			break;
 		if (pf[2].revents)
 			agent_input(&s->agent);
-		if (pf[0].revents && reap(s)) {
+		/* pidfd -1: recovered after QEMU had exited */
+		if (!reaped && (s->pidfd < 0 || pf[0].revents) && reap(s)) {
 			reaped = 1;
-			agent_close(&s->agent);
-			if (state == SESS_RUNNING)
-				do_stop(s, 0);
-			else
-				tick(s, 0);
-			set_state(s, SESS_ENDED);
-			write_stats_file(s);
+			qemu_exited(s, state);
 		}
 		if (pf[1].revents && read(s->cmdfd, &v, sizeof(v)) < 0)
 			v = 0;
 		cmds = uatomic_xchg(&s->cmds, 0);
 		state = uatomic_read(&s->state);
+		if (s->resume_stop && state == SESS_RUNNING &&
+		    ((s->agent.state != AGENT_CONNECTING &&
+		      s->agent.state != AGENT_HELLO) ||
+		     now_ms() > s->resume_deadline)) {
+			fprintf(stderr, "vhost-traced: %s: the stop that the "
+				"old daemon began goes on (agent %s)\n",
+				s->te.name, agent_state_name(s->agent.state));
+			s->resume_stop = 0;
+			cmds |= SESS_CMD_STOP;
+		}
 		if ((cmds & (SESS_CMD_STOP | SESS_CMD_QUIT)) &&
 		    state == SESS_RUNNING) {
 			do_stop(s, 1);
-			write_tracedat(s);
+			write_tracedat(s, 1);
 			if (s->device == DEV_ATTACHED) {
 				session_detach(s);
 				s->stopped = time(NULL);
@@ -420,10 +677,13 @@ static void *session_main(void *arg)
 			agent_start(&s->agent);
 		agent_tick(&s->agent);
 		uatomic_set(&s->agent_state, s->agent.state);
+		meta_at_start(s);
 		if (now_ms() - last_tick >= 1000) {
 			tick(s, now_ms() - last_tick);
 			last_tick = now_ms();
 		}
+		if (!quit)
+			save_if_changed(s);
 	}
 	table_del(&s->te);
 	table_entry_put(&s->te);	/* the thread's reference */
@@ -465,7 +725,7 @@ int session_wait(struct session *s, int min, int timeout_ms)
 
 int session_describe(struct session *s, int ports, struct sbuf *out)
 {
-	uint64_t bytes = 0, dropped = 0, rate = 0;
+	uint64_t bytes = 0, dropped = 0, rate = 0, v;
 	struct vhost_trace_stats st;
 	int state = uatomic_read(&s->state);
 	char kv[PATH_MAX + 64];
@@ -474,8 +734,12 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 	int err = 0;
 
 	for (p = 0; p < s->nports; p++) {
-		if (get_stats(s, p, &st))
+		if (get_stats(s, p, &st)) {
+			/* recovered after QEMU exited: the files tell */
+			if (s->ctl < 0 && !file_bytes(s, p, &v))
+				bytes += v;
 			continue;
+		}
 		bytes += st.bytes;
 		dropped += st.dropped_buffers;
 		rate += uatomic_read(&s->rate[p]);
@@ -507,22 +771,26 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 		cmm_smp_rmb();	/* error is written before device */
 		KV("error=%s", s->error);
 	}
-	/* an attached QEMU is not our child: its status is not known */
-	if (state == SESS_ENDED && s->device == DEV_NONE &&
-	    WIFEXITED(s->status))
+	/* a QEMU that is not our child: its status is not known */
+	if (state == SESS_ENDED && s->child && WIFEXITED(s->status))
 		KV("exit=%d", WEXITSTATUS(s->status));
-	if (state == SESS_ENDED && s->device == DEV_NONE &&
-	    WIFSIGNALED(s->status))
+	if (state == SESS_ENDED && s->child && WIFSIGNALED(s->status))
 		KV("signal=%d", WTERMSIG(s->status));
+	if (s->recovered)
+		KV("recovered=1");
 	err |= sbuf_add(&line, "\n", 1);
 	err |= sbuf_add(out, line.p, line.len);
 	for (p = 0; ports && p < s->nports; p++) {
-		if (get_stats(s, p, &st))
+		if (get_stats(s, p, &st)) {
+			if (s->ctl < 0 && !file_bytes(s, p, &v))
+				err |= sbuf_printf(out, "cpu%u bytes=%llu\n", p,
+						   (unsigned long long)v);
 			continue;
+		}
 		err |= sbuf_printf(out, "cpu%u bytes=%llu buffers=%llu"
 			" dropped_bytes=%llu dropped_buffers=%llu stalls=%llu"
 			" sink_errors=%llu bad_buffers=%llu queue_errors=%llu"
-			" last_error=%d flags=%#x rate=%llu\n", p,
+			" last_error=%d flags=%#x rate=%llu", p,
 			(unsigned long long)st.bytes,
 			(unsigned long long)st.buffers,
 			(unsigned long long)st.dropped_bytes,
@@ -533,6 +801,11 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 			(unsigned long long)st.queue_errors, st.last_error,
 			st.flags,
 			(unsigned long long)uatomic_read(&s->rate[p]));
+		v = uatomic_read(&s->agent_bytes[p]);
+		if (v != UNKNOWN_BYTES)
+			err |= sbuf_printf(out, " agent_bytes=%llu",
+					   (unsigned long long)v);
+		err |= sbuf_add(out, "\n", 1);
 	}
 #undef KV
 	sbuf_free(&line);
@@ -543,8 +816,19 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 static void exec_qemu(const struct sess_args *a, int dev, const char *log,
 		      char **argv)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
 	int fd;
 
+	/*
+	 * QEMU starts with the signals as a shell gives them: the daemon
+	 * blocks SIGTERM and SIGINT (signalfd) and ignores SIGPIPE, and
+	 * exec keeps both: a QEMU (or a `timeout` wrapping it) would never
+	 * see a SIGTERM.
+	 */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigaction(SIGPIPE, &dfl, NULL);
 	setsid();
 	if (fcntl(dev, F_SETFD, 0))
 		_exit(126);
@@ -658,35 +942,20 @@ int session_new(const struct sess_args *a, struct session **out,
 {
 	char sock[PATH_MAX + 32];
 	struct session *s;
-	unsigned int p;
 	int rc;
 
-	s = calloc(1, sizeof(*s));
+	s = session_alloc(a->ports);
 	if (!s)
 		return -ENOMEM;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	s->ctl = s->cmdfd = s->pidfd = -1;
-	s->nports = a->ports;
 	s->policy = a->policy;
 	s->fifo = a->fifo;
 	s->uid = a->uid;
 	s->gid = a->gid;
 	s->stop_timeout_ms = a->stop_timeout_ms;
 	s->started = time(NULL);
-	s->te.release = release;
+	s->agent_on = a->agent;
 	snprintf(s->te.name, sizeof(s->te.name), "%s", a->name);
 	snprintf(s->dir, sizeof(s->dir), "%s", a->dir);
-	s->sinkfd = malloc(a->ports * sizeof(int));
-	s->last_bytes = calloc(a->ports, sizeof(uint64_t));
-	s->rate = calloc(a->ports, sizeof(uint64_t));
-	if (!s->sinkfd || !s->last_bytes || !s->rate) {
-		release(&s->te);
-		return -ENOMEM;
-	}
-	for (p = 0; p < a->ports; p++)
-		s->sinkfd[p] = -1;
-	agent_init(&s->agent, "", 0, NULL);
 
 	rc = table_add(&s->te);
 	if (rc) {
@@ -738,21 +1007,27 @@ int session_open_device(struct session *s, struct sbuf *err)
 		FAIL("VHOST_TRACE_GET_CTL_FD: %s", strerror(errno));
 	if (attach_all(s, err))
 		goto fail;
-	s->cmdfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->cmdfd < 0)
-		FAIL("eventfd: %s", strerror(errno));
 	return dev;
 fail:
 	close(dev);
 	return -1;
 }
 
-/* Shared by launch and attach: starts the session thread (pidfd set). */
+/*
+ * Shared by launch, attach and recovery: starts the session thread
+ * (s->pid and s->pidfd set).
+ */
 int session_run(struct session *s, struct sbuf *err)
 {
 	pthread_t th;
 	int rc;
 
+	if (s->cmdfd < 0)
+		s->cmdfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->cmdfd < 0) {
+		sbuf_printf(err, "eventfd: %s", strerror(errno));
+		return -1;
+	}
 	table_entry_get(&s->te);	/* the thread's */
 	pthread_mutex_lock(&live_lock);
 	live++;
@@ -767,7 +1042,6 @@ int session_run(struct session *s, struct sbuf *err)
 		return -1;
 	}
 	pthread_detach(th);
-	table_entry_get(&s->te);	/* the caller's */
 	return 0;
 }
 
@@ -777,11 +1051,13 @@ int session_launch(const struct sess_args *a, struct session **out,
 	char log[PATH_MAX + 32];
 	struct session *s;
 	char **argv = NULL;
+	char pstate;
 	int dev = -1, rc;
 
 	rc = session_new(a, &s, err);
 	if (rc)
 		return rc;
+	s->child = 1;
 	snprintf(log, sizeof(log), "%s/qemu.log", a->dir);
 	dev = session_open_device(s, err);
 	if (dev < 0)
@@ -795,18 +1071,27 @@ int session_launch(const struct sess_args *a, struct session **out,
 		FAIL("fork: %s", strerror(errno));
 	if (!s->pid)
 		exec_qemu(a, dev, log, argv);
+	s->vhostfd = dev;	/* the same number in QEMU: inherited */
 	close(dev);		/* QEMU holds the device now */
 	dev = -1;
 	free_qemu_argv(a, argv);
 	argv = NULL;
 	s->pidfd = pidfd_open(s->pid, 0);
-	if (s->pidfd < 0)
-		sbuf_printf(err, "pidfd_open: %s", strerror(errno));
-	if (s->pidfd < 0 || session_run(s, err)) {
+	/* the start time is the fork's: exec does not change it */
+	if (s->pidfd < 0 || proc_stat(s->pid, &pstate, &s->start_time)) {
+		sbuf_printf(err, "cannot watch QEMU (pid %d): %s", s->pid,
+			    strerror(errno));
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, NULL, 0);
 		goto fail;
 	}
+	session_save(s);
+	if (session_run(s, err)) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		goto fail;
+	}
+	table_entry_get(&s->te);	/* the caller's */
 	*out = s;
 	return 0;
 fail:

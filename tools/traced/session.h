@@ -80,7 +80,7 @@ struct session {
 	int state;		/* enum sess_state, uatomic */
 	unsigned int cmds;	/* SESS_CMD_*, uatomic */
 	int cmdfd;		/* eventfd: cmds changed */
-	int ctl;		/* control fd */
+	int ctl;		/* control fd (-1: recovered, QEMU gone) */
 	unsigned int nports;
 	int policy;
 	int fifo;
@@ -91,14 +91,26 @@ struct session {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	int pidfd;
-	int status;		/* wait status once ended */
+	int pidfd;		/* -1: recovered, QEMU gone */
+	int child;		/* QEMU is our child: its exit status is known */
+	unsigned long long start_time;	/* QEMU's (/proc/PID/stat), pid reuse */
+	int vhostfd;		/* the device's fd number in QEMU */
+	int agent_on;		/* start/stop through the agent */
+	int recovered;		/* taken over after a daemon restart */
+	int resume_stop;	/* recovered mid-stop: stop once the agent is back */
+	long resume_deadline;	/* ms (CLOCK_MONOTONIC): stop then anyway */
+	int meta;		/* DIR/meta was fetched for this session */
+	int meta_tried;
+	int saved[5];		/* state, agent state, proto, meta, device
+				 * on disk */
+	int status;		/* wait status once ended (child only) */
 	time_t started;
 	time_t ended;
 	time_t stopped;		/* attached: when the device was unplugged */
 	int *sinkfd;		/* session thread only */
 	uint64_t *last_bytes;	/* session thread only */
 	uint64_t *rate;		/* bytes/s, uatomic */
+	uint64_t *agent_bytes;	/* the agent's stop answer, uatomic; ~0 unknown */
 	struct agent agent;	/* session thread only */
 	int device;		/* enum sess_device, uatomic */
 	char qmp[108];		/* attached: QEMU's QMP socket */
@@ -111,6 +123,18 @@ static inline struct session *to_session(struct table_entry *e)
 }
 
 const char *sess_state_name(int state);
+/* The state of that name, or -1. */
+int sess_state_by_name(const char *name);
+/* A session with nports ports, nothing open yet (fds -1), or NULL. */
+struct session *session_alloc(unsigned int nports);
+/* Frees a session that never entered the table. */
+void session_free(struct session *s);
+/* Recovered: counters from the module; a dropped file sink attached again. */
+void session_check_sinks(struct session *s);
+/* Takes over the sessions of a daemon that died (recover.c). */
+void sessions_recover(void);
+/* Writes RUNDIR/sID/state (state.h). Session thread, or before it runs. */
+int session_save(struct session *s);
 /* On failure, err holds a message for the requester. */
 int session_launch(const struct sess_args *a, struct session **out,
 		   struct sbuf *err);
@@ -127,12 +151,12 @@ void sessions_shutdown(int timeout_ms);
 unsigned int sessions_live(void);
 
 /*
- * session.c's parts that attach.c shares with launch. session_new: a new
- * session in the table with its run directory, DIR and the sinks;
- * session_open_device: the device with its ports, control fd and sinks
- * attached (returns the device fd, or -1); session_run: the session
- * thread (s->pid and s->pidfd set); the caller gets a reference. On
- * failure err says why; table_del() then frees the session.
+ * session.c's parts that attach.c and recover.c share with launch.
+ * session_new: a new session in the table with its run directory, DIR
+ * and the sinks; session_open_device: the device with its ports, control
+ * fd and sinks attached (returns the device fd, or -1); session_run: the
+ * session thread (s->pid and s->pidfd set; s is in the table). On failure
+ * err says why; table_del() then frees the session.
  */
 int session_new(const struct sess_args *a, struct session **out,
 		struct sbuf *err);
