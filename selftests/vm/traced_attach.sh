@@ -272,7 +272,8 @@ reattach() {
 	[ "$rc" = 0 ] && grep -q "device vtrace[0-9]* detached" $W/stop2.out &&
 		! echo "$s" | grep -qE "vtrace|vtagent" &&
 		echo "$s" | grep -qx "vhost-trace fds: 0" &&
-		grep -q "agent=stopped" $W/out2/stats && report $W/out2
+		grep -q "agent=stopped" $W/out2/stats && report $W/out2 ||
+		{ tail -n 30 $W/traced.log; return 1; }
 }
 check "$REL: attach again after the detach; the daemon SIGKILLed and restarted; stop: trace.dat, detached" reattach
 
