@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "client.h"
 
 #define DEFAULT_SOCKET	"/run/vhost-trace/traced.sock"
@@ -43,12 +44,26 @@ static void usage(FILE *f)
 "                              system); default: the agent's choice.\n"
 "                              Needs an agent speaking version 1, which\n"
 "                              also gets DIR/trace.dat written at stop\n"
+"          -c, --clock C       x86-tsc (default): the guest traces with\n"
+"                              the TSC and the daemon samples KVM's TSC\n"
+"                              offsets, for a time shift in DIR/trace.dat\n"
+"                              and DIR/guest.map (see attach); keep: the\n"
+"                              guest's own trace clock\n"
 "          -d, --detach        return once QEMU is started\n"
 "          -q, --quiet         no progress line\n"
 "  list                 the sessions: state, bytes, MB/s, drops\n"
 "  status [SESSION]     one session (id or name) per CPU, or all\n"
 "  stop SESSION         stop tracing: the agent flushes, files complete;\n"
 "                       an ended session is removed from the list\n"
+"  attach HOST.DAT DIR  pair a host trace with the guest trace in DIR\n"
+"                       (local files, no daemon): HOST.DAT, recorded at\n"
+"                       the same time with\n"
+"                         trace-cmd record -C x86-tsc -e kvm:kvm_entry ...\n"
+"                       gets a GUEST option naming the guest and the host\n"
+"                       thread of each vCPU; DIR/trace.dat's time shift\n"
+"                       gets HOST.DAT's trace id. Then\n"
+"                         trace-cmd report -i HOST.DAT -i DIR/trace.dat\n"
+"                       (or KernelShark) shows both on one time line\n"
 "\n"
 "  -s, --socket PATH    daemon socket (default $VHOST_TRACED_SOCKET or\n"
 "                       " DEFAULT_SOCKET ")\n"
@@ -134,6 +149,10 @@ static void status_line(struct ctl_req *r, void *arg)
 			printf("qemu exited with status %s\n", ctl_get(r, "exit"));
 		if (ctl_get(r, "signal"))
 			printf("qemu killed by signal %s\n", ctl_get(r, "signal"));
+		if (ctl_get(r, "tsc"))
+			printf("guest trace clock %s, KVM TSC terms: %s (%s "
+			       "changes)\n", get(r, "clock"), get(r, "tsc"),
+			       get(r, "tsc_changes"));
 		printf("  %-6s %12s %10s %8s %10s %8s %8s %6s %6s\n", "CPU",
 		       "BYTES", "PAGES", "MB/s", "DROPPED", "STALLS", "ERRORS",
 		       "SINK", "FLAGS");
@@ -284,6 +303,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		{ "fifo", no_argument, NULL, 'F' },
 		{ "no-agent", no_argument, NULL, 'A' },
 		{ "event", required_argument, NULL, 'e' },
+		{ "clock", required_argument, NULL, 'c' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -291,13 +311,14 @@ static int cmd_record(int fd, int argc, char **argv)
 	};
 	char dir[PATH_MAX], cwd[PATH_MAX], *words[16], id[32];
 	const char *out = NULL, *name = NULL, *policy = "block";
+	const char *clock = "x86-tsc";
 	int launch = 0, fifo = 0, agent = 1, detach = 0, quiet = 0;
 	int opt, ports = 0, n = 0, rc, i;
-	struct sbuf body, kv[8], events;
+	struct sbuf body, kv[9], events;
 
 	sbuf_init(&events);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+Lo:n:N:p:FAe:dqh", opts,
+	while ((opt = getopt_long(argc, argv, "+Lo:n:N:p:FAe:c:dqh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'L': launch = 1; break;
@@ -311,6 +332,7 @@ static int cmd_record(int fd, int argc, char **argv)
 			sbuf_printf(&events, "%s%s", events.len ? "," : "",
 				    optarg);
 			break;
+		case 'c': clock = optarg; break;
 		case 'd': detach = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
@@ -325,6 +347,10 @@ static int cmd_record(int fd, int argc, char **argv)
 	if (!out || optind >= argc) {
 		fprintf(stderr, "vhost-trace: record --launch -o DIR -- QEMU "
 			"[ARG]...\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(clock, "x86-tsc") && strcmp(clock, "keep")) {
+		fprintf(stderr, "vhost-trace: --clock is x86-tsc or keep\n");
 		return EXIT_USAGE;
 	}
 	if (strcmp(policy, "block") && strcmp(policy, "drop")) {
@@ -355,7 +381,7 @@ static int cmd_record(int fd, int argc, char **argv)
 	}
 
 	words[n++] = "launch";
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 9; i++)
 		sbuf_init(&kv[i]);
 	sbuf_printf(&kv[0], "dir=%s", dir);
 	sbuf_printf(&kv[1], "cwd=%s", cwd);
@@ -367,14 +393,15 @@ static int cmd_record(int fd, int argc, char **argv)
 		sbuf_printf(&kv[6], "name=%s", name);
 	if (events.len)
 		sbuf_printf(&kv[7], "events=%s", events.p);
+	sbuf_printf(&kv[8], "clock=%s", clock);
 	sbuf_free(&events);
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 9; i++)
 		if (kv[i].p)
 			words[n++] = kv[i].p;
 
 	sbuf_init(&body);
 	rc = call(fd, words, n, argv + optind, argc - optind, &body);
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 9; i++)
 		sbuf_free(&kv[i]);
 	if (rc)
 		goto out;
@@ -426,10 +453,12 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
+	if (!strcmp(cmd, "attach"))
+		return cmd_attach(argc, argv);
 	if (strcmp(cmd, "record") && strcmp(cmd, "list") &&
 	    strcmp(cmd, "status") && strcmp(cmd, "stop")) {
 		fprintf(stderr, "vhost-trace: unknown command '%s' (record, "
-			"list, status, stop; --help)\n", cmd);
+			"list, status, stop, attach; --help)\n", cmd);
 		return EXIT_USAGE;
 	}
 	signal(SIGINT, on_int);

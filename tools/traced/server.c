@@ -132,7 +132,8 @@ static void do_launch(const struct ctl_req *req, const struct peer *peer,
 		      struct sbuf *out)
 {
 	static const char *const keys[] = { "dir", "name", "cwd", "ports",
-		"policy", "sink", "agent", "stop_timeout", "events", NULL };
+		"policy", "sink", "agent", "stop_timeout", "events", "clock",
+		NULL };
 	struct launch_args a = { .uid = peer->uid, .gid = peer->gid };
 	const char *v, *bad;
 	struct session *s;
@@ -180,6 +181,10 @@ static void do_launch(const struct ctl_req *req, const struct peer *peer,
 	if (a.events && !valid_events(a.events))
 		REPLY_ERR("launch: events= must be SYSTEM:EVENT[,...] (at "
 			  "most 1000 bytes)");
+	v = ctl_get(req, "clock");
+	if (v && strcmp(v, "x86-tsc") && strcmp(v, "keep"))
+		REPLY_ERR("launch: clock= must be x86-tsc or keep");
+	a.clock = v && !strcmp(v, "keep") ? NULL : "x86-tsc";
 	if (get_uint(req, "stop_timeout", 10000, 600000, &n))
 		REPLY_ERR("launch: stop_timeout= must be 0..600000 (ms)");
 	a.stop_timeout_ms = n;
