@@ -28,6 +28,7 @@ struct worker {
 	int wake_fd;			/* eventfd: the state changed */
 	unsigned int gen;		/* last state generation handled */
 	bool running;			/* pumping since the last start */
+	bool retire;			/* end the thread (port unplugged) */
 	char port[256];			/* path of the opened port */
 	/* since the agent started; read by the control thread */
 	uint64_t pages;
@@ -51,6 +52,8 @@ struct agent {
 	unsigned int gen;		/* bumped on each state change */
 
 	int ncpus;			/* possible CPUs (per_cpu dirs) */
+	uint64_t retired_pages;		/* of workers whose port went away */
+	uint64_t retired_dropped;
 	struct worker *workers[AGENT_MAX_CPUS];
 	unsigned char said[AGENT_MAX_CPUS];	/* last reported port state */
 };

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "portstate.h"
 #include "proto.h"
 
 #define REPLY_TIMEOUT_MS	10000
@@ -477,9 +478,24 @@ static int ctl_read(struct ctl *c)
 }
 
 /*
+ * The device went away (hot-unplug, e.g. the host detached): stop, and
+ * wait for a control port to come again (the host may attach again).
+ */
+static void ctl_unplugged(struct ctl *c, bool *said)
+{
+	msg("control port unplugged: stopping, waiting for a new one");
+	do_stop();
+	close(c->fd);
+	c->fd = -1;
+	memset(&c->lines, 0, sizeof(c->lines));
+	*said = false;
+}
+
+/*
  * The main loop: control requests, signals, and a periodic rescan for
  * CPUs and ports. A disconnected host makes the port report POLLHUP and
- * read 0 at once, so the loop naps then instead of spinning.
+ * read 0 at once, so the loop naps then instead of spinning. An unplugged
+ * port is closed; the rescan finds the next one.
  */
 int ctl_loop(int sig_fd, bool start_now)
 {
@@ -516,6 +532,11 @@ int ctl_loop(int sig_fd, bool start_now)
 		}
 		if (c.fd < 0 || n <= 0)
 			continue;
+		if (port_state_of(pfd[1].revents) == PORT_UNPLUGGED) {
+			ctl_unplugged(&c, &said);
+			last_scan = 0;	/* let the workers go now */
+			continue;
+		}
 		if (pfd[1].revents & POLLIN) {
 			n = ctl_read(&c);
 			if (n > 0)

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 {
 	const char *tracefs = NULL;
 	bool start_now = false;
-	unsigned long long total = 0, dropped = 0;
+	unsigned long long total, dropped;
 	sigset_t set;
 	char *end;
 	int c, sig_fd, cpu;
@@ -165,6 +165,10 @@ int main(int argc, char **argv)
 	}
 
 	ctl_loop(sig_fd, start_now);
+
+	/* with the pages of threads whose port was unplugged */
+	total = agent.retired_pages;
+	dropped = agent.retired_dropped;
 
 	for (cpu = 0; cpu < agent.ncpus; cpu++) {
 		struct worker *w = agent.workers[cpu];

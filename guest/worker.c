@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "portstate.h"
 
 /* How long an exiting agent waits for a disconnected host, per page. */
 #define EXIT_WRITE_TIMEOUT_MS	5000
@@ -230,6 +231,8 @@ static void *worker_main(void *arg)
 		enum agent_state st;
 		unsigned int gen;
 
+		if (w->retire)
+			break;
 		if (agent.gen == w->gen && agent.state != AGENT_RUNNING) {
 			pthread_cond_wait(&agent.cond, &agent.lock);
 			continue;
@@ -411,8 +414,35 @@ static void say(int cpu, int what, const char *port_name)
 }
 
 /*
+ * Called with agent.lock held, while stopped: the worker's port was
+ * unplugged. The thread ends; its counts go to the agent's totals.
+ */
+static void worker_retire(int cpu)
+{
+	struct worker *w = agent.workers[cpu];
+	uint64_t one = 1;
+
+	msg("cpu%d: port %s unplugged (%llu pages sent through it)", cpu,
+	    w->port, (unsigned long long)w->pages);
+	w->retire = true;
+	pthread_cond_broadcast(&agent.cond);
+	if (write(w->wake_fd, &one, sizeof(one)) < 0)
+		msg("cpu%d: eventfd: %s", cpu, strerror(errno));
+	pthread_mutex_unlock(&agent.lock);
+	pthread_join(w->tid, NULL);
+	pthread_mutex_lock(&agent.lock);
+	agent.retired_pages += w->pages;
+	agent.retired_dropped += w->dropped;
+	agent.workers[cpu] = NULL;
+	agent.said[cpu] = SAID_NOTHING;
+	worker_free(w);
+}
+
+/*
  * Gives each online CPU that has a port its thread: at start and then
  * periodically, so CPUs that come online, and ports that appear, are taken.
+ * While stopped, a thread whose port was unplugged ends, so that the port
+ * of a device plugged later is taken.
  */
 void workers_rescan(void)
 {
@@ -424,6 +454,11 @@ void workers_rescan(void)
 		return;
 	pthread_mutex_lock(&agent.lock);
 	for (cpu = 0; cpu < agent.ncpus; cpu++) {
+		struct worker *w = agent.workers[cpu];
+
+		if (w && agent.state != AGENT_RUNNING &&
+		    port_state(w->port_fd) == PORT_UNPLUGGED)
+			worker_retire(cpu);
 		if (agent.workers[cpu])
 			continue;
 		snprintf(name, sizeof(name), "%s%d", agent.port_prefix, cpu);

@@ -40,7 +40,8 @@ hash=$( (cat "$src/debian/changelog" "$series" "${patches[@]}" "$uapi" \
 if [ "$(cat "$tree/.series-hash" 2>/dev/null)" != "$hash" ]; then
 	echo "qemu-glue: preparing source tree (${#patches[@]} patches)"
 	rm -rf "$tree.new"
-	cp -a "$src" "$tree.new"
+	mkdir "$tree.new"
+	cp -a "$src/." "$tree.new/"	# $src may be a link
 	for p in "${patches[@]}"; do
 		if ! patch -d "$tree.new" -p1 -s -N < "$p"; then
 			echo "qemu-glue: $(basename "$p") does not apply" >&2
@@ -63,19 +64,29 @@ if [ "$(cat "$tree/.series-hash" 2>/dev/null)" != "$hash" ]; then
 	mv "$tree.new" "$tree"
 fi
 
+# KVM only (the nested guests run with -enable-kvm), the pc machine and
+# the devices the tests use
+# (configs/devices/x86_64-softmmu/vhost-trace.mak, from the series).
+config=(--meson=/usr/bin/meson
+	--target-list=x86_64-softmmu
+	--without-default-features --without-default-devices
+	--with-devices-x86_64=vhost-trace
+	--enable-kvm --disable-tcg --enable-vhost-kernel
+	--disable-docs --disable-install-blobs --disable-werror)
+
+# A build tree configured otherwise is made anew.
+if [ "$(cat "$obj/.configure-args" 2>/dev/null)" != "${config[*]}" ]; then
+	rm -rf "$obj"
+fi
 if [ ! -f "$obj/build.ninja" ]; then
 	mkdir -p "$obj"
-	(cd "$obj" && "$tree/configure" \
-		--meson=/usr/bin/meson \
-		--target-list=x86_64-softmmu \
-		--without-default-features \
-		--enable-kvm --enable-tcg --enable-vhost-kernel \
-		--disable-docs --disable-install-blobs --disable-werror \
+	(cd "$obj" && "$tree/configure" "${config[@]}" \
 		> "$obj/configure.log" 2>&1) || {
 		tail -n 30 "$obj/configure.log" >&2
 		echo "qemu-glue: configure failed, see $obj/configure.log" >&2
 		exit 1
 	}
+	echo "${config[*]}" > "$obj/.configure-args"
 fi
 
 ninja -C "$obj" qemu-system-x86_64 > "$obj/ninja.log" 2>&1 || {

@@ -117,15 +117,17 @@ check "$REL: module statistics equal the bytes and pages sent" stats_agree
 # Baseline: the same guest script over stock virtio-serial, chardev FIFOs
 # (the upstream virtio-trace path): QEMU itself moves every byte.
 run_baseline() {
-	local p
+	local p pids=
 	rm -f $W/io.base $W/b0 $W/b1
 	for p in 0 1; do
 		rm -f $W/base$p.in $W/base$p.out
 		mkfifo $W/base$p.in $W/base$p.out
 		"$PATTERN" check $p $W/base$p.out > $W/b$p 2>&1 &
+		pids="$pids $!"
 	done
 	rm -f $W/qemu.pid
 	watch_io $W/qemu.pid $W/io.base &
+	pids="$pids $!"
 	"$TOP/tools/guestrun" -t 400 -f "$PATTERN:/bin/vt-pattern" $W/guest.sh \
 		-device virtio-serial-pci,max_ports=4 \
 		-chardev null,id=actl \
@@ -138,7 +140,7 @@ run_baseline() {
 		> $W/base.log 2>&1
 	local rc=$?
 	tail -n 5 $W/base.log
-	wait
+	wait $pids
 	echo "baseline cpu0: $(cat $W/b0), cpu1: $(cat $W/b1)"
 	[ "$rc" = 0 ] && grep -qx "$PAGES pages $BYTES bytes" $W/b0 &&
 		grep -qx "$PAGES pages $BYTES bytes" $W/b1

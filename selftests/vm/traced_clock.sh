@@ -4,15 +4,16 @@
 # vhost-traced launches a nested guest whose agent traces sched events on
 # the x86-tsc clock (set by the daemon) and samples KVM's TSC offsets.
 # At stop the daemon writes DIR/trace.dat with TIME_SHIFT and
-# DIR/guest.map; `vhost-trace attach host.dat DIR` adds the GUEST option
+# DIR/guest.map; `vhost-trace merge host.dat DIR` adds the GUEST option
 # to host.dat. Then `trace-cmd report -i host.dat -i DIR/trace.dat`: each
 # guest event on vCPU n must fall inside a kvm_entry..kvm_exit window of
 # vCPU n's host thread (>= 99%, kvm_windows.awk), and without the shift
 # (--raw-ts) they must not.
 #
-# Run with the host VM's TSC declared reliable (tools/vmrun -a
-# tsc=reliable): see tools/traced/README, "Clock alignment". Without it
-# the check measures what an unstable host TSC does (and fails).
+# tools/vmrun boots the host VM with its TSC declared reliable
+# (tsc=reliable): see tools/traced/README, "Host and guest on one time
+# line". Without it the check measures what an unstable host TSC does
+# (and fails).
 . "$(dirname "$0")/lib.sh"
 
 TRACED=$BUILD/tools/vhost-traced
@@ -166,10 +167,10 @@ time_shift() {
 check "$REL: DIR/trace.dat: x86-tsc clock, TIME_SHIFT" time_shift
 
 attach() {
-	"$VT" attach $W/host.dat $OUT &&
+	"$VT" merge $W/host.dat $OUT &&
 		trace-cmd dump --options -i $W/host.dat 2>&1 | grep -A6 'Option GUEST'
 }
-check "$REL: vhost-trace attach host.dat DIR" attach
+check "$REL: vhost-trace merge host.dat DIR" attach
 
 tsc_mhz() {
 	dmesg | sed -n 's/.*tsc: \(Refined TSC clocksource calibration\|Detected\): \([0-9.]*\) MHz.*/\2/p' | tail -n 1
@@ -178,7 +179,9 @@ tsc_mhz() {
 merged() {
 	local tids s=$SECONDS
 	tids=$(sed -n 's/^vcpu[0-9]*=//p' $OUT/guest.map | paste -sd,)
-	trace-cmd report -i $W/host.dat -i $OUT/trace.dat > $W/merged 2> $W/merged.err ||
+	# vhost-trace report -H: the pairing again (a no-op now), then
+	# trace-cmd report -i host.dat -i DIR/trace.dat
+	"$VT" report -H $W/host.dat $OUT > $W/merged 2> $W/merged.err ||
 		{ cat $W/merged.err; return 1; }
 	echo "merged report: $(wc -l < $W/merged) lines in $((SECONDS - s)) s, host TSC $(tsc_mhz) MHz"
 	grep -m 2 " trace.dat:" $W/merged
@@ -186,7 +189,7 @@ merged() {
 	awk -f "$AWK" -v host=host.dat -v guest=trace.dat \
 		-v tids="$tids" -v mhz="$(tsc_mhz)" $W/merged
 }
-check "$REL: trace-cmd report -i host.dat -i DIR/trace.dat: >= 99% of guest events on vCPU n inside a kvm_entry..kvm_exit of its thread" merged
+check "$REL: vhost-trace report -H host.dat DIR: >= 99% of guest events on vCPU n inside a kvm_entry..kvm_exit of its thread" merged
 
 # control: the same check without the time shift must fail
 unshifted() {

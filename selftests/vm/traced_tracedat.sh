@@ -38,27 +38,6 @@ start_daemon() {
 }
 check "$REL: vhost-traced starts" start_daemon
 
-cat > $W/guest.sh <<'EOS'
-/bin/trace-agent 2> /tmp/agent.log &
-apid=$!
-for c in 0 1; do
-	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
-done
-# the host starts, then stops tracing (tracing_on 1, then 0) and fetches
-# the metadata; 20 s after the stop the guest ends (and QEMU with it)
-T=/sys/kernel/tracing/tracing_on
-seen=0
-while :; do
-	on=$(cat $T)
-	[ "$on" = 1 ] && seen=1
-	[ "$seen" = 1 ] && [ "$on" = 0 ] && break
-	sleep 1
-done
-sleep 20
-kill -TERM $apid
-wait $apid
-echo "guest: done"
-EOS
 
 # agent column of `vhost-trace list` for session tg
 agent_state() { "$VT" list 2>/dev/null | awk '$2 == "tg" {print $9}'; }
@@ -66,7 +45,7 @@ agent_state() { "$VT" list 2>/dev/null | awk '$2 == "tg" {print $9}'; }
 record() {
 	"$VT" record --launch -o $OUT -n 2 -N tg -q -e sched:sched_switch -- \
 		"$TOP/tools/guestrun" -t 300 -f "$AGENT:/bin/trace-agent" \
-		$W/guest.sh > $W/record.log 2>&1 &
+		"$(dirname "$0")/guest_traced.sh" > $W/record.log 2>&1 &
 	RECORD=$!
 	local t a
 	for t in $(seq 400); do

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "attach.h"
+#include "merge.h"
 #include "client.h"
 
 #define DEFAULT_SOCKET	"/run/vhost-trace/traced.sock"
@@ -34,7 +34,18 @@ static void usage(FILE *f)
 "        vhost-trace-pci device and the agent chardev to QEMU's\n"
 "        arguments. Shows a progress line until QEMU exits; Ctrl-C stops\n"
 "        tracing (the VM keeps running).\n"
-"          -n, --ports N       trace ports (default: QEMU's -smp CPUs, or 1)\n"
+"  record --attach QMP_SOCKET -o DIR [OPTION]...\n"
+"        trace a VM that runs already, without a reboot: the daemon\n"
+"        hot-plugs the agent chardev and vhost-trace-pci over QEMU's QMP\n"
+"        socket (QEMU ... -qmp unix:QMP_SOCKET,server=on,wait=off); the\n"
+"        guest agent finds the new ports by itself. Stop (Ctrl-C, or\n"
+"        `stop`) completes the files as for --launch, then unplugs the\n"
+"        device again (the guest must let the PCI device go) and the VM\n"
+"        runs on untraced. Files as for --launch, without qemu.log.\n"
+"          -b, --bus BUS       device_add bus= (default: QEMU's choice)\n"
+"  Options of both:\n"
+"          -n, --ports N       trace ports (default: QEMU's -smp CPUs with\n"
+"                              --launch, its vCPUs with --attach; or 1)\n"
 "          -N, --name NAME     session name (default vmID)\n"
 "          -p, --policy P      block (default: the guest waits, nothing is\n"
 "                              lost) or drop (the guest never waits)\n"
@@ -47,21 +58,26 @@ static void usage(FILE *f)
 "          -c, --clock C       x86-tsc (default): the guest traces with\n"
 "                              the TSC and the daemon samples KVM's TSC\n"
 "                              offsets, for a time shift in DIR/trace.dat\n"
-"                              and DIR/guest.map (see attach); keep: the\n"
+"                              and DIR/guest.map (see merge); keep: the\n"
 "                              guest's own trace clock\n"
-"          -d, --detach        return once QEMU is started\n"
+"          -d, --detach        return once QEMU is started (or attached)\n"
 "          -q, --quiet         no progress line\n"
 "  list                 the sessions: state, bytes, MB/s, drops\n"
 "  status [SESSION]     one session (id or name) per CPU, or all\n"
 "  stop SESSION         stop tracing: the agent flushes, files complete;\n"
-"                       an ended session is removed from the list\n"
-"  attach HOST.DAT DIR  pair a host trace with the guest trace in DIR\n"
-"                       (local files, no daemon): HOST.DAT, recorded at\n"
-"                       the same time with\n"
+"                       an attached device is unplugged; a session\n"
+"                       ended, or detached before, leaves the list\n"
+"  report [-H HOST.DAT] DIR [-- ARG...]\n"
+"                       DIR/trace.dat through stock trace-cmd report\n"
+"                       (ARGs go to it); with -H, a host trace recorded\n"
+"                       at the same time with\n"
 "                         trace-cmd record -C x86-tsc -e kvm:kvm_entry ...\n"
-"                       gets a GUEST option naming the guest and the host\n"
-"                       thread of each vCPU; DIR/trace.dat's time shift\n"
-"                       gets HOST.DAT's trace id. Then\n"
+"                       is paired with it first (merge) and both are\n"
+"                       shown on one time line\n"
+"  merge HOST.DAT DIR   only the pairing (local files, no daemon):\n"
+"                       HOST.DAT gets a GUEST option naming the guest and\n"
+"                       the host thread of each vCPU; DIR/trace.dat's\n"
+"                       time shift gets HOST.DAT's trace id. Then\n"
 "                         trace-cmd report -i HOST.DAT -i DIR/trace.dat\n"
 "                       (or KernelShark) shows both on one time line\n"
 "\n"
@@ -69,7 +85,8 @@ static void usage(FILE *f)
 "                       " DEFAULT_SOCKET ")\n"
 "  -h, --help           this help\n"
 "\n"
-"Exit status: 0 ok; 1 the daemon refused (its message is printed);\n"
+"Exit status: 0 ok; 1 the daemon refused (its message is printed), or\n"
+"an attached device could not be unplugged (the files are complete);\n"
 "2 usage; 3 the daemon cannot be reached or refused the connection;\n"
 "4 the traced QEMU exited with an error.\n");
 }
@@ -141,10 +158,22 @@ static void list_line(struct ctl_req *r, void *arg)
 
 static void status_line(struct ctl_req *r, void *arg)
 {
+	int *detach_failed = arg;
+
 	if (!strcmp(r->argv[0], "session")) {
+		const char *mode = ctl_get(r, "mode");
 		int header = 0;
 
 		list_line(r, &header);
+		if (mode && !strcmp(mode, "attach"))
+			printf("attached over %s: device %s %s\n", get(r, "qmp"),
+			       get(r, "device"), get(r, "device_state"));
+		if (ctl_get(r, "error"))
+			fprintf(stderr, "vhost-trace: %s\n",
+				ctl_get(r, "error"));
+		if (detach_failed)
+			*detach_failed = !strcmp(get(r, "device_state"),
+						 "detach-failed");
 		if (ctl_get(r, "exit"))
 			printf("qemu exited with status %s\n", ctl_get(r, "exit"));
 		if (ctl_get(r, "signal"))
@@ -153,6 +182,8 @@ static void status_line(struct ctl_req *r, void *arg)
 			printf("guest trace clock %s, KVM TSC terms: %s (%s "
 			       "changes)\n", get(r, "clock"), get(r, "tsc"),
 			       get(r, "tsc_changes"));
+		if (ctl_get(r, "recovered"))
+			printf("taken over after a daemon restart\n");
 		printf("  %-6s %12s %10s %8s %10s %8s %8s %6s %6s\n", "CPU",
 		       "BYTES", "PAGES", "MB/s", "DROPPED", "STALLS", "ERRORS",
 		       "SINK", "FLAGS");
@@ -207,7 +238,7 @@ static int cmd_stop(int fd, int argc, char **argv)
 {
 	char *req[] = { "stop", argc > 1 ? argv[1] : NULL };
 	struct sbuf body;
-	int rc;
+	int rc, failed = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "vhost-trace: stop takes one session (an id "
@@ -217,9 +248,9 @@ static int cmd_stop(int fd, int argc, char **argv)
 	sbuf_init(&body);
 	rc = call(fd, req, 2, NULL, -1, &body);
 	if (!rc)
-		each_line(body.p, status_line, NULL);
+		each_line(body.p, status_line, &failed);
 	sbuf_free(&body);
-	return rc;
+	return rc ? rc : failed ? EXIT_REFUSED : 0;
 }
 
 struct progress {
@@ -275,12 +306,18 @@ static int follow(int fd, const char *id, int quiet)
 	if (tty)
 		fputc('\n', stderr);
 	if (!rc) {
+		int failed = 0;
+
 		/* stops tracing (Ctrl-C), or forgets the ended session */
 		rc = call(fd, stop, 2, NULL, -1, &body);
 		if (!rc)
-			each_line(body.p, status_line, NULL);
+			each_line(body.p, status_line, &failed);
+		if (!rc && failed)
+			rc = EXIT_REFUSED;
+		/* an attached QEMU's exit status is not known */
 		if (!rc && !strcmp(p.state, "ended") &&
-		    strcmp(p.exit_code, "0")) {
+		    (p.signal[0] || (p.exit_code[0] &&
+				     strcmp(p.exit_code, "0")))) {
 			fprintf(stderr, "vhost-trace: qemu %s %s (its output: "
 				"DIR/qemu.log)\n",
 				p.signal[0] ? "killed by signal" : "exited with "
@@ -296,6 +333,8 @@ static int cmd_record(int fd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "launch", no_argument, NULL, 'L' },
+		{ "attach", required_argument, NULL, 'a' },
+		{ "bus", required_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "ports", required_argument, NULL, 'n' },
 		{ "name", required_argument, NULL, 'N' },
@@ -309,21 +348,26 @@ static int cmd_record(int fd, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	char dir[PATH_MAX], cwd[PATH_MAX], *words[16], id[32];
+	enum { NKV = 10 };
+	char dir[PATH_MAX], cwd[PATH_MAX], qmp[PATH_MAX], *words[NKV + 1];
 	const char *out = NULL, *name = NULL, *policy = "block";
+	const char *attach = NULL, *bus = NULL;
 	const char *clock = "x86-tsc";
 	int launch = 0, fifo = 0, agent = 1, detach = 0, quiet = 0;
-	int opt, ports = 0, n = 0, rc, i;
-	struct sbuf body, kv[9], events;
+	int opt, ports = 0, ports_given = 0, n = 0, rc, i;
+	struct sbuf body, kv[NKV], events;
+	char id[32];
 
 	sbuf_init(&events);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+Lo:n:N:p:FAe:c:dqh", opts,
+	while ((opt = getopt_long(argc, argv, "+La:b:o:n:N:p:FAe:c:dqh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'L': launch = 1; break;
+		case 'a': attach = optarg; break;
+		case 'b': bus = optarg; break;
 		case 'o': out = optarg; break;
-		case 'n': ports = atoi(optarg); break;
+		case 'n': ports = atoi(optarg); ports_given = 1; break;
 		case 'N': name = optarg; break;
 		case 'p': policy = optarg; break;
 		case 'F': fifo = 1; break;
@@ -339,53 +383,73 @@ static int cmd_record(int fd, int argc, char **argv)
 		default: return EXIT_USAGE;
 		}
 	}
-	if (!launch) {
-		fprintf(stderr, "vhost-trace: record needs --launch (attach "
-			"to a running VM is not there yet)\n");
-		return EXIT_USAGE;
+	rc = EXIT_USAGE;
+	if (launch == !!attach) {
+		fprintf(stderr, "vhost-trace: record needs --launch or "
+			"--attach QMP_SOCKET\n");
+		goto out_events;
 	}
-	if (!out || optind >= argc) {
+	if (launch && (!out || optind >= argc)) {
 		fprintf(stderr, "vhost-trace: record --launch -o DIR -- QEMU "
 			"[ARG]...\n");
-		return EXIT_USAGE;
+		goto out_events;
+	}
+	if (attach && (!out || optind < argc)) {
+		fprintf(stderr, "vhost-trace: record --attach QMP_SOCKET -o DIR "
+			"[OPTION]... (no QEMU command)\n");
+		goto out_events;
+	}
+	if (bus && !attach) {
+		fprintf(stderr, "vhost-trace: --bus goes with --attach\n");
+		goto out_events;
 	}
 	if (strcmp(clock, "x86-tsc") && strcmp(clock, "keep")) {
 		fprintf(stderr, "vhost-trace: --clock is x86-tsc or keep\n");
-		return EXIT_USAGE;
+		goto out_events;
 	}
 	if (strcmp(policy, "block") && strcmp(policy, "drop")) {
 		fprintf(stderr, "vhost-trace: --policy is block or drop\n");
-		return EXIT_USAGE;
+		goto out_events;
 	}
-	if (!ports)
+	if (launch && !ports) {
 		ports = qemu_smp_cpus(argc - optind, argv + optind);
-	if (ports < 0) {
-		fprintf(stderr, "vhost-trace: cannot read QEMU's -smp; give "
-			"--ports\n");
-		return EXIT_USAGE;
+		if (ports < 0) {
+			fprintf(stderr, "vhost-trace: cannot read QEMU's -smp; "
+				"give --ports\n");
+			goto out_events;
+		}
+		if (!ports)
+			ports = 1;
 	}
-	if (!ports)
-		ports = 1;
 	if (!getcwd(cwd, sizeof(cwd))) {
 		perror("vhost-trace: getcwd");
-		return EXIT_USAGE;
+		goto out_events;
+	}
+	if (attach && !realpath(attach, qmp)) {
+		fprintf(stderr, "vhost-trace: %s: %s\n", attach,
+			strerror(errno));
+		goto out_events;
 	}
 	if (mkdir(out, 0755) && errno != EEXIST) {
 		fprintf(stderr, "vhost-trace: cannot create %s: %s\n", out,
 			strerror(errno));
-		return EXIT_USAGE;
+		goto out_events;
 	}
 	if (!realpath(out, dir)) {
 		fprintf(stderr, "vhost-trace: %s: %s\n", out, strerror(errno));
-		return EXIT_USAGE;
+		goto out_events;
 	}
 
-	words[n++] = "launch";
-	for (i = 0; i < 9; i++)
+	words[n++] = launch ? "launch" : "attach";
+	for (i = 0; i < NKV; i++)
 		sbuf_init(&kv[i]);
 	sbuf_printf(&kv[0], "dir=%s", dir);
-	sbuf_printf(&kv[1], "cwd=%s", cwd);
-	sbuf_printf(&kv[2], "ports=%d", ports);
+	if (launch)
+		sbuf_printf(&kv[1], "cwd=%s", cwd);
+	else
+		sbuf_printf(&kv[1], "qmp=%s", qmp);
+	if (launch || ports_given)	/* attach without: QEMU's vCPUs */
+		sbuf_printf(&kv[2], "ports=%d", ports);
 	sbuf_printf(&kv[3], "policy=%s", policy);
 	sbuf_printf(&kv[4], "sink=%s", fifo ? "fifo" : "file");
 	sbuf_printf(&kv[5], "agent=%s", agent ? "on" : "off");
@@ -393,15 +457,17 @@ static int cmd_record(int fd, int argc, char **argv)
 		sbuf_printf(&kv[6], "name=%s", name);
 	if (events.len)
 		sbuf_printf(&kv[7], "events=%s", events.p);
-	sbuf_printf(&kv[8], "clock=%s", clock);
-	sbuf_free(&events);
-	for (i = 0; i < 9; i++)
+	if (bus)
+		sbuf_printf(&kv[8], "bus=%s", bus);
+	sbuf_printf(&kv[9], "clock=%s", clock);
+	for (i = 0; i < NKV; i++)
 		if (kv[i].p)
 			words[n++] = kv[i].p;
 
 	sbuf_init(&body);
-	rc = call(fd, words, n, argv + optind, argc - optind, &body);
-	for (i = 0; i < 9; i++)
+	rc = call(fd, words, n, launch ? argv + optind : NULL,
+		  launch ? argc - optind : -1, &body);
+	for (i = 0; i < NKV; i++)
 		sbuf_free(&kv[i]);
 	if (rc)
 		goto out;
@@ -414,9 +480,10 @@ static int cmd_record(int fd, int argc, char **argv)
 			goto out;
 		}
 		snprintf(id, sizeof(id), "%s", get(&r, "id"));
-		printf("vhost-trace: session %s (%s) started, QEMU pid %s, "
-		       "%d port(s), output in %s\n", id, get(&r, "name"),
-		       get(&r, "pid"), ports, dir);
+		printf("vhost-trace: session %s (%s) %s, QEMU pid %s, %s "
+		       "port(s), output in %s\n", id, get(&r, "name"),
+		       launch ? "started" : "attached", get(&r, "pid"),
+		       get(&r, "ports"), dir);
 		ctl_req_free(&r);
 	}
 	fflush(stdout);
@@ -424,6 +491,8 @@ static int cmd_record(int fd, int argc, char **argv)
 		rc = follow(fd, id, quiet);
 out:
 	sbuf_free(&body);
+out_events:
+	sbuf_free(&events);
 	return rc;
 }
 
@@ -453,12 +522,14 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	if (!strcmp(cmd, "attach"))
-		return cmd_attach(argc, argv);
+	if (!strcmp(cmd, "merge"))
+		return cmd_merge(argc, argv);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc, argv);
 	if (strcmp(cmd, "record") && strcmp(cmd, "list") &&
 	    strcmp(cmd, "status") && strcmp(cmd, "stop")) {
 		fprintf(stderr, "vhost-trace: unknown command '%s' (record, "
-			"list, status, stop, attach; --help)\n", cmd);
+			"list, status, stop, merge, report; --help)\n", cmd);
 		return EXIT_USAGE;
 	}
 	signal(SIGINT, on_int);

@@ -43,6 +43,52 @@ const char *agent_state_name(enum agent_state s)
 	return names[s];
 }
 
+int agent_state_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+void agent_resume(struct agent *a, int proto, enum agent_state was,
+		  int stopping)
+{
+	if (a->state == AGENT_OFF)
+		return;
+	a->resume = 1;
+	a->resume_stopping = stopping;
+	a->resume_state = was;
+	/* version 1 and unknown: hello again; upstream: no hello */
+	a->proto = proto < 0 ? -1 : 0;
+	a->state = AGENT_CONNECTING;
+}
+
+/*
+ * A reply that the old daemon's death cut short may still come out of
+ * the chardev (QEMU keeps what the guest wrote while nobody listened):
+ * it is not the answer to anything of ours.
+ */
+static void drain_stale(struct agent *a)
+{
+	struct pollfd p = { .fd = a->fd, .events = POLLIN };
+	size_t n = 0;
+	char buf[4096];
+	ssize_t r;
+
+	while (poll(&p, 1, n ? 50 : 200) > 0) {
+		r = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	if (n)
+		fprintf(stderr, "vhost-traced: %s: %zu stale byte(s) from "
+			"before the restart discarded\n", a->path, n);
+}
+
 void agent_init(struct agent *a, const char *path, int enabled,
 		const char *events, const char *clock)
 {
@@ -114,6 +160,19 @@ int agent_start(struct agent *a)
 	static const char hello[] = "hello 1\n";
 	int err;
 
+	if (a->resume && a->fd >= 0) {
+		drain_stale(a);
+		if (a->proto < 0) {
+			/* upstream orders: nothing to ask, nothing to send */
+			a->resume = 0;
+			a->state = a->resume_state;
+			fprintf(stderr, "vhost-traced: %s: reconnected to an "
+				"agent on the upstream orders: no order sent, "
+				"agent %s as before\n", a->path,
+				agent_state_name(a->state));
+			return 0;
+		}
+	}
 	if (a->proto) {
 		err = send_order(a, "1\n");
 		if (!err)
@@ -231,6 +290,33 @@ static void v1_clock(struct agent *a, const char *info)
 	buf_free(&body);
 }
 
+/*
+ * Reconnected after a daemon restart: 1 when the agent needs no start
+ * (it runs: adopted; or the stop goes on), 0 when it is to be started.
+ */
+static int v1_resume(struct agent *a, const char *info)
+{
+	char v[32];
+
+	a->resume = 0;
+	line_get(info, "state", v, sizeof(v));
+	if (!strcmp(v, "running")) {
+		fprintf(stderr, "vhost-traced: %s: reconnected: the agent "
+			"runs: adopted (no events, no start sent)\n", a->path);
+		a->state = AGENT_RUNNING;
+		return 1;
+	}
+	if (a->resume_stopping) {
+		fprintf(stderr, "vhost-traced: %s: reconnected: the agent "
+			"is %s: the stop goes on\n", a->path, v[0] ? v : "?");
+		a->state = AGENT_STOPPED;
+		return 1;
+	}
+	fprintf(stderr, "vhost-traced: %s: reconnected: the agent is %s: "
+		"starting it again\n", a->path, v[0] ? v : "?");
+	return 0;
+}
+
 /* The agent answered hello: version 1 from now on. */
 static void v1_start(struct agent *a)
 {
@@ -250,6 +336,9 @@ static void v1_start(struct agent *a)
 		line_get(body.p, "machine", a->machine, sizeof(a->machine));
 		v1_clock(a, body.p);
 	}
+	if (a->resume && ret == 1 && v1_resume(a, body.p))
+		goto out;
+	a->resume = 0;
 	if (a->events[0]) {
 		snprintf(line, sizeof(line), "events %s", a->events);
 		if (request(a, line, &body, REQ_TIMEOUT_MS) != 1)

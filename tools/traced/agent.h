@@ -44,15 +44,32 @@ struct agent {
 	char release[128];
 	char machine[64];
 	struct buf stop_body;	/* the stop answer, version 1 */
+	/* after a daemon restart (agent_resume) */
+	int resume;		/* reconnecting to an agent that may run */
+	int resume_stopping;	/* the old daemon was stopping the session */
+	enum agent_state resume_state;	/* upstream orders: the state then */
 };
 
 const char *agent_state_name(enum agent_state s);
+/* The state of that name, or -1. */
+int agent_state_by_name(const char *name);
 /*
  * events: "sys:ev,sys:ev" (or NULL) for a version 1 agent; clock: the
  * trace clock it should use when the guest has it (NULL: keep its own)
  */
 void agent_init(struct agent *a, const char *path, int enabled,
 		const char *events, const char *clock);
+/*
+ * After a daemon restart, instead of a fresh start: the old daemon had
+ * learned proto and left the agent in state was. agent_start then
+ * reconnects without disturbing a running agent: an upstream agent
+ * (proto -1) gets no order at all and keeps its state; otherwise
+ * "hello 1" and "info" tell whether the agent runs; a running one is
+ * adopted as is (no events, no start), a stopped one is started again,
+ * unless stopping (the stop goes on, it is re-sent).
+ */
+void agent_resume(struct agent *a, int proto, enum agent_state was,
+		  int stopping);
 /* Tries to connect (non-blocking); 1 connected, 0 not yet, -errno. */
 int agent_connect(struct agent *a);
 /*

@@ -29,6 +29,17 @@ static void usage(FILE *f)
 "answers the vhost-trace CLI on a unix socket. Runs in the foreground;\n"
 "SIGTERM or SIGINT stops every session (files complete) and exits.\n"
 "\n"
+"Restart: each session keeps its state in RUNDIR/sID/state. A daemon\n"
+"that dies (SIGKILL, crash) loses nothing: the module keeps the sinks\n"
+"attached and the files grow meanwhile. On start, vhost-traced takes\n"
+"over every session whose QEMU still runs (same pid and start time):\n"
+"it takes QEMU's device fd (pidfd_getfd), a control fd of its own, the\n"
+"module's counters, and reconnects to the agent without restarting it;\n"
+"the files are never truncated. A session whose QEMU exited meanwhile\n"
+"ends: files synced, DIR/stats from the file sizes, DIR/trace.dat from\n"
+"the metadata fetched at start. Each decision is logged; new session\n"
+"ids continue after the highest one found. Details: PROTOCOL, Restart.\n"
+"\n"
 "  -s, --socket PATH    control socket (default " DEFAULT_SOCKET ")\n"
 "  -g, --group GROUP    members of GROUP may use it too (mode 0660);\n"
 "                       without it only root may (mode 0600)\n"
@@ -123,6 +134,8 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "vhost-traced: listening on %s (%s)\n", sock,
 		group ? group : "root only");
+	/* only now: a daemon that still answers there kept its sessions */
+	sessions_recover();
 
 	for (;;) {
 		struct pollfd pf[2] = {

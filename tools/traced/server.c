@@ -128,71 +128,133 @@ static int valid_events(const char *v)
 		      "0123456789_-.:*,") == n;
 }
 
+#define SESSION_KEYS "dir", "name", "ports", "policy", "sink", "agent", \
+	"stop_timeout", "events", "clock"
+
+/*
+ * The arguments launch and attach share. keys: every key the request
+ * takes. 0, or -1 with the reason in body.
+ */
+static int parse_session_args(const struct ctl_req *req,
+			      const char *const *keys, struct sess_args *a,
+			      struct sbuf *body)
+{
+	const char *cmd = req->argv[0], *v;
+	unsigned long n;
+
+	if (ctl_check_keys(req, keys, &v))
+		return sbuf_printf(body, "%s: unknown argument '%s'", cmd, v),
+		       -1;
+	a->dir = ctl_get(req, "dir");
+	if (!a->dir || a->dir[0] != '/')
+		return sbuf_printf(body, "%s: dir= must be an absolute path",
+				   cmd), -1;
+	a->name = ctl_get(req, "name");
+	if (a->name && !valid_name(a->name))
+		return sbuf_printf(body, "%s: bad name '%s' (letters, digits, "
+				   "'.-_', not only digits, at most %d)", cmd,
+				   a->name, TABLE_NAME_MAX - 1), -1;
+	if (!a->name)
+		a->name = "";
+	/* attach may leave ports= out: QEMU's vCPUs (a->ports 0) */
+	if (get_uint(req, "ports", 0, VHOST_TRACE_MAX_PORTS, &n) ||
+	    (!n && (ctl_get(req, "ports") || strcmp(cmd, "attach"))))
+		return sbuf_printf(body, "%s: ports= must be 1..%d", cmd,
+				   VHOST_TRACE_MAX_PORTS), -1;
+	a->ports = n;
+	v = ctl_get(req, "policy");
+	if (!v || !strcmp(v, "block"))
+		a->policy = VHOST_TRACE_POLICY_BLOCK;
+	else if (!strcmp(v, "drop"))
+		a->policy = VHOST_TRACE_POLICY_DROP;
+	else
+		return sbuf_printf(body, "%s: policy= must be block or drop",
+				   cmd), -1;
+	v = ctl_get(req, "sink");
+	if (v && strcmp(v, "file") && strcmp(v, "fifo"))
+		return sbuf_printf(body, "%s: sink= must be file or fifo",
+				   cmd), -1;
+	a->fifo = v && !strcmp(v, "fifo");
+	v = ctl_get(req, "agent");
+	if (v && strcmp(v, "on") && strcmp(v, "off"))
+		return sbuf_printf(body, "%s: agent= must be on or off", cmd),
+		       -1;
+	a->agent = !v || !strcmp(v, "on");
+	a->events = ctl_get(req, "events");
+	if (a->events && !valid_events(a->events))
+		return sbuf_printf(body, "%s: events= must be SYSTEM:EVENT[,...]"
+				   " (at most 1000 bytes)", cmd), -1;
+	if (get_uint(req, "stop_timeout", 10000, 600000, &n))
+		return sbuf_printf(body, "%s: stop_timeout= must be 0..600000 "
+				   "(ms)", cmd), -1;
+	a->stop_timeout_ms = n;
+	v = ctl_get(req, "clock");
+	if (v && strcmp(v, "x86-tsc") && strcmp(v, "keep"))
+		return sbuf_printf(body, "%s: clock= must be x86-tsc or keep",
+				   cmd), -1;
+	a->clock = v && !strcmp(v, "keep") ? NULL : "x86-tsc";
+	return 0;
+}
+
 static void do_launch(const struct ctl_req *req, const struct peer *peer,
 		      struct sbuf *out)
 {
-	static const char *const keys[] = { "dir", "name", "cwd", "ports",
-		"policy", "sink", "agent", "stop_timeout", "events", "clock",
-		NULL };
-	struct launch_args a = { .uid = peer->uid, .gid = peer->gid };
-	const char *v, *bad;
+	static const char *const keys[] = { SESSION_KEYS, "cwd", NULL };
+	struct sess_args a = { .uid = peer->uid, .gid = peer->gid };
 	struct session *s;
-	unsigned long n;
 	struct sbuf body;
 	int ok = 1;
 
 	sbuf_init(&body);
-	if (ctl_check_keys(req, keys, &bad))
-		REPLY_ERR("launch: unknown argument '%s'", bad);
-	a.dir = ctl_get(req, "dir");
-	if (!a.dir || a.dir[0] != '/')
-		REPLY_ERR("launch: dir= must be an absolute path");
+	if (parse_session_args(req, keys, &a, &body)) {
+		ok = 0;
+		goto out;
+	}
 	a.cwd = ctl_get(req, "cwd");
 	if (!a.cwd)
 		a.cwd = "/";
 	if (a.cwd[0] != '/')
 		REPLY_ERR("launch: cwd= must be an absolute path");
-	a.name = ctl_get(req, "name");
-	if (a.name && !valid_name(a.name))
-		REPLY_ERR("launch: bad name '%s' (letters, digits, '.-_', "
-			  "not only digits, at most %d)", a.name,
-			  TABLE_NAME_MAX - 1);
-	if (!a.name)
-		a.name = "";
-	if (get_uint(req, "ports", 0, VHOST_TRACE_MAX_PORTS, &n) || !n)
-		REPLY_ERR("launch: ports= must be 1..%d", VHOST_TRACE_MAX_PORTS);
-	a.ports = n;
-	v = ctl_get(req, "policy");
-	if (!v || !strcmp(v, "block"))
-		a.policy = VHOST_TRACE_POLICY_BLOCK;
-	else if (!strcmp(v, "drop"))
-		a.policy = VHOST_TRACE_POLICY_DROP;
-	else
-		REPLY_ERR("launch: policy= must be block or drop");
-	v = ctl_get(req, "sink");
-	if (v && strcmp(v, "file") && strcmp(v, "fifo"))
-		REPLY_ERR("launch: sink= must be file or fifo");
-	a.fifo = v && !strcmp(v, "fifo");
-	v = ctl_get(req, "agent");
-	if (v && strcmp(v, "on") && strcmp(v, "off"))
-		REPLY_ERR("launch: agent= must be on or off");
-	a.agent = !v || !strcmp(v, "on");
-	a.events = ctl_get(req, "events");
-	if (a.events && !valid_events(a.events))
-		REPLY_ERR("launch: events= must be SYSTEM:EVENT[,...] (at "
-			  "most 1000 bytes)");
-	v = ctl_get(req, "clock");
-	if (v && strcmp(v, "x86-tsc") && strcmp(v, "keep"))
-		REPLY_ERR("launch: clock= must be x86-tsc or keep");
-	a.clock = v && !strcmp(v, "keep") ? NULL : "x86-tsc";
-	if (get_uint(req, "stop_timeout", 10000, 600000, &n))
-		REPLY_ERR("launch: stop_timeout= must be 0..600000 (ms)");
-	a.stop_timeout_ms = n;
 	if (!req->nextra)
 		REPLY_ERR("launch: no command after --");
 	a.argc = req->nextra;
 	a.argv = req->extra;
 	if (session_launch(&a, &s, &body)) {
+		ok = 0;
+		goto out;
+	}
+	session_describe(s, 0, &body);
+	table_entry_put(&s->te);
+out:
+	ctl_reply(out, ok, body.p, body.len);
+	sbuf_free(&body);
+}
+
+static void do_attach(const struct ctl_req *req, const struct peer *peer,
+		      struct sbuf *out)
+{
+	static const char *const keys[] = { SESSION_KEYS, "qmp", "bus",
+		NULL };
+	struct sess_args a = { .uid = peer->uid, .gid = peer->gid };
+	struct session *s;
+	struct sbuf body;
+	int ok = 1;
+
+	sbuf_init(&body);
+	if (parse_session_args(req, keys, &a, &body)) {
+		ok = 0;
+		goto out;
+	}
+	a.qmp = ctl_get(req, "qmp");
+	if (!a.qmp || a.qmp[0] != '/')
+		REPLY_ERR("attach: qmp= must be the absolute path of QEMU's "
+			  "QMP socket");
+	a.bus = ctl_get(req, "bus");
+	if (a.bus && !a.bus[0])
+		REPLY_ERR("attach: bus= is empty");
+	if (req->nextra)
+		REPLY_ERR("attach: takes no command (no --)");
+	if (session_attach(&a, &s, &body)) {
 		ok = 0;
 		goto out;
 	}
@@ -228,7 +290,7 @@ static void do_session(const struct ctl_req *req, struct sbuf *out)
 	struct session *s;
 	struct sbuf body;
 	unsigned long timeout;
-	int ok = 1;
+	int ok = 1, was;
 
 	sbuf_init(&body);
 	if (req->argc < 2 || strchr(req->argv[1], '='))
@@ -246,14 +308,17 @@ static void do_session(const struct ctl_req *req, struct sbuf *out)
 			REPLY_ERR("stop: unknown argument '%s'", bad);
 		if (get_uint(req, "timeout", 60000, 3600000, &timeout))
 			REPLY_ERR("stop: timeout= must be 0..3600000 (ms)");
-		if (uatomic_read(&s->state) < SESS_STOPPED) {
+		was = uatomic_read(&s->state);
+		if (was < SESS_STOPPED) {
 			session_request(s, SESS_CMD_STOP);
 			if (session_wait(s, SESS_STOPPED, timeout))
 				REPLY_ERR("stop: session %lu did not stop in "
 					  "%lu ms", e->id, timeout);
 		}
 		session_describe(s, 1, &body);
-		if (uatomic_read(&s->state) == SESS_ENDED)
+		/* ended, or detached by an earlier stop: the list forgets it */
+		if (uatomic_read(&s->state) == SESS_ENDED ||
+		    (s->device != DEV_NONE && was == SESS_STOPPED))
 			session_request(s, SESS_CMD_REMOVE);
 	} else if (req->argc > 2) {
 		REPLY_ERR("status: unknown argument '%s'", req->argv[2]);
@@ -287,6 +352,8 @@ void server_handle(const struct ctl_req *req, const struct peer *peer,
 		ctl_reply(out, 1, msg, strlen(msg));
 	} else if (!strcmp(cmd, "launch")) {
 		do_launch(req, peer, out);
+	} else if (!strcmp(cmd, "attach")) {
+		do_attach(req, peer, out);
 	} else if (!strcmp(cmd, "list") && req->argc == 1) {
 		do_list(out);
 	} else if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {

@@ -20,7 +20,10 @@
 #include <linux/vhost_trace.h>
 
 #include "session.h"
+#include "state.h"
 #include "tracedat.h"
+
+#define UNKNOWN_BYTES	UINT64_MAX
 
 struct daemon_cfg cfg = {
 	.rundir = "/run/vhost-trace",
@@ -46,9 +49,26 @@ static const char *const state_names[] = {
 	[SESS_ENDED] = "ended",
 };
 
+static const char *const device_names[] = {
+	[DEV_NONE] = "none",
+	[DEV_ATTACHED] = "attached",
+	[DEV_DETACHED] = "detached",
+	[DEV_DETACH_FAILED] = "detach-failed",
+};
+
 const char *sess_state_name(int state)
 {
 	return state_names[state];
+}
+
+int sess_state_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (!strcmp(state_names[i], name))
+			return i;
+	return -1;
 }
 
 static long now_ms(void)
@@ -72,6 +92,9 @@ static void release(struct table_entry *e)
 	struct session *s = to_session(e);
 	unsigned int p;
 
+	if (s->rundir[0])
+		state_remove(s->rundir);
+
 	for (p = 0; s->sinkfd && p < s->nports; p++)
 		if (s->sinkfd[p] >= 0)
 			close(s->sinkfd[p]);
@@ -93,14 +116,114 @@ static void release(struct table_entry *e)
 	free(s->sinkfd);
 	free(s->last_bytes);
 	free(s->rate);
+	free(s->agent_bytes);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);
 }
 
+struct session *session_alloc(unsigned int nports)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	unsigned int p;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->ctl = s->cmdfd = s->pidfd = -1;
+	s->nports = nports;
+	s->te.release = release;
+	s->saved[0] = -1;
+	agent_init(&s->agent, "", 0, NULL, NULL);
+	s->sinkfd = malloc(nports * sizeof(int));
+	s->last_bytes = calloc(nports, sizeof(uint64_t));
+	s->rate = calloc(nports, sizeof(uint64_t));
+	s->agent_bytes = malloc(nports * sizeof(uint64_t));
+	if (!s->sinkfd || !s->last_bytes || !s->rate || !s->agent_bytes) {
+		release(&s->te);
+		return NULL;
+	}
+	for (p = 0; p < nports; p++) {
+		s->sinkfd[p] = -1;
+		s->agent_bytes[p] = UNKNOWN_BYTES;
+	}
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	release(&s->te);
+}
+
+int session_save(struct session *s)
+{
+	struct saved_session sv = {
+		.id = s->te.id,
+		.pid = s->pid,
+		.start_time = s->start_time,
+		.vhostfd = s->vhostfd,
+		.ports = s->nports,
+		.fifo = s->fifo,
+		.policy = s->policy,
+		.agent = s->agent_on,
+		.agent_proto = s->agent.proto,
+		.uid = s->uid,
+		.gid = s->gid,
+		.stop_timeout_ms = s->stop_timeout_ms,
+		.started = s->started,
+		.meta = s->meta,
+		.cpus = s->agent.cpus,
+		.device = uatomic_read(&s->device),
+	};
+	int state = uatomic_read(&s->state), err;
+
+	snprintf(sv.name, sizeof(sv.name), "%s", s->te.name);
+	snprintf(sv.state, sizeof(sv.state), "%s", sess_state_name(state));
+	snprintf(sv.dir, sizeof(sv.dir), "%s", s->dir);
+	snprintf(sv.agent_state, sizeof(sv.agent_state), "%s",
+		 agent_state_name(s->agent.state));
+	snprintf(sv.events, sizeof(sv.events), "%s", s->agent.events);
+	snprintf(sv.socket, sizeof(sv.socket), "%s", s->agent.path);
+	snprintf(sv.release, sizeof(sv.release), "%s", s->agent.release);
+	snprintf(sv.machine, sizeof(sv.machine), "%s", s->agent.machine);
+	snprintf(sv.qmp, sizeof(sv.qmp), "%s", s->qmp);
+	snprintf(sv.clock, sizeof(sv.clock), "%s", s->agent.want_clock);
+	sv.trace_id = s->trace_id;
+	err = state_write(s->rundir, &sv);
+	if (err)
+		fprintf(stderr, "vhost-traced: %s: cannot write %s/state: %s "
+			"(a restarted daemon would not find this session)\n",
+			s->te.name, s->rundir, strerror(-err));
+	s->saved[0] = state;
+	s->saved[1] = s->agent.state;
+	s->saved[2] = s->agent.proto;
+	s->saved[3] = s->meta;
+	s->saved[4] = sv.device;
+	return err;
+}
+
+/* The state file follows what a new daemon needs to know. */
+static void save_if_changed(struct session *s)
+{
+	if (s->saved[0] != (int)uatomic_read(&s->state) ||
+	    s->saved[1] != (int)s->agent.state ||
+	    s->saved[2] != s->agent.proto || s->saved[3] != s->meta ||
+	    s->saved[4] != (int)uatomic_read(&s->device))
+		session_save(s);
+}
+
 static void sink_path(struct session *s, unsigned int p, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/cpu%u.%s", s->dir, p, s->fifo ? "fifo" : "raw");
+}
+
+static int get_stats(struct session *s, unsigned int p,
+		     struct vhost_trace_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->port = p;
+	return ioctl(s->ctl, VHOST_TRACE_GET_STATS, st) ? -errno : 0;
 }
 
 /*
@@ -134,6 +257,81 @@ static int attach_sink(struct session *s, unsigned int p)
 	return 1;
 }
 
+/* A file the module wrote through another daemon's fd (recovered). */
+static void sync_file(struct session *s, unsigned int p)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	sink_path(s, p, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	fsync(fd);
+	close(fd);
+}
+
+/* Bytes of a file sink, from its size (no module counters). */
+static int file_bytes(struct session *s, unsigned int p, uint64_t *bytes)
+{
+	char path[PATH_MAX + 32];
+	struct stat st;
+
+	if (s->fifo)
+		return -EINVAL;
+	sink_path(s, p, path, sizeof(path));
+	if (stat(path, &st))
+		return -errno;
+	*bytes = st.st_size;
+	return 0;
+}
+
+/*
+ * A recovered session: the counters go on from the module's; a file
+ * sink that is still attached is left alone (the module writes at its
+ * file position: a new fd would start elsewhere); one the module dropped
+ * (a write error) is attached again for appending. FIFOs are attached
+ * again by tick() (the same pipe: nothing moves).
+ */
+void session_check_sinks(struct session *s)
+{
+	struct vhost_trace_sink sink = { .policy = s->policy };
+	struct vhost_trace_stats st;
+	char path[PATH_MAX + 32];
+	unsigned int p;
+	int fd;
+
+	for (p = 0; p < s->nports; p++) {
+		if (get_stats(s, p, &st))
+			continue;
+		s->last_bytes[p] = st.bytes;
+		if (s->fifo || (st.flags & VHOST_TRACE_STATS_SINK) ||
+		    uatomic_read(&s->state) != SESS_RUNNING)
+			continue;
+		sink_path(s, p, path, sizeof(path));
+		setfsgid(s->gid);
+		setfsuid(s->uid);
+		fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		setfsuid(0);
+		setfsgid(0);
+		sink.port = p;
+		sink.fd = fd;
+		if (fd < 0 || ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink)) {
+			fprintf(stderr, "vhost-traced: %s: port %u had no sink "
+				"(last error %d); cannot attach %s again: %s\n",
+				s->te.name, p, st.last_error, path,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		s->sinkfd[p] = fd;
+		fprintf(stderr, "vhost-traced: %s: port %u had no sink (last "
+			"error %d): %s attached again, appending\n",
+			s->te.name, p, st.last_error, path);
+	}
+}
+
 static void detach_sinks(struct session *s)
 {
 	struct vhost_trace_sink sink = { .fd = -1, .policy = s->policy };
@@ -143,21 +341,16 @@ static void detach_sinks(struct session *s)
 		sink.port = p;
 		/* ENODEV: QEMU is gone and the sinks with it */
 		ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink);
-		if (s->sinkfd[p] < 0)
+		if (s->sinkfd[p] < 0) {
+			if (!s->fifo)
+				sync_file(s, p);
 			continue;
+		}
 		if (!s->fifo)
 			fsync(s->sinkfd[p]);
 		close(s->sinkfd[p]);
 		s->sinkfd[p] = -1;
 	}
-}
-
-static int get_stats(struct session *s, unsigned int p,
-		     struct vhost_trace_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->port = p;
-	return ioctl(s->ctl, VHOST_TRACE_GET_STATS, st) ? -errno : 0;
 }
 
 static uint64_t total_bytes(struct session *s)
@@ -236,6 +429,12 @@ static int all_arrived(struct session *s)
 		    (get_stats(s, p, &st) || st.bytes < want))
 			return 0;
 	return 1;
+}
+
+void session_tsc_search(struct session *s)
+{
+	s->tsc_state = SESS_TSC_SEARCHING;
+	s->tsc_give_up_ms = now_ms() + SESS_TSC_SEARCH_MS;
 }
 
 static void set_tsc_state(struct session *s, int state)
@@ -339,28 +538,58 @@ static void tracedat_log(int level, const char *msg)
 		level ? "warning: " : "", msg);
 }
 
-/*
- * After a stop with a version 1 agent and file sinks: the guest's
- * metadata into DIR/meta/, then DIR/trace.dat (version 7) from it and
- * DIR/cpuN.raw. As the requester, like the other files of DIR.
- */
-static void write_tracedat(struct session *s)
+/* The guest's metadata into DIR/meta/, as the requester. */
+static int fetch_meta(struct session *s)
 {
-	char meta[PATH_MAX + 32], path[PATH_MAX + 32], v[512], err[512];
-	struct tracedat *td;
-	unsigned int p, cpus;
+	char meta[PATH_MAX + 32], err[512];
+	long t0 = now_ms();
 	int ret;
 
-	if (s->fifo || s->agent.proto <= 0 || s->agent.state != AGENT_STOPPED)
-		return;
 	setfsgid(s->gid);
 	setfsuid(s->uid);
 	snprintf(meta, sizeof(meta), "%s/meta", s->dir);
 	ret = agent_fetch_meta(&s->agent, meta, err, sizeof(err));
+	setfsuid(0);
+	setfsgid(0);
 	if (ret < 0) {
 		fprintf(stderr, "vhost-traced: %s: %s\n", s->te.name, err);
-		goto out;
+		return ret;
 	}
+	fprintf(stderr, "vhost-traced: %s: metadata: %d files in %s (%ld ms)\n",
+		s->te.name, ret, meta, now_ms() - t0);
+	s->meta = 1;
+	return 0;
+}
+
+/*
+ * DIR/trace.dat (version 7) from DIR/meta and DIR/cpuN.raw, file sinks
+ * only. At a stop confirmed by a version 1 agent (fetch), the metadata
+ * is fetched again (saved_cmdlines up to date); otherwise (QEMU exited,
+ * the agent did not answer) the copy fetched when tracing started is
+ * used, if there is one. As the requester, like the other files of DIR.
+ */
+static void write_tracedat(struct session *s, int fetch)
+{
+	char meta[PATH_MAX + 32], path[PATH_MAX + 32], v[512];
+	struct tracedat *td;
+	unsigned int p, cpus;
+	int ret;
+
+	if (s->fifo)
+		return;
+	if (fetch && s->agent.proto > 0 && s->agent.state == AGENT_STOPPED &&
+	    fetch_meta(s) && s->meta)
+		fprintf(stderr, "vhost-traced: %s: trace.dat with the metadata "
+			"fetched at start\n", s->te.name);
+	if (!s->meta) {
+		if (s->agent.proto > 0)
+			fprintf(stderr, "vhost-traced: %s: no trace.dat: no "
+				"metadata from the guest\n", s->te.name);
+		return;
+	}
+	setfsgid(s->gid);
+	setfsuid(s->uid);
+	snprintf(meta, sizeof(meta), "%s/meta", s->dir);
 	snprintf(path, sizeof(path), "%s/trace.dat", s->dir);
 	tracedat_set_log(tracedat_log);
 	td = tracedat_open(path, 7, TRACEDAT_COMPRESS_NONE);
@@ -396,6 +625,9 @@ static void write_tracedat(struct session *s)
 	if (ret)
 		fprintf(stderr, "vhost-traced: %s: no trace.dat: %s\n",
 			s->te.name, strerror(-ret));
+	else
+		fprintf(stderr, "vhost-traced: %s: %s/trace.dat written\n",
+			s->te.name, s->dir);
 	if (uatomic_read(&s->tsc_state) == SESS_TSC_SAMPLING) {
 		ret = kvm_clock_write_files(&s->kclock, s->dir, s->te.name,
 					    s->trace_id, s->agent.clock);
@@ -418,11 +650,15 @@ static void do_stop(struct session *s, int qemu_alive)
 {
 	long end = now_ms() + s->stop_timeout_ms, still = now_ms();
 	uint64_t bytes, last;
+	unsigned int p;
 
 	set_state(s, SESS_STOPPING);
 	if (qemu_alive && s->agent.fd >= 0) {
 		agent_stop(&s->agent, s->stop_timeout_ms);
 		uatomic_set(&s->agent_state, s->agent.state);
+		for (p = 0; p < s->nports; p++)
+			if (!agent_sent_bytes(&s->agent, p, &bytes))
+				uatomic_set(&s->agent_bytes[p], bytes);
 	}
 	if (qemu_alive)
 		tsc_finish(s);
@@ -442,16 +678,55 @@ static void do_stop(struct session *s, int qemu_alive)
 	tick(s, 0);
 }
 
+/*
+ * QEMU exited (its pidfd is readable). Our child is reaped for its exit
+ * status; an attached QEMU, or one we took over after a restart, is not
+ * ours to reap.
+ */
 static int reap(struct session *s)
 {
 	int status;
-	pid_t r = waitpid(s->pid, &status, WNOHANG);
 
-	if (r != s->pid)
+	if (s->child && waitpid(s->pid, &status, WNOHANG) != s->pid)
 		return 0;
-	s->status = status;
+	if (s->child)
+		s->status = status;
 	s->ended = time(NULL);
 	return 1;
+}
+
+/* QEMU exited: tracing ends (files complete), DIR/stats. */
+static void qemu_exited(struct session *s, int state)
+{
+	agent_close(&s->agent);
+	if (state == SESS_RUNNING) {
+		do_stop(s, 0);
+		write_tracedat(s, 0);
+	} else {
+		tick(s, 0);
+	}
+	set_tsc_state(s, uatomic_read(&s->tsc_state) == SESS_TSC_OFF ?
+		      SESS_TSC_OFF : SESS_TSC_NONE);
+	set_state(s, SESS_ENDED);
+	/* a session stopped before keeps the DIR/stats of its stop */
+	if (state == SESS_RUNNING)
+		write_stats_file(s);
+}
+
+/*
+ * A version 1 agent started: the guest's metadata now, so that a
+ * trace.dat can be written even if QEMU exits without a stop (or exits
+ * while no daemon runs). A stop fetches it again.
+ */
+static void meta_at_start(struct session *s)
+{
+	if (s->meta || s->meta_tried || s->fifo || s->agent.proto <= 0 ||
+	    s->agent.state != AGENT_RUNNING ||
+	    uatomic_read(&s->state) != SESS_RUNNING)
+		return;
+	s->meta_tried = 1;
+	uatomic_set(&s->agent_state, s->agent.state);
+	fetch_meta(s);
 }
 
 static void *session_main(void *arg)
@@ -485,36 +760,47 @@ static void *session_main(void *arg)
 			break;
 		if (pf[2].revents)
 			agent_input(&s->agent);
-		if (pf[0].revents && reap(s)) {
+		/* pidfd -1: recovered after QEMU had exited */
+		if (!reaped && (s->pidfd < 0 || pf[0].revents) && reap(s)) {
 			reaped = 1;
-			agent_close(&s->agent);
-			if (state == SESS_RUNNING)
-				do_stop(s, 0);
-			else
-				tick(s, 0);
-			set_tsc_state(s, uatomic_read(&s->tsc_state) ==
-				      SESS_TSC_OFF ? SESS_TSC_OFF :
-				      SESS_TSC_NONE);
-			set_state(s, SESS_ENDED);
-			write_stats_file(s);
+			qemu_exited(s, state);
 		}
 		if (pf[1].revents && read(s->cmdfd, &v, sizeof(v)) < 0)
 			v = 0;
 		cmds = uatomic_xchg(&s->cmds, 0);
 		state = uatomic_read(&s->state);
+		if (s->resume_stop && state == SESS_RUNNING &&
+		    ((s->agent.state != AGENT_CONNECTING &&
+		      s->agent.state != AGENT_HELLO) ||
+		     now_ms() > s->resume_deadline)) {
+			fprintf(stderr, "vhost-traced: %s: the stop that the "
+				"old daemon began goes on (agent %s)\n",
+				s->te.name, agent_state_name(s->agent.state));
+			s->resume_stop = 0;
+			cmds |= SESS_CMD_STOP;
+		}
 		if ((cmds & (SESS_CMD_STOP | SESS_CMD_QUIT)) &&
 		    state == SESS_RUNNING) {
 			do_stop(s, 1);
-			write_tracedat(s);
+			write_tracedat(s, 1);
+			if (s->device == DEV_ATTACHED) {
+				session_detach(s);
+				s->stopped = time(NULL);
+			}
 			set_state(s, SESS_STOPPED);
 			write_stats_file(s);
 		}
 		if (cmds & SESS_CMD_QUIT)
 			quit = 1;
-		if ((cmds & SESS_CMD_REMOVE) && reaped)
+		/* an ended session, or an attached one that let go of QEMU */
+		if ((cmds & SESS_CMD_REMOVE) && (reaped ||
+		    (s->device != DEV_NONE &&
+		     uatomic_read(&s->state) == SESS_STOPPED)))
 			quit = 1;
 		if (reaped && time(NULL) - s->ended > cfg.linger_s)
 			quit = 1;
+		if (s->stopped && time(NULL) - s->stopped > cfg.linger_s)
+			quit = 1;	/* detached long ago */
 		if (uatomic_read(&s->state) == SESS_RUNNING &&
 		    s->agent.state == AGENT_CONNECTING &&
 		    agent_connect(&s->agent) == 1)
@@ -528,10 +814,13 @@ static void *session_main(void *arg)
 			uatomic_set(&s->clock_set, 1);
 		}
 		tsc_poll(s);
+		meta_at_start(s);
 		if (now_ms() - last_tick >= 1000) {
 			tick(s, now_ms() - last_tick);
 			last_tick = now_ms();
 		}
+		if (!quit)
+			save_if_changed(s);
 	}
 	table_del(&s->te);
 	table_entry_put(&s->te);	/* the thread's reference */
@@ -573,7 +862,7 @@ int session_wait(struct session *s, int min, int timeout_ms)
 
 int session_describe(struct session *s, int ports, struct sbuf *out)
 {
-	uint64_t bytes = 0, dropped = 0, rate = 0;
+	uint64_t bytes = 0, dropped = 0, rate = 0, v;
 	struct vhost_trace_stats st;
 	int state = uatomic_read(&s->state);
 	char kv[PATH_MAX + 64];
@@ -582,8 +871,12 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 	int err = 0;
 
 	for (p = 0; p < s->nports; p++) {
-		if (get_stats(s, p, &st))
+		if (get_stats(s, p, &st)) {
+			/* recovered after QEMU exited: the files tell */
+			if (s->ctl < 0 && !file_bytes(s, p, &v))
+				bytes += v;
 			continue;
+		}
 		bytes += st.bytes;
 		dropped += st.dropped_buffers;
 		rate += uatomic_read(&s->rate[p]);
@@ -611,19 +904,36 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 	KV("rate=%llu", (unsigned long long)rate);
 	KV("dropped_buffers=%llu", (unsigned long long)dropped);
 	KV("uptime=%ld", (long)((s->ended ? s->ended : time(NULL)) - s->started));
-	if (state == SESS_ENDED && WIFEXITED(s->status))
+	KV("mode=%s", s->device == DEV_NONE ? "launch" : "attach");
+	if (s->device != DEV_NONE) {
+		KV("qmp=%s", s->qmp);
+		KV("device=vtrace%lu", s->te.id);
+		KV("device_state=%s", device_names[uatomic_read(&s->device)]);
+	}
+	if (uatomic_read(&s->device) == DEV_DETACH_FAILED) {
+		cmm_smp_rmb();	/* error is written before device */
+		KV("error=%s", s->error);
+	}
+	/* a QEMU that is not our child: its status is not known */
+	if (state == SESS_ENDED && s->child && WIFEXITED(s->status))
 		KV("exit=%d", WEXITSTATUS(s->status));
-	if (state == SESS_ENDED && WIFSIGNALED(s->status))
+	if (state == SESS_ENDED && s->child && WIFSIGNALED(s->status))
 		KV("signal=%d", WTERMSIG(s->status));
+	if (s->recovered)
+		KV("recovered=1");
 	err |= sbuf_add(&line, "\n", 1);
 	err |= sbuf_add(out, line.p, line.len);
 	for (p = 0; ports && p < s->nports; p++) {
-		if (get_stats(s, p, &st))
+		if (get_stats(s, p, &st)) {
+			if (s->ctl < 0 && !file_bytes(s, p, &v))
+				err |= sbuf_printf(out, "cpu%u bytes=%llu\n", p,
+						   (unsigned long long)v);
 			continue;
+		}
 		err |= sbuf_printf(out, "cpu%u bytes=%llu buffers=%llu"
 			" dropped_bytes=%llu dropped_buffers=%llu stalls=%llu"
 			" sink_errors=%llu bad_buffers=%llu queue_errors=%llu"
-			" last_error=%d flags=%#x rate=%llu\n", p,
+			" last_error=%d flags=%#x rate=%llu", p,
 			(unsigned long long)st.bytes,
 			(unsigned long long)st.buffers,
 			(unsigned long long)st.dropped_bytes,
@@ -634,6 +944,11 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 			(unsigned long long)st.queue_errors, st.last_error,
 			st.flags,
 			(unsigned long long)uatomic_read(&s->rate[p]));
+		v = uatomic_read(&s->agent_bytes[p]);
+		if (v != UNKNOWN_BYTES)
+			err |= sbuf_printf(out, " agent_bytes=%llu",
+					   (unsigned long long)v);
+		err |= sbuf_add(out, "\n", 1);
 	}
 #undef KV
 	sbuf_free(&line);
@@ -641,11 +956,22 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 }
 
 /* Runs in the forked child: async-signal-safe calls only. */
-static void exec_qemu(const struct launch_args *a, int dev, const char *log,
+static void exec_qemu(const struct sess_args *a, int dev, const char *log,
 		      char **argv)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
 	int fd;
 
+	/*
+	 * QEMU starts with the signals as a shell gives them: the daemon
+	 * blocks SIGTERM and SIGINT (signalfd) and ignores SIGPIPE, and
+	 * exec keeps both: a QEMU (or a `timeout` wrapping it) would never
+	 * see a SIGTERM.
+	 */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigaction(SIGPIPE, &dfl, NULL);
 	setsid();
 	if (fcntl(dev, F_SETFD, 0))
 		_exit(126);
@@ -720,7 +1046,7 @@ fail:
 	return -1;
 }
 
-static char **qemu_argv(const struct launch_args *a, struct session *s,
+static char **qemu_argv(const struct sess_args *a, struct session *s,
 			int dev)
 {
 	char **v = calloc(a->argc + 5, sizeof(char *));
@@ -740,7 +1066,7 @@ static char **qemu_argv(const struct launch_args *a, struct session *s,
 	return v;
 }
 
-static void free_qemu_argv(const struct launch_args *a, char **v)
+static void free_qemu_argv(const struct sess_args *a, char **v)
 {
 	int i;
 
@@ -749,49 +1075,35 @@ static void free_qemu_argv(const struct launch_args *a, char **v)
 	free(v);
 }
 
-int session_launch(const struct launch_args *a, struct session **out,
-		   struct sbuf *err)
+/*
+ * Shared by launch and attach: a new session in the table with its run
+ * directory (RUNDIR/sID, for the agent socket), DIR and its sinks. On
+ * failure err says why and nothing is left.
+ */
+int session_new(const struct sess_args *a, struct session **out,
+		struct sbuf *err)
 {
-	char log[PATH_MAX + 32], sock[PATH_MAX + 32];
+	char sock[PATH_MAX + 32];
 	struct session *s;
-	char **argv = NULL;
-	pthread_t th;
-	int dev = -1, rc;
-	unsigned int p;
+	int rc;
 
-	s = calloc(1, sizeof(*s));
+	s = session_alloc(a->ports);
 	if (!s)
 		return -ENOMEM;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	s->ctl = s->cmdfd = s->pidfd = -1;
-	s->nports = a->ports;
 	s->policy = a->policy;
 	s->fifo = a->fifo;
 	s->uid = a->uid;
 	s->gid = a->gid;
 	s->stop_timeout_ms = a->stop_timeout_ms;
 	s->started = time(NULL);
-	s->te.release = release;
+	s->agent_on = a->agent;
 	snprintf(s->te.name, sizeof(s->te.name), "%s", a->name);
 	snprintf(s->dir, sizeof(s->dir), "%s", a->dir);
-	s->sinkfd = malloc(a->ports * sizeof(int));
-	s->last_bytes = calloc(a->ports, sizeof(uint64_t));
-	s->rate = calloc(a->ports, sizeof(uint64_t));
-	if (!s->sinkfd || !s->last_bytes || !s->rate) {
-		release(&s->te);
-		return -ENOMEM;
-	}
-	for (p = 0; p < a->ports; p++)
-		s->sinkfd[p] = -1;
-	agent_init(&s->agent, "", 0, NULL, NULL);
 	if (getrandom(&s->trace_id, sizeof(s->trace_id), 0) !=
 	    sizeof(s->trace_id) || !s->trace_id)
 		s->trace_id = (uint64_t)time(NULL) << 20 ^ getpid();
-	if (a->clock && !strcmp(a->clock, "x86-tsc")) {
-		s->tsc_state = SESS_TSC_SEARCHING;
-		s->tsc_give_up_ms = now_ms() + SESS_TSC_SEARCH_MS;
-	}
+	if (a->clock && !strcmp(a->clock, "x86-tsc"))
+		session_tsc_search(s);
 
 	rc = table_add(&s->te);
 	if (rc) {
@@ -804,7 +1116,6 @@ int session_launch(const struct launch_args *a, struct session **out,
 	/* from here on the table owns s: table_del() frees it */
 	snprintf(s->rundir, sizeof(s->rundir), "%s/s%lu", cfg.rundir, s->te.id);
 	snprintf(sock, sizeof(sock), "%s/agent.sock", s->rundir);
-	snprintf(log, sizeof(log), "%s/qemu.log", a->dir);
 	if (strlen(sock) >= sizeof(s->agent.path))
 		FAIL("agent socket path too long: %s", sock);
 	agent_init(&s->agent, sock, a->agent, a->events, a->clock);
@@ -814,11 +1125,29 @@ int session_launch(const struct launch_args *a, struct session **out,
 	unlink(sock);
 	if (make_outputs(s, err))
 		goto fail;
+	*out = s;
+	return 0;
+fail:
+	table_del(&s->te);
+	return -EIO;
+}
+
+/*
+ * Shared by launch and attach: opens the device, sets the ports, takes
+ * the control fd and attaches the sinks. Returns the device fd (for
+ * QEMU), or -1 with err set.
+ */
+int session_open_device(struct session *s, struct sbuf *err)
+{
+	int dev;
 
 	dev = open(cfg.device, O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		FAIL("cannot open %s: %s%s", cfg.device, strerror(errno),
-		     errno == ENOENT ? " (is vhost_trace.ko loaded?)" : "");
+	if (dev < 0) {
+		sbuf_printf(err, "cannot open %s: %s%s", cfg.device,
+			    strerror(errno), errno == ENOENT ?
+			    " (is vhost_trace.ko loaded?)" : "");
+		return -1;
+	}
 	if (ioctl(dev, VHOST_TRACE_SET_PORTS, &s->nports))
 		FAIL("VHOST_TRACE_SET_PORTS %u: %s", s->nports, strerror(errno));
 	s->ctl = ioctl(dev, VHOST_TRACE_GET_CTL_FD);
@@ -826,25 +1155,26 @@ int session_launch(const struct launch_args *a, struct session **out,
 		FAIL("VHOST_TRACE_GET_CTL_FD: %s", strerror(errno));
 	if (attach_all(s, err))
 		goto fail;
-	s->cmdfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	argv = qemu_argv(a, s, dev);
-	if (s->cmdfd < 0 || !argv)
-		FAIL("out of resources: %s", strerror(errno));
+	return dev;
+fail:
+	close(dev);
+	return -1;
+}
 
-	s->pid = fork();
-	if (s->pid < 0)
-		FAIL("fork: %s", strerror(errno));
-	if (!s->pid)
-		exec_qemu(a, dev, log, argv);
-	close(dev);		/* QEMU holds the device now */
-	dev = -1;
-	free_qemu_argv(a, argv);
-	argv = NULL;
-	s->pidfd = pidfd_open(s->pid, 0);
-	if (s->pidfd < 0) {
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		FAIL("pidfd_open: %s", strerror(errno));
+/*
+ * Shared by launch, attach and recovery: starts the session thread
+ * (s->pid and s->pidfd set).
+ */
+int session_run(struct session *s, struct sbuf *err)
+{
+	pthread_t th;
+	int rc;
+
+	if (s->cmdfd < 0)
+		s->cmdfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->cmdfd < 0) {
+		sbuf_printf(err, "eventfd: %s", strerror(errno));
+		return -1;
 	}
 	table_entry_get(&s->te);	/* the thread's */
 	pthread_mutex_lock(&live_lock);
@@ -856,11 +1186,59 @@ int session_launch(const struct launch_args *a, struct session **out,
 		live--;
 		pthread_mutex_unlock(&live_lock);
 		table_entry_put(&s->te);
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		FAIL("pthread_create: %s", strerror(rc));
+		sbuf_printf(err, "pthread_create: %s", strerror(rc));
+		return -1;
 	}
 	pthread_detach(th);
+	return 0;
+}
+
+int session_launch(const struct sess_args *a, struct session **out,
+		   struct sbuf *err)
+{
+	char log[PATH_MAX + 32];
+	struct session *s;
+	char **argv = NULL;
+	char pstate;
+	int dev = -1, rc;
+
+	rc = session_new(a, &s, err);
+	if (rc)
+		return rc;
+	s->child = 1;
+	snprintf(log, sizeof(log), "%s/qemu.log", a->dir);
+	dev = session_open_device(s, err);
+	if (dev < 0)
+		goto fail;
+	argv = qemu_argv(a, s, dev);
+	if (!argv)
+		FAIL("out of memory");
+
+	s->pid = fork();
+	if (s->pid < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (!s->pid)
+		exec_qemu(a, dev, log, argv);
+	s->vhostfd = dev;	/* the same number in QEMU: inherited */
+	close(dev);		/* QEMU holds the device now */
+	dev = -1;
+	free_qemu_argv(a, argv);
+	argv = NULL;
+	s->pidfd = pidfd_open(s->pid, 0);
+	/* the start time is the fork's: exec does not change it */
+	if (s->pidfd < 0 || proc_stat(s->pid, &pstate, &s->start_time)) {
+		sbuf_printf(err, "cannot watch QEMU (pid %d): %s", s->pid,
+			    strerror(errno));
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		goto fail;
+	}
+	session_save(s);
+	if (session_run(s, err)) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		goto fail;
+	}
 	table_entry_get(&s->te);	/* the caller's */
 	*out = s;
 	return 0;

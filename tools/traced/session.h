@@ -3,6 +3,9 @@
  * A tracing session: one VM, its /dev/vhost-trace control fd, one sink
  * per port, the agent's control port, and a thread that watches QEMU,
  * samples the statistics once a second and carries out stop requests.
+ * The VM is either launched (QEMU is our child, the device on its command
+ * line) or attached to (a running QEMU, the device hot-plugged over QMP
+ * and unplugged again at stop: attach.c).
  *
  * Control-socket threads find sessions through the RCU table (table.h)
  * and read them without locks: statistics come from the control fd, the
@@ -55,7 +58,8 @@ struct daemon_cfg {
 
 extern struct daemon_cfg cfg;
 
-struct launch_args {
+/* A launch or attach request. */
+struct sess_args {
 	const char *dir;	/* absolute output directory */
 	const char *name;	/* "" for vmID */
 	const char *cwd;	/* QEMU's working directory */
@@ -68,8 +72,18 @@ struct launch_args {
 	int stop_timeout_ms;
 	uid_t uid;		/* the requester: QEMU runs as it */
 	gid_t gid;
-	int argc;
+	int argc;		/* launch: QEMU's command line */
 	char **argv;
+	const char *qmp;	/* attach: QEMU's QMP socket */
+	const char *bus;	/* attach: device_add bus=, or NULL */
+};
+
+/* An attached session's device in QEMU. */
+enum sess_device {
+	DEV_NONE,		/* launched: on QEMU's command line */
+	DEV_ATTACHED,		/* hot-plugged */
+	DEV_DETACHED,		/* unplugged, chardev removed */
+	DEV_DETACH_FAILED,	/* see error */
 };
 
 struct session {
@@ -79,7 +93,7 @@ struct session {
 	int state;		/* enum sess_state, uatomic */
 	unsigned int cmds;	/* SESS_CMD_*, uatomic */
 	int cmdfd;		/* eventfd: cmds changed */
-	int ctl;		/* control fd */
+	int ctl;		/* control fd (-1: recovered, QEMU gone) */
 	unsigned int nports;
 	int policy;
 	int fifo;
@@ -90,13 +104,26 @@ struct session {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	int pidfd;
-	int status;		/* wait status once ended */
+	int pidfd;		/* -1: recovered, QEMU gone */
+	int child;		/* QEMU is our child: its exit status is known */
+	unsigned long long start_time;	/* QEMU's (/proc/PID/stat), pid reuse */
+	int vhostfd;		/* the device's fd number in QEMU */
+	int agent_on;		/* start/stop through the agent */
+	int recovered;		/* taken over after a daemon restart */
+	int resume_stop;	/* recovered mid-stop: stop once the agent is back */
+	long resume_deadline;	/* ms (CLOCK_MONOTONIC): stop then anyway */
+	int meta;		/* DIR/meta was fetched for this session */
+	int meta_tried;
+	int saved[5];		/* state, agent state, proto, meta, device
+				 * on disk */
+	int status;		/* wait status once ended (child only) */
 	time_t started;
 	time_t ended;
+	time_t stopped;		/* attached: when the device was unplugged */
 	int *sinkfd;		/* session thread only */
 	uint64_t *last_bytes;	/* session thread only */
 	uint64_t *rate;		/* bytes/s, uatomic */
+	uint64_t *agent_bytes;	/* the agent's stop answer, uatomic; ~0 unknown */
 	struct agent agent;	/* session thread only */
 	uint64_t trace_id;	/* TRACEID of the guest's trace.dat */
 	int tsc_state;		/* enum sess_tsc, uatomic */
@@ -106,7 +133,9 @@ struct session {
 	struct kvm_clock kclock;	/* session thread only */
 	char clock[32];		/* the guest's trace clock, once clock_set */
 	int clock_set;		/* uatomic */
-	char error[256];	/* set once, before state changes */
+	int device;		/* enum sess_device, uatomic */
+	char qmp[108];		/* attached: QEMU's QMP socket */
+	char error[640];	/* set once, before state changes */
 };
 
 static inline struct session *to_session(struct table_entry *e)
@@ -115,8 +144,25 @@ static inline struct session *to_session(struct table_entry *e)
 }
 
 const char *sess_state_name(int state);
+/* The state of that name, or -1. */
+int sess_state_by_name(const char *name);
+/* A session with nports ports, nothing open yet (fds -1), or NULL. */
+struct session *session_alloc(unsigned int nports);
+/* KVM's TSC terms of its guest are to be sampled (before it runs). */
+void session_tsc_search(struct session *s);
+/* Frees a session that never entered the table. */
+void session_free(struct session *s);
+/* Recovered: counters from the module; a dropped file sink attached again. */
+void session_check_sinks(struct session *s);
+/* Takes over the sessions of a daemon that died (recover.c). */
+void sessions_recover(void);
+/* Writes RUNDIR/sID/state (state.h). Session thread, or before it runs. */
+int session_save(struct session *s);
 /* On failure, err holds a message for the requester. */
-int session_launch(const struct launch_args *a, struct session **out,
+int session_launch(const struct sess_args *a, struct session **out,
+		   struct sbuf *err);
+/* attach.c. The same; a failed attach leaves nothing in QEMU. */
+int session_attach(const struct sess_args *a, struct session **out,
 		   struct sbuf *err);
 /* One "session ..." line. With ports, a "cpuN ..." line per port too. */
 int session_describe(struct session *s, int ports, struct sbuf *out);
@@ -126,5 +172,20 @@ int session_wait(struct session *s, int min, int timeout_ms);
 /* Stops every session and waits for their threads (daemon shutdown). */
 void sessions_shutdown(int timeout_ms);
 unsigned int sessions_live(void);
+
+/*
+ * session.c's parts that attach.c and recover.c share with launch.
+ * session_new: a new session in the table with its run directory, DIR
+ * and the sinks; session_open_device: the device with its ports, control
+ * fd and sinks attached (returns the device fd, or -1); session_run: the
+ * session thread (s->pid and s->pidfd set; s is in the table). On failure
+ * err says why; table_del() then frees the session.
+ */
+int session_new(const struct sess_args *a, struct session **out,
+		struct sbuf *err);
+int session_open_device(struct session *s, struct sbuf *err);
+int session_run(struct session *s, struct sbuf *err);
+/* attach.c, in the session thread: unplugs the device (see PROTOCOL). */
+void session_detach(struct session *s);
 
 #endif

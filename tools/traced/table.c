@@ -75,6 +75,29 @@ static struct table_entry *find_name(const char *name)
 	return NULL;
 }
 
+/* RCU read side: an entry with this id is in the table. */
+static int table_has_id(unsigned long id)
+{
+	struct cds_lfht_iter iter;
+
+	cds_lfht_lookup(ht, hash_id(id), match_id, &id, &iter);
+	return cds_lfht_iter_get_node(&iter) != NULL;
+}
+
+/* Writer mutex held. */
+static void reserve_ids(unsigned long id)
+{
+	if (id >= next_id)
+		next_id = id + 1;
+}
+
+void table_reserve_ids(unsigned long id)
+{
+	pthread_mutex_lock(&writer);
+	reserve_ids(id);
+	pthread_mutex_unlock(&writer);
+}
+
 int table_add(struct table_entry *e)
 {
 	int err = 0;
@@ -84,8 +107,12 @@ int table_add(struct table_entry *e)
 	rcu_read_lock();
 	if (e->name[0] && find_name(e->name)) {
 		err = -EEXIST;
+	} else if (e->id && table_has_id(e->id)) {
+		err = -EEXIST;
 	} else {
-		e->id = next_id++;
+		if (!e->id)
+			e->id = next_id++;
+		reserve_ids(e->id);
 		cds_lfht_node_init(&e->node);
 		cds_lfht_add(ht, hash_id(e->id), &e->node);
 	}

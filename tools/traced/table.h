@@ -32,8 +32,14 @@ struct table_entry {
 int table_init(void);
 void table_exit(void);
 
-/* Takes the table's reference. Assigns the id. -EEXIST on a name in use. */
+/*
+ * Takes the table's reference. With e->id 0, assigns the next id; with
+ * e->id set (a session recovered after a restart), takes that id. -EEXIST
+ * on a name or id in use.
+ */
 int table_add(struct table_entry *e);
+/* Later ids are above id (ids seen on disk at start-up). */
+void table_reserve_ids(unsigned long id);
 /* Removes e from the table and drops the table's reference; idempotent. */
 void table_del(struct table_entry *e);
 /* By id (decimal) or name; a new reference, or NULL. */

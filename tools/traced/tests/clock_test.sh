@@ -1,6 +1,6 @@
 #!/bin/bash
 # Unit test (TAP): the guest trace.dat's time shift from (fake) KVM TSC
-# terms, read back by stock trace-cmd, and `vhost-trace attach` pairing it
+# terms, read back by stock trace-cmd, and `vhost-trace merge` pairing it
 # with a host file: trace-cmd report -i host -i guest shows every guest
 # event at its host time. Needs trace-cmd; skipped without it.
 # clock_test (C) makes the fake /proc and debugfs, samples them and writes
@@ -15,7 +15,7 @@ VT=$BUILD/tools/vhost-trace
 CT=$BUILD/tools/traced/clock_test
 n=0
 failed=0
-plan=12
+plan=13
 
 ok() {
 	n=$((n + 1))
@@ -29,7 +29,7 @@ ok() {
 
 echo "TAP version 13"
 echo "1..$plan"
-echo "# guest time shift and vhost-trace attach"
+echo "# guest time shift and vhost-trace merge"
 if ! command -v trace-cmd > /dev/null; then
 	for i in $(seq $plan); do echo "ok $i # SKIP needs trace-cmd"; done
 	exit 0
@@ -93,11 +93,11 @@ cp "$W/host.dat" "$W/local.dat"
 "$TD/vhost-trace-dat" -m "$W/meta" -o "$W/local.dat" --trace-id 0x78 "$W/h0.raw"
 cp -r "$W/g" "$W/g2"
 
-"$VT" attach "$W/host.dat" "$W/g" > "$W/att" 2>&1
+"$VT" merge "$W/host.dat" "$W/g" > "$W/att" 2>&1
 rc=$?
 sed 's/^/# /' "$W/att"
 [ $rc = 0 ] && grep -q "added GUEST vm7" "$W/att"
-ok $? "vhost-trace attach host.dat DIR"
+ok $? "vhost-trace merge host.dat DIR"
 
 trace-cmd dump --options -i "$W/host.dat" > "$W/hopts" 2>&1
 grep -q 'vm7 \[Guest name\]' "$W/hopts" && grep -qi '0x1234abcd \[trace id\]' "$W/hopts" &&
@@ -115,12 +115,21 @@ cut -d' ' -f1 "$W/merged" | sort -c -n &&
 	[ "$(wc -l < "$W/merged")" = $(( $(wc -l < "$W/hgot") + $(wc -l < "$W/want") )) ]
 ok $? "report -i host.dat -i DIR/trace.dat: one time line, every event of both"
 
-"$VT" attach "$W/host.dat" "$W/g" > "$W/att2" 2>&1 &&
+"$VT" merge "$W/host.dat" "$W/g" > "$W/att2" 2>&1 &&
 	grep -q "already had GUEST" "$W/att2" &&
 	[ "$(trace-cmd dump --options -i "$W/host.dat" 2>&1 | grep -c '\[Guest name\]')" = 1 ]
-ok $? "attach again: no second GUEST option"
+ok $? "merge again: no second GUEST option"
 
-! "$VT" attach "$W/local.dat" "$W/g2" > "$W/att3" 2>&1 &&
+# vhost-trace report -H: the same pairing (idempotent), then stock
+# trace-cmd report of both files, the extra arguments passed on
+"$VT" report -H "$W/host.dat" "$W/g" -- -t > "$W/rep" 2> "$W/rep.err" &&
+	grep -q "already had GUEST" "$W/rep.err" &&
+	[ "$(grep -c 'vtest_[a-z]*: ' "$W/rep")" = "$(wc -l < "$W/merged")" ] &&
+	"$VT" report "$W/g" > "$W/rep2" 2>&1 &&
+	[ "$(grep -c 'vtest_[a-z]*: ' "$W/rep2")" = "$(wc -l < "$W/want")" ]
+ok $? "vhost-trace report -H host.dat DIR: both, every event; report DIR: the guest's"
+
+! "$VT" merge "$W/local.dat" "$W/g2" > "$W/att3" 2>&1 &&
 	grep -q "recorded with the 'local' clock" "$W/att3" &&
 	! trace-cmd dump --options -i "$W/local.dat" 2>&1 | grep -q 'Guest name'
 ok $? "a host file on another clock: refused, says why, untouched"
@@ -131,19 +140,19 @@ cp -r "$W/g2" "$W/g3"
 "$TD/vhost-trace-dat" -m "$W/meta" -o "$W/hostn.dat" --trace-id 0x79 \
 	--set trace_clock=x86-tsc "$W/h0.raw"
 "$TD/tests/edit" "$W/hostn.dat" append 14 $tsc2nsec &&
-	"$VT" attach "$W/hostn.dat" "$W/g2" > "$W/att4" 2>&1 &&
+	"$VT" merge "$W/hostn.dat" "$W/g2" > "$W/att4" 2>&1 &&
 	grep -q "TSC2NSEC from the host" "$W/att4" &&
 	[ "$("$TD/tests/edit" "$W/g2/trace.dat" get 14)" = $tsc2nsec ]
 ok $? "a host file with TSC2NSEC: the guest file gets it too"
 
 "$TD/vhost-trace-dat" -m "$W/meta" -o "$W/host6.dat" -v 6 --trace-id 0x80 \
 	--set trace_clock=x86-tsc "$W/h0.raw"
-! "$VT" attach "$W/host6.dat" "$W/g3" > "$W/att5" 2>&1 &&
+! "$VT" merge "$W/host6.dat" "$W/g3" > "$W/att5" 2>&1 &&
 	grep -q "only version 7" "$W/att5"
 ok $? "a version 6 host file: refused, says why"
 
 rm "$W/g3/guest.map"
-! "$VT" attach "$W/host.dat" "$W/g3" > "$W/att6" 2>&1 &&
+! "$VT" merge "$W/host.dat" "$W/g3" > "$W/att6" 2>&1 &&
 	grep -q "guest.map" "$W/att6"
 ok $? "no DIR/guest.map: refused, says so"
 

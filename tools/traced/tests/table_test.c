@@ -40,6 +40,34 @@ static struct item *item(const char *name)
 	return it;
 }
 
+/* ids 1 and 2 in use; 3 was released */
+static void t_recovered_ids(void)
+{
+	struct item *r = item("rec"), *dup = item("dup"), *n = item("next");
+	struct item *low = item("low");
+
+	r->te.id = 7;
+	dup->te.id = 7;
+	low->te.id = 3;
+	tap_ok(!table_add(&r->te) && r->te.id == 7 &&
+	       table_add(&dup->te) == -EEXIST, "a recovered id is kept; "
+	       "an id in use is refused");
+	tap_ok(!table_add(&low->te) && low->te.id == 3 && !table_add(&n->te) &&
+	       n->te.id == 8, "a lower free id is taken; new ids continue "
+	       "after the highest (8)");
+	table_reserve_ids(20);
+	table_del(&n->te);
+	n = item("next2");
+	tap_ok(!table_add(&n->te) && n->te.id == 21,
+	       "ids continue after a reserved id (21)");
+	table_del(&n->te);
+	table_del(&r->te);
+	table_del(&low->te);
+	free(dup);
+	rcu_barrier();
+	tap_ok(released == 5, "recovered entries released (%lu)", released);
+}
+
 static void t_basic(void)
 {
 	struct item *a = item("alpha"), *b = item("beta"), *c = item("gamma");
@@ -77,10 +105,11 @@ static void t_basic(void)
 	rcu_barrier();
 	tap_ok(released == 1 && graveyard[0] == c,
 	       "released after its last reference and a grace period");
+	t_recovered_ids();
 	table_del(&a->te);
 	table_del(&b->te);
 	rcu_barrier();
-	tap_ok(released == 3 && table_count() == 0, "table empty, all released");
+	tap_ok(released == 7 && table_count() == 0, "table empty, all released");
 }
 
 static int stop_readers;
@@ -150,7 +179,7 @@ int main(void)
 {
 	unsigned long i;
 
-	tap_plan("vhost-traced session table (liburcu)", 11);
+	tap_plan("vhost-traced session table (liburcu)", 15);
 	rcu_register_thread();
 	if (table_init()) {
 		printf("Bail out! table_init\n");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vhost-trace attach HOST.DAT DIR: pairs a host trace recorded with
+ * vhost-trace merge HOST.DAT DIR: pairs a host trace recorded with
  * `trace-cmd record -C x86-tsc` with the guest trace vhost-traced wrote
  * in DIR, the way `trace-cmd record -A` pairs them:
  *   HOST.DAT gets a GUEST option (the guest's name, its trace id, the
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "merge.h"
 #include "tracedat.h"
 
 #define MAX_VCPUS	4096
@@ -156,7 +156,7 @@ static unsigned char *guest_option(const struct guest_map *m,
 	return b;
 }
 
-int cmd_attach(int argc, char **argv)
+int merge_files(const char *hpath, const char *dir, FILE *out)
 {
 	struct tracedat_edit *host = NULL, *guest = NULL;
 	const unsigned char *hid;
@@ -167,12 +167,8 @@ int cmd_attach(int argc, char **argv)
 	struct guest_map *m;
 	int rc = 1, attached, with_tsc2nsec = 0;
 
-	if (argc != 3 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: vhost-trace attach HOST.DAT DIR\n");
-		return 2;
-	}
 	m = malloc(sizeof(*m));
-	if (!m || read_map(argv[2], m))
+	if (!m || read_map(dir, m))
 		goto out;
 	if (strcmp(m->clock, "x86-tsc")) {
 		fprintf(stderr, "vhost-trace: the guest traced with clock "
@@ -180,15 +176,15 @@ int cmd_attach(int argc, char **argv)
 			"host's (record with --clock x86-tsc)\n", m->clock);
 		goto out;
 	}
-	snprintf(gpath, sizeof(gpath), "%s/trace.dat", argv[2]);
-	host = tracedat_edit_open(argv[1]);
+	snprintf(gpath, sizeof(gpath), "%s/trace.dat", dir);
+	host = tracedat_edit_open(hpath);
 	guest = host ? tracedat_edit_open(gpath) : NULL;
 	if (!guest)
 		goto out;
 	hid = tracedat_edit_get(host, TRACEDAT_OPT_TRACEID, -1, &size);
 	if (!hid || size != 8) {
 		fprintf(stderr, "vhost-trace: %s has no TRACEID option "
-			"(trace-cmd record writes one)\n", argv[1]);
+			"(trace-cmd record writes one)\n", hpath);
 		goto out;
 	}
 	host_clock(host, clock, sizeof(clock));
@@ -196,7 +192,7 @@ int cmd_attach(int argc, char **argv)
 		fprintf(stderr, "vhost-trace: %s was recorded with the '%s' "
 			"clock: its times are not the TSC the guest's are "
 			"mapped to (record it with trace-cmd record -C "
-			"x86-tsc)\n", argv[1], clock);
+			"x86-tsc)\n", hpath, clock);
 		goto out;
 	}
 	if (!tracedat_edit_get(guest, TRACEDAT_OPT_TIME_SHIFT, -1, &size) ||
@@ -238,16 +234,15 @@ int cmd_attach(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	printf("%s: trace id %#llx, %s GUEST %s (trace id %#llx, %d "
-	       "vCPU(s):", argv[1], (unsigned long long)le64(peer),
+	fprintf(out, "%s: trace id %#llx, %s GUEST %s (trace id %#llx, %d "
+	       "vCPU(s):", hpath, (unsigned long long)le64(peer),
 	       attached ? "already had" : "added", m->name, m->trace_id,
 	       m->vcpus);
 	for (size = 0; size < (unsigned int)m->vcpus; size++)
-		printf(" %u->%d", size, m->tid[size]);
-	printf(")\n%s: TIME_SHIFT peer %#llx%s\n", gpath,
+		fprintf(out, " %u->%d", size, m->tid[size]);
+	fprintf(out, ")\n%s: TIME_SHIFT peer %#llx%s\n", gpath,
 	       (unsigned long long)le64(peer),
 	       with_tsc2nsec ? ", TSC2NSEC from the host" : "");
-	printf("now: trace-cmd report -i %s -i %s\n", argv[1], gpath);
 	rc = 0;
 out:
 	tracedat_edit_free(host);
@@ -255,4 +250,17 @@ out:
 	free(gopt);
 	free(m);
 	return rc;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	if (argc != 3 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: vhost-trace merge HOST.DAT DIR\n");
+		return 2;
+	}
+	if (merge_files(argv[1], argv[2], stdout))
+		return 1;
+	printf("now: vhost-trace report -H %s %s (or trace-cmd report -i %s "
+	       "-i %s/trace.dat)\n", argv[1], argv[2], argv[1], argv[2]);
+	return 0;
 }

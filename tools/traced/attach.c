@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attach mode: trace a QEMU that already runs, over its QMP socket, with
+ * no guest reboot. The session is set up as for launch (session.c); the
+ * device fd goes to QEMU with getfd (SCM_RIGHTS), then the agent's
+ * chardev and vhost-trace-pci are hot-plugged (chardev-add, device_add).
+ * At stop they are unplugged again (device_del, DEVICE_DELETED,
+ * chardev-remove) and the VM keeps running. A failed attach takes back
+ * what it added.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
+
+#include <linux/vhost_trace.h>
+
+#include "json.h"
+#include "qmp.h"
+#include "session.h"
+#include "state.h"
+
+#define QMP_TIMEOUT_MS		10000	/* connecting; one command */
+#define UNPLUG_TIMEOUT_MS	30000	/* device_del until DEVICE_DELETED */
+
+/* QEMU's names for what a session adds: fd, chardev, device. */
+struct qemu_ids {
+	char fd[32];
+	char chardev[32];
+	char device[32];
+};
+
+static void make_ids(struct qemu_ids *ids, unsigned long id)
+{
+	snprintf(ids->fd, sizeof(ids->fd), "vtfd%lu", id);
+	snprintf(ids->chardev, sizeof(ids->chardev), "vtagent%lu", id);
+	snprintf(ids->device, sizeof(ids->device), "vtrace%lu", id);
+}
+
+/*
+ * A session already traces QEMU pid (not ended; attached: not detached):
+ * its name, or 0.
+ */
+static int traced_by(pid_t pid, char *name, size_t len)
+{
+	struct table_entry **v;
+	size_t n, i;
+	int found = 0;
+
+	v = table_snapshot(&n);
+	for (i = 0; i < n; i++) {
+		struct session *s = to_session(v[i]);
+
+		if (!found && s->pid == pid &&
+		    uatomic_read(&s->state) != SESS_ENDED &&
+		    uatomic_read(&s->device) != DEV_DETACHED) {
+			snprintf(name, len, "%s", v[i]->name);
+			found = 1;
+		}
+		table_entry_put(v[i]);
+	}
+	free(v);
+	return found;
+}
+
+/*
+ * One command. On failure err gets "attach: CMD: " and QEMU's own
+ * message (verbatim), or why QMP failed.
+ */
+static int run(struct qmp *q, const char *cmd, const struct sbuf *args,
+	       int fd, struct sbuf *ret, struct sbuf *err)
+{
+	int rc = qmp_exec(q, cmd, args ? args->p : NULL, fd, ret,
+			  QMP_TIMEOUT_MS);
+
+	if (rc && err)
+		sbuf_printf(err, "attach: %s: %s", cmd, q->err);
+	return rc;
+}
+
+/* {"id":ID} and the like: one string member. */
+static int one_arg(struct sbuf *j, const char *key, const char *val)
+{
+	j->len = 0;
+	return sbuf_printf(j, "{\"%s\":", key) || json_add_string(j, val) ||
+	       sbuf_add(j, "}", 1) ? -ENOMEM : 0;
+}
+
+static int count_cpus(struct qmp *q, unsigned int *ports, struct sbuf *err)
+{
+	struct sbuf ret;
+	int n;
+
+	sbuf_init(&ret);
+	n = run(q, "query-cpus-fast", NULL, -1, &ret, err) ? -1 :
+		json_array_count(ret.p, ret.len);
+	sbuf_free(&ret);
+	if (n <= 0 || n > VHOST_TRACE_MAX_PORTS) {
+		if (!err->len)
+			sbuf_printf(err, "attach: cannot count QEMU's vCPUs "
+				    "(query-cpus-fast); give ports=");
+		return -1;
+	}
+	*ports = n;
+	return 0;
+}
+
+static int lit(struct sbuf *j, const char *text)
+{
+	return sbuf_add(j, text, strlen(text));
+}
+
+/* chardev-add: a unix socket server at the agent path, not waiting. */
+static int chardev_add(struct qmp *q, struct session *s,
+		       const struct qemu_ids *ids, struct sbuf *err)
+{
+	struct sbuf j;
+	int rc;
+
+	sbuf_init(&j);
+	if (lit(&j, "{\"id\":") || json_add_string(&j, ids->chardev) ||
+	    lit(&j, ",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":"
+		"{\"type\":\"unix\",\"data\":{\"path\":") ||
+	    json_add_string(&j, s->agent.path) ||
+	    lit(&j, "}},\"server\":true,\"wait\":false}}}")) {
+		sbuf_printf(err, "out of memory");
+		rc = -ENOMEM;
+	} else {
+		rc = run(q, "chardev-add", &j, -1, NULL, err);
+	}
+	sbuf_free(&j);
+	return rc;
+}
+
+static int device_add(struct qmp *q, struct session *s, const char *bus,
+		      const struct qemu_ids *ids, struct sbuf *err)
+{
+	struct sbuf j;
+	int rc;
+
+	sbuf_init(&j);
+	rc = lit(&j, "{\"driver\":\"vhost-trace-pci\",\"id\":") ||
+	     json_add_string(&j, ids->device) || lit(&j, ",\"vhostfd\":") ||
+	     json_add_string(&j, ids->fd) ||
+	     sbuf_printf(&j, ",\"ports\":%u", s->nports);
+	if (!rc && s->agent.state != AGENT_OFF)
+		rc = lit(&j, ",\"chardev\":") ||
+		     json_add_string(&j, ids->chardev);
+	if (!rc && bus)
+		rc = lit(&j, ",\"bus\":") || json_add_string(&j, bus);
+	if (rc || lit(&j, "}")) {
+		sbuf_printf(err, "out of memory");
+		rc = -ENOMEM;
+	} else {
+		rc = run(q, "device_add", &j, -1, NULL, err);
+	}
+	sbuf_free(&j);
+	return rc;
+}
+
+/*
+ * A failed attach: the chardev and the named fd leave QEMU again (when
+ * device_add failed before it took the fd; otherwise closefd just fails).
+ * Over a new connection if the first one broke.
+ */
+static void undo(struct qmp *q, const char *path, const struct qemu_ids *ids,
+		 int chardev)
+{
+	struct sbuf j;
+
+	if (q->fd < 0 && qmp_connect(q, path, QMP_TIMEOUT_MS)) {
+		fprintf(stderr, "vhost-traced: attach %s: cannot undo: %s\n",
+			path, q->err);
+		return;
+	}
+	sbuf_init(&j);
+	if (chardev && !one_arg(&j, "id", ids->chardev) &&
+	    run(q, "chardev-remove", &j, -1, NULL, NULL))
+		fprintf(stderr, "vhost-traced: attach %s: chardev-remove %s: "
+			"%s\n", path, ids->chardev, q->err);
+	if (!one_arg(&j, "fdname", ids->fd))
+		run(q, "closefd", &j, -1, NULL, NULL);
+	sbuf_free(&j);
+}
+
+/* Hot-plugs the session's device: getfd, chardev-add, device_add. */
+static int plug(struct qmp *q, struct session *s, const char *bus,
+		struct sbuf *err)
+{
+	struct qemu_ids ids;
+	struct sbuf j;
+	int dev, rc = -1, chardev = 0;
+
+	make_ids(&ids, s->te.id);
+	sbuf_init(&j);
+	dev = session_open_device(s, err);
+	if (dev < 0)
+		return -1;
+	if (one_arg(&j, "fdname", ids.fd))
+		sbuf_printf(err, "out of memory");
+	else
+		rc = run(q, "getfd", &j, dev, NULL, err);
+	close(dev);		/* QEMU holds the device now (or not at all) */
+	if (rc)
+		goto out;
+	if (s->agent.state != AGENT_OFF) {
+		rc = chardev_add(q, s, &ids, err);
+		if (rc)
+			goto undo;
+		chardev = 1;
+	}
+	rc = device_add(q, s, bus, &ids, err);
+	if (!rc)
+		goto out;
+undo:
+	undo(q, s->qmp, &ids, chardev);
+out:
+	sbuf_free(&j);
+	return rc ? -1 : 0;
+}
+
+#define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
+
+int session_attach(const struct sess_args *a, struct session **out,
+		   struct sbuf *err)
+{
+	struct sess_args args = *a;
+	struct session *s = NULL;
+	char name[TABLE_NAME_MAX];
+	struct qmp q;
+	int pidfd = -1, rc;
+	char pstate;
+
+	if (strlen(a->qmp) >= sizeof(s->qmp)) {
+		sbuf_printf(err, "attach: QMP socket path too long");
+		return -EINVAL;
+	}
+	/* as the requester: the socket file's permissions apply to them */
+	setfsgid(a->gid);
+	setfsuid(a->uid);
+	rc = qmp_connect(&q, a->qmp, QMP_TIMEOUT_MS);
+	setfsuid(0);
+	setfsgid(0);
+	if (rc) {
+		sbuf_printf(err, "attach: %s", q.err);
+		return -EIO;
+	}
+	if (a->uid && q.uid != a->uid)
+		FAIL("attach: QEMU (pid %d) runs as uid %u: only that user or "
+		     "root may trace it", (int)q.pid, (unsigned int)q.uid);
+	if (traced_by(q.pid, name, sizeof(name)))
+		FAIL("attach: QEMU (pid %d) is traced already (session %s)",
+		     (int)q.pid, name);
+	if (!args.ports && count_cpus(&q, &args.ports, err))
+		goto fail;
+	pidfd = pidfd_open(q.pid, 0);
+	if (pidfd < 0)
+		FAIL("attach: pidfd_open %d: %s", (int)q.pid, strerror(errno));
+	if (session_new(&args, &s, err))
+		goto fail;
+	s->pid = q.pid;
+	s->pidfd = pidfd;
+	pidfd = -1;
+	if (proc_stat(s->pid, &pstate, &s->start_time))
+		FAIL("attach: QEMU (pid %d) exited", (int)q.pid);
+	s->vhostfd = -1;	/* getfd's number in QEMU is not told */
+	s->device = DEV_ATTACHED;
+	snprintf(s->qmp, sizeof(s->qmp), "%s", a->qmp);
+	/* QEMU creates the agent socket there */
+	if (chown(s->rundir, q.uid, q.gid))
+		FAIL("cannot chown %s: %s", s->rundir, strerror(errno));
+	if (plug(&q, s, a->bus, err))
+		goto fail;
+	qmp_close(&q);
+	session_save(s);
+	if (session_run(s, err)) {
+		session_detach(s);
+		goto fail;
+	}
+	table_entry_get(&s->te);	/* the caller's */
+	fprintf(stderr, "vhost-traced: session %lu attached to QEMU pid %d "
+		"(%s)\n", s->te.id, (int)s->pid, s->qmp);
+	*out = s;
+	return 0;
+fail:
+	qmp_close(&q);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (s)
+		table_del(&s->te);
+	return -EIO;
+}
+
+void session_detach(struct session *s)
+{
+	struct qemu_ids ids;
+	struct sbuf j;
+	struct qmp q;
+	int rc;
+
+	make_ids(&ids, s->te.id);
+	sbuf_init(&j);
+	agent_close(&s->agent);		/* before its chardev goes */
+	rc = qmp_connect(&q, s->qmp, QMP_TIMEOUT_MS);
+	if (rc) {
+		snprintf(s->error, sizeof(s->error), "detach: %s", q.err);
+		goto out;
+	}
+	qmp_watch_deleted(&q, ids.device);
+	rc = one_arg(&j, "id", ids.device);
+	if (!rc)
+		rc = qmp_exec(&q, "device_del", j.p, -1, NULL, QMP_TIMEOUT_MS);
+	if (!rc)
+		rc = qmp_wait_deleted(&q, UNPLUG_TIMEOUT_MS);
+	if (rc)
+		snprintf(s->error, sizeof(s->error), "detach: device_del "
+			 "%s: %s", ids.device, q.err);
+	if (q.fd < 0 || s->agent.state == AGENT_OFF ||
+	    one_arg(&j, "id", ids.chardev))
+		goto out;
+	/* after a failed device_del this fails too (busy): said already */
+	if (qmp_exec(&q, "chardev-remove", j.p, -1, NULL, QMP_TIMEOUT_MS) &&
+	    !rc) {
+		rc = -EIO;
+		snprintf(s->error, sizeof(s->error), "detach: chardev-remove "
+			 "%s: %s", ids.chardev, q.err);
+	}
+out:
+	qmp_close(&q);
+	sbuf_free(&j);
+	if (rc)
+		fprintf(stderr, "vhost-traced: session %lu: %s\n", s->te.id,
+			s->error);
+	cmm_smp_wmb();		/* error before device (session_describe) */
+	uatomic_set(&s->device, rc ? DEV_DETACH_FAILED : DEV_DETACHED);
+}

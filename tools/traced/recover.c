@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Restart: a new vhost-traced takes over the sessions of one that died
+ * (SIGKILL, a crash). While no daemon runs, the module keeps every sink
+ * attached (a control fd holds the device only, and its closing detaches
+ * nothing), the guest keeps tracing and the files keep growing. Each
+ * session left RUNDIR/sID/state (state.h); for each one:
+ *
+ *   QEMU runs (its pid, with the start time of the file: not a reused
+ *   pid): pidfd_getfd() takes QEMU's device fd (it must be
+ *   /dev/vhost-trace), VHOST_TRACE_GET_CTL_FD a control fd of our own
+ *   (the device fd is closed again at once: holding it would keep QEMU's
+ *   memory after QEMU exits), the counters go on from the module's, the
+ *   pidfd tells when QEMU exits (not our child: no exit status), and the
+ *   agent is reconnected without disturbing it (agent_resume).
+ *   QEMU is gone: the session ends as if QEMU had exited under us, from
+ *   what is in DIR: files kept as they are and synced, DIR/stats with
+ *   their sizes, DIR/trace.dat from the metadata fetched at start.
+ *
+ * Every decision is logged. New ids continue after the highest sID seen.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/vhost_trace.h>
+
+#include "session.h"
+#include "state.h"
+
+/* ms the agent has to answer before a stop begun by the old daemon goes on */
+#define RESUME_STOP_WAIT_MS	15000
+
+enum outcome { RECOVERED, ENDED, FORGOTTEN, IGNORED };
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void say(unsigned long id, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vhost-traced: recover s%lu%s%s%s: ", id,
+		name ? " (" : "", name ? name : "", name ? ")" : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * RUNDIR/sID belongs to the requester (QEMU makes the agent socket
+ * there): only a state file that the daemon wrote is believed, a plain
+ * file of root's that nobody else may write, with one link.
+ */
+static int trusted(const char *path, char *why, size_t n)
+{
+	struct stat st;
+
+	if (lstat(path, &st)) {
+		snprintf(why, n, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid || (st.st_mode & 022) ||
+	    st.st_nlink != 1) {
+		snprintf(why, n, "%s is not a plain file of root's mode 0600",
+			 path);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * An attached session's device fd in QEMU: getfd does not tell its
+ * number, /proc/PID/fd does (QEMU holds one vhost-trace device at most:
+ * attach refuses a second). The number, or -1.
+ */
+static int find_device_fd(pid_t pid, const struct stat *dev)
+{
+	char path[64], link[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	int num = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (num < 0 && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		if (!stat(link, &st) && S_ISCHR(st.st_mode) &&
+		    st.st_rdev == dev->st_rdev)
+			num = atoi(e->d_name);
+	}
+	closedir(d);
+	return num;
+}
+
+/*
+ * QEMU's device fd, to ask for a control fd of our own. 0, or -errno
+ * with why (-ESRCH: QEMU exited meanwhile).
+ */
+static int take_device(const struct saved_session *sv, int pidfd, int *ctl,
+		       char *why, size_t n)
+{
+	struct stat dev, st;
+	__u32 ports = 0;
+	int fd, c, err, num;
+
+	if (stat(cfg.device, &dev)) {
+		err = -errno;
+		snprintf(why, n, "%s: %s", cfg.device, strerror(errno));
+		return err;
+	}
+	num = sv->vhostfd >= 0 ? sv->vhostfd : find_device_fd(sv->pid, &dev);
+	if (num < 0) {
+		snprintf(why, n, "no fd of QEMU's is %s any more (device "
+			 "unplugged?)", cfg.device);
+		return -ENODEV;
+	}
+	fd = pidfd_getfd(pidfd, num, 0);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, n, "pidfd_getfd of its fd %d: %s", num,
+			 strerror(errno));
+		return err;
+	}
+	if (fstat(fd, &st) || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != dev.st_rdev) {
+		close(fd);
+		snprintf(why, n, "its fd %d is not %s any more (device "
+			 "removed?)", num, cfg.device);
+		return -ENODEV;
+	}
+	c = ioctl(fd, VHOST_TRACE_GET_CTL_FD);
+	err = -errno;
+	/* ours would keep QEMU's memory alive after QEMU exits */
+	close(fd);
+	if (c < 0) {
+		snprintf(why, n, "VHOST_TRACE_GET_CTL_FD: %s", strerror(-err));
+		return err;
+	}
+	if (ioctl(c, VHOST_TRACE_GET_PORTS, &ports) || ports != sv->ports) {
+		close(c);
+		snprintf(why, n, "the device has %u ports, not %u", ports,
+			 sv->ports);
+		return -ENODEV;
+	}
+	*ctl = c;
+	return 0;
+}
+
+/*
+ * Is QEMU (the launched process) still the one of the state file, with
+ * the device? *runs: the process is there, whatever its device.
+ */
+static int qemu_alive(const struct saved_session *sv, int *pidfd, int *ctl,
+		      int *runs, char *why, size_t n)
+{
+	unsigned long long t;
+	char st;
+
+	*runs = 0;
+	*pidfd = pidfd_open(sv->pid, 0);
+	if (*pidfd < 0) {
+		snprintf(why, n, "pid %d: %s", sv->pid, strerror(errno));
+		return 0;
+	}
+	/* after pidfd_open: a pid reused later cannot fool the pidfd */
+	if (proc_stat(sv->pid, &st, &t))
+		snprintf(why, n, "pid %d exited", sv->pid);
+	else if (t != sv->start_time)
+		snprintf(why, n, "pid %d is another process now (started at "
+			 "%llu, not %llu)", sv->pid, t, sv->start_time);
+	else if (st == 'Z' || st == 'X')
+		snprintf(why, n, "pid %d exited (not reaped yet)", sv->pid);
+	else if ((*runs = 1) && !take_device(sv, *pidfd, ctl, why, n))
+		return 1;
+	close(*pidfd);
+	*pidfd = -1;
+	return 0;
+}
+
+static void forget(const char *dir)
+{
+	char sock[PATH_MAX + 16];
+
+	state_remove(dir);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+	unlink(sock);
+	rmdir(dir);
+}
+
+static void fill(struct session *s, const struct saved_session *sv,
+		 const char *dir)
+{
+	s->te.id = sv->id;
+	snprintf(s->te.name, sizeof(s->te.name), "%s", sv->name);
+	snprintf(s->dir, sizeof(s->dir), "%s", sv->dir);
+	snprintf(s->rundir, sizeof(s->rundir), "%s", dir);
+	s->recovered = 1;
+	s->pid = sv->pid;
+	s->start_time = sv->start_time;
+	s->vhostfd = sv->vhostfd;
+	s->policy = sv->policy;
+	s->fifo = sv->fifo;
+	s->uid = sv->uid;
+	s->gid = sv->gid;
+	s->stop_timeout_ms = sv->stop_timeout_ms;
+	s->started = sv->started;
+	s->meta = sv->meta;
+	s->agent_on = sv->agent;
+	s->device = sv->device;
+	if (sv->device == DEV_DETACHED || sv->device == DEV_DETACH_FAILED)
+		s->stopped = time(NULL);	/* listed for -l seconds */
+	snprintf(s->qmp, sizeof(s->qmp), "%s", sv->qmp);
+	/* a running agent keeps its clock: adopted as it is */
+	agent_init(&s->agent, sv->socket, sv->agent, sv->events,
+		   sv->clock[0] ? sv->clock : NULL);
+	s->trace_id = sv->trace_id;
+	/* samples of the TSC terms from now on (the old ones went) */
+	if (!strcmp(sv->clock, "x86-tsc"))
+		session_tsc_search(s);
+	s->agent.proto = sv->agent_proto;
+	s->agent.cpus = sv->cpus;
+	snprintf(s->agent.release, sizeof(s->agent.release), "%s",
+		 sv->release);
+	snprintf(s->agent.machine, sizeof(s->agent.machine), "%s",
+		 sv->machine);
+}
+
+static uint64_t module_bytes(struct session *s)
+{
+	struct vhost_trace_stats st;
+	uint64_t sum = 0;
+	unsigned int p;
+
+	for (p = 0; p < s->nports; p++) {
+		memset(&st, 0, sizeof(st));
+		st.port = p;
+		if (!ioctl(s->ctl, VHOST_TRACE_GET_STATS, &st))
+			sum += st.bytes;
+	}
+	return sum;
+}
+
+static enum outcome recover_one(unsigned long id)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], why[PATH_MAX + 128];
+	struct saved_session sv;
+	struct session *s;
+	struct sbuf msg;
+	int state, was, alive, runs, pidfd = -1, ctl = -1, err;
+
+	snprintf(dir, sizeof(dir), "%s/s%lu", cfg.rundir, id);
+	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
+	if (access(path, F_OK)) {
+		say(id, NULL, "no state file in %s: left alone", dir);
+		return IGNORED;
+	}
+	if (!trusted(path, why, sizeof(why)) ||
+	    state_read(path, &sv, why, sizeof(why))) {
+		say(id, NULL, "ignored: %s", why);
+		return IGNORED;
+	}
+	state = sess_state_by_name(sv.state);
+	if (sv.id != id || state < 0) {
+		say(id, sv.name, "ignored: the state file says s%lu, %s",
+		    sv.id, sv.state);
+		return IGNORED;
+	}
+	if (state == SESS_ENDED) {
+		say(id, sv.name, "ended before the restart (files complete, "
+		    "DIR/stats written): forgotten");
+		forget(dir);
+		return FORGOTTEN;
+	}
+
+	alive = qemu_alive(&sv, &pidfd, &ctl, &runs, why, sizeof(why));
+	s = session_alloc(sv.ports);
+	if (!s) {
+		say(id, sv.name, "out of memory: left for the next start");
+		if (pidfd >= 0)
+			close(pidfd);
+		if (ctl >= 0)
+			close(ctl);
+		return IGNORED;
+	}
+	fill(s, &sv, dir);
+	s->pidfd = pidfd;
+	s->ctl = ctl;
+	was = agent_state_by_name(sv.agent_state);
+	if (was < 0)
+		was = AGENT_GONE;
+	if (state == SESS_STOPPING)
+		state = SESS_RUNNING;	/* the stop is done again */
+	uatomic_set(&s->state, state);
+	if (alive && state == SESS_RUNNING && sv.agent) {
+		agent_resume(&s->agent, sv.agent_proto, was,
+			     !strcmp(sv.state, "stopping"));
+		s->resume_stop = !strcmp(sv.state, "stopping");
+		s->resume_deadline = mono_ms() + RESUME_STOP_WAIT_MS;
+	} else {
+		/* not connected: it shows what it was, or that it is gone */
+		s->agent.state = alive ? was : AGENT_GONE;
+	}
+	uatomic_set(&s->agent_state, s->agent.state);
+
+	err = table_add(&s->te);
+	if (err) {
+		say(id, sv.name, "ignored: the id or name is in use");
+		s->rundir[0] = '\0';	/* keep its state file */
+		session_free(s);
+		return IGNORED;
+	}
+	if (alive) {
+		session_check_sinks(s);
+		say(id, sv.name, "QEMU pid %d runs: recovered, %s, the module "
+		    "counted %llu bytes so far%s; agent: %s", sv.pid,
+		    sess_state_name(state),
+		    (unsigned long long)module_bytes(s),
+		    s->fifo ? ", FIFOs attached again once read" :
+		    ", file sinks left as the module holds them",
+		    !sv.agent ? "off" :
+		    state != SESS_RUNNING ? "not needed (stopped)" :
+		    sv.agent_proto < 0 ? "reconnecting, upstream orders: none "
+		    "sent" : "reconnecting, hello then info: no start if it "
+		    "runs");
+		if (s->resume_stop)
+			say(id, sv.name, "the old daemon was stopping it: the "
+			    "stop goes on once the agent answered");
+	} else {
+		say(id, sv.name, "%s (%s): the session ends from what is in "
+		    "%s: the files as they are, synced%s%s",
+		    runs ? "QEMU runs but cannot be taken over" :
+		    "QEMU is gone", why, sv.dir, state == SESS_RUNNING ? ", DIR/stats from their "
+		    "sizes" : " (stopped before: DIR/stats kept)",
+		    state != SESS_RUNNING || sv.fifo ? "" : sv.meta ?
+		    ", DIR/trace.dat from DIR/meta (fetched at start)" :
+		    ", no trace.dat (no metadata was fetched)");
+	}
+	sbuf_init(&msg);
+	err = session_run(s, &msg);
+	if (err) {
+		say(id, sv.name, "cannot start its thread: %.*s",
+		    (int)msg.len, msg.p);
+		sbuf_free(&msg);
+		table_del(&s->te);
+		return IGNORED;
+	}
+	sbuf_free(&msg);
+	return alive ? RECOVERED : ENDED;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* "s" and decimal digits (no sign, no leading zero): the id, or 0. */
+static unsigned long dir_id(const char *name)
+{
+	const char *p = name + 1;
+	unsigned long id = 0;
+
+	if (name[0] != 's' || *p < '1' || *p > '9' || strlen(p) > 15)
+		return 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		id = id * 10 + (*p - '0');
+	}
+	return id;
+}
+
+void sessions_recover(void)
+{
+	unsigned long *ids = NULL, *nids, id;
+	unsigned int count[4] = { 0 };
+	size_t n = 0, cap = 0, i;
+	struct dirent *e;
+	DIR *d;
+
+	d = opendir(cfg.rundir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		id = dir_id(e->d_name);
+		if (!id)
+			continue;
+		/* even one left alone: its id is not given again */
+		table_reserve_ids(id);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nids = realloc(ids, cap * sizeof(*ids));
+			if (!nids)
+				break;
+			ids = nids;
+		}
+		ids[n++] = id;
+	}
+	closedir(d);
+	if (!n) {
+		free(ids);
+		return;
+	}
+	qsort(ids, n, sizeof(*ids), by_value);
+	for (i = 0; i < n; i++)
+		count[recover_one(ids[i])]++;
+	fprintf(stderr, "vhost-traced: recovery: %u session(s) recovered, "
+		"%u ended, %u forgotten (ended before), %u left alone; new "
+		"ids from %lu\n", count[RECOVERED], count[ENDED],
+		count[FORGOTTEN], count[IGNORED], ids[n - 1] + 1);
+	free(ids);
+}
