@@ -212,6 +212,7 @@ stage_traced() {
 	in_vm oldest traced_tracedat.sh
 	in_vm oldest traced_attach.sh
 	in_vm oldest traced_restart.sh
+	in_vm oldest traced_clock.sh
 }
 
 for s in deps build guards tracedat module nested qemu agent traced; do

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "merge.h"
 #include "client.h"
 
 #define DEFAULT_SOCKET	"/run/vhost-trace/traced.sock"
@@ -54,6 +55,11 @@ static void usage(FILE *f)
 "                              system); default: the agent's choice.\n"
 "                              Needs an agent speaking version 1, which\n"
 "                              also gets DIR/trace.dat written at stop\n"
+"          -c, --clock C       x86-tsc (default): the guest traces with\n"
+"                              the TSC and the daemon samples KVM's TSC\n"
+"                              offsets, for a time shift in DIR/trace.dat\n"
+"                              and DIR/guest.map (see merge); keep: the\n"
+"                              guest's own trace clock\n"
 "          -d, --detach        return once QEMU is started (or attached)\n"
 "          -q, --quiet         no progress line\n"
 "  list                 the sessions: state, bytes, MB/s, drops\n"
@@ -61,6 +67,19 @@ static void usage(FILE *f)
 "  stop SESSION         stop tracing: the agent flushes, files complete;\n"
 "                       an attached device is unplugged; a session\n"
 "                       ended, or detached before, leaves the list\n"
+"  report [-H HOST.DAT] DIR [-- ARG...]\n"
+"                       DIR/trace.dat through stock trace-cmd report\n"
+"                       (ARGs go to it); with -H, a host trace recorded\n"
+"                       at the same time with\n"
+"                         trace-cmd record -C x86-tsc -e kvm:kvm_entry ...\n"
+"                       is paired with it first (merge) and both are\n"
+"                       shown on one time line\n"
+"  merge HOST.DAT DIR   only the pairing (local files, no daemon):\n"
+"                       HOST.DAT gets a GUEST option naming the guest and\n"
+"                       the host thread of each vCPU; DIR/trace.dat's\n"
+"                       time shift gets HOST.DAT's trace id. Then\n"
+"                         trace-cmd report -i HOST.DAT -i DIR/trace.dat\n"
+"                       (or KernelShark) shows both on one time line\n"
 "\n"
 "  -s, --socket PATH    daemon socket (default $VHOST_TRACED_SOCKET or\n"
 "                       " DEFAULT_SOCKET ")\n"
@@ -159,6 +178,10 @@ static void status_line(struct ctl_req *r, void *arg)
 			printf("qemu exited with status %s\n", ctl_get(r, "exit"));
 		if (ctl_get(r, "signal"))
 			printf("qemu killed by signal %s\n", ctl_get(r, "signal"));
+		if (ctl_get(r, "tsc"))
+			printf("guest trace clock %s, KVM TSC terms: %s (%s "
+			       "changes)\n", get(r, "clock"), get(r, "tsc"),
+			       get(r, "tsc_changes"));
 		if (ctl_get(r, "recovered"))
 			printf("taken over after a daemon restart\n");
 		printf("  %-6s %12s %10s %8s %10s %8s %8s %6s %6s\n", "CPU",
@@ -319,6 +342,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		{ "fifo", no_argument, NULL, 'F' },
 		{ "no-agent", no_argument, NULL, 'A' },
 		{ "event", required_argument, NULL, 'e' },
+		{ "clock", required_argument, NULL, 'c' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -328,6 +352,7 @@ static int cmd_record(int fd, int argc, char **argv)
 	char dir[PATH_MAX], cwd[PATH_MAX], qmp[PATH_MAX], *words[NKV + 1];
 	const char *out = NULL, *name = NULL, *policy = "block";
 	const char *attach = NULL, *bus = NULL;
+	const char *clock = "x86-tsc";
 	int launch = 0, fifo = 0, agent = 1, detach = 0, quiet = 0;
 	int opt, ports = 0, ports_given = 0, n = 0, rc, i;
 	struct sbuf body, kv[NKV], events;
@@ -335,7 +360,7 @@ static int cmd_record(int fd, int argc, char **argv)
 
 	sbuf_init(&events);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+La:b:o:n:N:p:FAe:dqh", opts,
+	while ((opt = getopt_long(argc, argv, "+La:b:o:n:N:p:FAe:c:dqh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'L': launch = 1; break;
@@ -351,6 +376,7 @@ static int cmd_record(int fd, int argc, char **argv)
 			sbuf_printf(&events, "%s%s", events.len ? "," : "",
 				    optarg);
 			break;
+		case 'c': clock = optarg; break;
 		case 'd': detach = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
@@ -375,6 +401,10 @@ static int cmd_record(int fd, int argc, char **argv)
 	}
 	if (bus && !attach) {
 		fprintf(stderr, "vhost-trace: --bus goes with --attach\n");
+		goto out_events;
+	}
+	if (strcmp(clock, "x86-tsc") && strcmp(clock, "keep")) {
+		fprintf(stderr, "vhost-trace: --clock is x86-tsc or keep\n");
 		goto out_events;
 	}
 	if (strcmp(policy, "block") && strcmp(policy, "drop")) {
@@ -429,6 +459,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		sbuf_printf(&kv[7], "events=%s", events.p);
 	if (bus)
 		sbuf_printf(&kv[8], "bus=%s", bus);
+	sbuf_printf(&kv[9], "clock=%s", clock);
 	for (i = 0; i < NKV; i++)
 		if (kv[i].p)
 			words[n++] = kv[i].p;
@@ -491,10 +522,14 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
+	if (!strcmp(cmd, "merge"))
+		return cmd_merge(argc, argv);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc, argv);
 	if (strcmp(cmd, "record") && strcmp(cmd, "list") &&
 	    strcmp(cmd, "status") && strcmp(cmd, "stop")) {
 		fprintf(stderr, "vhost-trace: unknown command '%s' (record, "
-			"list, status, stop; --help)\n", cmd);
+			"list, status, stop, merge, report; --help)\n", cmd);
 		return EXIT_USAGE;
 	}
 	signal(SIGINT, on_int);

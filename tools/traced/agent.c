@@ -90,7 +90,7 @@ static void drain_stale(struct agent *a)
 }
 
 void agent_init(struct agent *a, const char *path, int enabled,
-		const char *events)
+		const char *events, const char *clock)
 {
 	char *c;
 
@@ -98,6 +98,8 @@ void agent_init(struct agent *a, const char *path, int enabled,
 	a->state = enabled ? AGENT_CONNECTING : AGENT_OFF;
 	snprintf(a->path, sizeof(a->path), "%s", path);
 	snprintf(a->events, sizeof(a->events), "%s", events ? events : "");
+	snprintf(a->want_clock, sizeof(a->want_clock), "%s",
+		 clock ? clock : "");
 	for (c = a->events; *c; c++)
 		if (*c == ',')
 			*c = ' ';
@@ -251,6 +253,43 @@ static void line_get(const char *text, const char *key, char *val,
 	}
 }
 
+/* clocks: "local global ... x86-tsc" */
+static int has_word(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	const char *p;
+
+	for (p = list; (p = strstr(p, w)); p += n)
+		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+/*
+ * The trace clock asked for at launch, when the guest has it (x86-tsc
+ * for host/guest merging). Not fatal: the trace is still worth having.
+ */
+static void v1_clock(struct agent *a, const char *info)
+{
+	char clocks[512], line[64];
+	struct buf body = { 0 };
+
+	line_get(info, "clock", a->clock, sizeof(a->clock));
+	line_get(info, "clocks", clocks, sizeof(clocks));
+	if (!a->want_clock[0] || !strcmp(a->clock, a->want_clock))
+		return;
+	if (!has_word(clocks, a->want_clock)) {
+		fprintf(stderr, "vhost-traced: agent %s: the guest has no %s "
+			"trace clock (it has: %s): keeping %s\n", a->path,
+			a->want_clock, clocks, a->clock);
+		return;
+	}
+	snprintf(line, sizeof(line), "clock %s", a->want_clock);
+	if (request(a, line, &body, REQ_TIMEOUT_MS) == 1)
+		line_get(body.p, "clock", a->clock, sizeof(a->clock));
+	buf_free(&body);
+}
+
 /*
  * Reconnected after a daemon restart: 1 when the agent needs no start
  * (it runs: adopted; or the stop goes on), 0 when it is to be started.
@@ -295,6 +334,7 @@ static void v1_start(struct agent *a)
 		a->cpus = strtoul(v, NULL, 10);
 		line_get(body.p, "release", a->release, sizeof(a->release));
 		line_get(body.p, "machine", a->machine, sizeof(a->machine));
+		v1_clock(a, body.p);
 	}
 	if (a->resume && ret == 1 && v1_resume(a, body.p))
 		goto out;

@@ -38,6 +38,8 @@ struct agent {
 	long hello_taken_ms;	/* the guest took "hello 1" (0: not yet) */
 	char path[108];
 	char events[1024];	/* version 1: "sys:ev sys:ev", "" defaults */
+	char want_clock[32];	/* version 1: trace clock to set, "" keep */
+	char clock[32];		/* version 1: the guest's trace clock */
 	unsigned int cpus;	/* info, version 1 (0 unknown) */
 	char release[128];
 	char machine[64];
@@ -51,9 +53,12 @@ struct agent {
 const char *agent_state_name(enum agent_state s);
 /* The state of that name, or -1. */
 int agent_state_by_name(const char *name);
-/* events: "sys:ev,sys:ev" (or NULL) for a version 1 agent */
+/*
+ * events: "sys:ev,sys:ev" (or NULL) for a version 1 agent; clock: the
+ * trace clock it should use when the guest has it (NULL: keep its own)
+ */
 void agent_init(struct agent *a, const char *path, int enabled,
-		const char *events);
+		const char *events, const char *clock);
 /*
  * After a daemon restart, instead of a fresh start: the old daemon had
  * learned proto and left the agent in state was. agent_start then

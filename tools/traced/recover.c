@@ -232,7 +232,13 @@ static void fill(struct session *s, const struct saved_session *sv,
 	if (sv->device == DEV_DETACHED || sv->device == DEV_DETACH_FAILED)
 		s->stopped = time(NULL);	/* listed for -l seconds */
 	snprintf(s->qmp, sizeof(s->qmp), "%s", sv->qmp);
-	agent_init(&s->agent, sv->socket, sv->agent, sv->events);
+	/* a running agent keeps its clock: adopted as it is */
+	agent_init(&s->agent, sv->socket, sv->agent, sv->events,
+		   sv->clock[0] ? sv->clock : NULL);
+	s->trace_id = sv->trace_id;
+	/* samples of the TSC terms from now on (the old ones went) */
+	if (!strcmp(sv->clock, "x86-tsc"))
+		session_tsc_search(s);
 	s->agent.proto = sv->agent_proto;
 	s->agent.cpus = sv->cpus;
 	snprintf(s->agent.release, sizeof(s->agent.release), "%s",

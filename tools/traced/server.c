@@ -129,7 +129,7 @@ static int valid_events(const char *v)
 }
 
 #define SESSION_KEYS "dir", "name", "ports", "policy", "sink", "agent", \
-	"stop_timeout", "events"
+	"stop_timeout", "events", "clock"
 
 /*
  * The arguments launch and attach share. keys: every key the request
@@ -188,6 +188,11 @@ static int parse_session_args(const struct ctl_req *req,
 		return sbuf_printf(body, "%s: stop_timeout= must be 0..600000 "
 				   "(ms)", cmd), -1;
 	a->stop_timeout_ms = n;
+	v = ctl_get(req, "clock");
+	if (v && strcmp(v, "x86-tsc") && strcmp(v, "keep"))
+		return sbuf_printf(body, "%s: clock= must be x86-tsc or keep",
+				   cmd), -1;
+	a->clock = v && !strcmp(v, "keep") ? NULL : "x86-tsc";
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +34,13 @@ struct daemon_cfg cfg = {
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
 static unsigned int live;	/* session threads */
+
+static const char *const tsc_names[] = {
+	[SESS_TSC_OFF] = "off",
+	[SESS_TSC_SEARCHING] = "searching",
+	[SESS_TSC_SAMPLING] = "sampling",
+	[SESS_TSC_NONE] = "none",
+};
 
 static const char *const state_names[] = {
 	[SESS_RUNNING] = "running",
@@ -91,6 +99,7 @@ static void release(struct table_entry *e)
 		if (s->sinkfd[p] >= 0)
 			close(s->sinkfd[p]);
 	agent_free(&s->agent);
+	kvm_clock_free(&s->kclock);
 	if (s->ctl >= 0)
 		close(s->ctl);
 	if (s->cmdfd >= 0)
@@ -126,7 +135,7 @@ struct session *session_alloc(unsigned int nports)
 	s->nports = nports;
 	s->te.release = release;
 	s->saved[0] = -1;
-	agent_init(&s->agent, "", 0, NULL);
+	agent_init(&s->agent, "", 0, NULL, NULL);
 	s->sinkfd = malloc(nports * sizeof(int));
 	s->last_bytes = calloc(nports, sizeof(uint64_t));
 	s->rate = calloc(nports, sizeof(uint64_t));
@@ -179,6 +188,8 @@ int session_save(struct session *s)
 	snprintf(sv.release, sizeof(sv.release), "%s", s->agent.release);
 	snprintf(sv.machine, sizeof(sv.machine), "%s", s->agent.machine);
 	snprintf(sv.qmp, sizeof(sv.qmp), "%s", s->qmp);
+	snprintf(sv.clock, sizeof(sv.clock), "%s", s->agent.want_clock);
+	sv.trace_id = s->trace_id;
 	err = state_write(s->rundir, &sv);
 	if (err)
 		fprintf(stderr, "vhost-traced: %s: cannot write %s/state: %s "
@@ -420,6 +431,107 @@ static int all_arrived(struct session *s)
 	return 1;
 }
 
+void session_tsc_search(struct session *s)
+{
+	s->tsc_state = SESS_TSC_SEARCHING;
+	s->tsc_give_up_ms = now_ms() + SESS_TSC_SEARCH_MS;
+}
+
+static void set_tsc_state(struct session *s, int state)
+{
+	if (state != SESS_TSC_SAMPLING)
+		kvm_clock_free(&s->kclock);
+	uatomic_set(&s->tsc_state, state);
+}
+
+/*
+ * KVM's TSC terms of the guest (clock.h): first the VM of QEMU (or of a
+ * process QEMU's launcher started) and its vCPU threads, then a sample
+ * every SESS_TSC_POLL_MS while tracing.
+ */
+static void tsc_poll(struct session *s)
+{
+	int state = uatomic_read(&s->tsc_state);
+	const char *debugfs;
+	char err[PATH_MAX + 128];
+	int ret;
+
+	if (now_ms() < s->tsc_next_ms || uatomic_read(&s->state) != SESS_RUNNING)
+		return;
+	s->tsc_next_ms = now_ms() + SESS_TSC_POLL_MS;
+	if (state == SESS_TSC_SAMPLING) {
+		ret = kvm_clock_poll(&s->kclock, host_tsc());
+		if (ret < 0) {
+			fprintf(stderr, "vhost-traced: %s: %s: %s: no more TSC "
+				"samples\n", s->te.name, s->kclock.dir,
+				strerror(-ret));
+			set_tsc_state(s, SESS_TSC_NONE);
+			return;
+		}
+		uatomic_set(&s->tsc_changes, s->kclock.changes);
+		return;
+	}
+	if (state != SESS_TSC_SEARCHING)
+		return;
+	err[0] = '\0';
+	debugfs = kvm_debugfs(err, sizeof(err));
+	ret = debugfs ? kvm_clock_open(&s->kclock, debugfs, "/proc", s->pid,
+				       host_tsc(), err, sizeof(err)) : -ENOENT;
+	if (!ret) {
+		fprintf(stderr, "vhost-traced: %s: guest TSC from %s, %u "
+			"vCPU(s), QEMU pid %d\n", s->te.name, s->kclock.dir,
+			s->kclock.nr_vcpus, s->kclock.pid);
+		set_tsc_state(s, SESS_TSC_SAMPLING);
+	} else if (ret != -ENOENT || now_ms() > s->tsc_give_up_ms) {
+		fprintf(stderr, "vhost-traced: %s: no guest TSC terms: %s\n",
+			s->te.name, err);
+		set_tsc_state(s, SESS_TSC_NONE);
+	}
+}
+
+/* The last TSC sample, once the agent has sent its last page. */
+static void tsc_finish(struct session *s)
+{
+	int ret;
+
+	if (uatomic_read(&s->tsc_state) != SESS_TSC_SAMPLING)
+		return;
+	ret = kvm_clock_finish(&s->kclock, host_tsc());
+	if (ret < 0) {
+		fprintf(stderr, "vhost-traced: %s: last TSC sample: %s\n",
+			s->te.name, strerror(-ret));
+		set_tsc_state(s, SESS_TSC_NONE);
+		return;
+	}
+	uatomic_set(&s->tsc_changes, s->kclock.changes);
+	if (kvm_clock_unstable(&s->kclock))
+		fprintf(stderr, "vhost-traced: %s: warning: the guest's TSC "
+			"offsets changed %lu times in %lu samples: the host's "
+			"TSC is unstable (KVM re-bases the guest TSC on every "
+			"vCPU load) and the time shift cannot follow; see "
+			"tools/traced/README\n", s->te.name,
+			s->kclock.changes, s->kclock.polls);
+}
+
+/*
+ * With the guest on x86-tsc and its TSC terms sampled: TRACEID and
+ * TIME_SHIFT (the host's trace id comes later, from vhost-trace attach).
+ */
+static int add_time_shift(struct session *s, struct tracedat *td)
+{
+	int ret = tracedat_add_traceid(td, s->trace_id);
+
+	if (ret || uatomic_read(&s->tsc_state) != SESS_TSC_SAMPLING)
+		return ret;
+	if (strcmp(s->agent.clock, "x86-tsc")) {
+		fprintf(stderr, "vhost-traced: %s: the guest's trace clock is "
+			"%s, not x86-tsc: no TIME_SHIFT\n", s->te.name,
+			s->agent.clock[0] ? s->agent.clock : "unknown");
+		return 0;
+	}
+	return kvm_clock_time_shift(&s->kclock, td, 0);
+}
+
 static void tracedat_log(int level, const char *msg)
 {
 	fprintf(stderr, "vhost-traced: trace.dat: %s%s\n",
@@ -500,6 +612,8 @@ static void write_tracedat(struct session *s, int fetch)
 	}
 	if (!ret)
 		ret = tracedat_set_info(td, "version", "vhost-traced");
+	if (!ret)
+		ret = add_time_shift(s, td);
 	for (p = 0; !ret && p < s->nports; p++) {
 		sink_path(s, p, path, sizeof(path));
 		ret = tracedat_add_cpu_file(td, p, path);
@@ -514,6 +628,13 @@ static void write_tracedat(struct session *s, int fetch)
 	else
 		fprintf(stderr, "vhost-traced: %s: %s/trace.dat written\n",
 			s->te.name, s->dir);
+	if (uatomic_read(&s->tsc_state) == SESS_TSC_SAMPLING) {
+		ret = kvm_clock_write_files(&s->kclock, s->dir, s->te.name,
+					    s->trace_id, s->agent.clock);
+		if (ret)
+			fprintf(stderr, "vhost-traced: %s: %s/guest.map: %s\n",
+				s->te.name, s->dir, strerror(-ret));
+	}
 out:
 	setfsuid(0);
 	setfsgid(0);
@@ -539,6 +660,8 @@ static void do_stop(struct session *s, int qemu_alive)
 			if (!agent_sent_bytes(&s->agent, p, &bytes))
 				uatomic_set(&s->agent_bytes[p], bytes);
 	}
+	if (qemu_alive)
+		tsc_finish(s);
 	/* a version 1 agent said how many bytes each port got */
 	while (qemu_alive && now_ms() < end && !all_arrived(s))
 		usleep(20000);
@@ -582,6 +705,8 @@ static void qemu_exited(struct session *s, int state)
 	} else {
 		tick(s, 0);
 	}
+	set_tsc_state(s, uatomic_read(&s->tsc_state) == SESS_TSC_OFF ?
+		      SESS_TSC_OFF : SESS_TSC_NONE);
 	set_state(s, SESS_ENDED);
 	/* a session stopped before keeps the DIR/stats of its stop */
 	if (state == SESS_RUNNING)
@@ -617,7 +742,7 @@ static void *session_main(void *arg)
 			{ .fd = s->cmdfd, .events = POLLIN },
 			{ .fd = s->agent.fd, .events = POLLIN },
 		};
-		int state = uatomic_read(&s->state);
+		int state = uatomic_read(&s->state), tsc;
 		long wait = last_tick + 1000 - now_ms();
 		unsigned int cmds;
 		uint64_t v;
@@ -626,6 +751,11 @@ static void *session_main(void *arg)
 		     s->agent.state == AGENT_HELLO) && state == SESS_RUNNING &&
 		    wait > 200)
 			wait = 200;
+		tsc = uatomic_read(&s->tsc_state);
+		if (state == SESS_RUNNING && (tsc == SESS_TSC_SEARCHING ||
+					      tsc == SESS_TSC_SAMPLING) &&
+		    wait > s->tsc_next_ms - now_ms())
+			wait = s->tsc_next_ms - now_ms();
 		if (poll(pf, 3, wait < 0 ? 0 : wait) < 0 && errno != EINTR)
 			break;
 		if (pf[2].revents)
@@ -677,6 +807,13 @@ static void *session_main(void *arg)
 			agent_start(&s->agent);
 		agent_tick(&s->agent);
 		uatomic_set(&s->agent_state, s->agent.state);
+		if (s->agent.clock[0] && !uatomic_read(&s->clock_set)) {
+			snprintf(s->clock, sizeof(s->clock), "%s",
+				 s->agent.clock);
+			cmm_smp_wmb();
+			uatomic_set(&s->clock_set, 1);
+		}
+		tsc_poll(s);
 		meta_at_start(s);
 		if (now_ms() - last_tick >= 1000) {
 			tick(s, now_ms() - last_tick);
@@ -757,6 +894,12 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 	KV("sink=%s", s->fifo ? "fifo" : "file");
 	KV("policy=%s", s->policy == VHOST_TRACE_POLICY_DROP ? "drop" : "block");
 	KV("agent=%s", agent_state_name(uatomic_read(&s->agent_state)));
+	if (uatomic_read(&s->clock_set)) {
+		cmm_smp_rmb();
+		KV("clock=%s", s->clock);
+	}
+	KV("tsc=%s", tsc_names[uatomic_read(&s->tsc_state)]);
+	KV("tsc_changes=%lu", uatomic_read(&s->tsc_changes));
 	KV("bytes=%llu", (unsigned long long)bytes);
 	KV("rate=%llu", (unsigned long long)rate);
 	KV("dropped_buffers=%llu", (unsigned long long)dropped);
@@ -956,6 +1099,11 @@ int session_new(const struct sess_args *a, struct session **out,
 	s->agent_on = a->agent;
 	snprintf(s->te.name, sizeof(s->te.name), "%s", a->name);
 	snprintf(s->dir, sizeof(s->dir), "%s", a->dir);
+	if (getrandom(&s->trace_id, sizeof(s->trace_id), 0) !=
+	    sizeof(s->trace_id) || !s->trace_id)
+		s->trace_id = (uint64_t)time(NULL) << 20 ^ getpid();
+	if (a->clock && !strcmp(a->clock, "x86-tsc"))
+		session_tsc_search(s);
 
 	rc = table_add(&s->te);
 	if (rc) {
@@ -970,7 +1118,7 @@ int session_new(const struct sess_args *a, struct session **out,
 	snprintf(sock, sizeof(sock), "%s/agent.sock", s->rundir);
 	if (strlen(sock) >= sizeof(s->agent.path))
 		FAIL("agent socket path too long: %s", sock);
-	agent_init(&s->agent, sock, a->agent, a->events);
+	agent_init(&s->agent, sock, a->agent, a->events, a->clock);
 	if ((mkdir(s->rundir, 0750) && errno != EEXIST) ||
 	    chown(s->rundir, a->uid, a->gid))
 		FAIL("cannot create %s: %s", s->rundir, strerror(errno));

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "ctlproto.h"
 #include "table.h"
 
@@ -32,6 +33,17 @@ enum sess_state {
 	SESS_STOPPED,	/* tracing stopped, files complete; QEMU runs */
 	SESS_ENDED,	/* QEMU exited; files complete */
 };
+
+/* Sampling KVM's TSC terms of the guest (clock.h) */
+enum sess_tsc {
+	SESS_TSC_OFF,		/* not asked for (clock=keep) */
+	SESS_TSC_SEARCHING,	/* looking for QEMU's KVM VM */
+	SESS_TSC_SAMPLING,	/* found: sampled every SESS_TSC_POLL_MS */
+	SESS_TSC_NONE,		/* no KVM VM found (or it went away) */
+};
+
+#define SESS_TSC_POLL_MS	250
+#define SESS_TSC_SEARCH_MS	60000	/* give up looking after this */
 
 /* Requests to the session thread (bits). */
 #define SESS_CMD_STOP	1U	/* stop tracing, close the files */
@@ -56,6 +68,7 @@ struct sess_args {
 	int fifo;		/* FIFOs instead of files */
 	int agent;		/* start/stop through the agent */
 	const char *events;	/* "sys:ev,..." for the agent, or NULL */
+	const char *clock;	/* guest trace clock to set, NULL: keep */
 	int stop_timeout_ms;
 	uid_t uid;		/* the requester: QEMU runs as it */
 	gid_t gid;
@@ -112,6 +125,14 @@ struct session {
 	uint64_t *rate;		/* bytes/s, uatomic */
 	uint64_t *agent_bytes;	/* the agent's stop answer, uatomic; ~0 unknown */
 	struct agent agent;	/* session thread only */
+	uint64_t trace_id;	/* TRACEID of the guest's trace.dat */
+	int tsc_state;		/* enum sess_tsc, uatomic */
+	unsigned long tsc_changes;	/* uatomic */
+	long tsc_next_ms;	/* next poll (session thread) */
+	long tsc_give_up_ms;
+	struct kvm_clock kclock;	/* session thread only */
+	char clock[32];		/* the guest's trace clock, once clock_set */
+	int clock_set;		/* uatomic */
 	int device;		/* enum sess_device, uatomic */
 	char qmp[108];		/* attached: QEMU's QMP socket */
 	char error[640];	/* set once, before state changes */
@@ -127,6 +148,8 @@ const char *sess_state_name(int state);
 int sess_state_by_name(const char *name);
 /* A session with nports ports, nothing open yet (fds -1), or NULL. */
 struct session *session_alloc(unsigned int nports);
+/* KVM's TSC terms of its guest are to be sampled (before it runs). */
+void session_tsc_search(struct session *s);
 /* Frees a session that never entered the table. */
 void session_free(struct session *s);
 /* Recovered: counters from the module; a dropped file sink attached again. */

@@ -49,6 +49,8 @@ int state_write(const char *dir, const struct saved_session *sv)
 	KV("machine=%s", sv->machine);
 	KV("device=%d", sv->device);
 	KV("qmp=%s", sv->qmp);
+	KV("clock=%s", sv->clock);
+	KV("trace_id=%llu", sv->trace_id);
 #undef KV
 	err |= sbuf_add(&b, "\n", 1);
 	if (err) {
@@ -174,6 +176,10 @@ static int parse(const struct ctl_req *r, struct saved_session *sv,
 	STR("machine", sv->machine);
 	NUM("device", 0, 3, sv->device);
 	STR("qmp", sv->qmp);
+	STR("clock", sv->clock);
+	*bad = "trace_id";
+	if (get_ull(r, "trace_id", &sv->trace_id))
+		return -EINVAL;
 #undef NUM
 #undef STR
 	return 0;

@@ -45,6 +45,8 @@ struct saved_session {
 	char machine[64];
 	int device;		/* enum sess_device (session.h) */
 	char qmp[108];		/* attached: QEMU's QMP socket, else "" */
+	char clock[32];		/* the trace clock asked for, "" keep */
+	unsigned long long trace_id;	/* of the guest's trace.dat */
 };
 
 /* Writes dir/state atomically. 0 or -errno. */

@@ -28,13 +28,17 @@ enum tracedat_compress {
 /* tracedat_set_flags() */
 #define TRACEDAT_F_DROP_PARTIAL	0x1	/* drop a partial last page, warn */
 
-/* trace-cmd option ids (trace-cmd.dat.v7(5)) that callers may add raw */
+/* trace-cmd option ids (trace-cmd.dat.v7(5)) */
 enum tracedat_option {
 	TRACEDAT_OPT_DATE	= 1,
 	TRACEDAT_OPT_CPUSTAT	= 2,
+	TRACEDAT_OPT_TRACECLOCK	= 4,
 	TRACEDAT_OPT_HOOK	= 6,
 	TRACEDAT_OPT_OFFSET	= 7,
 	TRACEDAT_OPT_PROCMAPS	= 10,
+	TRACEDAT_OPT_TRACEID	= 11,
+	TRACEDAT_OPT_TIME_SHIFT	= 12,
+	TRACEDAT_OPT_GUEST	= 13,
 	TRACEDAT_OPT_TSC2NSEC	= 14,
 };
 
@@ -76,6 +80,30 @@ int tracedat_add_option(struct tracedat *td, unsigned short id,
 
 int tracedat_close(struct tracedat *td);
 void tracedat_abort(struct tracedat *td);
+
+/*
+ * Amending an existing version 7 file (trace-cmd's or ours, little
+ * endian): its options, as trace-cmd record does after a recording.
+ *	e = tracedat_edit_open("host.dat");
+ *	id = tracedat_edit_get(e, TRACEDAT_OPT_TRACEID, -1, &size);
+ *	tracedat_edit_append(e, TRACEDAT_OPT_GUEST, data, size);
+ *	tracedat_edit_close(e);		new options section, then linked
+ * n selects among options with the same id: 0 the first, -1 the last.
+ * tracedat_edit_patch() overwrites bytes of an option in place (at once,
+ * synced). tracedat_edit_free() drops what was not written.
+ */
+struct tracedat_edit;
+
+struct tracedat_edit *tracedat_edit_open(const char *path);
+int tracedat_edit_count(struct tracedat_edit *e, unsigned short id);
+const void *tracedat_edit_get(struct tracedat_edit *e, unsigned short id,
+			      int n, unsigned int *size);
+int tracedat_edit_patch(struct tracedat_edit *e, unsigned short id, int n,
+			unsigned int at, const void *data, unsigned int size);
+int tracedat_edit_append(struct tracedat_edit *e, unsigned short id,
+			 const void *data, unsigned int size);
+int tracedat_edit_close(struct tracedat_edit *e);
+void tracedat_edit_free(struct tracedat_edit *e);
 
 /* Log hook: level 0 = error, 1 = warning. NULL restores stderr. */
 void tracedat_set_log(void (*fn)(int level, const char *msg));

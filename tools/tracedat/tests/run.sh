@@ -198,6 +198,54 @@ check "--ts-file gives the same TIME_SHIFT as --ts" sh -c "
 	trace-cmd dump --options -i '$T/guest-7.dat' | grep -A12 TimeShift > '$T/b' &&
 	cmp '$T/a' '$T/b'"
 
+# --- amending version 7 files (tracedat_edit_*): what `vhost-trace attach`
+# does to a host file recorded by trace-cmd and to the daemon's guest file
+ED=$B/tests/edit
+le() {	# le VALUE BYTES: little-endian hex
+	local i out=""
+	for ((i = 0; i < $2; i++)); do
+		out+=$(printf %02x $(( ($1 >> (8 * i)) & 255 )))
+	done
+	echo "$out"
+}
+guest_hex=$(printf 'vtest-guest' | od -An -tx1 | tr -d ' \n')00$(le $guest_id 8)$(le 2 4)$(le 0 4)$(le 100 4)$(le 1 4)$(le 101 4)
+"$CLI" -m "$T/meta" -o "$T/ah.dat" --trace-id $host_id "$T/h0.raw" "$T/h1.raw"
+"$CLI" -m "$T/meta" -o "$T/ag.dat" --trace-id $guest_id --peer-id 0 \
+	--tsync-flags 1 --ts-file "$T/ts.txt" "$T/cpu0.raw" "$T/cpu1.raw"
+trace-cmd convert -i "$T/ah.dat" -o "$T/ahc.dat" --compression any > /dev/null 2>&1
+check "trace-cmd convert writes a compressed version 7 host file" sh -c \
+	"trace-cmd dump --summary -i '$T/ahc.dat' 2>&1 | tee '$T/sum' | grep -qi 'compress' &&
+	 ! grep -qi 'compression.*none' '$T/sum'"
+cat "$T/h0.exp" "$T/h1.exp" > "$T/hexp"
+for h in ah ahc; do
+	check "$h: TRACEID read from the options" sh -c \
+		"[ \"\$('$ED' '$T/$h.dat' get 11)\" = $(le $host_id 8) ]"
+	check "$h: GUEST added (a new options section, linked from the last)" \
+		"$ED" "$T/$h.dat" append 13 "$guest_hex"
+	check "$h: trace-cmd reads the GUEST option and every event" sh -c \
+		"trace-cmd dump --options -i '$T/$h.dat' > '$T/aopts' &&
+		 grep -q 'vtest-guest \[Guest name\]' '$T/aopts' &&
+		 grep -qi '$guest_id \[trace id\]' '$T/aopts' &&
+		 grep -q '1 101 \[guest cpu, host pid\]' '$T/aopts' &&
+		 [ \"\$('$ED' '$T/$h.dat' count 13)\" = 1 ]"
+	check "$h: every event still decodes, times unchanged" \
+		same_events "$T/hexp" "$T/$h.dat"
+done
+check "guest: TIME_SHIFT peer id patched in place" sh -c \
+	"'$ED' '$T/ag.dat' patch 12 0 $(le $host_id 8) &&
+	 trace-cmd dump --options -i '$T/ag.dat' | grep -A1 TimeShift | grep -qi '$host_id'"
+cp "$T/ahc.dat" "$T/host.dat"
+cp "$T/ag.dat" "$T/guest.dat"
+check "amended host (trace-cmd's file) + guest merge, guest times shifted" \
+	same_events "$T/merged.exp" "$T/host.dat" "$T/guest.dat"
+"$CLI" -m "$T/meta" -o "$T/a6.dat" -v 6 "$T/cpu0.raw"
+check "version 6 file: refused, says why, untouched" sh -c \
+	"cp '$T/a6.dat' '$T/a6.orig'; ! '$ED' '$T/a6.dat' append 13 00 2> '$T/err' &&
+	 grep -q 'only version 7' '$T/err' && cmp '$T/a6.dat' '$T/a6.orig'"
+check "not a trace.dat: refused" sh -c \
+	"head -c 4096 /dev/urandom > '$T/rnd' &&
+	 ! '$ED' '$T/rnd' get 11 2> '$T/err' && grep -q 'not a trace.dat' '$T/err'"
+
 # --- error cases: clear message, exit 1, nothing (complete-looking) left
 cp -r "$T/meta" "$T/nohp" && rm "$T/nohp/header_page"
 check "missing header_page: fails, says so, no output" \

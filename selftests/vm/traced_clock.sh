@@ -1,0 +1,226 @@
+#!/bin/bash
+# In the host VM: host and guest traces on one time line. The host records
+# its kvm_entry/kvm_exit with `trace-cmd record -C x86-tsc` while
+# vhost-traced launches a nested guest whose agent traces sched events on
+# the x86-tsc clock (set by the daemon) and samples KVM's TSC offsets.
+# At stop the daemon writes DIR/trace.dat with TIME_SHIFT and
+# DIR/guest.map; `vhost-trace merge host.dat DIR` adds the GUEST option
+# to host.dat. Then `trace-cmd report -i host.dat -i DIR/trace.dat`: each
+# guest event on vCPU n must fall inside a kvm_entry..kvm_exit window of
+# vCPU n's host thread (>= 99%, kvm_windows.awk), and without the shift
+# (--raw-ts) they must not.
+#
+# tools/vmrun boots the host VM with its TSC declared reliable
+# (tsc=reliable): see tools/traced/README, "Host and guest on one time
+# line". Without it the check measures what an unstable host TSC does
+# (and fails).
+. "$(dirname "$0")/lib.sh"
+
+TRACED=$BUILD/tools/vhost-traced
+VT=$BUILD/tools/vhost-trace
+AGENT=$BUILD/guest/trace-agent
+AWK=$TOP/selftests/vm/kvm_windows.awk
+W=${VTCLK_DIR:-/tmp/vtclk}
+SOCK=$W/traced.sock
+OUT=$W/out
+export VHOST_TRACED_SOCKET=$SOCK
+rm -rf $W
+mkdir -p $W
+T0=$SECONDS
+
+for f in "$TRACED" "$VT" "$AGENT"; do
+	[ -x "$f" ] || { echo "no $f"; exit 1; }
+done
+echo "host VM: $(cat /proc/cmdline | grep -o 'tsc=[a-z]*' || echo 'TSC as the kernel judges it'), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+
+check "$REL: module loads" load_module
+
+start_daemon() {
+	"$TRACED" -s $SOCK > $W/traced.log 2>&1 &
+	DAEMON=$!
+	local t
+	for t in $(seq 50); do
+		[ -S $SOCK ] && "$VT" list > /dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	cat $W/traced.log
+	return 1
+}
+check "$REL: vhost-traced starts" start_daemon
+
+# the host's KVM entries and exits, on the TSC, from before the guest runs
+host_record() {
+	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
+	trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit \
+		-o $W/host.dat > $W/hrec.log 2>&1 &
+	HREC=$!
+	local t
+	for t in $(seq 100); do
+		grep -q '\[x86-tsc\]' /sys/kernel/tracing/trace_clock &&
+			[ "$(cat /sys/kernel/tracing/events/kvm/kvm_entry/enable)" = 1 ] &&
+			return 0
+		sleep 0.1
+	done
+	cat $W/hrec.log
+	return 1
+}
+check "$REL: trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit runs" host_record
+
+cat > $W/guest.sh <<'EOS'
+/bin/trace-agent 2> /tmp/agent.log &
+apid=$!
+for c in 0 1; do
+	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 5000; done' &
+done
+# the host sets the clock, then starts (tracing_on 1), later stops
+# (tracing_on 0). tracing_on is also 1 at boot, and reads 0 for a moment
+# while the clock change resets the buffers: count only a start on
+# x86-tsc, and a stop that lasts
+D=/sys/kernel/tracing
+seen=0
+zeros=0
+while :; do
+	on=$(cat $D/tracing_on)
+	grep -q '\[x86-tsc\]' $D/trace_clock && [ "$on" = 1 ] && seen=1
+	if [ "$seen" = 1 ] && [ "$on" = 0 ]; then
+		zeros=$((zeros + 1))
+		[ $zeros -ge 2 ] && break
+	else
+		zeros=0
+	fi
+	sleep 0.5
+done
+# the host fetches the metadata after the stop
+sleep 8
+kill -TERM $apid
+wait $apid
+echo "guest: done"
+EOS
+
+session_field() {	# session_field KEY: from `vhost-trace status tc`
+	"$VT" status tc 2>/dev/null | sed -n "s/^guest trace clock \([^,]*\), KVM TSC terms: \([a-z]*\) (\([0-9]*\) changes)$/clock=\1 tsc=\2 changes=\3/p" |
+		tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+record() {
+	"$VT" record --launch -o $OUT -n 2 -N tc -q -e sched:sched_switch \
+		-e sched:sched_wakeup -- \
+		"$TOP/tools/guestrun" -t 300 -f "$AGENT:/bin/trace-agent" \
+		$W/guest.sh > $W/record.log 2>&1 &
+	RECORD=$!
+	local t a
+	for t in $(seq 400); do
+		a=$("$VT" list 2>/dev/null | awk '$2 == "tc" {print $9}')
+		[ "$a" = running ] && break
+		case $a in error|gone|silent) break ;; esac
+		kill -0 $RECORD 2>/dev/null || break
+		sleep 0.5
+	done
+	[ "$a" = running ] || { cat $W/traced.log $W/record.log $OUT/qemu.log; return 1; }
+	echo "guest up and tracing after $((SECONDS - T0)) s"
+	sleep 3
+	"$VT" status tc
+	# QEMU's threads now, for guest.map (QEMU is gone soon after the stop)
+	for p in $(pgrep -f qemu-system-x86_64); do
+		ls /proc/$p/task | sed "s/^/$p /"
+	done > $W/qemu-threads
+	[ "$(session_field clock)" = x86-tsc ] && [ "$(session_field tsc)" = sampling ] ||
+		{ cat $W/traced.log $W/record.log; tail -n 20 $OUT/qemu.log; return 1; }
+}
+check "$REL: the guest traces on x86-tsc, the daemon samples KVM's TSC offsets" record
+
+stop_session() {
+	"$VT" stop tc > $W/stop.out 2>&1
+	local rc=$?
+	cat $W/stop.out
+	kill -INT $HREC
+	wait $HREC
+	tail -n 4 $W/hrec.log
+	grep -v "^#" $OUT/tsc | awk '{n[$1]++} END {for (v in n) printf "vcpu %s: %d TSC offset value(s)\n", v, n[v]}'
+	cat $OUT/guest.map
+	[ "$rc" = 0 ] && grep -q "agent=stopped" $OUT/stats && [ -s $OUT/trace.dat ] &&
+		[ -s $W/host.dat ]
+}
+check "$REL: stop: DIR/trace.dat, guest.map, tsc; host.dat complete" stop_session
+
+# guest.map names threads of QEMU (that they run the right vCPU, the
+# checker sees in the host's kvm_entry events)
+vcpu_threads() {
+	local pid v tid ok=0
+	pid=$(sed -n 's/^pid=//p' $OUT/guest.map)
+	echo "QEMU $pid, threads while tracing: $(awk -v p="$pid" '$1 == p {print $2}' $W/qemu-threads | paste -sd' ')"
+	for v in 0 1; do
+		tid=$(sed -n "s/^vcpu$v=//p" $OUT/guest.map)
+		echo "vcpu$v: thread $tid"
+		[ -n "$tid" ] && grep -qx "$pid $tid" $W/qemu-threads || ok=1
+	done
+	grep -q "^vcpus=2$" $OUT/guest.map && grep -q "^clock=x86-tsc$" $OUT/guest.map &&
+		[ $ok = 0 ]
+}
+check "$REL: guest.map: 2 vCPUs, each a thread of QEMU" vcpu_threads
+
+time_shift() {
+	trace-cmd dump --options -i $OUT/trace.dat > $W/gopts 2>&1
+	grep -A4 TimeShift $W/gopts
+	grep -q '\[x86-tsc\]' $W/gopts && grep -q TimeShift $W/gopts
+}
+check "$REL: DIR/trace.dat: x86-tsc clock, TIME_SHIFT" time_shift
+
+attach() {
+	"$VT" merge $W/host.dat $OUT &&
+		trace-cmd dump --options -i $W/host.dat 2>&1 | grep -A6 'Option GUEST'
+}
+check "$REL: vhost-trace merge host.dat DIR" attach
+
+tsc_mhz() {
+	dmesg | sed -n 's/.*tsc: \(Refined TSC clocksource calibration\|Detected\): \([0-9.]*\) MHz.*/\2/p' | tail -n 1
+}
+
+merged() {
+	local tids s=$SECONDS
+	tids=$(sed -n 's/^vcpu[0-9]*=//p' $OUT/guest.map | paste -sd,)
+	# vhost-trace report -H: the pairing again (a no-op now), then
+	# trace-cmd report -i host.dat -i DIR/trace.dat
+	"$VT" report -H $W/host.dat $OUT > $W/merged 2> $W/merged.err ||
+		{ cat $W/merged.err; return 1; }
+	echo "merged report: $(wc -l < $W/merged) lines in $((SECONDS - s)) s, host TSC $(tsc_mhz) MHz"
+	grep -m 2 " trace.dat:" $W/merged
+	grep -m 2 " host.dat:" $W/merged
+	awk -f "$AWK" -v host=host.dat -v guest=trace.dat \
+		-v tids="$tids" -v mhz="$(tsc_mhz)" $W/merged
+}
+check "$REL: vhost-trace report -H host.dat DIR: >= 99% of guest events on vCPU n inside a kvm_entry..kvm_exit of its thread" merged
+
+# control: the same check without the time shift must fail
+unshifted() {
+	local tids
+	tids=$(sed -n 's/^vcpu[0-9]*=//p' $OUT/guest.map | paste -sd,)
+	trace-cmd report --raw-ts -i $W/host.dat -i $OUT/trace.dat > $W/raw 2>&1 ||
+		{ head -n 3 $W/raw; return 1; }
+	awk -f "$AWK" -v host=host.dat -v guest=trace.dat \
+		-v tids="$tids" $W/raw > $W/raw.out
+	local rc=$?
+	sed 's/^/unshifted: /' $W/raw.out
+	[ $rc != 0 ]
+}
+check "$REL: control: without TIME_SHIFT (report --raw-ts) the check fails" unshifted
+
+finish() {
+	local t
+	for t in $(seq 120); do
+		"$VT" list 2>/dev/null | awk '$2 == "tc" {print $3}' | grep -q ended && break
+		sleep 0.5
+	done
+	wait $RECORD
+	kill -TERM $DAEMON
+	wait $DAEMON
+	local rc=$?
+	echo "daemon exit status $rc"
+	grep -i "tsc\|clock" $W/traced.log
+	sleep 1
+	rmmod vhost_trace && [ ! -e /dev/vhost-trace ] && [ "$rc" = 0 ]
+}
+check "$REL: QEMU ends, daemon exits, module unloads" finish
+echo "traced_clock.sh: $((SECONDS - T0)) s"
+
+exit $FAILED
