@@ -4,7 +4,11 @@
 # `vhost-trace record --launch` starts a nested guest (stock virtio_console,
 # the trace agent) traced for sched_switch and sched_wakeup; a short
 # workload runs on both vCPUs; `vhost-trace stop` has the agent flush,
-# the daemon writes DIR/trace.dat, and stock trace-cmd reads it.
+# the daemon writes DIR/trace.dat, and stock trace-cmd reads it. The host
+# records its own kvm_entry/kvm_exit meanwhile (trace-cmd record -C
+# x86-tsc): `vhost-trace report -H host.dat DIR` shows host and guest on
+# one time line (the daemon aligned the guest's clock with KVM's TSC
+# offsets).
 . "$(dirname "$0")/lib.sh"
 
 TRACED=$BUILD/tools/vhost-traced
@@ -23,6 +27,17 @@ daemon=$!
 for t in $(seq 50); do
 	"$VT" list > /dev/null 2>&1 && break
 	sleep 0.2
+done
+
+echo "== host: trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit"
+modprobe kvm_amd 2> /dev/null || modprobe kvm_intel 2> /dev/null
+trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit \
+	-o "$D/host.dat" > "$D/hrec.log" 2>&1 &
+hrec=$!
+for t in $(seq 100); do
+	[ "$(cat /sys/kernel/tracing/events/kvm/kvm_entry/enable)" = 1 ] &&
+		break
+	sleep 0.1
 done
 
 echo "== vhost-trace record --launch -N demo -e sched:sched_switch -e sched:sched_wakeup"
@@ -55,11 +70,16 @@ echo "== $OUT:"
 ls -l "$OUT" | sed 1d | awk '{printf "   %10s  %s\n", $5, $9}'
 "$CTL_BIN" check-pages "$OUT"/cpu0.raw "$OUT"/cpu1.raw |
 	sed "s|$OUT/||; s/^/   /"
-echo "== stock trace-cmd report -i $OUT/trace.dat | head:"
-trace-cmd report -i "$OUT/trace.dat" 2> /dev/null |
-	grep -E 'sched_(switch|wakeup):' | head -n 12
-echo "== events per CPU: $(trace-cmd report -i "$OUT/trace.dat" 2> /dev/null |
+echo "== guest events per CPU (stock trace-cmd report -i $OUT/trace.dat): $(
+	trace-cmd report -i "$OUT/trace.dat" 2> /dev/null |
 	grep -oE '\[00[0-9]\]' | sort | uniq -c | tr -s ' \n' ' ')"
+kill -INT $hrec
+wait $hrec
+echo "== vhost-trace report -H host.dat $OUT (stock trace-cmd report"
+echo "   -i host.dat -i $OUT/trace.dat), from the first guest event:"
+"$VT" report -H "$D/host.dat" "$OUT" 2> "$D/merge.log" |
+	awk '/^ *trace.dat: / {f = 1} f' | head -n 16 | cut -c 1-110
+sed 's/^/   /' "$D/merge.log"
 
 # Let the guest power off, then take the daemon down.
 for t in $(seq 120); do

@@ -1,21 +1,37 @@
 # A nested guest's /run.sh (tools/guestrun) for daemon tests and the demo:
-# the trace agent, and a workload pinned to each vCPU. The host starts,
-# then stops tracing (tracing_on 1, then 0) and fetches the metadata;
+# the trace agent, and a workload pinned to each vCPU. The host sets the
+# trace clock, starts, then stops tracing (tracing_on 1, then 0) and
+# fetches the metadata;
 # SETTLE seconds after the stop (default 20) the guest ends, and QEMU
-# with it. guestrun -f puts the agent at /bin/trace-agent.
+# with it (with ENDS=0 it never ends by itself). guestrun -f puts the agent at /bin/trace-agent.
 # shellcheck shell=sh
 /bin/trace-agent 2> /tmp/agent.log &
 apid=$!
-for c in 0 1; do
+n=$(grep -c ^processor /proc/cpuinfo)
+c=0
+while [ $c -lt "$n" ]; do
 	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
+	c=$((c + 1))
 done
-T=/sys/kernel/tracing/tracing_on
+# ENDS=0: run until QEMU is ended from outside
+[ "${ENDS:-1}" = 0 ] && while :; do sleep 60; done
+# tracing_on is 1 at boot too, and reads 0 for a moment while the daemon
+# sets the trace clock (the kernel resets the buffers): a start counts on
+# the clock asked for (CLOCK, default x86-tsc: vhost-trace record's), a
+# stop only when it lasts
+D=/sys/kernel/tracing
 seen=0
+zeros=0
 while :; do
-	on=$(cat $T)
-	[ "$on" = 1 ] && seen=1
-	[ "$seen" = 1 ] && [ "$on" = 0 ] && break
-	sleep 1
+	on=$(cat $D/tracing_on)
+	grep -q "\[${CLOCK:-x86-tsc}\]" $D/trace_clock && [ "$on" = 1 ] && seen=1
+	if [ "$seen" = 1 ] && [ "$on" = 0 ]; then
+		zeros=$((zeros + 1))
+		[ $zeros -ge 2 ] && break
+	else
+		zeros=0
+	fi
+	sleep 0.5
 done
 sleep "${SETTLE:-20}"
 kill -TERM $apid

@@ -16,15 +16,19 @@
 # host and guest: the files' base names, which report puts before each line.
 # Exit status 0 when every vCPU has at least min% (default 99) inside.
 
-function evtime(   i) {
+# "[001] 1234:" or, once the time stamp fills its column, "[001]1234:"
+function evtime(   i, rest, t) {
 	for (i = 2; i < NF; i++)
-		if ($i ~ /^\[[0-9]+\]$/) {
-			cpu = substr($i, 2, length($i) - 2) + 0
+		if ($i ~ /^\[[0-9]+\]/) {
+			rest = $i
+			sub(/^\[[0-9]+\]/, "", rest)
+			t = rest == "" ? 1 : 0
+			cpu = substr($i, 2, index($i, "]") - 2) + 0
 			pid = $(i - 1)
 			sub(/.*-/, "", pid)
-			ts = $(i + 1)
+			ts = t ? $(i + 1) : rest
 			sub(/:$/, "", ts)
-			ev = $(i + 2)
+			ev = $(i + 1 + t)
 			sub(/:$/, "", ev)
 			return ts ~ /^[0-9]+$/
 		}

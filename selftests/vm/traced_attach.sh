@@ -12,16 +12,13 @@
 # trace again (the agent lets go of unplugged ports and takes new ones).
 . "$(dirname "$0")/lib.sh"
 
-TRACED=$BUILD/tools/vhost-traced
-VT=$BUILD/tools/vhost-trace
-AGENT=$BUILD/guest/trace-agent
-CTL_BIN=$BUILD/tools/agent-ctl/agent-ctl
 QMPCMD="python3 $TOP/selftests/vm/qmp_cmd.py"
 W=/tmp/vtatt
 SOCK=$W/traced.sock
 QMP=$W/qmp.sock
 OUT=$W/out
-export VHOST_TRACED_SOCKET=$SOCK PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE=1
+. "$(dirname "$0")/traced_lib.sh"
 rm -rf $W
 mkdir -p $W
 
@@ -35,21 +32,11 @@ check "$REL: kvm_amd with shadow paging (npt=0) for the hot-plug" kvm_shadow_pag
 # the daemon's open files: a session that is gone leaves none behind
 daemon_fds() { ls /proc/$DAEMON/fd | wc -l; }
 
-start_daemon() {
-	"$TRACED" -s $SOCK >> $W/traced.log 2>&1 &
-	DAEMON=$!
-	local t
-	for t in $(seq 50); do
-		if [ -S $SOCK ] && "$VT" list > /dev/null 2>&1; then
-			DFDS=$(daemon_fds)
-			return 0
-		fi
-		sleep 0.2
-	done
-	cat $W/traced.log
-	return 1
+# with the daemon's open files at the start
+start_daemon_fds() {
+	start_daemon && DFDS=$(daemon_fds)
 }
-check "$REL: vhost-traced starts" start_daemon
+check "$REL: vhost-traced starts" start_daemon_fds
 
 # The agent runs from boot and waits for its ports: they come with the
 # hot-plugged device. The guest says when the device comes and goes (two
@@ -215,27 +202,8 @@ guest_runs_on() {
 }
 check "$REL: the guest saw the device go and runs on" guest_runs_on
 
-# report DIR: DIR/trace.dat as stock trace-cmd reads it
-report() {
-	local OUT=$1
-	[ -s $OUT/trace.dat ] || { echo "no $OUT/trace.dat"; return 1; }
-	"$CTL_BIN" check-pages $OUT/cpu0.raw $OUT/cpu1.raw | tee $W/pages || return 1
-	trace-cmd report -i $OUT/trace.dat > $W/report 2> $W/report.err ||
-		{ cat $W/report.err; return 1; }
-	head -n 8 $W/report
-	local want c0 c1 n other
-	want=$(awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "events,") s += $i} END {print s + 0}' $W/pages)
-	c0=$(grep -cE '\[000\] +[0-9]+\.[0-9]+:' $W/report)
-	c1=$(grep -cE '\[001\] +[0-9]+\.[0-9]+:' $W/report)
-	n=$(grep -cE '\[[0-9]{3}\] +[0-9]+\.[0-9]+:' $W/report)
-	other=$(grep -E '\[[0-9]{3}\] +[0-9]+\.[0-9]+:' $W/report | grep -vc 'sched_switch:')
-	echo "check-pages: $want events; trace-cmd report: $n events" \
-	     "(cpu0 $c0, cpu1 $c1, not sched_switch $other)"
-	[ "$c0" -gt 0 ] && [ "$c1" -gt 0 ] && [ "$n" = "$want" ] &&
-		[ "$other" = 0 ]
-}
 check "$REL: stock trace-cmd reads DIR/trace.dat: sched_switch on both CPUs, every event" \
-	report $OUT
+	tracedat_ok $OUT "0 1"
 
 # The agent let go of the unplugged ports; a second attach finds the new
 # device's ports (the counts it reports start again from 0).
@@ -257,7 +225,7 @@ reattach() {
 	# finds the device fd in QEMU's /proc/PID/fd and unplugs it at stop
 	kill -KILL $DAEMON
 	wait $DAEMON 2> /dev/null
-	start_daemon || return 1
+	start_daemon_fds || return 1
 	"$VT" list
 	"$VT" status tb | grep -q "taken over after a daemon restart" ||
 		{ cat $W/traced.log; return 1; }
@@ -272,7 +240,7 @@ reattach() {
 	[ "$rc" = 0 ] && grep -q "device vtrace[0-9]* detached" $W/stop2.out &&
 		! echo "$s" | grep -qE "vtrace|vtagent" &&
 		echo "$s" | grep -qx "vhost-trace fds: 0" &&
-		grep -q "agent=stopped" $W/out2/stats && report $W/out2 ||
+		grep -q "agent=stopped" $W/out2/stats && tracedat_ok $W/out2 "0 1" ||
 		{ tail -n 30 $W/traced.log; return 1; }
 }
 check "$REL: attach again after the detach; the daemon SIGKILLed and restarted; stop: trace.dat, detached" reattach

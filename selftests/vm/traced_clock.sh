@@ -16,14 +16,11 @@
 # (and fails).
 . "$(dirname "$0")/lib.sh"
 
-TRACED=$BUILD/tools/vhost-traced
-VT=$BUILD/tools/vhost-trace
-AGENT=$BUILD/guest/trace-agent
 AWK=$TOP/selftests/vm/kvm_windows.awk
 W=${VTCLK_DIR:-/tmp/vtclk}
 SOCK=$W/traced.sock
 OUT=$W/out
-export VHOST_TRACED_SOCKET=$SOCK
+. "$(dirname "$0")/traced_lib.sh"
 rm -rf $W
 mkdir -p $W
 T0=$SECONDS
@@ -35,17 +32,6 @@ echo "host VM: $(cat /proc/cmdline | grep -o 'tsc=[a-z]*' || echo 'TSC as the ke
 
 check "$REL: module loads" load_module
 
-start_daemon() {
-	"$TRACED" -s $SOCK > $W/traced.log 2>&1 &
-	DAEMON=$!
-	local t
-	for t in $(seq 50); do
-		[ -S $SOCK ] && "$VT" list > /dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	cat $W/traced.log
-	return 1
-}
 check "$REL: vhost-traced starts" start_daemon
 
 # the host's KVM entries and exits, on the TSC, from before the guest runs
@@ -184,8 +170,8 @@ merged() {
 	"$VT" report -H $W/host.dat $OUT > $W/merged 2> $W/merged.err ||
 		{ cat $W/merged.err; return 1; }
 	echo "merged report: $(wc -l < $W/merged) lines in $((SECONDS - s)) s, host TSC $(tsc_mhz) MHz"
-	grep -m 2 " trace.dat:" $W/merged
-	grep -m 2 " host.dat:" $W/merged
+	grep -m 2 -E "^ *trace.dat:" $W/merged
+	grep -m 2 -E "^ *host.dat:" $W/merged
 	awk -f "$AWK" -v host=host.dat -v guest=trace.dat \
 		-v tids="$tids" -v mhz="$(tsc_mhz)" $W/merged
 }

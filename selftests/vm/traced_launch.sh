@@ -12,29 +12,20 @@
 PAGES=${PAGES:-4096}		# 16 MiB per port
 BYTES=$((PAGES * 4096))
 PATTERN=$BUILD/tools/vt-pattern
-TRACED=$BUILD/tools/vhost-traced
-VT=$BUILD/tools/vhost-trace
 W=/tmp/vtd
 SOCK=$W/traced.sock
 OUT=$W/out
-export VHOST_TRACED_SOCKET=$SOCK
+. "$(dirname "$0")/traced_lib.sh"
 rm -rf $W
 mkdir -p $W
 
 check "$REL: module loads" load_module
 
-start_daemon() {
-	"$TRACED" -s $SOCK -g nogroup > $W/traced.log 2>&1 &
-	DAEMON=$!
-	local t
-	for t in $(seq 50); do
-		[ -S $SOCK ] && "$VT" list > /dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	cat $W/traced.log
-	return 1
+# only root and the daemon's group (here nogroup) may use the socket
+start_daemon_group() {
+	start_daemon -g nogroup
 }
-check "$REL: vhost-traced starts" start_daemon
+check "$REL: vhost-traced starts" start_daemon_group
 
 # Only root and the daemon's group (here nogroup) may use the socket.
 permissions() {

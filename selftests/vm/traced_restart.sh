@@ -17,15 +17,11 @@
 # DIR/stats, DIR/trace.dat from the metadata fetched at start).
 . "$(dirname "$0")/lib.sh"
 
-TRACED=$BUILD/tools/vhost-traced
-VT=$BUILD/tools/vhost-trace
-AGENT=$BUILD/guest/trace-agent
-CTL_BIN=$BUILD/tools/agent-ctl/agent-ctl
 W=/tmp/vtrs
 SOCK=$W/traced.sock
 A=$W/ga
 B=$W/gb
-export VHOST_TRACED_SOCKET=$SOCK
+. "$(dirname "$0")/traced_lib.sh"
 rm -rf $W
 mkdir -p $W
 
@@ -38,44 +34,13 @@ check "$REL: module loads" load_module
 # Two nested KVM guests at once: see kvm_shadow_paging (lib.sh).
 check "$REL: kvm_amd with shadow paging (npt=0) for two nested guests" kvm_shadow_paging
 
-start_daemon() {
-	echo "== daemon started" >> $W/traced.log
-	"$TRACED" -s $SOCK >> $W/traced.log 2>&1 &
-	DAEMON=$!
-	local t
-	for t in $(seq 50); do
-		[ -S $SOCK ] && "$VT" list > /dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	cat $W/traced.log
-	return 1
-}
 check "$REL: vhost-traced starts" start_daemon
 
-# the log of the last daemon
-last_log() { awk '/^== daemon started/ {b = ""} {b = b $0 "\n"} END {printf "%s", b}' $W/traced.log; }
 
-# The guest: the agent and a steady workload on every CPU. ga ends 5 s
-# after the host stopped tracing; gb runs until its QEMU is ended.
-cat > $W/guest.sh <<'EOS'
-/bin/trace-agent 2> /tmp/agent.log &
-n=$(grep -c ^processor /proc/cpuinfo)
-c=0
-while [ $c -lt $n ]; do
-	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
-	c=$((c + 1))
-done
-T=/sys/kernel/tracing/tracing_on
-seen=0
-while :; do
-	on=$(cat $T)
-	[ "$on" = 1 ] && seen=1
-	[ "$seen" = 1 ] && [ "$on" = 0 ] && [ "$ENDS" = 1 ] && break
-	sleep 1
-done
-sleep 5
-echo "guest: done"
-EOS
+# The guest: the agent and a steady workload on every CPU
+# (guest_traced.sh). ga ends 5 s after the host stopped tracing; gb runs
+# until its QEMU is ended.
+GUEST_SH=$TOP/selftests/vm/guest_traced.sh
 
 # field N of session NAME in `vhost-trace list` (3 state, 4 pid, 9 agent)
 field() { "$VT" list 2>/dev/null | awk -v n="$1" -v f="$2" '$2 == n {print $f}'; }
@@ -100,14 +65,14 @@ size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 # host VM's 2 CPUs make guest boots fail now and then.
 launch_two() {
 	"$VT" record --launch -d -o $A -n 2 -N ga -e sched:sched_switch -- \
-		"$TOP/tools/guestrun" -t 400 -m 448 -e ENDS=1 \
-		-f "$AGENT:/bin/trace-agent" $W/guest.sh > $W/record_a.log 2>&1 ||
+		"$TOP/tools/guestrun" -t 400 -m 448 -e ENDS=1 -e SETTLE=5 \
+		-f "$AGENT:/bin/trace-agent" $GUEST_SH > $W/record_a.log 2>&1 ||
 		{ cat $W/record_a.log; return 1; }
 	cat $W/record_a.log
 	wait_agent ga running 240 &&
 	"$VT" record --launch -d -o $B -n 1 -N gb -e sched:sched_switch -- \
 		"$TOP/tools/guestrun" -t 400 -c 1 -m 384 -e ENDS=0 \
-		-f "$AGENT:/bin/trace-agent" $W/guest.sh > $W/record_b.log 2>&1 &&
+		-f "$AGENT:/bin/trace-agent" $GUEST_SH > $W/record_b.log 2>&1 &&
 	cat $W/record_b.log && wait_agent gb running 240 || {
 		"$VT" list; cat $W/traced.log; tail -n 20 $A/qemu.log $B/qemu.log
 		return 1
@@ -246,25 +211,7 @@ pages_ga() {
 }
 check "$REL: every page that reached ga's sinks is valid (check-pages)" pages_ga
 
-# report DIR PAGES CPUS: stock trace-cmd decodes DIR/trace.dat, as many
-# events as check-pages counted, only sched_switch, on each of CPUS
-report() {
-	local want n c other
-	[ -s $1/trace.dat ] || { echo "no $1/trace.dat"; return 1; }
-	trace-cmd report -i $1/trace.dat > $W/report 2> $W/report.err ||
-		{ cat $W/report.err; return 1; }
-	head -n 5 $W/report
-	want=$(awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "events,") s += $i} END {print s + 0}' $2)
-	n=$(grep -cE '\[[0-9]{3}\] +[0-9]+\.[0-9]+:' $W/report)
-	other=$(grep -E '\[[0-9]{3}\] +[0-9]+\.[0-9]+:' $W/report | grep -vc 'sched_switch:')
-	echo "check-pages: $want events; trace-cmd report: $n events, $other not sched_switch"
-	for c in $3; do
-		[ "$(grep -cE "\[00$c\] +[0-9]+\.[0-9]+:" $W/report)" -gt 0 ] ||
-			{ echo "no events on cpu$c"; return 1; }
-	done
-	[ "$n" -gt 0 ] && [ "$n" = "$want" ] && [ "$other" = 0 ]
-}
-check "$REL: ga's trace.dat: stock trace-cmd, both CPUs, every event" report $A $W/pages_a "0 1"
+check "$REL: ga's trace.dat: stock trace-cmd, both CPUs, every event" tracedat_ok $A "0 1"
 
 # gb: the daemon is killed again, gb's QEMU exits meanwhile (SIGTERM to
 # the `timeout` that guestrun runs it under), a new daemon ends gb.
@@ -301,8 +248,7 @@ ended() {
 check "$REL: a new daemon ends gb cleanly: files kept, DIR/stats" ended
 
 gb_tracedat() {
-	"$CTL_BIN" check-pages $B/cpu0.raw | tee $W/pages_b || return 1
-	report $B $W/pages_b 0
+	tracedat_ok $B 0
 }
 check "$REL: gb's pages valid, its trace.dat (metadata of the start) decodes" gb_tracedat
 

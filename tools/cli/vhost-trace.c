@@ -184,17 +184,18 @@ static void status_line(struct ctl_req *r, void *arg)
 			       get(r, "tsc_changes"));
 		if (ctl_get(r, "recovered"))
 			printf("taken over after a daemon restart\n");
-		printf("  %-6s %12s %10s %8s %10s %8s %8s %6s %6s\n", "CPU",
-		       "BYTES", "PAGES", "MB/s", "DROPPED", "STALLS", "ERRORS",
-		       "SINK", "FLAGS");
+		printf("  %-6s %12s %10s %8s %10s %8s %8s %6s %6s %10s\n",
+		       "CPU", "BYTES", "PAGES", "MB/s", "DROPPED", "STALLS",
+		       "ERRORS", "SINK", "FLAGS", "LOST");
 		return;
 	}
-	printf("  %-6s %12s %10s %8.2f %10s %8s %8s %6s %6s\n", r->argv[0],
-	       get(r, "bytes"), get(r, "buffers"), mb(ctl_get(r, "rate")),
-	       get(r, "dropped_buffers"), get(r, "stalls"),
-	       get(r, "sink_errors"),
+	/* DROPPED: pages the module dropped; LOST: events the guest lost */
+	printf("  %-6s %12s %10s %8.2f %10s %8s %8s %6s %6s %10s\n",
+	       r->argv[0], get(r, "bytes"), get(r, "buffers"),
+	       mb(ctl_get(r, "rate")), get(r, "dropped_buffers"),
+	       get(r, "stalls"), get(r, "sink_errors"),
 	       strtoul(get(r, "flags"), NULL, 0) & 1 ? "yes" : "no",
-	       get(r, "flags"));
+	       get(r, "flags"), get(r, "lost_events"));
 }
 
 static int cmd_list(int fd)
@@ -270,13 +271,15 @@ static void progress_line(struct ctl_req *r, void *arg)
 			 ctl_get(r, "exit") ? ctl_get(r, "exit") : "");
 		snprintf(p->signal, sizeof(p->signal), "%s",
 			 ctl_get(r, "signal") ? ctl_get(r, "signal") : "");
-		sbuf_printf(&p->line, "%s %s: %.1f MB %.2f MB/s, lost %s |",
-			    get(r, "name"), p->state, mb(ctl_get(r, "bytes")),
-			    mb(ctl_get(r, "rate")), get(r, "dropped_buffers"));
+		sbuf_printf(&p->line, "%s %s: %.1f MB %.2f MB/s, lost %s "
+			    "events %s pages |", get(r, "name"), p->state,
+			    mb(ctl_get(r, "bytes")), mb(ctl_get(r, "rate")),
+			    get(r, "lost_events"), get(r, "dropped_buffers"));
 		return;
 	}
-	sbuf_printf(&p->line, " %s %.1f MB %.2f MB/s", r->argv[0],
-		    mb(ctl_get(r, "bytes")), mb(ctl_get(r, "rate")));
+	sbuf_printf(&p->line, " %s %.1f MB %.2f MB/s lost %s", r->argv[0],
+		    mb(ctl_get(r, "bytes")), mb(ctl_get(r, "rate")),
+		    get(r, "lost_events"));
 }
 
 /* Follows a session until QEMU exits (or Ctrl-C: stop). */

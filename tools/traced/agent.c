@@ -353,11 +353,81 @@ out:
 	buf_free(&body);
 }
 
+/*
+ * After a daemon restart the chardev may still carry the rest of a reply
+ * the old daemon was reading (a metadata archive: megabytes), arriving
+ * for as long as the guest writes it. Whatever comes before the answer to
+ * our "hello 1" is skipped: that answer is "ok LEN\n" and a body that
+ * begins "proto=" (guest/PROTOCOL), which a cut-off archive does not
+ * produce by chance. 1 (the answer, body in body), or -errno.
+ */
+static int resync_hello(struct agent *a, struct buf *body, int timeout_ms)
+{
+	static const char mark[] = "proto=";
+	long end = now_ms() + timeout_ms;
+	char win[32], tail[sizeof(mark) - 1];
+	size_t n = 0, len, skipped = 0;
+	char *nl;
+	int ret;
+
+	for (;;) {
+		long left = end - now_ms();
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (n == sizeof(win) - 1) {	/* keep the last half */
+			memmove(win, win + n / 2, n - n / 2);
+			skipped += n / 2;
+			n -= n / 2;
+		}
+		ret = conn_read(a->fd, win + n, 1, left);
+		if (ret)
+			return ret;
+		win[++n] = '\0';
+		if (win[n - 1] != '\n')
+			continue;
+		nl = strstr(win, "ok ");
+		while (nl && strstr(nl + 1, "ok "))
+			nl = strstr(nl + 1, "ok ");
+		if (!nl || sscanf(nl, "ok %zu", &len) != 1 ||
+		    len < sizeof(tail) || len > (1U << 20) ||
+		    nl[3 + strspn(nl + 3, "0123456789")] != '\n') {
+			skipped += n;
+			n = 0;
+			continue;
+		}
+		ret = conn_read(a->fd, tail, sizeof(tail), left);
+		if (ret)
+			return ret;
+		if (memcmp(tail, mark, sizeof(tail))) {
+			skipped += n + sizeof(tail);
+			n = 0;
+			continue;
+		}
+		if (buf_reserve(body, len))
+			return -ENOMEM;
+		memcpy(body->p, tail, sizeof(tail));
+		ret = conn_read(a->fd, body->p + sizeof(tail),
+				len - sizeof(tail), left);
+		if (ret)
+			return ret;
+		body->len = len;
+		body->p[len] = '\0';
+		skipped += nl - win;
+		if (skipped)
+			fprintf(stderr, "vhost-traced: %s: %zu more stale "
+				"byte(s) skipped before the answer to hello\n",
+				a->path, skipped);
+		return 1;
+	}
+}
+
 /* The answer to "hello 1" is there (or the connection ended). */
 static void hello_answer(struct agent *a)
 {
 	struct buf body = { 0 };
-	int ret = conn_reply(a->fd, &body, REQ_TIMEOUT_MS);
+	int ret = a->resume ? resync_hello(a, &body, REQ_TIMEOUT_MS) :
+		  conn_reply(a->fd, &body, REQ_TIMEOUT_MS);
 
 	buf_free(&body);
 	if (ret == 1) {
@@ -489,6 +559,67 @@ int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes)
 			p++;
 	}
 	return -ENOENT;
+}
+
+/* "cpuN k=v ..." lines: the line of cpu in text, or NULL */
+static const char *cpu_line(const char *text, unsigned int cpu, char *line,
+			    size_t size)
+{
+	char key[32];
+	size_t klen = snprintf(key, sizeof(key), "cpu%u ", cpu), n;
+	const char *p = text;
+
+	while (p && *p) {
+		n = strcspn(p, "\n");
+		if (!strncmp(p, key, klen)) {
+			if (n >= size)
+				n = size - 1;
+			memcpy(line, p, n);
+			line[n] = '\0';
+			return line;
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	return NULL;
+}
+
+static uint64_t kv_u64(const char *line, const char *key)
+{
+	char v[32];
+
+	if (proto_kv_get(line, key, v, sizeof(v)))
+		return 0;
+	return strtoull(v, NULL, 10);
+}
+
+int agent_lost_events(struct agent *a, uint64_t *lost, unsigned int n)
+{
+	struct buf body = { 0 };
+	char line[1024];
+	unsigned int cpu;
+	int ret;
+
+	if (a->fd < 0 || a->proto <= 0 ||
+	    (a->state != AGENT_RUNNING && a->state != AGENT_STOPPED))
+		return -ENOTCONN;
+	ret = request(a, "stats", &body, REQ_TIMEOUT_MS);
+	if (ret != 1) {
+		buf_free(&body);
+		return ret < 0 ? ret : -EIO;
+	}
+	for (cpu = 0; cpu < n; cpu++) {
+		if (!cpu_line(body.p, cpu, line, sizeof(line))) {
+			lost[cpu] = UINT64_MAX;
+			continue;
+		}
+		/* overwritten in the ring buffer, or never written to it */
+		lost[cpu] = kv_u64(line, "overrun") +
+			    kv_u64(line, "dropped_events");
+	}
+	buf_free(&body);
+	return 0;
 }
 
 int agent_fetch_meta(struct agent *a, const char *dir, char *err,

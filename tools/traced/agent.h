@@ -51,6 +51,12 @@ struct agent {
 };
 
 const char *agent_state_name(enum agent_state s);
+/*
+ * A version 1 agent's "stats": per CPU, the events the guest lost
+ * (overrun + dropped_events of per_cpu/cpuN/stats; UINT64_MAX for a CPU
+ * it does not report). 0, or -errno.
+ */
+int agent_lost_events(struct agent *a, uint64_t *lost, unsigned int n);
 /* The state of that name, or -1. */
 int agent_state_by_name(const char *name);
 /*

@@ -117,6 +117,7 @@ static void release(struct table_entry *e)
 	free(s->last_bytes);
 	free(s->rate);
 	free(s->agent_bytes);
+	free(s->lost);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);
@@ -140,13 +141,16 @@ struct session *session_alloc(unsigned int nports)
 	s->last_bytes = calloc(nports, sizeof(uint64_t));
 	s->rate = calloc(nports, sizeof(uint64_t));
 	s->agent_bytes = malloc(nports * sizeof(uint64_t));
-	if (!s->sinkfd || !s->last_bytes || !s->rate || !s->agent_bytes) {
+	s->lost = malloc(nports * sizeof(uint64_t));
+	if (!s->sinkfd || !s->last_bytes || !s->rate || !s->agent_bytes ||
+	    !s->lost) {
 		release(&s->te);
 		return NULL;
 	}
 	for (p = 0; p < nports; p++) {
 		s->sinkfd[p] = -1;
 		s->agent_bytes[p] = UNKNOWN_BYTES;
+		s->lost[p] = UNKNOWN_BYTES;
 	}
 	return s;
 }
@@ -646,6 +650,28 @@ out:
  * and the files synced and closed. The caller sets the new state, then
  * writes the final statistics (DIR/stats).
  */
+/*
+ * The events the guest lost, per CPU, from a version 1 agent's stats:
+ * every LOST_POLL_MS while it runs, and once more after its stop.
+ */
+static void poll_lost(struct session *s, int now)
+{
+	uint64_t *v;
+	unsigned int p;
+
+	if (!now && now_ms() < s->lost_next_ms)
+		return;
+	s->lost_next_ms = now_ms() + LOST_POLL_MS;
+	v = malloc(s->nports * sizeof(*v));
+	if (!v || agent_lost_events(&s->agent, v, s->nports)) {
+		free(v);
+		return;
+	}
+	for (p = 0; p < s->nports; p++)
+		uatomic_set(&s->lost[p], v[p]);
+	free(v);
+}
+
 static void do_stop(struct session *s, int qemu_alive)
 {
 	long end = now_ms() + s->stop_timeout_ms, still = now_ms();
@@ -659,6 +685,7 @@ static void do_stop(struct session *s, int qemu_alive)
 		for (p = 0; p < s->nports; p++)
 			if (!agent_sent_bytes(&s->agent, p, &bytes))
 				uatomic_set(&s->agent_bytes[p], bytes);
+		poll_lost(s, 1);
 	}
 	if (qemu_alive)
 		tsc_finish(s);
@@ -815,6 +842,9 @@ static void *session_main(void *arg)
 		}
 		tsc_poll(s);
 		meta_at_start(s);
+		if (s->agent.state == AGENT_RUNNING &&
+		    uatomic_read(&s->state) == SESS_RUNNING)
+			poll_lost(s, 0);
 		if (now_ms() - last_tick >= 1000) {
 			tick(s, now_ms() - last_tick);
 			last_tick = now_ms();
@@ -862,14 +892,21 @@ int session_wait(struct session *s, int min, int timeout_ms)
 
 int session_describe(struct session *s, int ports, struct sbuf *out)
 {
-	uint64_t bytes = 0, dropped = 0, rate = 0, v;
+	uint64_t bytes = 0, dropped = 0, rate = 0, lost = 0, v;
 	struct vhost_trace_stats st;
 	int state = uatomic_read(&s->state);
 	char kv[PATH_MAX + 64];
 	struct sbuf line;
 	unsigned int p;
-	int err = 0;
+	int err = 0, lost_known = 0;
 
+	for (p = 0; p < s->nports; p++) {
+		v = uatomic_read(&s->lost[p]);
+		if (v != UNKNOWN_BYTES) {
+			lost += v;
+			lost_known = 1;
+		}
+	}
 	for (p = 0; p < s->nports; p++) {
 		if (get_stats(s, p, &st)) {
 			/* recovered after QEMU exited: the files tell */
@@ -903,6 +940,8 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 	KV("bytes=%llu", (unsigned long long)bytes);
 	KV("rate=%llu", (unsigned long long)rate);
 	KV("dropped_buffers=%llu", (unsigned long long)dropped);
+	if (lost_known)
+		KV("lost_events=%llu", (unsigned long long)lost);
 	KV("uptime=%ld", (long)((s->ended ? s->ended : time(NULL)) - s->started));
 	KV("mode=%s", s->device == DEV_NONE ? "launch" : "attach");
 	if (s->device != DEV_NONE) {
@@ -947,6 +986,10 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 		v = uatomic_read(&s->agent_bytes[p]);
 		if (v != UNKNOWN_BYTES)
 			err |= sbuf_printf(out, " agent_bytes=%llu",
+					   (unsigned long long)v);
+		v = uatomic_read(&s->lost[p]);
+		if (v != UNKNOWN_BYTES)
+			err |= sbuf_printf(out, " lost_events=%llu",
 					   (unsigned long long)v);
 		err |= sbuf_add(out, "\n", 1);
 	}

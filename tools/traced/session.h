@@ -44,6 +44,7 @@ enum sess_tsc {
 
 #define SESS_TSC_POLL_MS	250
 #define SESS_TSC_SEARCH_MS	60000	/* give up looking after this */
+#define LOST_POLL_MS		2000	/* the agent's stats while running */
 
 /* Requests to the session thread (bits). */
 #define SESS_CMD_STOP	1U	/* stop tracing, close the files */
@@ -124,6 +125,9 @@ struct session {
 	uint64_t *last_bytes;	/* session thread only */
 	uint64_t *rate;		/* bytes/s, uatomic */
 	uint64_t *agent_bytes;	/* the agent's stop answer, uatomic; ~0 unknown */
+	uint64_t *lost;		/* events the guest lost (agent stats),
+				 * uatomic; ~0 unknown */
+	long lost_next_ms;	/* next stats request (session thread) */
 	struct agent agent;	/* session thread only */
 	uint64_t trace_id;	/* TRACEID of the guest's trace.dat */
 	int tsc_state;		/* enum sess_tsc, uatomic */

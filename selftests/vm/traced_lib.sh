@@ -1,0 +1,61 @@
+# Helpers for the vhost-traced scripts of selftests/vm (after lib.sh):
+# the daemon, and a guest trace.dat as stock trace-cmd reads it. The
+# script sets W (its work directory) and SOCK (the control socket).
+# shellcheck shell=bash
+
+TRACED=$BUILD/tools/vhost-traced
+VT=$BUILD/tools/vhost-trace
+AGENT=$BUILD/guest/trace-agent
+CTL_BIN=$BUILD/tools/agent-ctl/agent-ctl
+export VHOST_TRACED_SOCKET=$SOCK
+
+# start_daemon [ARG...]: vhost-traced on $SOCK (log appended to
+# $W/traced.log after a "== daemon started" line), answering; DAEMON is
+# its pid
+start_daemon() {
+	local t
+	echo "== daemon started" >> $W/traced.log
+	"$TRACED" -s $SOCK "$@" >> $W/traced.log 2>&1 &
+	DAEMON=$!
+	for t in $(seq 50); do
+		[ -S $SOCK ] && "$VT" list > /dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	cat $W/traced.log
+	return 1
+}
+
+# the log of the last daemon started
+last_log() {
+	awk '/^== daemon started/ {b = ""} {b = b $0 "\n"} END {printf "%s", b}' \
+		$W/traced.log
+}
+
+# events in a `trace-cmd report`: "[CPU] TIME:" with TIME in seconds
+# (local clocks) or TSC cycles (x86-tsc), glued to the CPU once it is wide
+EV_RE='\[[0-9]{3}\] *[0-9]+(\.[0-9]+)?:'
+
+# tracedat_ok DIR "CPUS" [EVENT]: DIR/trace.dat as stock trace-cmd
+# reports it has exactly the events that agent-ctl check-pages counts in
+# DIR/cpuN.raw (check-pages output in $W/pages, the report in $W/report),
+# some on each of CPUS, and only EVENT (default sched_switch)
+tracedat_ok() {
+	local dir=$1 cpus=$2 ev=${3:-sched_switch} want n other c files=
+	[ -s $dir/trace.dat ] || { echo "no $dir/trace.dat"; return 1; }
+	for c in $cpus; do files="$files $dir/cpu$c.raw"; done
+	# shellcheck disable=SC2086
+	"$CTL_BIN" check-pages $files | tee $W/pages || return 1
+	trace-cmd report -i $dir/trace.dat > $W/report 2> $W/report.err ||
+		{ cat $W/report.err; return 1; }
+	head -n 8 $W/report
+	want=$(awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "events,") s += $i} END {print s + 0}' $W/pages)
+	n=$(grep -cE "$EV_RE" $W/report)
+	other=$(grep -E "$EV_RE" $W/report | grep -vc " $ev:")
+	echo "check-pages: $want events; trace-cmd report: $n events," \
+	     "$other not $ev"
+	for c in $cpus; do
+		[ "$(grep -cE "\[00$c\] *[0-9]+(\.[0-9]+)?:" $W/report)" -gt 0 ] ||
+			{ echo "no events on cpu$c"; return 1; }
+	done
+	[ "$n" -gt 0 ] && [ "$n" = "$want" ] && [ "$other" = 0 ]
+}
