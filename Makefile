@@ -15,7 +15,7 @@ export BUILD
 
 KERNELS = $(shell tools/kernels.sh)
 
-.PHONY: all deps modules selftests qemu vm-images tracedat tools guest agent-ctl traced check demo checkpatch clean
+.PHONY: all deps modules selftests qemu vm-images tracedat tools guest agent-ctl traced check demo bench checkpatch clean
 
 all: modules selftests qemu vm-images tracedat tools guest agent-ctl traced
 
@@ -83,6 +83,12 @@ check:
 
 demo: deps all
 	@tools/demo.sh
+
+# The transport benchmark, in a host VM on each kernel (not in make check).
+bench: deps all
+	@for k in $$(tools/kernels.sh | awk '{print $$1}'); do \
+		tools/vmrun -k $$k -- selftests/vm/bench.sh || exit 1; \
+	done
 
 # LINUX_VERSION_CODE is how an out-of-tree module knows its kernel: allowed.
 # The uapi header is checked without --strict: BIT() is not for uapi.

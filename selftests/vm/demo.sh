@@ -76,9 +76,12 @@ echo "== guest events per CPU (stock trace-cmd report -i $OUT/trace.dat): $(
 kill -INT $hrec
 wait $hrec
 echo "== vhost-trace report -H host.dat $OUT (stock trace-cmd report"
-echo "   -i host.dat -i $OUT/trace.dat), from the first guest event:"
+echo "   -i host.dat -i $OUT/trace.dat), around the first guest event:"
 "$VT" report -H "$D/host.dat" "$OUT" 2> "$D/merge.log" |
-	awk '/^ *trace.dat: / {f = 1} f' | head -n 16 | cut -c 1-110
+	awk '/^ *trace.dat: .*\[[0-9]+\]/ && !f {
+		f = 1
+		for (i = NR - 3; i < NR; i++) if (i > 0) print b[i % 4]
+	} f; {b[NR % 4] = $0}' | head -n 16 | cut -c 1-110
 sed 's/^/   /' "$D/merge.log"
 
 # Let the guest power off, then take the daemon down.

@@ -16,11 +16,6 @@ run_kselftests() {
 }
 check "$REL: kselftests vhost_trace" run_kselftests
 
-# The benchmark: figures to read, not a pass/fail test.
-echo "benchmark (vhost-trace against a userspace relay, same ring, same run):"
-"$BUILD/selftests/$SERIES/vhost_trace/vt_bench" -s 64 -p 1024 2>&1 |
-	sed 's/^/bench: /'
-
 unload_refused_while_open() {
 	exec 3<>/dev/vhost-trace || return 1
 	if rmmod vhost_trace 2>/dev/null; then
