@@ -208,6 +208,7 @@ stage_agent() {
 # a daemon restart); then two guests at once and the daemon SIGKILLed.
 stage_traced() {
 	run_tap traced make -s -C "$top/tools/traced" check
+	run_tap "man pages" "$top/tools/man/check.sh" "$BUILD"
 	in_vm oldest traced_launch.sh
 	in_vm oldest traced_tracedat.sh
 	in_vm oldest traced_attach.sh

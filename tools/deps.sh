@@ -19,7 +19,7 @@ QEMU_BUILD_PKGS="meson ninja-build python3 libglib2.0-dev libpixman-1-dev
 # QEMU we build, which installs no blobs).
 RUN_PKGS="qemu-system-x86 seabios ipxe-qemu"
 TRACE_PKGS="trace-cmd libtracefs-dev libtraceevent-dev liburcu-dev
-	libzstd-dev strace"
+	libzstd-dev strace groff-base"
 PKGS="$KERNEL_PKGS $BUILD_PKGS $QEMU_BUILD_PKGS $RUN_PKGS $TRACE_PKGS"
 
 need_root() {

@@ -16,7 +16,6 @@
 # (and fails).
 . "$(dirname "$0")/lib.sh"
 
-AWK=$TOP/selftests/vm/kvm_windows.awk
 W=${VTCLK_DIR:-/tmp/vtclk}
 SOCK=$W/traced.sock
 OUT=$W/out
@@ -34,22 +33,6 @@ check "$REL: module loads" load_module
 
 check "$REL: vhost-traced starts" start_daemon
 
-# the host's KVM entries and exits, on the TSC, from before the guest runs
-host_record() {
-	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
-	trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit \
-		-o $W/host.dat > $W/hrec.log 2>&1 &
-	HREC=$!
-	local t
-	for t in $(seq 100); do
-		grep -q '\[x86-tsc\]' /sys/kernel/tracing/trace_clock &&
-			[ "$(cat /sys/kernel/tracing/events/kvm/kvm_entry/enable)" = 1 ] &&
-			return 0
-		sleep 0.1
-	done
-	cat $W/hrec.log
-	return 1
-}
 check "$REL: trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit runs" host_record
 
 cat > $W/guest.sh <<'EOS'
@@ -158,22 +141,9 @@ attach() {
 }
 check "$REL: vhost-trace merge host.dat DIR" attach
 
-tsc_mhz() {
-	dmesg | sed -n 's/.*tsc: \(Refined TSC clocksource calibration\|Detected\): \([0-9.]*\) MHz.*/\2/p' | tail -n 1
-}
 
 merged() {
-	local tids s=$SECONDS
-	tids=$(sed -n 's/^vcpu[0-9]*=//p' $OUT/guest.map | paste -sd,)
-	# vhost-trace report -H: the pairing again (a no-op now), then
-	# trace-cmd report -i host.dat -i DIR/trace.dat
-	"$VT" report -H $W/host.dat $OUT > $W/merged 2> $W/merged.err ||
-		{ cat $W/merged.err; return 1; }
-	echo "merged report: $(wc -l < $W/merged) lines in $((SECONDS - s)) s, host TSC $(tsc_mhz) MHz"
-	grep -m 2 -E "^ *trace.dat:" $W/merged
-	grep -m 2 -E "^ *host.dat:" $W/merged
-	awk -f "$AWK" -v host=host.dat -v guest=trace.dat \
-		-v tids="$tids" -v mhz="$(tsc_mhz)" $W/merged
+	merged_ok $W/host.dat $OUT
 }
 check "$REL: vhost-trace report -H host.dat DIR: >= 99% of guest events on vCPU n inside a kvm_entry..kvm_exit of its thread" merged
 
@@ -183,7 +153,7 @@ unshifted() {
 	tids=$(sed -n 's/^vcpu[0-9]*=//p' $OUT/guest.map | paste -sd,)
 	trace-cmd report --raw-ts -i $W/host.dat -i $OUT/trace.dat > $W/raw 2>&1 ||
 		{ head -n 3 $W/raw; return 1; }
-	awk -f "$AWK" -v host=host.dat -v guest=trace.dat \
+	awk -f "$TOP/selftests/vm/kvm_windows.awk" -v host=host.dat -v guest=trace.dat \
 		-v tids="$tids" $W/raw > $W/raw.out
 	local rc=$?
 	sed 's/^/unshifted: /' $W/raw.out

@@ -59,3 +59,51 @@ tracedat_ok() {
 	done
 	[ "$n" -gt 0 ] && [ "$n" = "$want" ] && [ "$other" = 0 ]
 }
+
+# host_record: the host's KVM entries and exits on the TSC, into
+# $W/host.dat (trace-cmd record -C x86-tsc, pid HREC), from now on
+host_record() {
+	local t
+	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
+	trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit \
+		-o $W/host.dat > $W/hrec.log 2>&1 &
+	HREC=$!
+	for t in $(seq 100); do
+		grep -q '\[x86-tsc\]' /sys/kernel/tracing/trace_clock &&
+			[ "$(cat /sys/kernel/tracing/events/kvm/kvm_entry/enable)" = 1 ] &&
+			return 0
+		sleep 0.1
+	done
+	cat $W/hrec.log
+	return 1
+}
+
+# host_record_stop: host.dat complete
+host_record_stop() {
+	kill -INT $HREC
+	wait $HREC
+	tail -n 4 $W/hrec.log
+	[ -s $W/host.dat ]
+}
+
+tsc_mhz() {
+	dmesg | sed -n 's/.*tsc: \(Refined TSC clocksource calibration\|Detected\): \([0-9.]*\) MHz.*/\2/p' | tail -n 1
+}
+
+# merged_ok HOST.DAT DIR: `vhost-trace report -H HOST.DAT DIR` (host and
+# guest on one time line) puts at least 99% of the guest's events on vCPU
+# n inside a kvm_entry..kvm_exit window of vCPU n's host thread
+# (kvm_windows.awk; the misses and the clock error they imply are shown)
+merged_ok() {
+	local tids s=$SECONDS
+	tids=$(sed -n 's/^vcpu[0-9]*=//p' $2/guest.map | paste -sd,)
+	"$VT" report -H $1 $2 > $W/merged 2> $W/merged.err ||
+		{ cat $W/merged.err; return 1; }
+	cat $W/merged.err
+	echo "merged report: $(wc -l < $W/merged) lines in $((SECONDS - s)) s," \
+	     "host TSC $(tsc_mhz) MHz"
+	grep -m 2 -E "^ *trace.dat: .*\[[0-9]+\]" $W/merged
+	grep -m 2 -E "^ *host.dat: .*\[[0-9]+\]" $W/merged
+	awk -f "$TOP/selftests/vm/kvm_windows.awk" -v host="${1##*/}" \
+		-v guest=trace.dat -v tids="$tids" -v mhz="$(tsc_mhz)" $W/merged
+}

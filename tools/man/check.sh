@@ -1,0 +1,42 @@
+#!/bin/bash
+# TAP: the man pages render without a warning (groff -man -ww), and every
+# long option that the programs' --help prints is in their page.
+#   tools/man/check.sh [BUILD]
+here=$(cd "$(dirname "$0")" && pwd)
+BUILD=${1:-${BUILD:-$here/../../build}}
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+echo "TAP version 13"
+echo "1..4"
+echo "# man pages"
+for page in vhost-trace.1 vhost-traced.8; do
+	prog=${page%.*}
+	if command -v groff > /dev/null; then
+		out=$(groff -man -Tutf8 -ww -z "$here/$page" 2>&1)
+		[ -z "$out" ] && [ -s "$here/$page" ]
+		ok $? "$page renders without warnings${out:+: $out}"
+	else
+		n=$((n + 1))
+		echo "ok $n # SKIP groff not installed"
+	fi
+	help=$("$BUILD/tools/$prog" --help 2>&1)
+	missing=
+	for o in $(echo "$help" | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		grep -qF -- "\\-\\-${o#--}" "$here/$page" || missing="$missing $o"
+	done
+	[ -n "$help" ] && [ -z "$missing" ]
+	ok $? "$page has every option of $prog --help${missing:+ (missing:$missing)}"
+done
+echo "# $((n - failed)) passed, $failed failed"
+[ "$failed" = 0 ]
