@@ -51,19 +51,10 @@ load_module() {
 	modprobe vhost && insmod "$KMOD" && [ -c /dev/vhost-trace ]
 }
 
-# The host VM's KVM with shadow paging for its nested guests. Under TCG
-# (QEMU's emulation of nested NPT) a nested guest, or the whole host VM,
-# dies now and then, more often with two guests at once or a device
-# hot-plugged (traced_restart: 2 of 4 pairs lost with NPT, 4 of 4 ran
-# with npt=0). kvm_default_paging gives the next scripts KVM as it was.
+# The host VM's KVM with shadow paging for its nested guests: tools/vmrun
+# boots the host VM with kvm_amd.npt=0 (why: there); this makes sure of
+# it for the scripts that need it most (two guests at once, hot-plug).
 kvm_shadow_paging() {
-	if [ -d /sys/module/kvm_amd ]; then
-		rmmod kvm_amd || return 1
-	fi
-	modprobe kvm_amd npt=0 &&
+	modprobe kvm_amd &&
 		[ "$(cat /sys/module/kvm_amd/parameters/npt)" = N ]
-}
-
-kvm_default_paging() {
-	rmmod kvm_amd && modprobe kvm_amd
 }

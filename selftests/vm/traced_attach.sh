@@ -274,6 +274,5 @@ finish() {
 }
 check "$REL: the guest ran on, ends itself; daemon exits, module unloads" finish
 
-kvm_default_paging
 echo "traced_attach.sh: ${SECONDS} s"
 exit $FAILED

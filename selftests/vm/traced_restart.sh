@@ -272,7 +272,6 @@ finish() {
 }
 check "$REL: QEMUs end, daemon exits, no state left, module unloads" finish
 
-kvm_default_paging
 
 echo "traced_restart: ${SECONDS} s"
 

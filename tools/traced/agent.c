@@ -355,78 +355,105 @@ out:
 
 /*
  * After a daemon restart the chardev may still carry the rest of a reply
- * the old daemon was reading (a metadata archive: megabytes), arriving
- * for as long as the guest writes it. Whatever comes before the answer to
- * our "hello 1" is skipped: that answer is "ok LEN\n" and a body that
- * begins "proto=" (guest/PROTOCOL), which a cut-off archive does not
- * produce by chance. 1 (the answer, body in body), or -errno.
+ * the old daemon was reading (a metadata archive: megabytes; the guest
+ * goes on writing it once a host is connected again). Whatever comes
+ * before the answer to our "hello 1" is skipped: that answer is "ok
+ * LEN\n" and a body that begins "proto=" (guest/PROTOCOL), which a
+ * cut-off archive does not produce by chance. Read in bulk: megabytes a
+ * byte at a time take minutes in a slow VM.
  */
-static int resync_hello(struct agent *a, struct buf *body, int timeout_ms)
+#define RESYNC_CHUNK	65536
+#define RESYNC_KEEP	64	/* a header cut by a chunk's end */
+
+/* In b[0..n): the offset of "ok LEN\nproto=", LEN and where the body starts. */
+static int find_hello_answer(const char *b, size_t n, size_t *at,
+			     size_t *len, size_t *body)
 {
 	static const char mark[] = "proto=";
-	long end = now_ms() + timeout_ms;
-	char win[32], tail[sizeof(mark) - 1];
-	size_t n = 0, len, skipped = 0;
-	char *nl;
-	int ret;
+	size_t i, d;
 
-	for (;;) {
-		long left = end - now_ms();
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (n == sizeof(win) - 1) {	/* keep the last half */
-			memmove(win, win + n / 2, n - n / 2);
-			skipped += n / 2;
-			n -= n / 2;
-		}
-		ret = conn_read(a->fd, win + n, 1, left);
-		if (ret)
-			return ret;
-		win[++n] = '\0';
-		if (win[n - 1] != '\n')
+	for (i = 0; i + 3 < n; i++) {
+		if (b[i] != 'o' || b[i + 1] != 'k' || b[i + 2] != ' ')
 			continue;
-		nl = strstr(win, "ok ");
-		while (nl && strstr(nl + 1, "ok "))
-			nl = strstr(nl + 1, "ok ");
-		if (!nl || sscanf(nl, "ok %zu", &len) != 1 ||
-		    len < sizeof(tail) || len > (1U << 20) ||
-		    nl[3 + strspn(nl + 3, "0123456789")] != '\n') {
-			skipped += n;
-			n = 0;
+		for (d = i + 3, *len = 0; d < n && b[d] >= '0' && b[d] <= '9' &&
+		     d - i < 13; d++)
+			*len = *len * 10 + (b[d] - '0');
+		if (d == i + 3 || d >= n || b[d] != '\n')
 			continue;
-		}
-		ret = conn_read(a->fd, tail, sizeof(tail), left);
-		if (ret)
-			return ret;
-		if (memcmp(tail, mark, sizeof(tail))) {
-			skipped += n + sizeof(tail);
-			n = 0;
+		if (n - d - 1 < sizeof(mark) - 1)
+			return 0;	/* perhaps: wait for more */
+		if (memcmp(b + d + 1, mark, sizeof(mark) - 1) ||
+		    *len < sizeof(mark) - 1 || *len > (1U << 20))
 			continue;
-		}
-		if (buf_reserve(body, len))
-			return -ENOMEM;
-		memcpy(body->p, tail, sizeof(tail));
-		ret = conn_read(a->fd, body->p + sizeof(tail),
-				len - sizeof(tail), left);
-		if (ret)
-			return ret;
-		body->len = len;
-		body->p[len] = '\0';
-		skipped += nl - win;
-		if (skipped)
-			fprintf(stderr, "vhost-traced: %s: %zu more stale "
-				"byte(s) skipped before the answer to hello\n",
-				a->path, skipped);
+		*at = i;
+		*body = d + 1;
 		return 1;
 	}
+	return 0;
+}
+
+static int resync_hello(struct agent *a, struct buf *body, int timeout_ms)
+{
+	long end = now_ms() + timeout_ms;
+	size_t n = 0, at, len, start, have, skipped = 0;
+	char *b = malloc(RESYNC_CHUNK + RESYNC_KEEP);
+	int ret = -ENOMEM;
+
+	while (b) {
+		struct pollfd p = { .fd = a->fd, .events = POLLIN };
+		long left = end - now_ms();
+		ssize_t r;
+
+		if (left <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (poll(&p, 1, left) <= 0)
+			continue;
+		r = recv(a->fd, b + n, RESYNC_CHUNK + RESYNC_KEEP - n,
+			 MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			ret = r ? -errno : -EPIPE;
+			break;
+		}
+		n += r;
+		if (find_hello_answer(b, n, &at, &len, &start)) {
+			have = n - start < len ? n - start : len;
+			ret = buf_reserve(body, len) ? -ENOMEM : 0;
+			if (!ret) {
+				memcpy(body->p, b + start, have);
+				ret = conn_read(a->fd, body->p + have,
+						len - have, left);
+			}
+			if (ret)
+				break;
+			body->len = len;
+			body->p[len] = '\0';
+			skipped += at;
+			if (skipped)
+				fprintf(stderr, "vhost-traced: %s: %zu more stale "
+					"byte(s) skipped before the answer to "
+					"hello\n", a->path, skipped);
+			ret = 1;
+			break;
+		}
+		if (n > RESYNC_KEEP) {	/* keep the tail: a header may span */
+			skipped += n - RESYNC_KEEP;
+			memmove(b, b + n - RESYNC_KEEP, RESYNC_KEEP);
+			n = RESYNC_KEEP;
+		}
+	}
+	free(b);
+	return ret;
 }
 
 /* The answer to "hello 1" is there (or the connection ended). */
 static void hello_answer(struct agent *a)
 {
 	struct buf body = { 0 };
-	int ret = a->resume ? resync_hello(a, &body, REQ_TIMEOUT_MS) :
+	int ret = a->resume ? resync_hello(a, &body, META_TIMEOUT_MS) :
 		  conn_reply(a->fd, &body, REQ_TIMEOUT_MS);
 
 	buf_free(&body);
