@@ -202,15 +202,16 @@ stage_agent() {
 }
 
 # The daemon: unit tests (protocol, RCU session table, JSON and QMP
-# client, socket permissions), then launch mode end to end: with an
-# upstream-style agent, and with our agent and a guest trace.dat written
-# at stop; then attach mode over QMP to a running guest (and again, with
-# a daemon restart); then two guests at once and the daemon SIGKILLed.
+# client, state files, recovery, the agent's reconnection, TSC sampling,
+# socket permissions) and the man pages; then, in the host VM, launch mode
+# with an upstream-style agent; attach mode over QMP to a running guest
+# (trace.dat, merged with a host trace; again, with a daemon restart);
+# two guests at once with our agent, the daemon SIGKILLed and restarted;
+# host and guest traces on one time line in launch mode.
 stage_traced() {
 	run_tap traced make -s -C "$top/tools/traced" check
 	run_tap "man pages" "$top/tools/man/check.sh" "$BUILD"
 	in_vm oldest traced_launch.sh
-	in_vm oldest traced_tracedat.sh
 	in_vm oldest traced_attach.sh
 	in_vm oldest traced_restart.sh
 	in_vm oldest traced_clock.sh

@@ -35,13 +35,23 @@ last_log() {
 # (local clocks) or TSC cycles (x86-tsc), glued to the CPU once it is wide
 EV_RE='\[[0-9]{3}\] *[0-9]+(\.[0-9]+)?:'
 
-# tracedat_ok DIR "CPUS" [EVENT]: DIR/trace.dat as stock trace-cmd
-# reports it has exactly the events that agent-ctl check-pages counts in
-# DIR/cpuN.raw (check-pages output in $W/pages, the report in $W/report),
-# some on each of CPUS, and only EVENT (default sched_switch)
+# tracedat_ok DIR "CPUS" [EVENT]: DIR/trace.dat is a version 7 file,
+# made with the guest's metadata (DIR/meta), that stock trace-cmd reports
+# with exactly the events agent-ctl check-pages counts in DIR/cpuN.raw
+# (check-pages output in $W/pages, the report in $W/report), some on each
+# of CPUS, only EVENT (default sched_switch); and pages carry the ring
+# buffer's lost-events flag iff DIR/stats says the guest lost events
+# (when it says)
 tracedat_ok() {
 	local dir=$1 cpus=$2 ev=${3:-sched_switch} want n other c files=
+	local flagged lost
 	[ -s $dir/trace.dat ] || { echo "no $dir/trace.dat"; return 1; }
+	[ "$(head -c 10 $dir/trace.dat | tail -c 7)" = "tracing" ] &&
+		[ "$(dd if=$dir/trace.dat bs=1 skip=10 count=1 2>/dev/null)" = 7 ] ||
+		{ echo "$dir/trace.dat: not a version 7 trace.dat"; return 1; }
+	[ -s $dir/meta/events/header_page ] &&
+		find $dir/meta/events -path "*/$ev/format" -size +0 | grep -q . ||
+		{ echo "$dir/meta: no header_page or $ev format"; return 1; }
 	for c in $cpus; do files="$files $dir/cpu$c.raw"; done
 	# shellcheck disable=SC2086
 	"$CTL_BIN" check-pages $files | tee $W/pages || return 1
@@ -57,7 +67,13 @@ tracedat_ok() {
 		[ "$(grep -cE "\[00$c\] *[0-9]+(\.[0-9]+)?:" $W/report)" -gt 0 ] ||
 			{ echo "no events on cpu$c"; return 1; }
 	done
-	[ "$n" -gt 0 ] && [ "$n" = "$want" ] && [ "$other" = 0 ]
+	flagged=$(awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "with") s += $i} END {print s + 0}' $W/pages)
+	lost=$(sed -n 's/^session .* lost_events=\([0-9]*\) .*/\1/p' $dir/stats)
+	echo "pages flagged with lost events: $flagged; lost_events: ${lost:-?}"
+	# (a session ended by a restarted daemon has no agent to ask)
+	{ [ -z "$lost" ] || { [ "$flagged" = 0 ] && [ "$lost" = 0 ]; } ||
+		{ [ "$flagged" != 0 ] && [ "$lost" != 0 ]; }; } &&
+		[ "$n" -gt 0 ] && [ "$n" = "$want" ] && [ "$other" = 0 ]
 }
 
 # host_record: the host's KVM entries and exits on the TSC, into

@@ -193,7 +193,10 @@ stop_ga() {
 	cat $W/stop.out
 	cat $A/stats
 	[ "$rc" = 0 ] && grep -q "state=stopped" $A/stats &&
-		grep -q "agent=stopped" $A/stats || return 1
+		grep -q "agent=stopped" $A/stats &&
+		grep -qE "^session .* lost_events=[0-9]+ " $A/stats &&
+		grep -qE "^cpu0 .* lost_events=[0-9]+" $A/stats &&
+		grep -qE "^cpu1 .* lost_events=[0-9]+" $A/stats || return 1
 	# cpuN bytes= (module) agent_bytes= (the agent's stop answer) = file
 	local p b ab f
 	for p in 0 1; do
@@ -204,14 +207,14 @@ stop_ga() {
 		[ -n "$ab" ] && [ "$ab" = "$b" ] && [ "$b" = "$f" ] || return 1
 	done
 }
-check "$REL: stop after the restart: the agent's bytes = the module's = the files'" stop_ga
+check "$REL: stop after the restart: the agent's bytes = the module's = the files'; lost events per CPU" stop_ga
 
 pages_ga() {
 	"$CTL_BIN" check-pages $A/cpu0.raw $A/cpu1.raw | tee $W/pages_a
 }
 check "$REL: every page that reached ga's sinks is valid (check-pages)" pages_ga
 
-check "$REL: ga's trace.dat: stock trace-cmd, both CPUs, every event" tracedat_ok $A "0 1"
+check "$REL: ga's trace.dat: version 7 from DIR/meta, stock trace-cmd, both CPUs, every event" tracedat_ok $A "0 1"
 
 # gb: the daemon is killed again, gb's QEMU exits meanwhile (SIGTERM to
 # the `timeout` that guestrun runs it under), a new daemon ends gb.
