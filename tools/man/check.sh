@@ -4,18 +4,7 @@
 #   tools/man/check.sh [BUILD]
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-${BUILD:-$here/../../build}}
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+. "$here/../traced/tests/tap.sh"
 
 echo "TAP version 13"
 echo "1..4"
@@ -38,5 +27,4 @@ for page in vhost-trace.1 vhost-traced.8; do
 	[ -n "$help" ] && [ -z "$missing" ]
 	ok $? "$page has every option of $prog --help${missing:+ (missing:$missing)}"
 done
-echo "# $((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+tap_done

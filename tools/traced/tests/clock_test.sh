@@ -13,19 +13,8 @@ BUILD=${BUILD:-$here/../../../build}
 TD=$BUILD/tracedat
 VT=$BUILD/tools/vhost-trace
 CT=$BUILD/tools/traced/clock_test
-n=0
-failed=0
 plan=13
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+. "$(dirname "$0")/tap.sh"
 
 echo "TAP version 13"
 echo "1..$plan"
@@ -156,5 +145,4 @@ rm "$W/g3/guest.map"
 	grep -q "guest.map" "$W/att6"
 ok $? "no DIR/guest.map: refused, says so"
 
-echo "# $((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+tap_done

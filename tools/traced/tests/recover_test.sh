@@ -15,18 +15,7 @@ TRACED=$BUILD/tools/vhost-traced
 VT=$BUILD/tools/vhost-trace
 MK=$BUILD/tracedat/tests/mkpages
 PLAN=14
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+. "$(dirname "$0")/tap.sh"
 
 echo "TAP version 13"
 echo "1..$PLAN"
@@ -166,5 +155,4 @@ rc=$?
 [ $rc = 0 ] && [ ! -e $R/s5/state ]
 ok $? "SIGTERM: exit 0, the state files of the sessions removed"
 
-echo "# $((n - failed)) passed, $failed failed"
-[ $failed = 0 ]
+tap_done

@@ -6,18 +6,7 @@
 BUILD=${BUILD:-$(cd "$(dirname "$0")/../../.." && pwd)/build}
 TRACED=$BUILD/tools/vhost-traced
 VT=$BUILD/tools/vhost-trace
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+. "$(dirname "$0")/tap.sh"
 
 echo "TAP version 13"
 echo "1..13"
@@ -118,5 +107,4 @@ sed 's/^/# /' "$W/log"
 [ $rc = 0 ] && [ ! -e "$S" ]
 ok $? "SIGTERM: exit 0, socket removed"
 
-echo "# $((n - failed)) passed, $failed failed"
-[ $failed = 0 ]
+tap_done
