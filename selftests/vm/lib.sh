@@ -58,3 +58,14 @@ kvm_shadow_paging() {
 	modprobe kvm_amd &&
 		[ "$(cat /sys/module/kvm_amd/parameters/npt)" = N ]
 }
+
+# kvm_paging Y|N: kvm_amd reloaded with nested paging on or off (no VM
+# may run). Shadow paging makes every guest page fault a kvm_exit: a
+# script that traces the host's kvm_exit events runs its guest on NPT.
+kvm_paging() {
+	if [ -d /sys/module/kvm_amd ]; then
+		rmmod kvm_amd || return 1
+	fi
+	modprobe kvm_amd npt=$([ "$1" = Y ] && echo 1 || echo 0) &&
+		[ "$(cat /sys/module/kvm_amd/parameters/npt)" = "$1" ]
+}

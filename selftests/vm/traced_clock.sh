@@ -31,6 +31,9 @@ echo "host VM: $(cat /proc/cmdline | grep -o 'tsc=[a-z]*' || echo 'TSC as the ke
 
 check "$REL: module loads" load_module
 
+# one guest, launched: nested paging (shadow paging would make the
+# host's kvm_exit trace many times larger and the run twice as long)
+check "$REL: kvm_amd with nested paging (npt=1) for this one guest" kvm_paging Y
 check "$REL: vhost-traced starts" start_daemon
 
 check "$REL: trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit runs" host_record
@@ -177,6 +180,7 @@ finish() {
 	rmmod vhost_trace && [ ! -e /dev/vhost-trace ] && [ "$rc" = 0 ]
 }
 check "$REL: QEMU ends, daemon exits, module unloads" finish
+kvm_paging N > /dev/null	# as vmrun boots it, for the next scripts
 echo "traced_clock.sh: $((SECONDS - T0)) s"
 
 exit $FAILED
