@@ -3,14 +3,15 @@
 # trace clock, starts, then stops tracing (tracing_on 1, then 0) and
 # fetches the metadata;
 # SETTLE seconds after the stop (default 20) the guest ends, and QEMU
-# with it (with ENDS=0 it never ends by itself). guestrun -f puts the agent at /bin/trace-agent.
+# with it (with ENDS=0 it never ends by itself). The workload on each
+# CPU sleeps PAUSE_US (default 20000) between rounds. guestrun -f puts the agent at /bin/trace-agent.
 # shellcheck shell=sh
 /bin/trace-agent 2> /tmp/agent.log &
 apid=$!
 n=$(grep -c ^processor /proc/cpuinfo)
 c=0
 while [ $c -lt "$n" ]; do
-	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
+	taskset -c $c sh -c "while :; do ls -R /sys/class > /dev/null; usleep ${PAUSE_US:-20000}; done" &
 	c=$((c + 1))
 done
 # ENDS=0: run until QEMU is ended from outside

@@ -38,36 +38,9 @@ check "$REL: vhost-traced starts" start_daemon
 
 check "$REL: trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit runs" host_record
 
-cat > $W/guest.sh <<'EOS'
-/bin/trace-agent 2> /tmp/agent.log &
-apid=$!
-for c in 0 1; do
-	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 5000; done' &
-done
-# the host sets the clock, then starts (tracing_on 1), later stops
-# (tracing_on 0). tracing_on is also 1 at boot, and reads 0 for a moment
-# while the clock change resets the buffers: count only a start on
-# x86-tsc, and a stop that lasts
-D=/sys/kernel/tracing
-seen=0
-zeros=0
-while :; do
-	on=$(cat $D/tracing_on)
-	grep -q '\[x86-tsc\]' $D/trace_clock && [ "$on" = 1 ] && seen=1
-	if [ "$seen" = 1 ] && [ "$on" = 0 ]; then
-		zeros=$((zeros + 1))
-		[ $zeros -ge 2 ] && break
-	else
-		zeros=0
-	fi
-	sleep 0.5
-done
-# the host fetches the metadata after the stop
-sleep 8
-kill -TERM $apid
-wait $apid
-echo "guest: done"
-EOS
+# The guest: the agent and a workload on both CPUs (guest_traced.sh);
+# it ends 8 s after the stop (the host fetches the metadata meanwhile).
+GUEST_SH=$TOP/selftests/vm/guest_traced.sh
 
 session_field() {	# session_field KEY: from `vhost-trace status tc`
 	"$VT" status tc 2>/dev/null | sed -n "s/^guest trace clock \([^,]*\), KVM TSC terms: \([a-z]*\) (\([0-9]*\) changes)$/clock=\1 tsc=\2 changes=\3/p" |
@@ -78,7 +51,7 @@ record() {
 	"$VT" record --launch -o $OUT -n 2 -N tc -q -e sched:sched_switch \
 		-e sched:sched_wakeup -- \
 		"$TOP/tools/guestrun" -t 300 -f "$AGENT:/bin/trace-agent" \
-		$W/guest.sh > $W/record.log 2>&1 &
+		-e SETTLE=8 -e PAUSE_US=5000 $GUEST_SH > $W/record.log 2>&1 &
 	RECORD=$!
 	local t a
 	for t in $(seq 400); do
