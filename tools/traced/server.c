@@ -196,44 +196,12 @@ static int parse_session_args(const struct ctl_req *req,
 	return 0;
 }
 
-static void do_launch(const struct ctl_req *req, const struct peer *peer,
-		      struct sbuf *out)
+/* launch (attach 0) or attach: a new session, described in the reply */
+static void do_start(const struct ctl_req *req, const struct peer *peer,
+		     int attach, struct sbuf *out)
 {
-	static const char *const keys[] = { SESSION_KEYS, "cwd", NULL };
-	struct sess_args a = { .uid = peer->uid, .gid = peer->gid };
-	struct session *s;
-	struct sbuf body;
-	int ok = 1;
-
-	sbuf_init(&body);
-	if (parse_session_args(req, keys, &a, &body)) {
-		ok = 0;
-		goto out;
-	}
-	a.cwd = ctl_get(req, "cwd");
-	if (!a.cwd)
-		a.cwd = "/";
-	if (a.cwd[0] != '/')
-		REPLY_ERR("launch: cwd= must be an absolute path");
-	if (!req->nextra)
-		REPLY_ERR("launch: no command after --");
-	a.argc = req->nextra;
-	a.argv = req->extra;
-	if (session_launch(&a, &s, &body)) {
-		ok = 0;
-		goto out;
-	}
-	session_describe(s, 0, &body);
-	table_entry_put(&s->te);
-out:
-	ctl_reply(out, ok, body.p, body.len);
-	sbuf_free(&body);
-}
-
-static void do_attach(const struct ctl_req *req, const struct peer *peer,
-		      struct sbuf *out)
-{
-	static const char *const keys[] = { SESSION_KEYS, "qmp", "bus",
+	static const char *const launch_keys[] = { SESSION_KEYS, "cwd", NULL };
+	static const char *const attach_keys[] = { SESSION_KEYS, "qmp", "bus",
 		NULL };
 	struct sess_args a = { .uid = peer->uid, .gid = peer->gid };
 	struct session *s;
@@ -241,20 +209,33 @@ static void do_attach(const struct ctl_req *req, const struct peer *peer,
 	int ok = 1;
 
 	sbuf_init(&body);
-	if (parse_session_args(req, keys, &a, &body)) {
+	if (parse_session_args(req, attach ? attach_keys : launch_keys, &a,
+			       &body)) {
 		ok = 0;
 		goto out;
 	}
-	a.qmp = ctl_get(req, "qmp");
-	if (!a.qmp || a.qmp[0] != '/')
-		REPLY_ERR("attach: qmp= must be the absolute path of QEMU's "
-			  "QMP socket");
-	a.bus = ctl_get(req, "bus");
-	if (a.bus && !a.bus[0])
-		REPLY_ERR("attach: bus= is empty");
-	if (req->nextra)
-		REPLY_ERR("attach: takes no command (no --)");
-	if (session_attach(&a, &s, &body)) {
+	if (attach) {
+		a.qmp = ctl_get(req, "qmp");
+		if (!a.qmp || a.qmp[0] != '/')
+			REPLY_ERR("attach: qmp= must be the absolute path of "
+				  "QEMU's QMP socket");
+		a.bus = ctl_get(req, "bus");
+		if (a.bus && !a.bus[0])
+			REPLY_ERR("attach: bus= is empty");
+		if (req->nextra)
+			REPLY_ERR("attach: takes no command (no --)");
+	} else {
+		a.cwd = ctl_get(req, "cwd");
+		if (!a.cwd)
+			a.cwd = "/";
+		if (a.cwd[0] != '/')
+			REPLY_ERR("launch: cwd= must be an absolute path");
+		if (!req->nextra)
+			REPLY_ERR("launch: no command after --");
+		a.argc = req->nextra;
+		a.argv = req->extra;
+	}
+	if ((attach ? session_attach : session_launch)(&a, &s, &body)) {
 		ok = 0;
 		goto out;
 	}
@@ -351,9 +332,9 @@ void server_handle(const struct ctl_req *req, const struct peer *peer,
 		}
 		ctl_reply(out, 1, msg, strlen(msg));
 	} else if (!strcmp(cmd, "launch")) {
-		do_launch(req, peer, out);
+		do_start(req, peer, 0, out);
 	} else if (!strcmp(cmd, "attach")) {
-		do_attach(req, peer, out);
+		do_start(req, peer, 1, out);
 	} else if (!strcmp(cmd, "list") && req->argc == 1) {
 		do_list(out);
 	} else if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {
