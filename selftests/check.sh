@@ -47,25 +47,34 @@ run() {
 
 # run_vm NAME CMD...: a VM run streamed as comments; its "check: ok NAME"
 # lines become test points, and the run itself (status, dmesg) one more.
+# A failed point is followed by the last lines its check printed, so that
+# a reader of the TAP points (CI's excerpt) sees why without the stream.
 # When tools/vmrun boots again (the host VM hung or died), the points of
 # the attempt before are dropped: only the last attempt's count.
 run_vm() {
-	local name=$1 line rc=255 pts=() p
+	local name=$1 line rc=255 pts=() why=() out=() i=0
 	shift
 	while IFS= read -r line; do
 		case "$line" in
-		"check: ok "*)		pts+=("ok|${line#check: ok }") ;;
-		"check: not ok "*)	pts+=("not ok|${line#check: not ok }") ;;
+		"check: ok "*)
+			pts+=("ok|${line#check: ok }")
+			why+=("") ;;
+		"check: not ok "*)
+			pts+=("not ok|${line#check: not ok }")
+			i=$(( ${#out[@]} > 40 ? ${#out[@]} - 40 : 0 ))
+			why+=("$(printf '%s\n' "${out[@]:i}")") ;;
 		"check-rc: "*)		rc=${line#check-rc: } ;;
-		"vmrun: booting "*)	pts=(); echo "# $line" ;;
+		"vmrun: booting "*)	pts=(); why=(); echo "# $line" ;;
 		*)			echo "# $line" ;;
 		esac
 		case "$line" in
-		"check: "*)		echo "# $line" ;;
+		"check: "*)	echo "# $line"; out=() ;;
+		*)		out+=("$line") ;;
 		esac
 	done < <("$@" 2>&1; echo "check-rc: $?")
-	for p in "${pts[@]}"; do
-		point "${p%%|*}" "${p#*|}"
+	for i in "${!pts[@]}"; do
+		point "${pts[i]%%|*}" "${pts[i]#*|}"
+		[ -z "${why[i]}" ] || printf '%s\n' "${why[i]}" | sed 's/^/#   /'
 	done
 	if [ "$rc" = 0 ]; then
 		point ok "$name: exit 0, dmesg clean"

@@ -67,7 +67,9 @@ echo "guest: done"
 EOS
 
 start_guest() {
-	"$TOP/tools/guestrun" -t 240 -f "$AGENT:/bin/trace-agent" $W/guest.sh \
+	# the guest lives through the whole script (~3 min here): its time
+	# limit only catches a hang
+	"$TOP/tools/guestrun" -t 600 -f "$AGENT:/bin/trace-agent" $W/guest.sh \
 		-qmp unix:$QMP,server=on,wait=off -pidfile $W/qemu.pid \
 		> $W/guest.log 2>&1 &
 	GUEST=$!
@@ -85,7 +87,8 @@ check "$REL: a nested guest runs, its agent waits for ports" start_guest
 
 # What attach adds to QEMU: devices with an id, chardevs, device fds.
 qemu_state() {
-	kill -0 "$QPID" || { echo "QEMU $QPID is gone"; return 1; }
+	kill -0 "$QPID" ||
+		{ echo "QEMU $QPID is gone"; tail -n 40 $W/guest.log; return 1; }
 	echo "devices: $($QMPCMD $QMP qom-list '{"path": "/machine/peripheral"}' |
 		python3 -c 'import json, sys
 print(" ".join(sorted(d["name"] for d in json.load(sys.stdin))))')"
