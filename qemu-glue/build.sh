@@ -66,13 +66,15 @@ fi
 
 # KVM only (the nested guests run with -enable-kvm), the pc machine and
 # the devices the tests use
-# (configs/devices/x86_64-softmmu/vhost-trace.mak, from the series).
+# (configs/devices/x86_64-softmmu/vhost-trace.mak, from the series); no
+# debug information (the build takes ~140 s instead of ~200 s).
 config=(--meson=/usr/bin/meson
 	--target-list=x86_64-softmmu
 	--without-default-features --without-default-devices
 	--with-devices-x86_64=vhost-trace
 	--enable-kvm --disable-tcg --enable-vhost-kernel
-	--disable-docs --disable-install-blobs --disable-werror)
+	--disable-docs --disable-install-blobs --disable-werror
+	--disable-debug-info)
 
 # A build tree configured otherwise is made anew.
 if [ "$(cat "$obj/.configure-args" 2>/dev/null)" != "${config[*]}" ]; then
