@@ -18,6 +18,8 @@ FAILED=0
 hang_report() {
 	echo "check: '$1' still running after ${CHECK_SLOW:-150}s: what waits"
 	ps -eo pid,stat,wchan:30,etimes,args | grep -v ' \[.*\]$'
+	echo "QEMU threads (vCPUs: running or halted?):"
+	ps -eLo pid,tid,stat,wchan:30,comm | awk '$5 ~ /qemu|CPU|vhost/'
 	for p in $(ps -eo pid=,stat=,comm= |
 		   awk '$2 ~ /D/ || $3 ~ /vhost|qemu|trace/ {print $1}'); do
 		echo "--- $p $(cat /proc/$p/comm 2>/dev/null)"

@@ -46,6 +46,16 @@ check "$REL: vhost-traced starts" start_daemon_fds
 cat > $W/guest.sh <<'EOS'
 /bin/trace-agent 2> /tmp/agent.log &
 apid=$!
+# a line every 10 s: the guest lives, what the agent's threads wait for;
+# blocked tasks reported after 20 s (a wedged guest says nothing at all)
+echo 20 > /proc/sys/kernel/hung_task_timeout_secs
+while :; do
+	sleep 10
+	w=""
+	for t in /proc/$apid/task/*; do w="$w $(cat $t/wchan 2>/dev/null)"; done
+	echo "guest: alive $(cut -d' ' -f1 /proc/uptime), agent waits in$w"
+done &
+beat=$!
 for c in 0 1; do
 	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
 done
@@ -62,6 +72,7 @@ echo "guest: still running $(cat /proc/uptime)"
 kill -TERM $apid
 wait $apid
 echo "guest: agent exited $?"
+kill $beat
 grep -E "port|exit" /tmp/agent.log | head -n 20
 echo "guest: done"
 EOS
@@ -175,7 +186,8 @@ stop_session() {
 	[ "$rc" = 0 ] && [ "$rrc" = 0 ] && grep -q " stopped " $W/stop.out &&
 		grep -q "device vtrace[0-9]* detached" $W/stop.out &&
 		grep -q "agent=stopped" $OUT/stats &&
-		grep -q "device_state=detached" $OUT/stats
+		grep -q "device_state=detached" $OUT/stats ||
+		{ tail -n 30 $W/guest.log; return 1; }
 }
 check "$REL: vhost-trace stop: files complete, device unplugged" stop_session
 
