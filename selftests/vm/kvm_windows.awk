@@ -11,7 +11,9 @@
 # how far the farthest is from its nearest window (the clock error it
 # implies; TSC cycles, and ns with mhz). Guest events while the window
 # is still open at the end of the host trace count as inside. Both files
-# on the x86-tsc clock: the time stamps are integers (cycles).
+# on the x86-tsc clock: the time stamps are integers (cycles), or, with
+# TSC2NSEC in both (vhost-traced writes it), seconds (report -t: to the
+# ns), taken as ns.
 # The map is checked too: a kvm_entry of thread TIDn must say "vcpu n".
 # host and guest: the files' base names, which report puts before each line.
 # Exit status 0 when every vCPU has at least min% (default 99) inside.
@@ -30,6 +32,13 @@ function evtime(   i, rest, t) {
 			sub(/:$/, "", ts)
 			ev = $(i + 1 + t)
 			sub(/:$/, "", ev)
+			if (ts ~ /^[0-9]+\.[0-9]+$/) {
+				inns = 1
+				split(ts, sf, ".")
+				ts = sf[1] * 1000000000 + \
+				     substr(sf[2] "00000000", 1, 9)
+				return 1
+			}
 			return ts ~ /^[0-9]+$/
 		}
 	return 0
@@ -38,7 +47,8 @@ function evtime(   i, rest, t) {
 # a guest event at t outside every window of thread tid: pending until
 # the thread's next kvm_entry tells its distance
 function miss(v, tid, t, line) {
-	pend[tid] = pend[tid] " " t
+	# %.0f: mawk turns large numbers into strings as %.6g
+	pend[tid] = pend[tid] " " sprintf("%.0f", t)
 	pendv[tid] = v
 	if (shown[v]++ < 5)
 		example[v] = example[v] "\n#   " line
@@ -114,12 +124,12 @@ END {
 		inside[v] += open[tid]
 		e = events[v] + 0
 		pct = e ? 100 * inside[v] / e : 0
-		ns = mhz ? sprintf(" = %.0f ns", maxd[v] * 1000 / mhz) : ""
+		ns = mhz && !inns ? sprintf(" = %.0f ns", maxd[v] * 1000 / mhz) : ""
 		printf "vcpu %d (host thread %s, %d kvm_entry): %d guest events, " \
 		       "%d inside a kvm_entry..kvm_exit window (%.2f%%), %d " \
-		       "misses, farthest %d cycles%s from its window%s\n",
+		       "misses, farthest %.0f %s%s from its window%s\n",
 		       v, tid, entries[v], e, inside[v], pct, misses[v] + 0,
-		       maxd[v] + 0, ns,
+		       maxd[v] + 0, inns ? "ns" : "cycles", ns,
 		       nowin[v] ? sprintf(" (%d with no window at all)", nowin[v]) : ""
 		if (example[v] != "")
 			printf "# first misses on vcpu %d:%s\n", v, example[v]

@@ -73,7 +73,25 @@ tracedat_ok() {
 	# (a session ended by a restarted daemon has no agent to ask)
 	{ [ -z "$lost" ] || { [ "$flagged" = 0 ] && [ "$lost" = 0 ]; } ||
 		{ [ "$flagged" != 0 ] && [ "$lost" != 0 ]; }; } &&
-		[ "$n" -gt 0 ] && [ "$n" = "$want" ] && [ "$other" = 0 ]
+		[ "$n" -gt 0 ] && [ "$n" = "$want" ] && [ "$other" = 0 ] &&
+		host_seconds_ok $dir
+}
+
+# host_seconds_ok DIR: a guest on x86-tsc (DIR/guest.map clock=x86-tsc)
+# is reported in host seconds (TSC2NSEC, guest.map tsc2nsec=): its events
+# (in $W/report) lie in the last 10 minutes of this host's time (uptime;
+# the TSC counted the firmware's seconds too: up to 60 s more)
+host_seconds_ok() {
+	local up
+	grep -qx "clock=x86-tsc" $1/guest.map 2>/dev/null || return 0
+	grep "^tsc2nsec=" $1/guest.map ||
+		{ echo "$1/guest.map: no tsc2nsec="; return 1; }
+	up=$(cut -d' ' -f1 /proc/uptime)
+	grep -oE "$EV_RE" $W/report | sed -E 's/.*\] *//; s/:$//' |
+	awk -v up="$up" 'NR == 1 {f = $1} {l = $1}
+		!/^[0-9]+\.[0-9][0-9][0-9][0-9][0-9][0-9]$/ {bad = $1}
+		END {printf "guest events from %s to %s s, host uptime %s s\n", f, l, up
+		     exit bad != "" || f < up - 600 || l > up + 60 || f > l}'
 }
 
 # host_record: the host's KVM entries and exits on the TSC, into
@@ -113,7 +131,7 @@ tsc_mhz() {
 merged_ok() {
 	local tids s=$SECONDS
 	tids=$(sed -n 's/^vcpu[0-9]*=//p' $2/guest.map | paste -sd,)
-	"$VT" report -H $1 $2 > $W/merged 2> $W/merged.err ||
+	"$VT" report -H $1 $2 -- -t > $W/merged 2> $W/merged.err ||
 		{ cat $W/merged.err; return 1; }
 	cat $W/merged.err
 	echo "merged report: $(wc -l < $W/merged) lines in $((SECONDS - s)) s," \

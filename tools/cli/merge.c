@@ -8,7 +8,10 @@
  *     section at its end, as trace-cmd itself adds options after a
  *     recording;
  *   DIR/trace.dat's TIME_SHIFT gets HOST.DAT's trace id as its peer (in
- *     place), and HOST.DAT's TSC2NSEC option when it has one.
+ *     place);
+ *   TSC2NSEC (TSC to ns terms; vhost-traced writes the host kernel's in
+ *     the guest file) goes to the file that lacks it, so both show
+ *     seconds, or neither.
  * Then `trace-cmd report -i HOST.DAT -i DIR/trace.dat` and KernelShark
  * show both on one time line. Local files only; no daemon involved.
  */
@@ -156,16 +159,58 @@ static unsigned char *guest_option(const struct guest_map *m,
 	return b;
 }
 
+enum { NS_NONE, NS_SAME, NS_TO_HOST, NS_TO_GUEST };
+static const char *const ns_said[] = {
+	[NS_NONE] = "",
+	[NS_SAME] = "",
+	[NS_TO_HOST] = "host file: TSC2NSEC of the guest's (the same host), "
+		       "both in nanoseconds now\n",
+	[NS_TO_GUEST] = "guest file: TSC2NSEC of the host's (recorded with "
+			"-C tsc2nsec), both in nanoseconds now\n",
+};
+
+/*
+ * Both files convert TSC to ns, or neither: the reader applies TSC2NSEC
+ * after TIME_SHIFT, so the guest's (written by vhost-traced, the host
+ * kernel's terms) is the host's too. Copies the one there is to the other;
+ * an NS_* or -1 (they differ: not the same host).
+ */
+static int share_tsc2nsec(struct tracedat_edit *host,
+			  struct tracedat_edit *guest, const char *hpath)
+{
+	unsigned int hsize = 0, gsize = 0;
+	const void *h = tracedat_edit_get(host, TRACEDAT_OPT_TSC2NSEC, -1,
+					  &hsize);
+	const void *g = tracedat_edit_get(guest, TRACEDAT_OPT_TSC2NSEC, -1,
+					  &gsize);
+
+	if (!h && !g)
+		return NS_NONE;
+	if (h && g) {
+		/* mult and shift; the offset is not used by the reader */
+		if (hsize >= 8 && gsize >= 8 && !memcmp(h, g, 8))
+			return NS_SAME;
+		fprintf(stderr, "vhost-trace: %s converts TSC to ns with other "
+			"terms than the guest's file: not recorded on the host "
+			"the guest ran on?\n", hpath);
+		return -1;
+	}
+	if (h)
+		return tracedat_edit_append(guest, TRACEDAT_OPT_TSC2NSEC, h,
+					    hsize) ? -1 : NS_TO_GUEST;
+	return tracedat_edit_append(host, TRACEDAT_OPT_TSC2NSEC, g, gsize) ?
+		-1 : NS_TO_HOST;
+}
+
 int merge_files(const char *hpath, const char *dir, FILE *out)
 {
 	struct tracedat_edit *host = NULL, *guest = NULL;
 	const unsigned char *hid;
-	const void *tsc2nsec;
 	unsigned char *gopt = NULL, peer[8];
-	unsigned int size, tsize = 0;
+	unsigned int size;
 	char gpath[4200], clock[64];
 	struct guest_map *m;
-	int rc = 1, attached, with_tsc2nsec = 0;
+	int rc = 1, attached, ns;
 
 	m = malloc(sizeof(*m));
 	if (!m || read_map(dir, m))
@@ -214,12 +259,9 @@ int merge_files(const char *hpath, const char *dir, FILE *out)
 						  gopt, size))
 			goto out;
 	}
-	tsc2nsec = tracedat_edit_get(host, TRACEDAT_OPT_TSC2NSEC, -1, &tsize);
-	if (tsc2nsec &&
-	    !tracedat_edit_count(guest, TRACEDAT_OPT_TSC2NSEC) &&
-	    tracedat_edit_append(guest, TRACEDAT_OPT_TSC2NSEC, tsc2nsec, tsize))
+	ns = share_tsc2nsec(host, guest, hpath);
+	if (ns < 0)
 		goto out;
-	with_tsc2nsec = !!tsc2nsec;
 	put_le(peer, le64(hid), 8);
 	/* host first: a failure there leaves the guest file as it was */
 	rc = tracedat_edit_close(host);
@@ -240,9 +282,8 @@ int merge_files(const char *hpath, const char *dir, FILE *out)
 	       m->vcpus);
 	for (size = 0; size < (unsigned int)m->vcpus; size++)
 		fprintf(out, " %u->%d", size, m->tid[size]);
-	fprintf(out, ")\n%s: TIME_SHIFT peer %#llx%s\n", gpath,
-	       (unsigned long long)le64(peer),
-	       with_tsc2nsec ? ", TSC2NSEC from the host" : "");
+	fprintf(out, ")\n%s: TIME_SHIFT peer %#llx\n%s", gpath,
+	       (unsigned long long)le64(peer), ns_said[ns]);
 	rc = 0;
 out:
 	tracedat_edit_free(host);

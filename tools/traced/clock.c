@@ -521,6 +521,8 @@ int kvm_clock_write_files(const struct kvm_clock *c, const char *dir,
 		fprintf(f, "vcpu%u=%d\n", v, c->vcpu[v].tid);
 	fprintf(f, "tsc_polls=%lu\ntsc_changes=%lu\ntsc_stable=%s\n",
 		c->polls, c->changes, kvm_clock_unstable(c) ? "no" : "yes");
+	if (c->ns_mult)
+		fprintf(f, "tsc2nsec=%u %u\n", c->ns_mult, c->ns_shift);
 	err = ferror(f);
 	if (fclose(f) || err)
 		return -EIO;

@@ -69,10 +69,21 @@ struct kvm_clock {
 	unsigned long polls;
 	unsigned long changes;	/* over all vCPUs, after the first sample */
 	const char *proc;	/* "/proc" (tests: a fake tree) */
+	uint32_t ns_mult;	/* host_tsc2nsec() when known, for guest.map */
+	uint32_t ns_shift;
 };
 
 /* The host's TSC (rdtsc), the clock of trace-cmd record -C x86-tsc. */
 uint64_t host_tsc(void);
+
+/*
+ * The host kernel's TSC to ns terms, ns = (tsc * mult) >> shift, the same
+ * on every CPU (tsc2nsec.c); 0, or -errno with the reason in @err. With
+ * them in a guest trace.dat (TSC2NSEC, after TIME_SHIFT has made guest
+ * times host TSC), trace-cmd report shows seconds, as for trace-cmd
+ * record -C tsc2nsec.
+ */
+int host_tsc2nsec(uint32_t *mult, uint32_t *shift, char *err, size_t errsz);
 
 /*
  * Where debugfs is mounted; mounts it on /sys/kernel/debug when it is

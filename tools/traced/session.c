@@ -518,6 +518,30 @@ static void tsc_finish(struct session *s)
 }
 
 /*
+ * TSC2NSEC: the host's TSC to ns terms, for the guest times TIME_SHIFT
+ * made host TSC (trace-cmd report then shows seconds, as for trace-cmd
+ * record -C tsc2nsec). Without them the times stay TSC cycles.
+ */
+static int add_tsc2nsec(struct session *s, struct tracedat *td)
+{
+	struct {
+		uint32_t mult, shift;
+		uint64_t offset;
+	} opt = { 0 };			/* little endian: x86 */
+	char err[256];
+
+	if (host_tsc2nsec(&opt.mult, &opt.shift, err, sizeof(err))) {
+		fprintf(stderr, "vhost-traced: %s: guest times stay TSC "
+			"cycles (no TSC2NSEC): %s\n", s->te.name, err);
+		return 0;
+	}
+	s->kclock.ns_mult = opt.mult;
+	s->kclock.ns_shift = opt.shift;
+	return tracedat_add_option(td, TRACEDAT_OPT_TSC2NSEC, &opt,
+				   sizeof(opt));
+}
+
+/*
  * With the guest on x86-tsc and its TSC terms sampled: TRACEID and
  * TIME_SHIFT (the host's trace id comes later, from vhost-trace attach).
  */
@@ -533,7 +557,8 @@ static int add_time_shift(struct session *s, struct tracedat *td)
 			s->agent.clock[0] ? s->agent.clock : "unknown");
 		return 0;
 	}
-	return kvm_clock_time_shift(&s->kclock, td, 0);
+	ret = kvm_clock_time_shift(&s->kclock, td, 0);
+	return ret ? ret : add_tsc2nsec(s, td);
 }
 
 static void tracedat_log(int level, const char *msg)

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -106,6 +107,31 @@ static void scaled(void)
 	       "ratio 1.0: host = guest - offset exactly");
 }
 
+/* the host's TSC to ns terms against CLOCK_MONOTONIC_RAW, over 200 ms */
+static void host_terms(void)
+{
+	struct timespec a, b;
+	uint64_t t0, t1, ns, tns;
+	uint32_t mult, shift;
+	char err[256], why[300];
+
+	if (host_tsc2nsec(&mult, &shift, err, sizeof(err))) {
+		snprintf(why, sizeof(why), "host TSC to ns terms: %s", err);
+		tap_skip(why);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+	t0 = host_tsc();
+	usleep(200000);
+	clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+	t1 = host_tsc();
+	ns = (b.tv_sec - a.tv_sec) * 1000000000ULL + b.tv_nsec - a.tv_nsec;
+	tns = ((unsigned __int128)(t1 - t0) * mult) >> shift;
+	tap_ok(close_to(tns, ns, ns / 100), "host TSC to ns (* %u >> %u): "
+	       "%llu ns by the terms, %llu by CLOCK_MONOTONIC_RAW", mult,
+	       shift, (unsigned long long)tns, (unsigned long long)ns);
+}
+
 int main(int argc, char **argv)
 {
 	char dbg[4200], proc[4200], err[4400], path[8192], buf[8192];
@@ -127,7 +153,8 @@ int main(int argc, char **argv)
 	fake_tree();
 	snprintf(dbg, sizeof(dbg), "%s/debugfs", root);
 	snprintf(proc, sizeof(proc), "%s/proc", root);
-	tap_plan("kvm_clock", argc == 5 ? 18 : 16);
+	tap_plan("kvm_clock", argc == 5 ? 19 : 17);
+	host_terms();
 
 	ret = kvm_clock_open(&c, dbg, proc, 1234, 1, err, sizeof(err));
 	tap_ok(ret == -ENOENT && strstr(err, "no KVM VM"),
@@ -181,6 +208,8 @@ int main(int argc, char **argv)
 	kvm_clock_free(&u);
 	put("debugfs/kvm/500-12/vcpu0/tsc-offset", "-4000000000\n");
 
+	c.ns_mult = 3;
+	c.ns_shift = 2;
 	ret = kvm_clock_write_files(&c, root, "vm7", 0x1234abcdULL, "x86-tsc");
 	snprintf(path, sizeof(path), "%s/guest.map", root);
 	fp = fopen(path, "r");
@@ -192,7 +221,8 @@ int main(int argc, char **argv)
 	       strstr(buf, "\ntrace_id=0x000000001234abcd\n") &&
 	       strstr(buf, "\nvcpus=2\n") && strstr(buf, "\nvcpu0=520\n") &&
 	       strstr(buf, "\nvcpu1=511\n") && strstr(buf, "\nclock=x86-tsc\n") &&
-	       strstr(buf, "\ntsc_stable=yes\n"), "guest.map");
+	       strstr(buf, "\ntsc_stable=yes\n") &&
+	       strstr(buf, "\ntsc2nsec=3 2\n"), "guest.map");
 	snprintf(path, sizeof(path), "%s/tsc", root);
 	fp = fopen(path, "r");
 	n = fp ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;

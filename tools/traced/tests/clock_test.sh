@@ -13,7 +13,7 @@ BUILD=${BUILD:-$here/../../../build}
 TD=$BUILD/tracedat
 VT=$BUILD/tools/vhost-trace
 CT=$BUILD/tools/traced/clock_test
-plan=13
+plan=16
 . "$(dirname "$0")/tap.sh"
 
 echo "TAP version 13"
@@ -53,14 +53,16 @@ awk '$2 == 0 { printf "%.0f 0 %d\n", $1 + 4000000000, $3 }
      $2 == 1 && $1 >= 6500000000 { printf "%.0f 1 %d\n", ($1 + 10000000000) * 2 / 3, $3 }' \
 	"$W/g0.exp" "$W/g1.exp" | sort -k2,2n -k3,3n > "$W/want"
 
-# same TIME_SHIFT'ed times (within 2 ns: the reader's rounding)
+# same TIME_SHIFT'ed times as WANT (default want; within 2 ns: the
+# reader's rounding)
 same() {
+	local want=${2:-$W/want}
 	sort -k2,2n -k3,3n "$1" > "$W/got.s"
-	if [ "$(wc -l < "$W/got.s")" != "$(wc -l < "$W/want")" ]; then
-		echo "# $(wc -l < "$W/got.s") events, want $(wc -l < "$W/want")"
+	if [ "$(wc -l < "$W/got.s")" != "$(wc -l < "$want")" ]; then
+		echo "# $(wc -l < "$W/got.s") events, want $(wc -l < "$want")"
 		return 1
 	fi
-	paste -d' ' "$W/want" "$W/got.s" | awk '
+	paste -d' ' "$want" "$W/got.s" | awk '
 		{ d = $1 - $4; if (d < 0) d = -d
 		  if ($2 != $5 || $3 != $6 || d > 2) { bad++; if (bad < 5) print "# " $0 } }
 		END { print "# " NR " events compared, " bad + 0 " off"; exit bad > 0 }'
@@ -126,13 +128,44 @@ ok $? "a host file on another clock: refused, says why, untouched"
 # TSC2NSEC (trace-cmd record -C tsc2nsec): mult 3, shift 2, offset 0
 tsc2nsec=03000000020000000000000000000000
 cp -r "$W/g2" "$W/g3"
+cp -r "$W/g2" "$W/g4"
 "$TD/vhost-trace-dat" -m "$W/meta" -o "$W/hostn.dat" --trace-id 0x79 \
 	--set trace_clock=x86-tsc "$W/h0.raw"
 "$TD/tests/edit" "$W/hostn.dat" append 14 $tsc2nsec &&
 	"$VT" merge "$W/hostn.dat" "$W/g2" > "$W/att4" 2>&1 &&
-	grep -q "TSC2NSEC from the host" "$W/att4" &&
+	grep -q "guest file: TSC2NSEC of the host's" "$W/att4" &&
 	[ "$("$TD/tests/edit" "$W/g2/trace.dat" get 14)" = $tsc2nsec ]
 ok $? "a host file with TSC2NSEC: the guest file gets it too"
+
+# vhost-traced writes the host kernel's TSC2NSEC into the guest file: a
+# report of the guest alone shows host time in seconds, (tsc * 3) >> 2 ns
+awk '{ printf "%.0f %s %s\n", int($1 * 3 / 4), $2, $3 }' "$W/want" > "$W/want_ns"
+"$TD/tests/edit" "$W/g4/trace.dat" append 14 $tsc2nsec &&
+	"$VT" report "$W/g4" > "$W/rep4" 2>&1 &&
+	grep -m1 -E '\] +[0-9]+\.[0-9]{6}: vtest_' "$W/rep4" | sed 's/^/# /' &&
+	events "$W/g4/trace.dat" > "$W/got4" && same "$W/got4" "$W/want_ns"
+ok $? "a guest file with TSC2NSEC: report DIR shows host seconds, every event at its time"
+
+"$TD/vhost-trace-dat" -m "$W/meta" -o "$W/hostx.dat" --trace-id 0x82 \
+	--set trace_clock=x86-tsc "$W/h0.raw"
+"$TD/tests/edit" "$W/hostx.dat" append 14 05000000030000000000000000000000
+! "$VT" merge "$W/hostx.dat" "$W/g4" > "$W/att7" 2>&1 &&
+	grep -q "other terms" "$W/att7" &&
+	! trace-cmd dump --options -i "$W/hostx.dat" 2>&1 | grep -q 'Guest name'
+ok $? "host and guest files with different TSC2NSEC: refused, says why"
+
+"$TD/vhost-trace-dat" -m "$W/meta" -o "$W/hostg.dat" --trace-id 0x81 \
+	--set trace_clock=x86-tsc "$W/h0.raw"
+awk '{ printf "%.0f %s %s\n", int($1 * 3 / 4), $2, $3 }' "$W/h0.exp" > "$W/h0_ns"
+"$VT" merge "$W/hostg.dat" "$W/g4" > "$W/att8" 2>&1 &&
+	grep -q "host file: TSC2NSEC of the guest's" "$W/att8" &&
+	[ "$("$TD/tests/edit" "$W/hostg.dat" get 14)" = $tsc2nsec ] &&
+	events "$W/hostg.dat" "$W/g4/trace.dat" > "$W/merged4" &&
+	cut -d' ' -f1 "$W/merged4" | sort -c -n &&
+	[ "$(wc -l < "$W/merged4")" = $(( $(wc -l < "$W/h0_ns") + $(wc -l < "$W/want") )) ] &&
+	events "$W/hostg.dat" | head -n 1 | cut -d' ' -f1 |
+	grep -qx "$(sort -n "$W/h0_ns" | head -n 1 | cut -d' ' -f1)"
+ok $? "a guest file with TSC2NSEC merged: the host file gets it, one time line in ns"
 
 "$TD/vhost-trace-dat" -m "$W/meta" -o "$W/host6.dat" -v 6 --trace-id 0x80 \
 	--set trace_clock=x86-tsc "$W/h0.raw"

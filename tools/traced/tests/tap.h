@@ -29,6 +29,12 @@ static inline int tap_ok(int cond, const char *fmt, ...)
 	return cond;
 }
 
+static inline void tap_skip(const char *why)
+{
+	printf("ok %d # SKIP %s\n", ++tap_n, why);
+	fflush(stdout);
+}
+
 static inline int tap_done(void)
 {
 	printf("# %d passed, %d failed\n", tap_n - tap_failed, tap_failed);
