@@ -83,6 +83,26 @@ run_vm() {
 	fi
 }
 
+# What decides how the machine boots: /boot, the kernel image packages,
+# the kernels' module trees, the boot loader's configuration. make check
+# (and make demo) may change none of it: the test kernels are unpacked into
+# the build directory (tools/kernel-images.sh).
+boot_state() {
+	local d
+	ls -l --time-style=full-iso /boot /boot/grub 2>/dev/null
+	dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'linux-image-*' \
+		2>/dev/null
+	for d in /lib/modules/*/kernel; do
+		[ -d "$d" ] && echo "modules: $d"
+	done
+	cat /etc/default/grub 2>/dev/null
+}
+boot_before=$(boot_state)
+
+boot_unchanged() {
+	diff <(echo "$boot_before") <(boot_state)
+}
+
 stage() {
 	local s=$SECONDS
 	echo "# stage $1"
@@ -230,6 +250,7 @@ for s in deps build guards tracedat module nested qemu agent traced; do
 	has_stage "$s" && stage "$s"
 done
 run_vm_queues
+run "the machine's boot configuration is unchanged" boot_unchanged
 
 echo "1..$n"
 echo "# total time $((SECONDS - t0))s"

@@ -7,10 +7,12 @@ set -euo pipefail
 BUILD=${1:-build}
 export DEBIAN_FRONTEND=noninteractive
 
-# Kernels: the 6.1 and 6.12 LTS series of Debian 12, each as image, headers
-# and the linux-source tarball of the same version (vhost.h comes from it).
-KERNEL_PKGS="linux-image-amd64 linux-headers-amd64 linux-source-6.1
-	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12"
+# Kernels: the 6.1 and 6.12 LTS series of Debian 12, each as headers and
+# the linux-source tarball of the same version (vhost.h comes from it).
+# Their images are not installed (that would change how the machine
+# boots): tools/kernel-images.sh unpacks them into the build directory.
+KERNEL_PKGS="linux-headers-amd64 linux-source-6.1
+	linux-headers-6.12-amd64 linux-source-6.12"
 BUILD_PKGS="build-essential bc kmod cpio xz-utils zstd busybox-static
 	dpkg-dev pkg-config file"
 QEMU_BUILD_PKGS="meson ninja-build python3 libglib2.0-dev libpixman-1-dev
@@ -55,8 +57,7 @@ EOS
 	fi
 	echo "deps: installing:$missing"
 	apt-get update -qq
-	# No initramfs for the kernels: the VM runner builds its own.
-	INITRD=No apt-get install -y -qq --no-install-recommends $missing \
+	apt-get install -y -qq --no-install-recommends $missing \
 		>/dev/null
 fi
 
@@ -76,3 +77,6 @@ if [ ! -f "$QSRC/.unpacked" ]; then
 	touch "$QSRC/.unpacked"
 	echo "deps: QEMU source in $QSRC"
 fi
+
+# The test kernels, unpacked (not installed) into the build directory.
+"$(dirname "$0")/kernel-images.sh" "$BUILD"

@@ -6,11 +6,13 @@
 #          9pnet_virtio, 9p); init is tools/vm/init-host.
 #   guest: the stock virtio-console driver (virtio_pci, virtio_console);
 #          init is tools/vm/init-guest.
-# Modules come from /lib/modules/RELEASE, decompressed, with the load
-# order that modprobe computes for them.
+# Modules come from the kernel unpacked in $BUILD/kernels/RELEASE
+# (tools/kernel-images.sh), decompressed, with the load order that modprobe
+# computes for them.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+build=${BUILD:-$here/../../build}
 kind=$1
 rel=$2
 out=$3
@@ -21,8 +23,9 @@ guest)	mods="virtio_pci virtio_console" ;;
 *)	echo "mkinitramfs: kind must be host or guest" >&2; exit 1 ;;
 esac
 
-if [ ! -d "/lib/modules/$rel" ]; then
-	echo "mkinitramfs: no modules for $rel (is linux-image-$rel installed?)" >&2
+kroot=$build/kernels/$rel
+if [ ! -d "$kroot/lib/modules/$rel" ]; then
+	echo "mkinitramfs: no modules for $rel in $kroot (make deps unpacks them)" >&2
 	exit 1
 fi
 
@@ -38,7 +41,7 @@ chmod 755 "$root/init"
 
 : > "$root/modules.order"
 for m in $mods; do
-	modprobe -S "$rel" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
+	modprobe -d "$kroot" -S "$rel" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
 done | awk '!seen[$0]++' | while read -r ko; do
 	name=$(basename "$ko")
 	name=${name%.xz}
