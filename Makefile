@@ -15,9 +15,9 @@ export BUILD
 
 KERNELS = $(shell tools/kernels.sh)
 
-.PHONY: all deps modules selftests qemu vm-images tracedat tools guest agent-ctl traced check demo bench checkpatch clean
+.PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench checkpatch clean
 
-all: modules selftests qemu vm-images tracedat tools guest agent-ctl traced
+all: modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced
 
 deps:
 	@tools/deps.sh $(BUILD)
@@ -42,9 +42,14 @@ selftests:
 qemu:
 	@qemu-glue/build.sh $(BUILD)
 
-# The native trace.dat writer: libtracedat.a and vhost-trace-dat.
+# The code the guest agent and the host tools share: libvt.a.
+libvt:
+	@$(MAKE) -s -C tools/libvt BUILD=$(BUILD)
+
+# The native trace.dat writer: libtracedat.a, and vhost-trace-dat.
 tracedat:
 	@$(MAKE) -s -C tools/tracedat BUILD=$(BUILD)
+	@$(MAKE) -s -C tools/vhost-trace-dat BUILD=$(BUILD)
 
 # Host tools, and vt-pattern (static: it also runs in busybox guests).
 tools: $(BUILD)/tools/vhost-trace-launch $(BUILD)/tools/vt-pattern

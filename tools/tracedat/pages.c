@@ -27,7 +27,7 @@ static uint64_t get_le(const unsigned char *p, int n)
 static int check_pages(struct tracedat *td, struct td_cpu *c, int cpu)
 {
 	unsigned int psize = td->info.page_size;
-	int hdr = header_page_data_offset(&td->meta.header_page);
+	int hdr = td_header_page_data_offset(&td->meta.header_page);
 	int lsize = hdr >= 16 ? 8 : 4;
 	uint64_t off, commit;
 	unsigned char *page;
@@ -60,7 +60,7 @@ static int check_pages(struct tracedat *td, struct td_cpu *c, int cpu)
 	return ret;
 }
 
-int cpu_check(struct tracedat *td, struct td_cpu *c)
+int td_cpu_check(struct tracedat *td, struct td_cpu *c)
 {
 	unsigned int psize = td->info.page_size;
 	int cpu = c - td->cpus;

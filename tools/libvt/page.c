@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pages.h"
+#include "vt_page.h"
 
 enum {
 	TYPE_PADDING = 29,
@@ -32,18 +32,18 @@ static uint64_t get64(const unsigned char *p)
 	return v;
 }
 
-int page_check(const unsigned char *page, struct page_info *pi, char *err,
+int vt_page_check(const unsigned char *page, struct vt_page_info *pi, char *err,
 	       size_t errsz)
 {
 	uint64_t ts, flags;
-	size_t off = RB_PAGE_HDR, end;
+	size_t off = VT_PAGE_HDR, end;
 
 	memset(pi, 0, sizeof(*pi));
 	pi->time_stamp = get64(page);
 	flags = get64(page + 8);
-	pi->missed = !!(flags & (RB_MISSED_EVENTS | RB_MISSED_STORED));
-	pi->commit = flags & ~(RB_MISSED_EVENTS | RB_MISSED_STORED);
-	if (pi->commit == 0 || pi->commit > RB_PAGE_SIZE - RB_PAGE_HDR) {
+	pi->missed = !!(flags & (VT_PAGE_MISSED_EVENTS | VT_PAGE_MISSED_STORED));
+	pi->commit = flags & ~(VT_PAGE_MISSED_EVENTS | VT_PAGE_MISSED_STORED);
+	if (pi->commit == 0 || pi->commit > VT_PAGE_SIZE - VT_PAGE_HDR) {
 		snprintf(err, errsz, "commit size %llu out of range",
 			 (unsigned long long)pi->commit);
 		return -EINVAL;
@@ -53,7 +53,7 @@ int page_check(const unsigned char *page, struct page_info *pi, char *err,
 		return -EINVAL;
 	}
 	ts = pi->time_stamp;
-	end = RB_PAGE_HDR + pi->commit;
+	end = VT_PAGE_HDR + pi->commit;
 	while (off < end) {
 		uint32_t h, tl, td, len;
 

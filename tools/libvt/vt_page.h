@@ -6,12 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RB_PAGE_SIZE		4096
-#define RB_PAGE_HDR		16	/* u64 time_stamp, local_t commit (64-bit) */
-#define RB_MISSED_EVENTS	(1ULL << 31)
-#define RB_MISSED_STORED	(1ULL << 30)
+#define VT_PAGE_SIZE		4096
+#define VT_PAGE_HDR		16	/* u64 time_stamp, local_t commit (64-bit) */
+#define VT_PAGE_MISSED_EVENTS	(1ULL << 31)
+#define VT_PAGE_MISSED_STORED	(1ULL << 30)
 
-struct page_info {
+struct vt_page_info {
 	uint64_t time_stamp;	/* page header */
 	uint64_t commit;	/* bytes of events */
 	int missed;		/* the writer lost events before this page */
@@ -21,7 +21,7 @@ struct page_info {
 };
 
 /* 0 for a valid page, -EINVAL with a reason in err otherwise. */
-int page_check(const unsigned char *page, struct page_info *pi, char *err,
+int vt_page_check(const unsigned char *page, struct vt_page_info *pi, char *err,
 	       size_t errsz);
 
 #endif
