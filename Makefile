@@ -59,9 +59,13 @@ $(BUILD)/tools/vhost-trace-launch: tools/launch/vhost-trace-launch.c \
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Ivhost-trace/uapi -o $@ $<
 
-$(BUILD)/tools/vt-pattern: selftests/pattern/vt-pattern.c
+# Its pattern and checker are the kselftests' (one source for both).
+$(BUILD)/tools/vt-pattern: selftests/pattern/vt-pattern.c \
+		selftests/vhost_trace/vt_pattern.c selftests/vhost_trace/vt_pattern.h
 	@mkdir -p $(@D)
-	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+	$(CC) -O2 -Wall -Wextra -Wno-unused-parameter -static -pthread \
+		-DVT_PATTERN_ONLY -Iselftests/vhost_trace -o $@ \
+		selftests/pattern/vt-pattern.c selftests/vhost_trace/vt_pattern.c
 
 # The guest trace agent (static) and its host-side control tool.
 guest:
