@@ -15,15 +15,6 @@
 
 #define COMMIT_MASK	((1ULL << 27) - 1)	/* flags live above */
 
-static uint64_t get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = (v << 8) | p[n];
-	return v;
-}
-
 static int check_pages(struct tracedat *td, struct td_cpu *c, int cpu)
 {
 	unsigned int psize = td->info.page_size;
@@ -46,7 +37,7 @@ static int check_pages(struct tracedat *td, struct td_cpu *c, int cpu)
 			       n < 0 ? strerror(errno) : "short read");
 			break;
 		}
-		commit = get_le(page + 8, lsize) & COMMIT_MASK;
+		commit = vt_le_get(page + 8, lsize) & COMMIT_MASK;
 		if (commit > psize - hdr) {
 			td_err("%s (cpu %d): page %llu at offset %llu: commit %llu exceeds the page's data area (%u bytes); not a ring-buffer page?",
 			       c->name, cpu, (unsigned long long)(off / psize),

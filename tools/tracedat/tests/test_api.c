@@ -59,10 +59,10 @@ static int make_cpu_fd(const char *dir, int cpu, int nr)
 		return -1;
 	for (i = 0; i < nr; i++) {
 		memset(ev, 0, sizeof(ev));
-		rb_le(ev, 1000, 2);		/* vtest_event */
-		rb_le(ev + 4, 100 + cpu, 4);
-		rb_le(ev + 8, i, 4);
-		rb_le(ev + 12, cpu, 4);
+		vt_le_put(ev, 1000, 2);		/* vtest_event */
+		vt_le_put(ev + 4, 100 + cpu, 4);
+		vt_le_put(ev + 8, i, 4);
+		vt_le_put(ev + 12, cpu, 4);
 		rb_event(&w, 2000000000ULL + i * 333ULL, ev, sizeof(ev));
 	}
 	rb_flush(&w);
