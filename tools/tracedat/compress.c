@@ -80,8 +80,8 @@ int td_z_block(struct td_zctx *z, struct td_out *o, const void *data, size_t len
 	ret = z_compress(z, data, len, &clen);
 	if (ret)
 		return ret;
-	td_out_u32(o, clen);
-	td_out_u32(o, len);
+	td_out_le(o, clen, 4);
+	td_out_le(o, len, 4);
 	td_out_write(o, z->out, clen);
 	return o->err;
 }
@@ -100,7 +100,7 @@ int td_z_copy_chunks(struct td_zctx *z, struct td_out *o, int fd, uint64_t size,
 	in = malloc(chunk);
 	if (!in)
 		return -ENOMEM;
-	td_out_u32(o, 0);
+	td_out_le(o, 0, 4);
 	while (!ret && !o->err && off < size) {
 		n = size - off < chunk ? size - off : chunk;
 		r = pread(fd, in, n, off);
@@ -113,8 +113,8 @@ int td_z_copy_chunks(struct td_zctx *z, struct td_out *o, int fd, uint64_t size,
 		ret = z_compress(z, in, n, &clen);
 		if (ret)
 			break;
-		td_out_u32(o, clen);
-		td_out_u32(o, n);
+		td_out_le(o, clen, 4);
+		td_out_le(o, n, 4);
 		td_out_write(o, z->out, clen);
 		off += n;
 		count++;

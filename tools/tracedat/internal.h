@@ -48,9 +48,7 @@ struct td_out {
 };
 
 void td_out_write(struct td_out *o, const void *data, size_t len);
-void td_out_u16(struct td_out *o, uint16_t v);
-void td_out_u32(struct td_out *o, uint32_t v);
-void td_out_u64(struct td_out *o, uint64_t v);
+void td_out_le(struct td_out *o, uint64_t v, int n);	/* n bytes of v */
 void td_out_pad_to(struct td_out *o, off_t align);
 void td_out_patch_u64(struct td_out *o, off_t at, uint64_t v);
 void td_out_patch_u32(struct td_out *o, off_t at, uint32_t v);

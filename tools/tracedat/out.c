@@ -33,27 +33,13 @@ void td_out_write(struct td_out *o, const void *data, size_t len)
 	}
 }
 
-static void out_le(struct td_out *o, uint64_t v, int n)
+/* v as n little-endian bytes (n <= 8) */
+void td_out_le(struct td_out *o, uint64_t v, int n)
 {
 	unsigned char le[8];
 
 	vt_le_put(le, v, n);
 	td_out_write(o, le, n);
-}
-
-void td_out_u16(struct td_out *o, uint16_t v)
-{
-	out_le(o, v, 2);
-}
-
-void td_out_u32(struct td_out *o, uint32_t v)
-{
-	out_le(o, v, 4);
-}
-
-void td_out_u64(struct td_out *o, uint64_t v)
-{
-	out_le(o, v, 8);
 }
 
 /* Zero fill up to the next multiple of @align (a power of two). */

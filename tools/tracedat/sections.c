@@ -24,7 +24,7 @@ void td_put_file_start(struct tracedat *td)
 	b[0] = 0;			/* little endian */
 	b[1] = td->info.long_size;
 	td_out_write(o, b, 2);
-	td_out_u32(o, td->info.page_size);
+	td_out_le(o, td->info.page_size, 4);
 }
 
 static void put_sized8(struct vt_buf *b, const struct vt_buf *data)

@@ -35,7 +35,7 @@ int td_write_v6(struct tracedat *td)
 	td_out_write(o, b.p, b.len);
 	vt_buf_free(&b);
 
-	td_out_u32(o, ncpus);
+	td_out_le(o, ncpus, 4);
 	td_out_write(o, "options  ", 10);
 	td_put_options(td, &b);
 	vt_buf_put_u16(&b, OPT_DONE);
@@ -47,12 +47,12 @@ int td_write_v6(struct tracedat *td)
 	td_out_write(o, "flyrecord", 10);
 	table = o->pos;
 	for (cpu = 0; cpu < ncpus; cpu++) {
-		td_out_u64(o, 0);
-		td_out_u64(o, 0);
+		td_out_le(o, 0, 8);
+		td_out_le(o, 0, 8);
 	}
 	/* read back because TRACECLOCK is set: u64 length, "[clock]" */
 	snprintf(clock, sizeof(clock), "[%s]", td->info.trace_clock);
-	td_out_u64(o, strlen(clock));
+	td_out_le(o, strlen(clock), 8);
 	td_out_write(o, clock, strlen(clock));
 
 	for (cpu = 0; !ret && cpu < ncpus; cpu++) {

@@ -34,11 +34,11 @@ static off_t sec_start(struct v7 *v, uint16_t id, uint16_t flags,
 	struct td_out *o = &v->td->out;
 	off_t at;
 
-	td_out_u16(o, id);
-	td_out_u16(o, flags);
-	td_out_u32(o, add_string(v, desc));
+	td_out_le(o, id, 2);
+	td_out_le(o, flags, 2);
+	td_out_le(o, add_string(v, desc), 4);
 	at = o->pos;
-	td_out_u64(o, 0);
+	td_out_le(o, 0, 8);
 	return at;
 }
 
@@ -191,7 +191,7 @@ int td_write_v7(struct tracedat *td)
 		td_out_write(o, "", 1);
 	}
 	header_ptr = o->pos;
-	td_out_u64(o, 0);
+	td_out_le(o, 0, 8);
 
 	ret = put_meta(&v);
 	if (!ret)
