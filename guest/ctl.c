@@ -111,12 +111,12 @@ static void counts(struct vt_buf *b)
 		if (!w)
 			continue;
 		vt_buf_printf(b, "cpu%d pages=%llu bytes=%llu session_pages=%llu "
-			   "partial_pages=%llu dropped_pages=%llu\n", cpu,
-			   (unsigned long long)w->pages,
-			   (unsigned long long)w->pages * AGENT_PAGE,
-			   (unsigned long long)w->session_pages,
-			   (unsigned long long)w->partial_pages,
-			   (unsigned long long)w->dropped);
+			      "partial_pages=%llu dropped_pages=%llu\n", cpu,
+			      (unsigned long long)w->pages,
+			      (unsigned long long)w->pages * AGENT_PAGE,
+			      (unsigned long long)w->session_pages,
+			      (unsigned long long)w->partial_pages,
+			      (unsigned long long)w->dropped);
 	}
 }
 
@@ -150,7 +150,7 @@ static void cmd_info(struct ctl *c)
 	vt_buf_printf(&b, "page_size=%ld\n", sysconf(_SC_PAGESIZE));
 	vt_buf_printf(&b, "release=%s\nmachine=%s\n", u.release, u.machine);
 	vt_buf_printf(&b, "clock=%s\nclocks=%s\n", clock,
-		   clocks.p ? clocks.p : "");
+		      clocks.p ? clocks.p : "");
 	vt_buf_printf(&b, "tracefs=%s\n", agent.tracefs);
 	vt_buf_printf(&b, "ports=");
 	for (cpu = 0, sep = 0; cpu < agent.ncpus; cpu++) {
@@ -160,7 +160,7 @@ static void cmd_info(struct ctl *c)
 		}
 	}
 	vt_buf_printf(&b, "\nstate=%s\npipe_size=%zu\n", state_name(),
-		   agent.pipe_size);
+		      agent.pipe_size);
 	if (!tracefs_read_line("buffer_size_kb", line, sizeof(line)))
 		vt_buf_printf(&b, "buffer_size_kb=%s\n", line);
 	if (!tracefs_read_line("buffer_percent", line, sizeof(line)))
@@ -336,8 +336,8 @@ static void cmd_stats(struct ctl *c)
 		vt_buf_printf(&b, "cpu%d %s", cpu, kv);
 		if (w)
 			vt_buf_printf(&b, " pages=%llu dropped_pages=%llu port=%s",
-				   (unsigned long long)w->pages,
-				   (unsigned long long)w->dropped, w->port);
+				      (unsigned long long)w->pages,
+				      (unsigned long long)w->dropped, w->port);
 		else
 			vt_buf_printf(&b, " port=none");
 		vt_buf_printf(&b, "\n");
@@ -459,7 +459,7 @@ static int ctl_read(struct ctl *c)
 		int got;
 
 		off += vt_proto_lines_feed(&c->lines, data + off, n - off, line,
-					&got);
+					   &got);
 		if (got > 0)
 			handle(c, line);
 		else if (got < 0)

@@ -15,20 +15,20 @@ int main(void)
 
 	tap_plan(NULL, 6);
 	tap_ok(port_state_of(POLLHUP) == PORT_UNPLUGGED,
-		"POLLHUP alone: the port was hot-unplugged");
+	       "POLLHUP alone: the port was hot-unplugged");
 	tap_ok(port_state_of(POLLHUP | POLLIN | POLLRDNORM) == PORT_HOST_GONE,
-		"POLLHUP with POLLIN: the host side closed, the port stays");
+	       "POLLHUP with POLLIN: the host side closed, the port stays");
 	tap_ok(port_state_of(POLLOUT) == PORT_CONNECTED &&
-		port_state_of(POLLIN | POLLRDNORM | POLLOUT) == PORT_CONNECTED,
-		"POLLIN/POLLOUT without POLLHUP: connected");
+	       port_state_of(POLLIN | POLLRDNORM | POLLOUT) == PORT_CONNECTED,
+	       "POLLIN/POLLOUT without POLLHUP: connected");
 	tap_ok(port_state_of(0) == PORT_CONNECTED,
-		"nothing (a full queue, no data): connected");
+	       "nothing (a full queue, no data): connected");
 	tap_ok(port_state_of(POLLHUP | POLLERR) == PORT_HOST_GONE,
-		"an error with the hang-up is not taken for an unplug");
+	       "an error with the hang-up is not taken for an unplug");
 	if (pipe(p))
 		return 1;
 	close(p[0]);
 	tap_ok(port_state(p[1]) != PORT_UNPLUGGED,
-		"a pipe without reader (POLLERR) is not an unplugged port");
+	       "a pipe without reader (POLLERR) is not an unplugged port");
 	return tap_done();
 }

@@ -54,7 +54,7 @@ static int write_file(const char *path, const char *data, size_t len)
 }
 
 int vt_metadir_unpack(const char *ar, size_t len, const char *dir, char *err,
-		   size_t errsz)
+		      size_t errsz)
 {
 	struct vt_cpio_entry e;
 	size_t off = 0;

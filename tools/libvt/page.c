@@ -12,7 +12,7 @@
 #include "vt_page.h"
 
 int vt_page_check(const unsigned char *page, struct vt_page_info *pi, char *err,
-	       size_t errsz)
+		  size_t errsz)
 {
 	uint64_t ts, flags;
 	size_t off = VT_PAGE_HDR, end;

@@ -30,7 +30,7 @@ static const struct {
 };
 
 size_t vt_proto_lines_feed(struct vt_proto_lines *pl, const char *data, size_t len,
-			char *line, int *got)
+			   char *line, int *got)
 {
 	size_t i;
 
@@ -72,7 +72,7 @@ const char *vt_proto_cmd_name(enum vt_proto_cmd cmd)
 }
 
 int vt_proto_parse(const char *line, struct vt_proto_req *req, char *err,
-		size_t errsz)
+		   size_t errsz)
 {
 	size_t len = strlen(line), i;
 	char *save, *word;

@@ -31,6 +31,6 @@ struct vt_page_info {
 
 /* 0 for a valid page, -EINVAL with a reason in err otherwise. */
 int vt_page_check(const unsigned char *page, struct vt_page_info *pi, char *err,
-	       size_t errsz);
+		  size_t errsz);
 
 #endif

@@ -53,11 +53,11 @@ struct vt_proto_lines {
  * is set: 1 a line, -1 a line that was too long (discarded).
  */
 size_t vt_proto_lines_feed(struct vt_proto_lines *pl, const char *data, size_t len,
-			char *line, int *got);
+			   char *line, int *got);
 
 /* 0, or -EINVAL with a message in err (size errsz). */
 int vt_proto_parse(const char *line, struct vt_proto_req *req, char *err,
-		size_t errsz);
+		   size_t errsz);
 const char *vt_proto_cmd_name(enum vt_proto_cmd cmd);
 
 /*

@@ -425,7 +425,7 @@ static int resync_hello(struct agent *a, struct vt_buf *body, int timeout_ms)
 			if (!ret) {
 				memcpy(body->p, b + start, have);
 				ret = vt_conn_read(a->fd, body->p + have,
-						len - have, left);
+						   len - have, left);
 			}
 			if (ret)
 				break;

@@ -87,7 +87,7 @@ int td_z_block(struct td_zctx *z, struct td_out *o, const void *data, size_t len
 }
 
 int td_z_copy_chunks(struct td_zctx *z, struct td_out *o, int fd, uint64_t size,
-		  unsigned int page_size, uint64_t *written)
+		     unsigned int page_size, uint64_t *written)
 {
 	size_t chunk = (size_t)TD_CHUNK_PAGES * page_size, n, clen;
 	off_t start = o->pos;

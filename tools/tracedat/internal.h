@@ -107,7 +107,7 @@ const char *td_z_version(void);
 int td_z_block(struct td_zctx *z, struct td_out *o, const void *data, size_t len);
 /* chunked copy of @size bytes from @fd: u32 count, chunks */
 int td_z_copy_chunks(struct td_zctx *z, struct td_out *o, int fd, uint64_t size,
-		  unsigned int page_size, uint64_t *written);
+		     unsigned int page_size, uint64_t *written);
 
 /* options.c */
 struct td_option {

@@ -134,7 +134,7 @@ static int put_flyrecord(struct v7 *v)
 		if (c && c->fd >= 0 && c->size) {
 			if (td->z) {
 				ret = td_z_copy_chunks(td->z, o, c->fd, c->size,
-						    td->info.page_size, &size);
+						       td->info.page_size, &size);
 			} else {
 				ret = td_copy_cpu_raw(td, c);
 				size = c->size;

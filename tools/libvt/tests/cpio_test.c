@@ -12,14 +12,14 @@
 static void test_paths(void)
 {
 	tap_ok(vt_cpio_path_ok("events/sched/sched_switch/format"),
-		"path: tracefs path accepted");
+	       "path: tracefs path accepted");
 	tap_ok(vt_cpio_path_ok("kallsyms"), "path: plain name accepted");
 	tap_ok(!vt_cpio_path_ok("/etc/passwd"), "path: absolute refused");
 	tap_ok(!vt_cpio_path_ok("events/../../x") && !vt_cpio_path_ok(".."),
-		"path: .. refused");
+	       "path: .. refused");
 	tap_ok(!vt_cpio_path_ok("events//x") && !vt_cpio_path_ok("events/") &&
-		!vt_cpio_path_ok("./x") && !vt_cpio_path_ok(""),
-		"path: empty and . components refused");
+	       !vt_cpio_path_ok("./x") && !vt_cpio_path_ok(""),
+	       "path: empty and . components refused");
 	tap_ok(vt_cpio_path_ok("..x/y.."), "path: dots inside names are fine");
 }
 
@@ -34,28 +34,28 @@ static void test_roundtrip(void)
 
 	memset(big, 'k', sizeof(big));
 	tap_ok(!vt_cpio_add(&b, "events/header_page", "a", 1) &&
-		!vt_cpio_add(&b, "events/sched/sched_switch/format", fmt,
-			  sizeof(fmt) - 1) &&
-		!vt_cpio_add(&b, "saved_cmdlines", "", 0) &&
-		!vt_cpio_add(&b, "kallsyms", big, sizeof(big)) &&
-		!vt_cpio_finish(&b), "pack: four files and the trailer");
+	       !vt_cpio_add(&b, "events/sched/sched_switch/format", fmt,
+			 sizeof(fmt) - 1) &&
+	       !vt_cpio_add(&b, "saved_cmdlines", "", 0) &&
+	       !vt_cpio_add(&b, "kallsyms", big, sizeof(big)) &&
+	       !vt_cpio_finish(&b), "pack: four files and the trailer");
 	tap_ok(b.len % 4 == 0, "pack: archive is 4-byte aligned (%zu)", b.len);
 	tap_ok(vt_cpio_add(&b, "../evil", "x", 1) == -EINVAL,
-		"pack: unsafe path refused");
+	       "pack: unsafe path refused");
 
 	ret = vt_cpio_next(b.p, b.len, &off, &e);
 	tap_ok(ret == 1 && !strcmp(e.name, "events/header_page") &&
-		e.size == 1 && e.data[0] == 'a', "unpack: 1-byte file");
+	       e.size == 1 && e.data[0] == 'a', "unpack: 1-byte file");
 	ret = vt_cpio_next(b.p, b.len, &off, &e);
 	tap_ok(ret == 1 && e.size == sizeof(fmt) - 1 &&
-		!memcmp(e.data, fmt, e.size) && e.mode == 0100644,
-		"unpack: format file intact");
+	       !memcmp(e.data, fmt, e.size) && e.mode == 0100644,
+	       "unpack: format file intact");
 	ret = vt_cpio_next(b.p, b.len, &off, &e);
 	tap_ok(ret == 1 && !strcmp(e.name, "saved_cmdlines") && !e.size,
-		"unpack: empty file");
+	       "unpack: empty file");
 	ret = vt_cpio_next(b.p, b.len, &off, &e);
 	tap_ok(ret == 1 && e.size == sizeof(big) &&
-		!memcmp(e.data, big, e.size), "unpack: 10000-byte file");
+	       !memcmp(e.data, big, e.size), "unpack: 10000-byte file");
 	ret = vt_cpio_next(b.p, b.len, &off, &e);
 	tap_ok(ret == 0 && off == b.len, "unpack: trailer ends the archive");
 	vt_buf_free(&b);
@@ -90,22 +90,22 @@ static void test_malformed(void)
 	t.p[6 + 8 * 6] = 'z';		/* filesize field */
 	off = 0;
 	tap_ok(vt_cpio_next(t.p, t.len, &off, &e) == -EINVAL,
-		"malformed: non-hex field");
+	       "malformed: non-hex field");
 	memcpy(t.p, b.p, b.len);
 	memcpy(t.p + 6 + 8 * 6, "7FFFFFFF", 8);
 	off = 0;
 	tap_ok(vt_cpio_next(t.p, t.len, &off, &e) == -EINVAL,
-		"malformed: size past the end");
+	       "malformed: size past the end");
 	memcpy(t.p, b.p, b.len);
 	memcpy(t.p + 6 + 8, "000041ED", 8);	/* a directory */
 	off = 0;
 	tap_ok(vt_cpio_next(t.p, t.len, &off, &e) == -EINVAL,
-		"malformed: non-regular entry refused");
+	       "malformed: non-regular entry refused");
 	memcpy(t.p, b.p, b.len);
 	memcpy(t.p + 110, "/vents", 6);		/* absolute name */
 	off = 0;
 	tap_ok(vt_cpio_next(t.p, t.len, &off, &e) == -EINVAL,
-		"malformed: unsafe name in archive refused");
+	       "malformed: unsafe name in archive refused");
 	vt_buf_free(&b);
 	vt_buf_free(&t);
 }

@@ -43,23 +43,23 @@ int main(void)
 	n = vt_metadir_unpack(b.p, b.len, dir, err, sizeof(err));
 	tap_ok(n == 5, "5 files unpacked (got %d)", n);
 	tap_ok(file_is(dir, "events/header_page", "hp\n") &&
-		file_is(dir, "events/header_event", "he\n"),
-		"header files at events/header_*, as in tracefs");
+	       file_is(dir, "events/header_event", "he\n"),
+	       "header files at events/header_*, as in tracefs");
 	tap_ok(file_is(dir, "events/sched/sched_switch/format", "ID: 316\n"),
-		"event format at events/<system>/<event>/format");
+	       "event format at events/<system>/<event>/format");
 	tap_ok(file_is(dir, "printk_formats", "") &&
-		file_is(dir, "kallsyms", "ffffffff81000000 T _text\n"),
-		"top-level files, empty ones too");
+	       file_is(dir, "kallsyms", "ffffffff81000000 T _text\n"),
+	       "top-level files, empty ones too");
 
 	n = vt_metadir_unpack(b.p, b.len, dir, err, sizeof(err));
 	tap_ok(n == 5 && file_is(dir, "events/header_page", "hp\n"),
-		"unpacking again over an existing directory replaces files");
+	       "unpacking again over an existing directory replaces files");
 
 	b.p[b.len - 1] = 'x';
 	memcpy(b.p + 110, "/ven", 4);	/* first name made absolute */
 	n = vt_metadir_unpack(b.p, b.len, dir, err, sizeof(err));
 	tap_ok(n < 0 && strstr(err, "unsafe"),
-		"an unsafe archive is refused: %s", err);
+	       "an unsafe archive is refused: %s", err);
 
 	vt_buf_free(&b);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -58,15 +58,15 @@ int main(void)
 	woff += 120;
 	end_page(0);
 	tap_ok(!vt_page_check(page, &pi, err, sizeof(err)) && pi.events == 4,
-		"valid page with small, extended-time and long events");
+	       "valid page with small, extended-time and long events");
 	tap_ok(pi.first_ts == 1000 &&
-		pi.last_ts == 1000 + 10 + (1ull << 27) + 5 + 3 + 7,
-		"event time stamps accumulate deltas and extends");
+	       pi.last_ts == 1000 + 10 + (1ull << 27) + 5 + 3 + 7,
+	       "event time stamps accumulate deltas and extends");
 
 	end_page(VT_PAGE_MISSED_EVENTS);
 	tap_ok(!vt_page_check(page, &pi, err, sizeof(err)) && pi.missed &&
-		pi.commit == woff - VT_PAGE_HDR,
-		"missed-events flag is not part of the commit size");
+	       pi.commit == woff - VT_PAGE_HDR,
+	       "missed-events flag is not part of the commit size");
 
 	start_page(5);
 	event(1, 1);
@@ -76,7 +76,7 @@ int main(void)
 	event(1, 1);
 	end_page(0);
 	tap_ok(!vt_page_check(page, &pi, err, sizeof(err)) && pi.events == 2,
-		"discarded events are skipped");
+	       "discarded events are skipped");
 
 	start_page(5);
 	event(1, 1);
@@ -84,30 +84,30 @@ int main(void)
 	woff += 4;
 	end_page(0);
 	tap_ok(!vt_page_check(page, &pi, err, sizeof(err)) && pi.events == 1,
-		"a null padding event ends the page");
+	       "a null padding event ends the page");
 
 	start_page(5);
 	event(1, 3);
 	end_page(0);
 	memcpy(page + 8, &(uint64_t){ 0 }, 8);
 	tap_ok(vt_page_check(page, &pi, err, sizeof(err)) == -EINVAL &&
-		strstr(err, "commit size 0"), "empty commit refused");
+	       strstr(err, "commit size 0"), "empty commit refused");
 	memcpy(page + 8, &(uint64_t){ VT_PAGE_SIZE }, 8);
 	tap_ok(vt_page_check(page, &pi, err, sizeof(err)) == -EINVAL,
-		"commit beyond the page refused");
+	       "commit beyond the page refused");
 	memcpy(page + 8, &(uint64_t){ 10 }, 8);
 	tap_ok(vt_page_check(page, &pi, err, sizeof(err)) == -EINVAL &&
-		strstr(err, "runs past commit"),
-		"event running past commit refused: %s", err);
+	       strstr(err, "runs past commit"),
+	       "event running past commit refused: %s", err);
 
 	start_page(0);
 	event(1, 1);
 	end_page(0);
 	tap_ok(vt_page_check(page, &pi, err, sizeof(err)) == -EINVAL &&
-		strstr(err, "time stamp 0"), "zero page time stamp refused");
+	       strstr(err, "time stamp 0"), "zero page time stamp refused");
 
 	memset(page, 0xff, sizeof(page));
 	tap_ok(vt_page_check(page, &pi, err, sizeof(err)) == -EINVAL,
-		"garbage page refused");
+	       "garbage page refused");
 	return tap_done();
 }
