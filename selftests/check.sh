@@ -12,22 +12,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$top/build}
 STAGES=${STAGES:-deps build guards libvt tracedat module nested qemu agent traced}
 
-n=0
-passed=0
-failed=0
 t0=$SECONDS
+. "$top/selftests/lib/tap.sh"
 
 echo "TAP version 13"
 
+# point ok|"not ok" NAME: one test point (selftests/lib/tap.sh)
 point() {
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		passed=$((passed + 1))
-		echo "ok $n - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $2"
-	fi
+	[ "$1" = ok ]
+	ok $? "$2"
 }
 
 # run NAME CMD...: one test point; the command's output becomes comments.
@@ -238,5 +231,5 @@ run_vm_queues
 
 echo "1..$n"
 echo "# total time $((SECONDS - t0))s"
-echo "$passed passed, $failed failed"
+echo "$((n - failed)) passed, $failed failed"
 [ "$failed" = 0 ]
