@@ -15,9 +15,9 @@ export BUILD
 
 KERNELS = $(shell tools/kernels.sh)
 
-.PHONY: all deps modules selftests qemu vm-images tracedat tools guest agent-ctl traced check demo bench checkpatch clean
+.PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench checkpatch clean
 
-all: modules selftests qemu vm-images tracedat tools guest agent-ctl traced
+all: modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced
 
 deps:
 	@tools/deps.sh $(BUILD)
@@ -42,9 +42,14 @@ selftests:
 qemu:
 	@qemu-glue/build.sh $(BUILD)
 
-# The native trace.dat writer: libtracedat.a and vhost-trace-dat.
+# The code the guest agent and the host tools share: libvt.a.
+libvt:
+	@$(MAKE) -s -C tools/libvt BUILD=$(BUILD)
+
+# The native trace.dat writer: libtracedat.a, and vhost-trace-dat.
 tracedat:
 	@$(MAKE) -s -C tools/tracedat BUILD=$(BUILD)
+	@$(MAKE) -s -C tools/vhost-trace-dat BUILD=$(BUILD)
 
 # Host tools, and vt-pattern (static: it also runs in busybox guests).
 tools: $(BUILD)/tools/vhost-trace-launch $(BUILD)/tools/vt-pattern
@@ -54,9 +59,13 @@ $(BUILD)/tools/vhost-trace-launch: tools/launch/vhost-trace-launch.c \
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Ivhost-trace/uapi -o $@ $<
 
-$(BUILD)/tools/vt-pattern: selftests/pattern/vt-pattern.c
+# Its pattern and checker are the kselftests' (one source for both).
+$(BUILD)/tools/vt-pattern: selftests/pattern/vt-pattern.c \
+		selftests/vhost_trace/vt_pattern.c selftests/vhost_trace/vt_pattern.h
 	@mkdir -p $(@D)
-	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+	$(CC) -O2 -Wall -Wextra -Wno-unused-parameter -static -pthread \
+		-DVT_PATTERN_ONLY -Iselftests/vhost_trace -o $@ \
+		selftests/pattern/vt-pattern.c selftests/vhost_trace/vt_pattern.c
 
 # The guest trace agent (static) and its host-side control tool.
 guest:

@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "vt_buf.h"
+#include "vt_time.h"
 
 #define AGENT_PAGE	4096
 #define AGENT_MAX_CPUS	1024
@@ -66,10 +67,10 @@ void dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* tracefs.c */
 int tracefs_find(char *dir, size_t len, const char *want);
 int tracefs_path(char *out, size_t len, const char *rel);
-int tracefs_read(const char *rel, struct buf *b);
+int tracefs_read(const char *rel, struct vt_buf *b);
 int tracefs_write(const char *rel, const char *val);
 int tracefs_read_line(const char *rel, char *out, size_t len);
-int tracefs_clock(char *cur, size_t len, struct buf *all);
+int tracefs_clock(char *cur, size_t len, struct vt_buf *all);
 int tracefs_count_cpus(void);
 
 /* ports.c */
@@ -85,7 +86,7 @@ void agent_set_state(enum agent_state st);
 void workers_rescan(void);
 
 /* meta.c */
-int meta_pack(struct buf *out, char *err, size_t errsz);
+int meta_pack(struct vt_buf *out, char *err, size_t errsz);
 
 /* ctl.c */
 int ctl_loop(int sig_fd, bool start_now);

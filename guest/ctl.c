@@ -18,21 +18,21 @@
 
 #include "agent.h"
 #include "portstate.h"
-#include "proto.h"
+#include "vt_proto.h"
 
 #define REPLY_TIMEOUT_MS	10000
 #define RESCAN_MS		2000
 
 struct ctl {
 	int fd;
-	struct proto_lines lines;
+	struct vt_proto_lines lines;
 	bool quit;
 };
 
 static int reply(struct ctl *c, int ok, const char *body, size_t len)
 {
 	char hdr[64];
-	int n = proto_reply_header(hdr, sizeof(hdr), ok, len);
+	int n = vt_reply_header(hdr, sizeof(hdr), ok, len);
 	int ret = port_write_all(c->fd, hdr, n, REPLY_TIMEOUT_MS);
 
 	if (!ret && len)
@@ -63,11 +63,11 @@ static int reply_err(struct ctl *c, const char *fmt, ...)
 	return reply(c, 0, m, n);
 }
 
-static int reply_buf(struct ctl *c, struct buf *b)
+static int reply_buf(struct ctl *c, struct vt_buf *b)
 {
 	int ret = reply(c, 1, b->p ? b->p : "", b->len);
 
-	buf_free(b);
+	vt_buf_free(b);
 	return ret;
 }
 
@@ -101,7 +101,7 @@ static void do_stop(void)
 	msg("stopped; every page written to the ports");
 }
 
-static void counts(struct buf *b)
+static void counts(struct vt_buf *b)
 {
 	int cpu;
 
@@ -110,13 +110,13 @@ static void counts(struct buf *b)
 
 		if (!w)
 			continue;
-		buf_printf(b, "cpu%d pages=%llu bytes=%llu session_pages=%llu "
-			   "partial_pages=%llu dropped_pages=%llu\n", cpu,
-			   (unsigned long long)w->pages,
-			   (unsigned long long)w->pages * AGENT_PAGE,
-			   (unsigned long long)w->session_pages,
-			   (unsigned long long)w->partial_pages,
-			   (unsigned long long)w->dropped);
+		vt_buf_printf(b, "cpu%d pages=%llu bytes=%llu session_pages=%llu "
+			      "partial_pages=%llu dropped_pages=%llu\n", cpu,
+			      (unsigned long long)w->pages,
+			      (unsigned long long)w->pages * AGENT_PAGE,
+			      (unsigned long long)w->session_pages,
+			      (unsigned long long)w->partial_pages,
+			      (unsigned long long)w->dropped);
 	}
 }
 
@@ -127,15 +127,15 @@ static const char *state_name(void)
 
 static void cmd_info(struct ctl *c)
 {
-	struct buf b = { 0 }, clocks = { 0 };
+	struct vt_buf b = { 0 }, clocks = { 0 };
 	char clock[64], line[512];
 	struct utsname u;
 	int cpu, sep;
 
 	uname(&u);
 	tracefs_clock(clock, sizeof(clock), &clocks);
-	buf_printf(&b, "proto=%d\nagent=trace-agent\n", PROTO_VERSION);
-	buf_printf(&b, "cpus=%d\n", agent.ncpus);
+	vt_buf_printf(&b, "proto=%d\nagent=trace-agent\n", VT_PROTO_VERSION);
+	vt_buf_printf(&b, "cpus=%d\n", agent.ncpus);
 	line[0] = '\0';
 	{
 		FILE *f = fopen("/sys/devices/system/cpu/online", "re");
@@ -146,28 +146,28 @@ static void cmd_info(struct ctl *c)
 			fclose(f);
 		}
 	}
-	buf_printf(&b, "online=%.*s\n", (int)strcspn(line, "\n"), line);
-	buf_printf(&b, "page_size=%ld\n", sysconf(_SC_PAGESIZE));
-	buf_printf(&b, "release=%s\nmachine=%s\n", u.release, u.machine);
-	buf_printf(&b, "clock=%s\nclocks=%s\n", clock,
-		   clocks.p ? clocks.p : "");
-	buf_printf(&b, "tracefs=%s\n", agent.tracefs);
-	buf_printf(&b, "ports=");
+	vt_buf_printf(&b, "online=%.*s\n", (int)strcspn(line, "\n"), line);
+	vt_buf_printf(&b, "page_size=%ld\n", sysconf(_SC_PAGESIZE));
+	vt_buf_printf(&b, "release=%s\nmachine=%s\n", u.release, u.machine);
+	vt_buf_printf(&b, "clock=%s\nclocks=%s\n", clock,
+		      clocks.p ? clocks.p : "");
+	vt_buf_printf(&b, "tracefs=%s\n", agent.tracefs);
+	vt_buf_printf(&b, "ports=");
 	for (cpu = 0, sep = 0; cpu < agent.ncpus; cpu++) {
 		if (agent.workers[cpu]) {
-			buf_printf(&b, "%s%d", sep ? "," : "", cpu);
+			vt_buf_printf(&b, "%s%d", sep ? "," : "", cpu);
 			sep = 1;
 		}
 	}
-	buf_printf(&b, "\nstate=%s\npipe_size=%zu\n", state_name(),
-		   agent.pipe_size);
+	vt_buf_printf(&b, "\nstate=%s\npipe_size=%zu\n", state_name(),
+		      agent.pipe_size);
 	if (!tracefs_read_line("buffer_size_kb", line, sizeof(line)))
-		buf_printf(&b, "buffer_size_kb=%s\n", line);
+		vt_buf_printf(&b, "buffer_size_kb=%s\n", line);
 	if (!tracefs_read_line("buffer_percent", line, sizeof(line)))
-		buf_printf(&b, "buffer_percent=%s\n", line);
+		vt_buf_printf(&b, "buffer_percent=%s\n", line);
 	if (!tracefs_read_line("tracing_on", line, sizeof(line)))
-		buf_printf(&b, "tracing_on=%s\n", line);
-	buf_free(&clocks);
+		vt_buf_printf(&b, "tracing_on=%s\n", line);
+	vt_buf_free(&clocks);
 	reply_buf(c, &b);
 }
 
@@ -179,9 +179,9 @@ static int word_ok(const char *s)
 	return 1;
 }
 
-static void cmd_clock(struct ctl *c, struct proto_req *r)
+static void cmd_clock(struct ctl *c, struct vt_proto_req *r)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	char clock[64];
 	int ret;
 
@@ -202,7 +202,7 @@ static void cmd_clock(struct ctl *c, struct proto_req *r)
 		}
 	}
 	tracefs_clock(clock, sizeof(clock), NULL);
-	buf_printf(&b, "clock=%s\n", clock);
+	vt_buf_printf(&b, "clock=%s\n", clock);
 	reply_buf(c, &b);
 }
 
@@ -223,9 +223,9 @@ static int append_event(const char *spec)
 	return ret;
 }
 
-static void cmd_events(struct ctl *c, struct proto_req *r)
+static void cmd_events(struct ctl *c, struct vt_proto_req *r)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	int i, ret;
 
 	for (i = 0; i < r->argc; i++) {
@@ -253,14 +253,14 @@ static void cmd_events(struct ctl *c, struct proto_req *r)
 	}
 	ret = tracefs_read("set_event", &b);
 	if (ret) {
-		buf_free(&b);
+		vt_buf_free(&b);
 		reply_err(c, "set_event: %s", strerror(-ret));
 		return;
 	}
 	reply_buf(c, &b);
 }
 
-static void cmd_set(struct ctl *c, struct proto_req *r)
+static void cmd_set(struct ctl *c, struct vt_proto_req *r)
 {
 	const char *key = r->argv[0], *val = r->argv[1];
 	char *end;
@@ -308,11 +308,11 @@ static void cmd_set(struct ctl *c, struct proto_req *r)
 
 static void cmd_meta(struct ctl *c)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	char err[512];
 
 	if (meta_pack(&b, err, sizeof(err))) {
-		buf_free(&b);
+		vt_buf_free(&b);
 		reply_err(c, "%s", err);
 		return;
 	}
@@ -321,46 +321,46 @@ static void cmd_meta(struct ctl *c)
 
 static void cmd_stats(struct ctl *c)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	int cpu;
 
 	for (cpu = 0; cpu < agent.ncpus; cpu++) {
 		struct worker *w = agent.workers[cpu];
-		struct buf s = { 0 };
+		struct vt_buf s = { 0 };
 		char rel[64], kv[1024] = "";
 
 		snprintf(rel, sizeof(rel), "per_cpu/cpu%d/stats", cpu);
 		if (tracefs_read(rel, &s) == 0)
-			proto_stats_kv(s.p, kv, sizeof(kv));
-		buf_free(&s);
-		buf_printf(&b, "cpu%d %s", cpu, kv);
+			vt_proto_stats_kv(s.p, kv, sizeof(kv));
+		vt_buf_free(&s);
+		vt_buf_printf(&b, "cpu%d %s", cpu, kv);
 		if (w)
-			buf_printf(&b, " pages=%llu dropped_pages=%llu port=%s",
-				   (unsigned long long)w->pages,
-				   (unsigned long long)w->dropped, w->port);
+			vt_buf_printf(&b, " pages=%llu dropped_pages=%llu port=%s",
+				      (unsigned long long)w->pages,
+				      (unsigned long long)w->dropped, w->port);
 		else
-			buf_printf(&b, " port=none");
-		buf_printf(&b, "\n");
+			vt_buf_printf(&b, " port=none");
+		vt_buf_printf(&b, "\n");
 	}
 	reply_buf(c, &b);
 }
 
 static void handle(struct ctl *c, const char *line)
 {
-	struct proto_req r;
-	struct buf b = { 0 };
+	struct vt_proto_req r;
+	struct vt_buf b = { 0 };
 	char err[256];
 
-	if (proto_parse(line, &r, err, sizeof(err))) {
+	if (vt_proto_parse(line, &r, err, sizeof(err))) {
 		reply_err(c, "%s", err);
 		return;
 	}
 	dbg("control: %s", line);
 	switch (r.cmd) {
-	case CMD_LEGACY_START:
-	case CMD_LEGACY_STOP:
+	case VT_CMD_LEGACY_START:
+	case VT_CMD_LEGACY_STOP:
 		/* upstream's orders; the echo says when it is done */
-		if (r.cmd == CMD_LEGACY_START)
+		if (r.cmd == VT_CMD_LEGACY_START)
 			do_start();
 		else
 			do_stop();
@@ -368,46 +368,46 @@ static void handle(struct ctl *c, const char *line)
 		    port_write_all(c->fd, "\n", 1, REPLY_TIMEOUT_MS))
 			msg("control: answer not delivered");
 		break;
-	case CMD_HELLO:
+	case VT_CMD_HELLO:
 		if (strcmp(r.argv[0], "1")) {
 			reply_err(c, "protocol version %s not supported; this "
-				  "agent speaks %d", r.argv[0], PROTO_VERSION);
+				  "agent speaks %d", r.argv[0], VT_PROTO_VERSION);
 			break;
 		}
-		buf_printf(&b, "proto=%d\nagent=trace-agent\n", PROTO_VERSION);
+		vt_buf_printf(&b, "proto=%d\nagent=trace-agent\n", VT_PROTO_VERSION);
 		reply_buf(c, &b);
 		break;
-	case CMD_INFO:
+	case VT_CMD_INFO:
 		cmd_info(c);
 		break;
-	case CMD_CLOCK:
+	case VT_CMD_CLOCK:
 		cmd_clock(c, &r);
 		break;
-	case CMD_EVENTS:
+	case VT_CMD_EVENTS:
 		cmd_events(c, &r);
 		break;
-	case CMD_SET:
+	case VT_CMD_SET:
 		cmd_set(c, &r);
 		break;
-	case CMD_META:
+	case VT_CMD_META:
 		cmd_meta(c);
 		break;
-	case CMD_STATS:
+	case VT_CMD_STATS:
 		cmd_stats(c);
 		break;
-	case CMD_START:
-	case CMD_STOP:
-	case CMD_QUIT:
-		if (r.cmd == CMD_START)
+	case VT_CMD_START:
+	case VT_CMD_STOP:
+	case VT_CMD_QUIT:
+		if (r.cmd == VT_CMD_START)
 			do_start();
 		else
 			do_stop();
-		buf_printf(&b, "state=%s\n", state_name());
+		vt_buf_printf(&b, "state=%s\n", state_name());
 		counts(&b);
 		reply_buf(c, &b);
-		c->quit = r.cmd == CMD_QUIT;
+		c->quit = r.cmd == VT_CMD_QUIT;
 		break;
-	case CMD_RESET:
+	case VT_CMD_RESET:
 		if (agent.state == AGENT_RUNNING) {
 			reply_err(c, "tracing is running; stop first");
 			break;
@@ -421,14 +421,6 @@ static void handle(struct ctl *c, const char *line)
 	default:
 		reply_err(c, "unhandled command");
 	}
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 static int ctl_open(struct ctl *c, bool *said)
@@ -457,7 +449,7 @@ static int ctl_open(struct ctl *c, bool *said)
 /* Reads what the host sent and handles each whole line. */
 static int ctl_read(struct ctl *c)
 {
-	char data[512], line[PROTO_MAX_LINE];
+	char data[512], line[VT_PROTO_MAX_LINE];
 	ssize_t n = read(c->fd, data, sizeof(data));
 	size_t off = 0;
 
@@ -466,13 +458,13 @@ static int ctl_read(struct ctl *c)
 	while (off < (size_t)n && !c->quit) {
 		int got;
 
-		off += proto_lines_feed(&c->lines, data + off, n - off, line,
-					&got);
+		off += vt_proto_lines_feed(&c->lines, data + off, n - off, line,
+					   &got);
 		if (got > 0)
 			handle(c, line);
 		else if (got < 0)
 			reply_err(c, "request longer than %d bytes",
-				  PROTO_MAX_LINE - 1);
+				  VT_PROTO_MAX_LINE - 1);
 	}
 	return 1;
 }
@@ -512,11 +504,11 @@ int ctl_loop(int sig_fd, bool start_now)
 		};
 		int n;
 
-		if (now_ms() - last_scan >= RESCAN_MS) {
+		if (vt_now_ms() - last_scan >= RESCAN_MS) {
 			workers_rescan();
 			if (c.fd < 0)
 				ctl_open(&c, &said);
-			last_scan = now_ms();
+			last_scan = vt_now_ms();
 		}
 		n = poll(pfd, 2, 1000);
 		if (n < 0 && errno != EINTR) {

@@ -12,29 +12,29 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "cpio.h"
+#include "vt_cpio.h"
 
-static int add_file(struct buf *out, const char *name, const char *src,
+static int add_file(struct vt_buf *out, const char *name, const char *src,
 		    int required, char *err, size_t errsz)
 {
-	struct buf b = { 0 };
-	int ret = buf_read_file(&b, src);
+	struct vt_buf b = { 0 };
+	int ret = vt_buf_read_file(&b, src);
 
 	if (ret) {
-		buf_free(&b);
+		vt_buf_free(&b);
 		if (!required)
 			return 0;
 		snprintf(err, errsz, "cannot read %s: %s", src, strerror(-ret));
 		return ret;
 	}
-	ret = cpio_add(out, name, b.p ? b.p : "", b.len);
-	buf_free(&b);
+	ret = vt_cpio_add(out, name, b.p ? b.p : "", b.len);
+	vt_buf_free(&b);
 	if (ret)
 		snprintf(err, errsz, "cannot pack %s", name);
 	return ret;
 }
 
-static int add_tracefs(struct buf *out, const char *rel, int required,
+static int add_tracefs(struct vt_buf *out, const char *rel, int required,
 		       char *err, size_t errsz)
 {
 	char p[512];
@@ -44,7 +44,7 @@ static int add_tracefs(struct buf *out, const char *rel, int required,
 	return add_file(out, rel, p, required, err, errsz);
 }
 
-static int add_event(struct buf *out, const char *sys, const char *ev,
+static int add_event(struct vt_buf *out, const char *sys, const char *ev,
 		     char *err, size_t errsz)
 {
 	char rel[300];
@@ -54,7 +54,7 @@ static int add_event(struct buf *out, const char *sys, const char *ev,
 }
 
 /* Every event of the ftrace system: trace-cmd always records these. */
-static int add_ftrace_events(struct buf *out, char *err, size_t errsz)
+static int add_ftrace_events(struct vt_buf *out, char *err, size_t errsz)
 {
 	char p[512];
 	struct dirent *d;
@@ -81,9 +81,9 @@ static int add_ftrace_events(struct buf *out, char *err, size_t errsz)
 }
 
 /* set_event lists the enabled events, one "system:event" a line. */
-static int add_enabled_events(struct buf *out, char *err, size_t errsz)
+static int add_enabled_events(struct vt_buf *out, char *err, size_t errsz)
 {
-	struct buf set = { 0 };
+	struct vt_buf set = { 0 };
 	char *line, *save;
 	int ret = tracefs_read("set_event", &set);
 
@@ -102,11 +102,11 @@ static int add_enabled_events(struct buf *out, char *err, size_t errsz)
 			continue;	/* already there */
 		ret = add_event(out, line, colon + 1, err, errsz);
 	}
-	buf_free(&set);
+	vt_buf_free(&set);
 	return ret;
 }
 
-int meta_pack(struct buf *out, char *err, size_t errsz)
+int meta_pack(struct vt_buf *out, char *err, size_t errsz)
 {
 	int ret;
 
@@ -126,6 +126,6 @@ int meta_pack(struct buf *out, char *err, size_t errsz)
 	if (!ret)
 		ret = add_file(out, "kallsyms", "/proc/kallsyms", 0, err, errsz);
 	if (!ret)
-		ret = cpio_finish(out);
+		ret = vt_cpio_finish(out);
 	return ret;
 }

@@ -100,14 +100,6 @@ int nap(int ms)
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /*
  * Waits until the port takes a buffer. The driver reports POLLHUP while
  * the host side is disconnected, and poll would return at once: nap then.
@@ -115,11 +107,11 @@ static long long now_ms(void)
  */
 int port_wait_writable(int fd, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = vt_now_ms() + timeout_ms;
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
 	for (;;) {
-		int left = timeout_ms < 0 ? 1000 : (int)(end - now_ms());
+		int left = timeout_ms < 0 ? 1000 : (int)(end - vt_now_ms());
 		int n;
 
 		if (left <= 0)

@@ -63,13 +63,13 @@ int tracefs_path(char *out, size_t len, const char *rel)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int tracefs_read(const char *rel, struct buf *b)
+int tracefs_read(const char *rel, struct vt_buf *b)
 {
 	char p[512];
 
 	if (tracefs_path(p, sizeof(p), rel))
 		return -ENAMETOOLONG;
-	return buf_read_file(b, p);
+	return vt_buf_read_file(b, p);
 }
 
 /* Writes val (a newline is added); O_TRUNC as the shell's ">" does. */
@@ -92,19 +92,19 @@ int tracefs_write(const char *rel, const char *val)
 
 int tracefs_read_line(const char *rel, char *out, size_t len)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	int ret = tracefs_read(rel, &b);
 
 	if (!ret)
 		snprintf(out, len, "%.*s", (int)strcspn(b.p, "\n"), b.p);
-	buf_free(&b);
+	vt_buf_free(&b);
 	return ret;
 }
 
 /* trace_clock reads "local [global] counter"; cur gets "global". */
-int tracefs_clock(char *cur, size_t len, struct buf *all)
+int tracefs_clock(char *cur, size_t len, struct vt_buf *all)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	char *s, *e;
 	int ret = tracefs_read("trace_clock", &b);
 
@@ -118,9 +118,9 @@ int tracefs_clock(char *cur, size_t len, struct buf *all)
 	if (all) {
 		for (s = b.p; *s; s++)
 			if (*s != '[' && *s != ']' && *s != '\n')
-				buf_append(all, s, 1);
+				vt_buf_append(all, s, 1);
 	}
-	buf_free(&b);
+	vt_buf_free(&b);
 	return 0;
 }
 

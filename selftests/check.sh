@@ -3,31 +3,24 @@
 # (host-side guards, then VM tests on each supported kernel). TAP output;
 # the last line is "N passed, N failed"; non-zero exit on any failure.
 #
-# STAGES (space separated) picks stages: deps build guards tracedat module
-# nested qemu agent traced.
+# STAGES (space separated) picks stages: deps build guards libvt tracedat
+# module nested qemu agent traced.
 # Default: all of them.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$top/build}
-STAGES=${STAGES:-deps build guards tracedat module nested qemu agent traced}
+STAGES=${STAGES:-deps build guards libvt tracedat module nested qemu agent traced}
 
-n=0
-passed=0
-failed=0
 t0=$SECONDS
+. "$top/selftests/lib/tap.sh"
 
 echo "TAP version 13"
 
+# point ok|"not ok" NAME: one test point (selftests/lib/tap.sh)
 point() {
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		passed=$((passed + 1))
-		echo "ok $n - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $2"
-	fi
+	[ "$1" = ok ]
+	ok $? "$2"
 }
 
 # run NAME CMD...: one test point; the command's output becomes comments.
@@ -161,8 +154,14 @@ run_tap() {
 	done < <("$@" 2>&1)
 }
 
+# The code the agent and the host tools share (tools/libvt): buffers,
+# reply framing, the agent and control protocols, cpio, page checks.
+stage_libvt() {
+	run_tap "libvt unit" make -s -C "$top/tools/libvt" check
+}
+
 stage_tracedat() {
-	run "tracedat builds" make -s -C "$top/tools/tracedat"
+	run "tracedat builds" make -s -C "$top" tracedat
 	run_tap tracedat make -s -C "$top/tools/tracedat" check
 }
 
@@ -219,12 +218,11 @@ stage_qemu() {
 	in_vm newest qemu_lifecycle.sh
 }
 
-# The guest agent: unit tests, then in a nested guest through vhost-trace
+# The guest agent: unit tests (its protocol's are the libvt stage's), then in a nested guest through vhost-trace
 # (guest kernel = host VM kernel, the oldest) and over stock virtio-serial
 # FIFOs (guest on the newest kernel), so both guest kernels and both paths.
 stage_agent() {
 	run_tap "guest agent unit" make -s -C "$top/guest" check
-	run_tap "agent-ctl unit" make -s -C "$top/tools/agent-ctl" check
 	in_vm oldest agent_vhost.sh
 	in_vm oldest agent_virtio_serial.sh \
 		"AGENT_GUEST_KERNEL=$(kernels_of newest)"
@@ -246,7 +244,7 @@ stage_traced() {
 	in_vm oldest traced_clock.sh
 }
 
-for s in deps build guards tracedat module nested qemu agent traced; do
+for s in deps build guards libvt tracedat module nested qemu agent traced; do
 	has_stage "$s" && stage "$s"
 done
 run_vm_queues
@@ -254,5 +252,5 @@ run "the machine's boot configuration is unchanged" boot_unchanged
 
 echo "1..$n"
 echo "# total time $((SECONDS - t0))s"
-echo "$passed passed, $failed failed"
+echo "$((n - failed)) passed, $failed failed"
 [ "$failed" = 0 ]

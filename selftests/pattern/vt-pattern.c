@@ -2,7 +2,9 @@
 /*
  * vt-pattern: write or check a stream of 4096-byte pages whose contents
  * are a function of (stream id, page number), so that loss, duplication,
- * reordering and corruption all show.
+ * reordering and corruption all show. The pattern and its checker are the
+ * kselftests' (selftests/vhost_trace/vt_pattern.c, built here with
+ * VT_PATTERN_ONLY): stream ID is the pattern's port.
  *
  *   vt-pattern write ID PAGES FILE [splice]   write PAGES pages to FILE,
  *                                             by write(2) or through a
@@ -21,22 +23,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PAGE 4096
+#include "vt_pattern.h"
+
+#define PAGE VT_PAGE
+#define MAX_ID 254	/* vt_word() keeps port + 1 in the top byte */
 
 static void fill(uint8_t *p, uint32_t id, uint64_t n)
 {
-	uint64_t x = (n + 1) * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)id << 32);
-	size_t i;
-
-	memcpy(p, &id, 4);
-	memcpy(p + 4, &n, 8);
-	for (i = 12; i + 8 <= PAGE; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p + i, &x, 8);
-	}
-	memset(p + i, 0xa5, PAGE - i);
+	vt_fill_words(p, id, n, 0, VT_PAGE_WORDS);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -103,17 +97,17 @@ fail:
 
 static int do_check(uint32_t id, const char *path)
 {
-	uint8_t page[PAGE], want[PAGE];
-	uint64_t n = 0;
-	size_t have = 0;
+	static struct vt_check c;
+	uint8_t buf[16 * PAGE];
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
 
 	if (fd < 0) {
 		fprintf(stderr, "vt-pattern: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	vt_check_init(&c, id, 0, 0);
 	for (;;) {
-		ssize_t r = read(fd, page + have, PAGE - have);
+		ssize_t r = read(fd, buf, sizeof(buf));
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -123,33 +117,29 @@ static int do_check(uint32_t id, const char *path)
 		}
 		if (!r)
 			break;
-		have += r;
-		if (have < PAGE)
-			continue;
-		fill(want, id, n);
-		if (memcmp(page, want, PAGE)) {
-			uint64_t got;
-
-			memcpy(&got, page + 4, 8);
-			fprintf(stderr, "vt-pattern: page %llu differs (it holds page %llu)\n",
-				(unsigned long long)n, (unsigned long long)got);
-			return 1;
-		}
-		n++;
-		have = 0;
+		if (!vt_check_feed(&c, buf, r))
+			break;
 	}
-	if (have) {
-		fprintf(stderr, "vt-pattern: %zu trailing bytes after page %llu\n",
-			have, (unsigned long long)n);
+	if (!vt_check_end(&c)) {
+		fprintf(stderr, "vt-pattern: %s\n", c.why);
 		return 1;
 	}
-	printf("%llu pages %llu bytes\n", (unsigned long long)n,
-	       (unsigned long long)n * PAGE);
+	printf("%llu pages %llu bytes\n", (unsigned long long)c.pages,
+	       (unsigned long long)c.bytes);
 	return 0;
+}
+
+static int id_ok(const char *s)
+{
+	return strtoul(s, NULL, 0) <= MAX_ID;
 }
 
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && !id_ok(argv[2])) {
+		fprintf(stderr, "vt-pattern: ID is 0 to %d\n", MAX_ID);
+		return 2;
+	}
 	if (argc >= 5 && !strcmp(argv[1], "write"))
 		return do_write(atoi(argv[2]), strtoull(argv[3], NULL, 0),
 				argv[4], argc > 5 && !strcmp(argv[5], "splice"));

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vhost-trace selftests: page pattern, sink checkers, pipe reader threads.
+ *
+ * The pattern and the checker are also vt-pattern's (selftests/pattern,
+ * a static tool for guests and VM scripts), which builds this file with
+ * VT_PATTERN_ONLY: without the reader threads and vt_guest.h.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -14,7 +18,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef VT_PATTERN_ONLY
 #include "vt_guest.h"
+#endif
 #include "vt_pattern.h"
 
 #define VT_READ_SIZE	(1u << 20)
@@ -148,6 +154,8 @@ bool vt_check_file(struct vt_check *c, int fd)
 	return vt_check_end(c);
 }
 
+#ifndef VT_PATTERN_ONLY
+
 static void *vt_reader_main(void *arg)
 {
 	struct vt_reader *r = arg;
@@ -258,3 +266,4 @@ int vt_tmpfile(const char *dir)
 
 	return fd < 0 ? -errno : fd;
 }
+#endif /* VT_PATTERN_ONLY */

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef VT_PAGE
+#define VT_PAGE		4096u	/* as vt_guest.h */
+#endif
 #define VT_PAGE_WORDS	512u
 #define VT_SEQ_MASK	((1ULL << 47) - 1)
 

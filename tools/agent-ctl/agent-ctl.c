@@ -12,11 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "conn.h"
-#include "metadir.h"
-#include "pages.h"
-#include "proto.h"
+#include "vt_buf.h"
+#include "vt_conn.h"
+#include "vt_metadir.h"
+#include "vt_page.h"
+#include "vt_proto.h"
 
 static int timeout_ms = 30000;
 static int verbose;
@@ -50,9 +50,9 @@ static int do_legacy(int fd, const char *arg)
 		fprintf(stderr, "agent-ctl: legacy takes 1 or 0\n");
 		return 2;
 	}
-	ret = conn_send(fd, line, 2);
+	ret = vt_conn_send(fd, line, 2);
 	if (!ret)
-		ret = conn_read(fd, echo, 2, timeout_ms);
+		ret = vt_conn_read(fd, echo, 2, timeout_ms);
 	if (ret) {
 		fprintf(stderr, "agent-ctl: legacy %s: %s\n", arg,
 			strerror(-ret));
@@ -69,7 +69,7 @@ static int do_legacy(int fd, const char *arg)
 /* argv[0..argc) is one command; returns the exit status. */
 static int run_cmd(int fd, int argc, char **argv)
 {
-	struct buf line = { 0 }, body = { 0 };
+	struct vt_buf line = { 0 }, body = { 0 };
 	const char *dir = NULL;
 	char err[512];
 	int i, ret;
@@ -86,10 +86,10 @@ static int run_cmd(int fd, int argc, char **argv)
 		argc = 1;
 	}
 	for (i = 0; i < argc; i++)
-		buf_printf(&line, "%s%s", i ? " " : "", argv[i]);
+		vt_buf_printf(&line, "%s%s", i ? " " : "", argv[i]);
 	if (!strcmp(argv[0], "hello") && argc == 1)
-		buf_printf(&line, " %d", PROTO_VERSION);
-	ret = conn_request(fd, line.p, &body, timeout_ms);
+		vt_buf_printf(&line, " %d", VT_PROTO_VERSION);
+	ret = vt_conn_request(fd, line.p, &body, timeout_ms);
 	if (ret < 0) {
 		fprintf(stderr, "agent-ctl: %s: %s\n", line.p, strerror(-ret));
 		ret = 3;
@@ -98,7 +98,7 @@ static int run_cmd(int fd, int argc, char **argv)
 			body.len ? body.p : "error\n");
 		ret = 1;
 	} else if (dir) {
-		int n = metadir_unpack(body.p, body.len, dir, err, sizeof(err));
+		int n = vt_metadir_unpack(body.p, body.len, dir, err, sizeof(err));
 
 		if (n < 0) {
 			fprintf(stderr, "agent-ctl: meta: %s\n", err);
@@ -113,14 +113,14 @@ static int run_cmd(int fd, int argc, char **argv)
 		fflush(stdout);
 		ret = 0;
 	}
-	buf_free(&line);
-	buf_free(&body);
+	vt_buf_free(&line);
+	vt_buf_free(&body);
 	return ret;
 }
 
 static int check_file(const char *path)
 {
-	unsigned char page[RB_PAGE_SIZE];
+	unsigned char page[VT_PAGE_SIZE];
 	unsigned long long pages = 0, events = 0, missed = 0, empty = 0;
 	uint64_t first = 0, last = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), bad = 0;
@@ -131,10 +131,10 @@ static int check_file(const char *path)
 		return 1;
 	}
 	while ((n = read(fd, page, sizeof(page))) == sizeof(page)) {
-		struct page_info pi;
+		struct vt_page_info pi;
 		char err[256];
 
-		if (page_check(page, &pi, err, sizeof(err))) {
+		if (vt_page_check(page, &pi, err, sizeof(err))) {
 			printf("%s: page %llu: %s\n", path, pages, err);
 			bad = 1;
 			break;
@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 	}
 	if (!sock || optind >= argc)
 		usage(2);
-	fd = conn_open(sock, timeout_ms);
+	fd = vt_conn_open(sock, timeout_ms);
 	if (fd < 0) {
 		fprintf(stderr, "agent-ctl: connect %s: %s\n", sock,
 			strerror(-fd));

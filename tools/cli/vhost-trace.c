@@ -15,6 +15,7 @@
 
 #include "merge.h"
 #include "client.h"
+#include "vt_qemu.h"
 
 #define DEFAULT_SOCKET	"/run/vhost-trace/traced.sock"
 
@@ -415,7 +416,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		goto out_events;
 	}
 	if (launch && !ports) {
-		ports = qemu_smp_cpus(argc - optind, argv + optind);
+		ports = vt_qemu_smp_cpus(argc - optind, argv + optind);
 		if (ports < 0) {
 			fprintf(stderr, "vhost-trace: cannot read QEMU's -smp; "
 				"give --ports\n");

@@ -4,7 +4,7 @@
 #   tools/man/check.sh [BUILD]
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-${BUILD:-$here/../../build}}
-. "$here/../traced/tests/tap.sh"
+. "$here/../../selftests/lib/tap.sh"
 
 echo "TAP version 13"
 echo "1..4"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The guest agent's control port: version 1 requests (guest/PROTOCOL,
- * through tools/agent-ctl's conn.c and metadir.c), or the upstream orders
+ * through tools/libvt's conn.c and metadir.c), or the upstream orders
  * and their echo.
  */
 #include <errno.h>
@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "conn.h"
-#include "metadir.h"
-#include "proto.h"
+#include "vt_conn.h"
+#include "vt_metadir.h"
+#include "vt_proto.h"
 
 #define REQ_TIMEOUT_MS	30000	/* one version 1 request */
 #define META_TIMEOUT_MS	120000	/* meta: kallsyms is a few MB */
@@ -181,7 +181,7 @@ int agent_start(struct agent *a)
 	}
 	if (a->fd < 0)
 		return -ENOTCONN;
-	err = conn_send(a->fd, hello, sizeof(hello) - 1);
+	err = vt_conn_send(a->fd, hello, sizeof(hello) - 1);
 	if (!err) {
 		a->state = AGENT_HELLO;
 		a->hello_taken_ms = 0;
@@ -213,13 +213,13 @@ void agent_tick(struct agent *a)
 }
 
 /* One version 1 request; 1 ok (body in *body), 0 err (logged), -errno. */
-static int request(struct agent *a, const char *line, struct buf *body,
+static int request(struct agent *a, const char *line, struct vt_buf *body,
 		   int timeout_ms)
 {
 	int ret;
 
 	body->len = 0;
-	ret = conn_request(a->fd, line, body, timeout_ms);
+	ret = vt_conn_request(a->fd, line, body, timeout_ms);
 	if (ret == 0)
 		fprintf(stderr, "vhost-traced: agent %s: %s: %s", a->path,
 			line, body->len ? body->p : "error\n");
@@ -272,7 +272,7 @@ static int has_word(const char *list, const char *w)
 static void v1_clock(struct agent *a, const char *info)
 {
 	char clocks[512], line[64];
-	struct buf body = { 0 };
+	struct vt_buf body = { 0 };
 
 	line_get(info, "clock", a->clock, sizeof(a->clock));
 	line_get(info, "clocks", clocks, sizeof(clocks));
@@ -287,7 +287,7 @@ static void v1_clock(struct agent *a, const char *info)
 	snprintf(line, sizeof(line), "clock %s", a->want_clock);
 	if (request(a, line, &body, REQ_TIMEOUT_MS) == 1)
 		line_get(body.p, "clock", a->clock, sizeof(a->clock));
-	buf_free(&body);
+	vt_buf_free(&body);
 }
 
 /*
@@ -320,7 +320,7 @@ static int v1_resume(struct agent *a, const char *info)
 /* The agent answered hello: version 1 from now on. */
 static void v1_start(struct agent *a)
 {
-	struct buf body = { 0 };
+	struct vt_buf body = { 0 };
 	char line[sizeof(a->events) + 16], v[32];
 	int ret;
 
@@ -350,7 +350,7 @@ static void v1_start(struct agent *a)
 out:
 	if (ret < 0 || a->fd < 0)
 		a->state = AGENT_GONE;
-	buf_free(&body);
+	vt_buf_free(&body);
 }
 
 /*
@@ -392,7 +392,7 @@ static int find_hello_answer(const char *b, size_t n, size_t *at,
 	return 0;
 }
 
-static int resync_hello(struct agent *a, struct buf *body, int timeout_ms)
+static int resync_hello(struct agent *a, struct vt_buf *body, int timeout_ms)
 {
 	long end = now_ms() + timeout_ms;
 	size_t n = 0, at, len, start, have, skipped = 0;
@@ -421,11 +421,11 @@ static int resync_hello(struct agent *a, struct buf *body, int timeout_ms)
 		n += r;
 		if (find_hello_answer(b, n, &at, &len, &start)) {
 			have = n - start < len ? n - start : len;
-			ret = buf_reserve(body, len) ? -ENOMEM : 0;
+			ret = vt_buf_reserve(body, len) ? -ENOMEM : 0;
 			if (!ret) {
 				memcpy(body->p, b + start, have);
-				ret = conn_read(a->fd, body->p + have,
-						len - have, left);
+				ret = vt_conn_read(a->fd, body->p + have,
+						   len - have, left);
 			}
 			if (ret)
 				break;
@@ -452,11 +452,11 @@ static int resync_hello(struct agent *a, struct buf *body, int timeout_ms)
 /* The answer to "hello 1" is there (or the connection ended). */
 static void hello_answer(struct agent *a)
 {
-	struct buf body = { 0 };
+	struct vt_buf body = { 0 };
 	int ret = a->resume ? resync_hello(a, &body, META_TIMEOUT_MS) :
-		  conn_reply(a->fd, &body, REQ_TIMEOUT_MS);
+		  vt_conn_reply(a->fd, &body, REQ_TIMEOUT_MS);
 
-	buf_free(&body);
+	vt_buf_free(&body);
 	if (ret == 1) {
 		v1_start(a);
 		return;
@@ -576,7 +576,7 @@ int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes)
 				n = sizeof(line) - 1;
 			memcpy(line, p, n);
 			line[n] = '\0';
-			if (proto_kv_get(line, "bytes", v, sizeof(v)))
+			if (vt_proto_kv_get(line, "bytes", v, sizeof(v)))
 				return -ENOENT;
 			*bytes = strtoull(v, NULL, 10);
 			return 0;
@@ -616,14 +616,14 @@ static uint64_t kv_u64(const char *line, const char *key)
 {
 	char v[32];
 
-	if (proto_kv_get(line, key, v, sizeof(v)))
+	if (vt_proto_kv_get(line, key, v, sizeof(v)))
 		return 0;
 	return strtoull(v, NULL, 10);
 }
 
 int agent_lost_events(struct agent *a, uint64_t *lost, unsigned int n)
 {
-	struct buf body = { 0 };
+	struct vt_buf body = { 0 };
 	char line[1024];
 	unsigned int cpu;
 	int ret;
@@ -633,7 +633,7 @@ int agent_lost_events(struct agent *a, uint64_t *lost, unsigned int n)
 		return -ENOTCONN;
 	ret = request(a, "stats", &body, REQ_TIMEOUT_MS);
 	if (ret != 1) {
-		buf_free(&body);
+		vt_buf_free(&body);
 		return ret < 0 ? ret : -EIO;
 	}
 	for (cpu = 0; cpu < n; cpu++) {
@@ -645,14 +645,14 @@ int agent_lost_events(struct agent *a, uint64_t *lost, unsigned int n)
 		lost[cpu] = kv_u64(line, "overrun") +
 			    kv_u64(line, "dropped_events");
 	}
-	buf_free(&body);
+	vt_buf_free(&body);
 	return 0;
 }
 
 int agent_fetch_meta(struct agent *a, const char *dir, char *err,
 		     size_t errsz)
 {
-	struct buf body = { 0 };
+	struct vt_buf body = { 0 };
 	int ret;
 
 	if (a->fd < 0 || a->proto <= 0) {
@@ -661,13 +661,13 @@ int agent_fetch_meta(struct agent *a, const char *dir, char *err,
 	}
 	ret = request(a, "meta", &body, META_TIMEOUT_MS);
 	if (ret == 1)
-		ret = metadir_unpack(body.p, body.len, dir, err, errsz);
+		ret = vt_metadir_unpack(body.p, body.len, dir, err, errsz);
 	else
 		snprintf(err, errsz, "meta: %s", ret ? strerror(-ret) :
 			 "refused");
 	if (ret == 0)
 		ret = -EPROTO;
-	buf_free(&body);
+	vt_buf_free(&body);
 	return ret;
 }
 
@@ -681,5 +681,5 @@ void agent_close(struct agent *a)
 void agent_free(struct agent *a)
 {
 	agent_close(a);
-	buf_free(&a->stop_body);
+	vt_buf_free(&a->stop_body);
 }

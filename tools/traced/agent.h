@@ -4,7 +4,7 @@
  * chardev unix socket that the daemon connects to. The daemon first sends
  * "hello 1" (guest/PROTOCOL). An agent that answers ok speaks version 1:
  * info, events, start, stop with per-CPU bytes and meta (requests and
- * replies through tools/agent-ctl/conn.c). An agent that answers err, or
+ * replies through tools/libvt/conn.c). An agent that answers err, or
  * nothing within AGENT_HELLO_WAIT_MS of taking the line from the port
  * (upstream virtio-trace ignores it), gets the upstream orders "1\n" and
  * "0\n"; our agent's echo of them is noticed.
@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "buf.h"
+#include "vt_buf.h"
 
 /* how long an agent that took "hello 1" has to answer it */
 #define AGENT_HELLO_WAIT_MS	3000
@@ -43,7 +43,7 @@ struct agent {
 	unsigned int cpus;	/* info, version 1 (0 unknown) */
 	char release[128];
 	char machine[64];
-	struct buf stop_body;	/* the stop answer, version 1 */
+	struct vt_buf stop_body;	/* the stop answer, version 1 */
 	/* after a daemon restart (agent_resume) */
 	int resume;		/* reconnecting to an agent that may run */
 	int resume_stopping;	/* the old daemon was stopping the session */

@@ -13,15 +13,15 @@
 
 #include "internal.h"
 
-struct zctx {
+struct td_zctx {
 	ZSTD_CCtx *cctx;
 	void *out;
 	size_t out_cap;
 };
 
-struct zctx *z_new(void)
+struct td_zctx *td_z_new(void)
 {
-	struct zctx *z = calloc(1, sizeof(*z));
+	struct td_zctx *z = calloc(1, sizeof(*z));
 
 	if (!z)
 		return NULL;
@@ -33,7 +33,7 @@ struct zctx *z_new(void)
 	return z;
 }
 
-void z_free(struct zctx *z)
+void td_z_free(struct td_zctx *z)
 {
 	if (!z)
 		return;
@@ -42,12 +42,12 @@ void z_free(struct zctx *z)
 	free(z);
 }
 
-const char *z_version(void)
+const char *td_z_version(void)
 {
 	return ZSTD_versionString();
 }
 
-static int z_compress(struct zctx *z, const void *data, size_t len,
+static int z_compress(struct td_zctx *z, const void *data, size_t len,
 		      size_t *clen)
 {
 	size_t bound = ZSTD_compressBound(len), r;
@@ -72,7 +72,7 @@ static int z_compress(struct zctx *z, const void *data, size_t len,
 	return 0;
 }
 
-int z_block(struct zctx *z, struct out *o, const void *data, size_t len)
+int td_z_block(struct td_zctx *z, struct td_out *o, const void *data, size_t len)
 {
 	size_t clen;
 	int ret;
@@ -80,14 +80,14 @@ int z_block(struct zctx *z, struct out *o, const void *data, size_t len)
 	ret = z_compress(z, data, len, &clen);
 	if (ret)
 		return ret;
-	out_u32(o, clen);
-	out_u32(o, len);
-	out_write(o, z->out, clen);
+	td_out_le(o, clen, 4);
+	td_out_le(o, len, 4);
+	td_out_write(o, z->out, clen);
 	return o->err;
 }
 
-int z_copy_chunks(struct zctx *z, struct out *o, int fd, uint64_t size,
-		  unsigned int page_size, uint64_t *written)
+int td_z_copy_chunks(struct td_zctx *z, struct td_out *o, int fd, uint64_t size,
+		     unsigned int page_size, uint64_t *written)
 {
 	size_t chunk = (size_t)TD_CHUNK_PAGES * page_size, n, clen;
 	off_t start = o->pos;
@@ -100,7 +100,7 @@ int z_copy_chunks(struct zctx *z, struct out *o, int fd, uint64_t size,
 	in = malloc(chunk);
 	if (!in)
 		return -ENOMEM;
-	out_u32(o, 0);
+	td_out_le(o, 0, 4);
 	while (!ret && !o->err && off < size) {
 		n = size - off < chunk ? size - off : chunk;
 		r = pread(fd, in, n, off);
@@ -113,14 +113,14 @@ int z_copy_chunks(struct zctx *z, struct out *o, int fd, uint64_t size,
 		ret = z_compress(z, in, n, &clen);
 		if (ret)
 			break;
-		out_u32(o, clen);
-		out_u32(o, n);
-		out_write(o, z->out, clen);
+		td_out_le(o, clen, 4);
+		td_out_le(o, n, 4);
+		td_out_write(o, z->out, clen);
 		off += n;
 		count++;
 	}
 	free(in);
-	out_patch_u32(o, start, count);
+	td_out_patch_u32(o, start, count);
 	if (!ret)
 		ret = o->err;
 	*written = o->pos - start;

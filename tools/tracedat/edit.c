@@ -36,24 +36,9 @@ struct tracedat_edit {
 	int nr_opts;
 	off_t last_done;	/* the last DONE option's 8-byte value */
 	uint32_t desc;		/* the options sections' description */
-	struct buf append;	/* options to add, encoded */
+	struct vt_buf append;	/* options to add, encoded */
 	int nr_append;
 };
-
-static uint16_t get16(const unsigned char *p)
-{
-	return p[0] | p[1] << 8;
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static int read_at(struct tracedat_edit *e, off_t at, void *buf, size_t len)
 {
@@ -127,7 +112,7 @@ static int read_header(struct tracedat_edit *e, off_t *first)
 		ret = read_at(e, at, b, 8);
 	if (ret)
 		return ret;
-	*first = get64(b);
+	*first = vt_le64(b);
 	return 0;
 }
 
@@ -168,18 +153,18 @@ static int read_section(struct tracedat_edit *e, off_t at, off_t *next)
 	ret = read_at(e, at, h, sizeof(h));
 	if (ret)
 		return ret;
-	if (get16(h) != OPT_DONE) {
+	if (vt_le16(h) != OPT_DONE) {
 		td_err("%s: offset %lld: section %u where an options section should be",
-		       e->path, (long long)at, get16(h));
+		       e->path, (long long)at, vt_le16(h));
 		return -EINVAL;
 	}
-	if (get16(h + 2) & SEC_FL_COMPRESS) {
+	if (vt_le16(h + 2) & SEC_FL_COMPRESS) {
 		td_err("%s: compressed options section at offset %lld: not supported",
 		       e->path, (long long)at);
 		return -EOPNOTSUPP;
 	}
-	e->desc = get32(h + 4);
-	size = get64(h + 8);
+	e->desc = vt_le32(h + 4);
+	size = vt_le64(h + 8);
 	p = at + 16;
 	end = p + size;
 	for (;;) {
@@ -191,29 +176,29 @@ static int read_section(struct tracedat_edit *e, off_t at, off_t *next)
 		ret = read_at(e, p, oh, sizeof(oh));
 		if (ret)
 			return ret;
-		if (get32(oh + 2) > EDIT_MAX_OPTION ||
-		    p + 6 + get32(oh + 2) > end) {
+		if (vt_le32(oh + 2) > EDIT_MAX_OPTION ||
+		    p + 6 + vt_le32(oh + 2) > end) {
 			td_err("%s: option %u at offset %lld runs past its section",
-			       e->path, get16(oh), (long long)p);
+			       e->path, vt_le16(oh), (long long)p);
 			return -EINVAL;
 		}
-		if (get16(oh) == OPT_DONE)
+		if (vt_le16(oh) == OPT_DONE)
 			break;
-		ret = add_opt(e, get16(oh), get32(oh + 2), p + 6);
+		ret = add_opt(e, vt_le16(oh), vt_le32(oh + 2), p + 6);
 		if (ret)
 			return ret;
-		p += 6 + get32(oh + 2);
+		p += 6 + vt_le32(oh + 2);
 	}
-	if (get32(oh + 2) != 8) {
+	if (vt_le32(oh + 2) != 8) {
 		td_err("%s: DONE option of %u bytes at offset %lld", e->path,
-		       get32(oh + 2), (long long)p);
+		       vt_le32(oh + 2), (long long)p);
 		return -EINVAL;
 	}
 	e->last_done = p + 6;
 	ret = read_at(e, e->last_done, b, 8);
 	if (ret)
 		return ret;
-	*next = get64(b);
+	*next = vt_le64(b);
 	return 0;
 }
 
@@ -324,9 +309,9 @@ int tracedat_edit_append(struct tracedat_edit *e, unsigned short id,
 		td_err("option %u of %u bytes cannot be added", id, size);
 		return -EINVAL;
 	}
-	buf_put_u16(&e->append, id);
-	buf_put_u32(&e->append, size);
-	buf_put(&e->append, data, size);
+	vt_buf_put_u16(&e->append, id);
+	vt_buf_put_u32(&e->append, size);
+	vt_buf_put(&e->append, data, size);
 	e->nr_append++;
 	return e->append.err;
 }
@@ -338,33 +323,32 @@ int tracedat_edit_append(struct tracedat_edit *e, unsigned short id,
  */
 static int write_appended(struct tracedat_edit *e)
 {
-	struct buf s = { 0 };
+	struct vt_buf s = { 0 };
 	struct stat st;
 	unsigned char b[8];
-	int ret, i;
+	int ret;
 
 	if (fstat(e->fd, &st)) {
 		td_err("%s: %s", e->path, strerror(errno));
 		return -errno;
 	}
-	buf_put_u16(&s, OPT_DONE);		/* section id: options */
-	buf_put_u16(&s, 0);			/* not compressed */
-	buf_put_u32(&s, e->desc);		/* "options", as before */
-	buf_put_u64(&s, e->append.len + 14);
-	buf_put(&s, e->append.data, e->append.len);
-	buf_put_u16(&s, OPT_DONE);
-	buf_put_u32(&s, 8);
-	buf_put_u64(&s, 0);
+	vt_buf_put_u16(&s, OPT_DONE);		/* section id: options */
+	vt_buf_put_u16(&s, 0);			/* not compressed */
+	vt_buf_put_u32(&s, e->desc);		/* "options", as before */
+	vt_buf_put_u64(&s, e->append.len + 14);
+	vt_buf_put(&s, e->append.p, e->append.len);
+	vt_buf_put_u16(&s, OPT_DONE);
+	vt_buf_put_u32(&s, 8);
+	vt_buf_put_u64(&s, 0);
 	ret = s.err;
 	if (!ret)
-		ret = write_at(e, st.st_size, s.data, s.len);
-	buf_free(&s);
+		ret = write_at(e, st.st_size, s.p, s.len);
+	vt_buf_free(&s);
 	if (!ret && fsync(e->fd)) {
 		td_err("%s: fsync: %s", e->path, strerror(errno));
 		ret = -errno;
 	}
-	for (i = 0; i < 8; i++)
-		b[i] = (uint64_t)st.st_size >> (8 * i);
+	vt_le_put(b, st.st_size, 8);
 	if (!ret)
 		ret = write_at(e, e->last_done, b, 8);
 	if (!ret && fsync(e->fd)) {
@@ -402,7 +386,7 @@ void tracedat_edit_free(struct tracedat_edit *e)
 	for (i = 0; i < e->nr_opts; i++)
 		free(e->opts[i].data);
 	free(e->opts);
-	buf_free(&e->append);
+	vt_buf_free(&e->append);
 	free(e->path);
 	free(e);
 }

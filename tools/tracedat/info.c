@@ -68,7 +68,7 @@ static int set_clock(struct td_info *info, const char *value)
 	return set_str(&info->trace_clock, name);
 }
 
-int info_set(struct td_info *info, const char *key, const char *value)
+int td_info_set(struct td_info *info, const char *key, const char *value)
 {
 	unsigned long v;
 	int ret;
@@ -123,7 +123,7 @@ static char *trim(char *s)
 	return s;
 }
 
-int info_load(struct td_info *info, const char *path)
+int td_info_load(struct td_info *info, const char *path)
 {
 	char line[4096], *eq, *key;
 	int lineno = 0, ret = 0;
@@ -147,7 +147,7 @@ int info_load(struct td_info *info, const char *path)
 			break;
 		}
 		*eq = '\0';
-		ret = info_set(info, trim(key), trim(eq + 1));
+		ret = td_info_set(info, trim(key), trim(eq + 1));
 		if (ret)
 			td_err("%s:%d: bad line", path, lineno);
 	}

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include "tracedat.h"
+#include "vt_buf.h"
+#include "vt_le.h"
 
 #define TD_MAX_CPUS		4096
 #define TD_CHUNK_PAGES		10	/* pages per compressed chunk */
@@ -34,56 +36,40 @@ enum {
 
 #define SEC_FL_COMPRESS		0x1
 
-/* buf.c: growable byte buffer, little-endian encoders */
-struct buf {
-	char *data;
-	size_t len;
-	size_t cap;
-	int err;		/* sticky -ENOMEM */
-};
-
-void buf_put(struct buf *b, const void *data, size_t len);
-void buf_put_str(struct buf *b, const char *s);	/* with its NUL */
-void buf_put_u16(struct buf *b, uint16_t v);
-void buf_put_u32(struct buf *b, uint32_t v);
-void buf_put_u64(struct buf *b, uint64_t v);
-void buf_set_u32(struct buf *b, size_t at, uint32_t v);
-void buf_free(struct buf *b);
-int buf_read_file(struct buf *b, const char *path);	/* -errno */
+/* Growable buffers and their little-endian writers: struct vt_buf of
+ * tools/libvt (vt_buf_put*, sticky b->err). */
 
 /* out.c: the output file, with a sticky error */
-struct out {
+struct td_out {
 	int fd;
 	off_t pos;
 	int err;
 	const char *name;	/* for messages */
 };
 
-void out_write(struct out *o, const void *data, size_t len);
-void out_u16(struct out *o, uint16_t v);
-void out_u32(struct out *o, uint32_t v);
-void out_u64(struct out *o, uint64_t v);
-void out_pad_to(struct out *o, off_t align);
-void out_patch_u64(struct out *o, off_t at, uint64_t v);
-void out_patch_u32(struct out *o, off_t at, uint32_t v);
+void td_out_write(struct td_out *o, const void *data, size_t len);
+void td_out_le(struct td_out *o, uint64_t v, int n);	/* n bytes of v */
+void td_out_pad_to(struct td_out *o, off_t align);
+void td_out_patch_u64(struct td_out *o, off_t at, uint64_t v);
+void td_out_patch_u32(struct td_out *o, off_t at, uint32_t v);
 
 /* meta.c: what the metadata directory holds */
 struct td_format {
 	char *system;
 	char *event;
-	struct buf text;
+	struct vt_buf text;
 };
 
 struct td_meta {
-	struct buf header_page;
-	struct buf header_event;
+	struct vt_buf header_page;
+	struct vt_buf header_event;
 	struct td_format *ftrace;	/* system "ftrace" */
 	int nr_ftrace;
 	struct td_format *events;	/* sorted by system, event */
 	int nr_events;
-	struct buf kallsyms;
-	struct buf printk;
-	struct buf cmdlines;
+	struct vt_buf kallsyms;
+	struct vt_buf printk;
+	struct vt_buf cmdlines;
 	int loaded;
 };
 
@@ -97,11 +83,11 @@ struct td_info {
 	char *version;
 };
 
-int meta_load(struct td_meta *m, struct td_info *info, const char *dir);
-void meta_free(struct td_meta *m);
-int info_set(struct td_info *info, const char *key, const char *value);
-int info_load(struct td_info *info, const char *path);
-int header_page_data_offset(const struct buf *header_page);
+int td_meta_load(struct td_meta *m, struct td_info *info, const char *dir);
+void td_meta_free(struct td_meta *m);
+int td_info_set(struct td_info *info, const char *key, const char *value);
+int td_info_load(struct td_info *info, const char *path);
+int td_header_page_data_offset(const struct vt_buf *header_page);
 
 /* pages.c: per-CPU raw page files */
 struct td_cpu {
@@ -110,23 +96,23 @@ struct td_cpu {
 	uint64_t size;		/* bytes used, whole pages */
 };
 
-int cpu_check(struct tracedat *td, struct td_cpu *c);
+int td_cpu_check(struct tracedat *td, struct td_cpu *c);
 
 /* compress.c */
-struct zctx;
-struct zctx *z_new(void);
-void z_free(struct zctx *z);
-const char *z_version(void);
+struct td_zctx;
+struct td_zctx *td_z_new(void);
+void td_z_free(struct td_zctx *z);
+const char *td_z_version(void);
 /* compressed block: u32 csize, u32 usize, data */
-int z_block(struct zctx *z, struct out *o, const void *data, size_t len);
+int td_z_block(struct td_zctx *z, struct td_out *o, const void *data, size_t len);
 /* chunked copy of @size bytes from @fd: u32 count, chunks */
-int z_copy_chunks(struct zctx *z, struct out *o, int fd, uint64_t size,
-		  unsigned int page_size, uint64_t *written);
+int td_z_copy_chunks(struct td_zctx *z, struct td_out *o, int fd, uint64_t size,
+		     unsigned int page_size, uint64_t *written);
 
 /* options.c */
 struct td_option {
 	uint16_t id;
-	struct buf data;
+	struct vt_buf data;
 };
 
 struct td_sample {
@@ -145,10 +131,10 @@ struct td_tshift {
 	int *counts;
 };
 
-int opt_append(struct tracedat *td, uint16_t id, struct buf *data);
-int tshift_build(struct tracedat *td, struct buf *b);
-void tshift_free(struct td_tshift *ts);
-int common_options(struct tracedat *td);
+int td_opt_append(struct tracedat *td, uint16_t id, struct vt_buf *data);
+int td_tshift_build(struct tracedat *td, struct vt_buf *b);
+void td_tshift_free(struct td_tshift *ts);
+int td_common_options(struct tracedat *td);
 
 struct tracedat {
 	char *path;
@@ -156,7 +142,7 @@ struct tracedat {
 	int version;
 	enum tracedat_compress compress;
 	unsigned int flags;
-	struct out out;
+	struct td_out out;
 	struct td_meta meta;
 	struct td_info info;
 	struct td_cpu *cpus;
@@ -164,12 +150,12 @@ struct tracedat {
 	struct td_option *opts;
 	int nr_opts;
 	struct td_tshift tshift;
-	struct zctx *z;
+	struct td_zctx *z;
 };
 
 int td_nr_cpus(struct tracedat *td);
-int write_v6(struct tracedat *td);
-int write_v7(struct tracedat *td);
+int td_write_v6(struct tracedat *td);
+int td_write_v7(struct tracedat *td);
 
 /* log.c */
 void td_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -40,7 +40,7 @@ mkpath(char *dst, const char *fmt, ...)
 	return 0;
 }
 
-static int read_opt(struct buf *b, const char *dir, const char *name,
+static int read_opt(struct vt_buf *b, const char *dir, const char *name,
 		    int *found)
 {
 	char path[PATH_MAX];
@@ -49,7 +49,7 @@ static int read_opt(struct buf *b, const char *dir, const char *name,
 	ret = mkpath(path, "%s/%s", dir, name);
 	if (ret)
 		return ret;
-	ret = buf_read_file(b, path);
+	ret = vt_buf_read_file(b, path);
 	if (ret == -ENOENT) {
 		*found = 0;
 		return 0;
@@ -63,7 +63,7 @@ static int read_opt(struct buf *b, const char *dir, const char *name,
 }
 
 /* header_page and header_event: in the directory itself or under events/ */
-static int read_header(struct buf *b, const char *dir, const char *name)
+static int read_header(struct vt_buf *b, const char *dir, const char *name)
 {
 	char sub[64];
 	int found, ret;
@@ -149,7 +149,7 @@ static int add_format(struct td_format **list, int *nr, const char *sys,
 	memset(f, 0, sizeof(*f));
 	f->system = strdup(sys);
 	f->event = strdup(event);
-	ret = buf_read_file(&f->text, path);
+	ret = vt_buf_read_file(&f->text, path);
 	if (!f->system || !f->event)
 		ret = -ENOMEM;
 	(*nr)++;
@@ -191,10 +191,10 @@ static int load_formats(struct td_meta *m, const char *dir)
 	return ret;
 }
 
-int meta_load(struct td_meta *m, struct td_info *info, const char *dir)
+int td_meta_load(struct td_meta *m, struct td_info *info, const char *dir)
 {
 	char path[PATH_MAX];
-	struct buf clock = { 0 };
+	struct vt_buf clock = { 0 };
 	int found, ret;
 
 	if (m->loaded) {
@@ -220,15 +220,15 @@ int meta_load(struct td_meta *m, struct td_info *info, const char *dir)
 	if (!ret)
 		ret = read_opt(&clock, dir, "trace_clock", &found);
 	if (!ret && found) {
-		buf_put(&clock, "", 1);
+		vt_buf_put(&clock, "", 1);
 		ret = clock.err ? clock.err :
-			info_set(info, "trace_clock", clock.data);
+			td_info_set(info, "trace_clock", clock.p);
 	}
-	buf_free(&clock);
+	vt_buf_free(&clock);
 	if (!ret) {
 		ret = mkpath(path, "%s/info", dir);
 		if (!ret && !access(path, F_OK))
-			ret = info_load(info, path);
+			ret = td_info_load(info, path);
 	}
 	if (!ret)
 		m->loaded = 1;
@@ -242,20 +242,20 @@ static void free_formats(struct td_format *f, int nr)
 	for (i = 0; i < nr; i++) {
 		free(f[i].system);
 		free(f[i].event);
-		buf_free(&f[i].text);
+		vt_buf_free(&f[i].text);
 	}
 	free(f);
 }
 
-void meta_free(struct td_meta *m)
+void td_meta_free(struct td_meta *m)
 {
-	buf_free(&m->header_page);
-	buf_free(&m->header_event);
+	vt_buf_free(&m->header_page);
+	vt_buf_free(&m->header_event);
 	free_formats(m->ftrace, m->nr_ftrace);
 	free_formats(m->events, m->nr_events);
-	buf_free(&m->kallsyms);
-	buf_free(&m->printk);
-	buf_free(&m->cmdlines);
+	vt_buf_free(&m->kallsyms);
+	vt_buf_free(&m->printk);
+	vt_buf_free(&m->cmdlines);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -263,16 +263,16 @@ void meta_free(struct td_meta *m)
  * Size of the page header: the offset of the "data" field in header_page
  * ("field: char data;\toffset:16;\tsize:4080;"). 16 if not found.
  */
-int header_page_data_offset(const struct buf *hp)
+int td_header_page_data_offset(const struct vt_buf *hp)
 {
 	const char *p, *end;
 	char line[256];
 	int off;
 
-	if (!hp->data)
+	if (!hp->p)
 		return 16;
-	p = hp->data;
-	end = hp->data + hp->len;
+	p = hp->p;
+	end = hp->p + hp->len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', end - p);
 		size_t n = (nl ? nl : end) - p;

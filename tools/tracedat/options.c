@@ -15,7 +15,7 @@
 #endif
 
 /* Takes ownership of @data's contents. */
-int opt_append(struct tracedat *td, uint16_t id, struct buf *data)
+int td_opt_append(struct tracedat *td, uint16_t id, struct vt_buf *data)
 {
 	struct td_option *tmp;
 
@@ -35,18 +35,18 @@ int opt_append(struct tracedat *td, uint16_t id, struct buf *data)
 int tracedat_add_option(struct tracedat *td, unsigned short id,
 			const void *data, unsigned int size)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	int ret;
 
-	buf_put(&b, data, size);
-	ret = opt_append(td, id, &b);
-	buf_free(&b);
+	vt_buf_put(&b, data, size);
+	ret = td_opt_append(td, id, &b);
+	vt_buf_free(&b);
 	return ret;
 }
 
 int tracedat_add_traceid(struct tracedat *td, uint64_t trace_id)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	int i;
 
 	for (i = 0; i < td->nr_opts; i++) {
@@ -55,14 +55,14 @@ int tracedat_add_traceid(struct tracedat *td, uint64_t trace_id)
 			return -EEXIST;
 		}
 	}
-	buf_put_u64(&b, trace_id);
-	return opt_append(td, OPT_TRACEID, &b);
+	vt_buf_put_u64(&b, trace_id);
+	return td_opt_append(td, OPT_TRACEID, &b);
 }
 
 int tracedat_add_guest(struct tracedat *td, const char *name,
 		       uint64_t trace_id, int nr_vcpus, const int *host_tids)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	int i;
 
 	if (!name || !*name || nr_vcpus <= 0 || nr_vcpus > TD_MAX_CPUS) {
@@ -70,14 +70,14 @@ int tracedat_add_guest(struct tracedat *td, const char *name,
 		       name ? name : "", TD_MAX_CPUS);
 		return -EINVAL;
 	}
-	buf_put_str(&b, name);
-	buf_put_u64(&b, trace_id);
-	buf_put_u32(&b, nr_vcpus);
+	vt_buf_put_str(&b, name);
+	vt_buf_put_u64(&b, trace_id);
+	vt_buf_put_u32(&b, nr_vcpus);
 	for (i = 0; i < nr_vcpus; i++) {
-		buf_put_u32(&b, i);
-		buf_put_u32(&b, host_tids[i]);
+		vt_buf_put_u32(&b, i);
+		vt_buf_put_u32(&b, host_tids[i]);
 	}
-	return opt_append(td, OPT_GUEST, &b);
+	return td_opt_append(td, OPT_GUEST, &b);
 }
 
 int tracedat_set_time_shift(struct tracedat *td, uint64_t peer_id,
@@ -128,7 +128,7 @@ int tracedat_add_ts_sample(struct tracedat *td, int cpu, uint64_t time,
 	return 0;
 }
 
-void tshift_free(struct td_tshift *ts)
+void td_tshift_free(struct td_tshift *ts)
 {
 	int i;
 
@@ -151,7 +151,7 @@ static int cmp_sample(const void *a, const void *b)
  * then per CPU: fractions. The reader indexes the CPU arrays by guest CPU
  * and breaks on a CPU without samples, so each one needs at least one.
  */
-int tshift_build(struct tracedat *td, struct buf *b)
+int td_tshift_build(struct tracedat *td, struct vt_buf *b)
 {
 	struct td_tshift *ts = &td->tshift;
 	int cpu, i;
@@ -169,49 +169,49 @@ int tshift_build(struct tracedat *td, struct buf *b)
 		qsort(ts->samples[cpu], ts->counts[cpu], sizeof(struct td_sample),
 		      cmp_sample);
 	}
-	buf_put_u64(b, ts->peer_id);
-	buf_put_u32(b, ts->flags);
-	buf_put_u32(b, ts->nr_cpus);
+	vt_buf_put_u64(b, ts->peer_id);
+	vt_buf_put_u32(b, ts->flags);
+	vt_buf_put_u32(b, ts->nr_cpus);
 	for (cpu = 0; cpu < ts->nr_cpus; cpu++) {
 		struct td_sample *s = ts->samples[cpu];
 		int n = ts->counts[cpu];
 
-		buf_put_u32(b, n);
+		vt_buf_put_u32(b, n);
 		for (i = 0; i < n; i++)
-			buf_put_u64(b, s[i].time);
+			vt_buf_put_u64(b, s[i].time);
 		for (i = 0; i < n; i++)
-			buf_put_u64(b, s[i].offset);
+			vt_buf_put_u64(b, s[i].offset);
 		for (i = 0; i < n; i++)
-			buf_put_u64(b, s[i].scaling);
+			vt_buf_put_u64(b, s[i].scaling);
 	}
 	for (cpu = 0; cpu < ts->nr_cpus; cpu++)
 		for (i = 0; i < ts->counts[cpu]; i++)
-			buf_put_u64(b, ts->samples[cpu][i].fraction);
+			vt_buf_put_u64(b, ts->samples[cpu][i].fraction);
 	return b->err;
 }
 
 static int add_str_opt(struct tracedat *td, uint16_t id, const char *s)
 {
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 
-	buf_put_str(&b, s);
-	return opt_append(td, id, &b);
+	vt_buf_put_str(&b, s);
+	return td_opt_append(td, id, &b);
 }
 
 /* Options every file gets; called once, at close, before writing. */
-int common_options(struct tracedat *td)
+int td_common_options(struct tracedat *td)
 {
 	struct td_info *info = &td->info;
-	struct buf b = { 0 };
+	struct vt_buf b = { 0 };
 	int ret;
 
-	buf_put_u32(&b, td_nr_cpus(td));
-	ret = opt_append(td, OPT_CPUCOUNT, &b);
+	vt_buf_put_u32(&b, td_nr_cpus(td));
+	ret = td_opt_append(td, OPT_CPUCOUNT, &b);
 	if (!ret) {
-		buf_put(&b, "[", 1);
-		buf_put(&b, info->trace_clock, strlen(info->trace_clock));
-		buf_put_str(&b, "]");
-		ret = opt_append(td, OPT_TRACECLOCK, &b);
+		vt_buf_put(&b, "[", 1);
+		vt_buf_put(&b, info->trace_clock, strlen(info->trace_clock));
+		vt_buf_put_str(&b, "]");
+		ret = td_opt_append(td, OPT_TRACECLOCK, &b);
 	}
 	if (!ret && (info->uname || info->release))
 		ret = add_str_opt(td, OPT_UNAME,
@@ -224,10 +224,10 @@ int common_options(struct tracedat *td)
 		ret = -EINVAL;
 	}
 	if (!ret && td->tshift.set) {
-		ret = tshift_build(td, &b);
+		ret = td_tshift_build(td, &b);
 		if (!ret)
-			ret = opt_append(td, OPT_TIME_SHIFT, &b);
+			ret = td_opt_append(td, OPT_TIME_SHIFT, &b);
 	}
-	buf_free(&b);
+	vt_buf_free(&b);
 	return ret;
 }

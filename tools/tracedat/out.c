@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-static void out_fail(struct out *o, int err)
+static void td_out_fail(struct td_out *o, int err)
 {
 	if (o->err)
 		return;
@@ -14,7 +14,7 @@ static void out_fail(struct out *o, int err)
 	td_err("%s: write failed: %s", o->name, strerror(-err));
 }
 
-void out_write(struct out *o, const void *data, size_t len)
+void td_out_write(struct td_out *o, const void *data, size_t len)
 {
 	const char *p = data;
 	ssize_t n;
@@ -24,7 +24,7 @@ void out_write(struct out *o, const void *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			out_fail(o, n < 0 ? -errno : -EIO);
+			td_out_fail(o, n < 0 ? -errno : -EIO);
 			return;
 		}
 		p += n;
@@ -33,32 +33,17 @@ void out_write(struct out *o, const void *data, size_t len)
 	}
 }
 
-void out_u16(struct out *o, uint16_t v)
-{
-	unsigned char le[2] = { v, v >> 8 };
-
-	out_write(o, le, 2);
-}
-
-void out_u32(struct out *o, uint32_t v)
-{
-	unsigned char le[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-	out_write(o, le, 4);
-}
-
-void out_u64(struct out *o, uint64_t v)
+/* v as n little-endian bytes (n <= 8) */
+void td_out_le(struct td_out *o, uint64_t v, int n)
 {
 	unsigned char le[8];
-	int i;
 
-	for (i = 0; i < 8; i++)
-		le[i] = v >> (8 * i);
-	out_write(o, le, 8);
+	vt_le_put(le, v, n);
+	td_out_write(o, le, n);
 }
 
 /* Zero fill up to the next multiple of @align (a power of two). */
-void out_pad_to(struct out *o, off_t align)
+void td_out_pad_to(struct td_out *o, off_t align)
 {
 	static const char zero[4096];
 	off_t end = (o->pos + align - 1) & ~(align - 1);
@@ -68,35 +53,27 @@ void out_pad_to(struct out *o, off_t align)
 
 		if (n > sizeof(zero))
 			n = sizeof(zero);
-		out_write(o, zero, n);
+		td_out_write(o, zero, n);
 	}
 }
 
-static void out_patch(struct out *o, off_t at, const unsigned char *le, int n)
+static void td_out_patch(struct td_out *o, off_t at, uint64_t v, int n)
 {
+	unsigned char le[8];
 	off_t save = o->pos;
 
+	vt_le_put(le, v, n);
 	o->pos = at;
-	out_write(o, le, n);
+	td_out_write(o, le, n);
 	o->pos = save;
 }
 
-void out_patch_u64(struct out *o, off_t at, uint64_t v)
+void td_out_patch_u64(struct td_out *o, off_t at, uint64_t v)
 {
-	unsigned char le[8];
-	int i;
-
-	for (i = 0; i < 8; i++)
-		le[i] = v >> (8 * i);
-	out_patch(o, at, le, 8);
+	td_out_patch(o, at, v, 8);
 }
 
-void out_patch_u32(struct out *o, off_t at, uint32_t v)
+void td_out_patch_u32(struct td_out *o, off_t at, uint32_t v)
 {
-	unsigned char le[4];
-	int i;
-
-	for (i = 0; i < 4; i++)
-		le[i] = v >> (8 * i);
-	out_patch(o, at, le, 4);
+	td_out_patch(o, at, v, 4);
 }

@@ -15,19 +15,10 @@
 
 #define COMMIT_MASK	((1ULL << 27) - 1)	/* flags live above */
 
-static uint64_t get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = (v << 8) | p[n];
-	return v;
-}
-
 static int check_pages(struct tracedat *td, struct td_cpu *c, int cpu)
 {
 	unsigned int psize = td->info.page_size;
-	int hdr = header_page_data_offset(&td->meta.header_page);
+	int hdr = td_header_page_data_offset(&td->meta.header_page);
 	int lsize = hdr >= 16 ? 8 : 4;
 	uint64_t off, commit;
 	unsigned char *page;
@@ -46,7 +37,7 @@ static int check_pages(struct tracedat *td, struct td_cpu *c, int cpu)
 			       n < 0 ? strerror(errno) : "short read");
 			break;
 		}
-		commit = get_le(page + 8, lsize) & COMMIT_MASK;
+		commit = vt_le_get(page + 8, lsize) & COMMIT_MASK;
 		if (commit > psize - hdr) {
 			td_err("%s (cpu %d): page %llu at offset %llu: commit %llu exceeds the page's data area (%u bytes); not a ring-buffer page?",
 			       c->name, cpu, (unsigned long long)(off / psize),
@@ -60,7 +51,7 @@ static int check_pages(struct tracedat *td, struct td_cpu *c, int cpu)
 	return ret;
 }
 
-int cpu_check(struct tracedat *td, struct td_cpu *c)
+int td_cpu_check(struct tracedat *td, struct td_cpu *c)
 {
 	unsigned int psize = td->info.page_size;
 	int cpu = c - td->cpus;

@@ -12,47 +12,47 @@
 #include "internal.h"
 #include "sections.h"
 
-void put_file_start(struct tracedat *td)
+void td_put_file_start(struct tracedat *td)
 {
 	static const char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c',
 				      'i', 'n', 'g' };
-	struct out *o = &td->out;
+	struct td_out *o = &td->out;
 	unsigned char b[2];
 
-	out_write(o, magic, sizeof(magic));
-	out_write(o, td->version == 6 ? "6" : "7", 2);
+	td_out_write(o, magic, sizeof(magic));
+	td_out_write(o, td->version == 6 ? "6" : "7", 2);
 	b[0] = 0;			/* little endian */
 	b[1] = td->info.long_size;
-	out_write(o, b, 2);
-	out_u32(o, td->info.page_size);
+	td_out_write(o, b, 2);
+	td_out_le(o, td->info.page_size, 4);
 }
 
-static void put_sized8(struct buf *b, const struct buf *data)
+static void put_sized8(struct vt_buf *b, const struct vt_buf *data)
 {
-	buf_put_u64(b, data->len);
-	buf_put(b, data->data, data->len);
+	vt_buf_put_u64(b, data->len);
+	vt_buf_put(b, data->p, data->len);
 }
 
-static void put_sized4(struct buf *b, const struct buf *data)
+static void put_sized4(struct vt_buf *b, const struct vt_buf *data)
 {
-	buf_put_u32(b, data->len);
-	buf_put(b, data->data, data->len);
+	vt_buf_put_u32(b, data->len);
+	vt_buf_put(b, data->p, data->len);
 }
 
-int build_meta(struct tracedat *td, int id, struct buf *b)
+int td_build_meta(struct tracedat *td, int id, struct vt_buf *b)
 {
 	struct td_meta *m = &td->meta;
 	int i, j, nsys = 0;
 
 	switch (id) {
 	case OPT_HEADER_INFO:
-		buf_put_str(b, "header_page");
+		vt_buf_put_str(b, "header_page");
 		put_sized8(b, &m->header_page);
-		buf_put_str(b, "header_event");
+		vt_buf_put_str(b, "header_event");
 		put_sized8(b, &m->header_event);
 		break;
 	case OPT_FTRACE_EVENTS:
-		buf_put_u32(b, m->nr_ftrace);
+		vt_buf_put_u32(b, m->nr_ftrace);
 		for (i = 0; i < m->nr_ftrace; i++)
 			put_sized8(b, &m->ftrace[i].text);
 		break;
@@ -61,14 +61,14 @@ int build_meta(struct tracedat *td, int id, struct buf *b)
 			if (!i || strcmp(m->events[i].system,
 					 m->events[i - 1].system))
 				nsys++;
-		buf_put_u32(b, nsys);
+		vt_buf_put_u32(b, nsys);
 		for (i = 0; i < m->nr_events; i = j) {
 			for (j = i; j < m->nr_events &&
 			     !strcmp(m->events[j].system, m->events[i].system);
 			     j++)
 				;
-			buf_put_str(b, m->events[i].system);
-			buf_put_u32(b, j - i);
+			vt_buf_put_str(b, m->events[i].system);
+			vt_buf_put_u32(b, j - i);
 			for (; i < j; i++)
 				put_sized8(b, &m->events[i].text);
 		}
@@ -88,18 +88,18 @@ int build_meta(struct tracedat *td, int id, struct buf *b)
 	return b->err;
 }
 
-void put_options(struct tracedat *td, struct buf *b)
+void td_put_options(struct tracedat *td, struct vt_buf *b)
 {
 	int i;
 
 	for (i = 0; i < td->nr_opts; i++) {
-		buf_put_u16(b, td->opts[i].id);
-		buf_put_u32(b, td->opts[i].data.len);
-		buf_put(b, td->opts[i].data.data, td->opts[i].data.len);
+		vt_buf_put_u16(b, td->opts[i].id);
+		vt_buf_put_u32(b, td->opts[i].data.len);
+		vt_buf_put(b, td->opts[i].data.p, td->opts[i].data.len);
 	}
 }
 
-int copy_cpu_raw(struct tracedat *td, struct td_cpu *c)
+int td_copy_cpu_raw(struct tracedat *td, struct td_cpu *c)
 {
 	size_t bsize = 256 * 1024;
 	uint64_t off = 0;
@@ -120,7 +120,7 @@ int copy_cpu_raw(struct tracedat *td, struct td_cpu *c)
 			       n < 0 ? strerror(errno) : "file shrank");
 			break;
 		}
-		out_write(&td->out, buf, n);
+		td_out_write(&td->out, buf, n);
 		off += n;
 	}
 	free(buf);

@@ -5,9 +5,9 @@
 
 #include "internal.h"
 
-void put_file_start(struct tracedat *td);
-int build_meta(struct tracedat *td, int id, struct buf *b);
-void put_options(struct tracedat *td, struct buf *b);
-int copy_cpu_raw(struct tracedat *td, struct td_cpu *c);
+void td_put_file_start(struct tracedat *td);
+int td_build_meta(struct tracedat *td, int id, struct vt_buf *b);
+void td_put_options(struct tracedat *td, struct vt_buf *b);
+int td_copy_cpu_raw(struct tracedat *td, struct td_cpu *c);
 
 #endif

@@ -63,7 +63,7 @@ struct tracedat *tracedat_open(const char *path, int version,
 	fchmod(td->out.fd, 0666 & ~mask);
 	td->out.name = td->path;
 	if (compress) {
-		td->z = z_new();
+		td->z = td_z_new();
 		if (!td->z) {
 			td_err("zstd: cannot allocate a context");
 			errno = ENOMEM;
@@ -84,12 +84,12 @@ int tracedat_set_flags(struct tracedat *td, unsigned int flags)
 
 int tracedat_load_meta(struct tracedat *td, const char *dir)
 {
-	return meta_load(&td->meta, &td->info, dir);
+	return td_meta_load(&td->meta, &td->info, dir);
 }
 
 int tracedat_set_info(struct tracedat *td, const char *key, const char *value)
 {
-	return info_set(&td->info, key, value);
+	return td_info_set(&td->info, key, value);
 }
 
 int tracedat_add_cpu_fd(struct tracedat *td, int cpu, int fd, const char *name)
@@ -166,7 +166,7 @@ static int set_defaults(struct tracedat *td)
 	if (!info->long_size)
 		info->long_size = 8;
 	if (!info->trace_clock)
-		return info_set(info, "trace_clock", "local");
+		return td_info_set(info, "trace_clock", "local");
 	return 0;
 }
 
@@ -185,7 +185,7 @@ static int check_cpus(struct tracedat *td)
 	for (cpu = 0; cpu < td->nr_cpus; cpu++) {
 		if (td->cpus[cpu].fd < 0)
 			continue;
-		ret = cpu_check(td, &td->cpus[cpu]);
+		ret = td_cpu_check(td, &td->cpus[cpu]);
 		if (ret)
 			return ret;
 	}
@@ -227,9 +227,9 @@ int tracedat_close(struct tracedat *td)
 	if (!ret)
 		ret = check_cpus(td);
 	if (!ret)
-		ret = common_options(td);
+		ret = td_common_options(td);
 	if (!ret)
-		ret = td->version == 6 ? write_v6(td) : write_v7(td);
+		ret = td->version == 6 ? td_write_v6(td) : td_write_v7(td);
 	if (!ret && td->out.err)
 		ret = td->out.err;
 	if (!ret)
@@ -256,15 +256,15 @@ void tracedat_abort(struct tracedat *td)
 	}
 	free(td->cpus);
 	for (i = 0; i < td->nr_opts; i++)
-		buf_free(&td->opts[i].data);
+		vt_buf_free(&td->opts[i].data);
 	free(td->opts);
-	tshift_free(&td->tshift);
-	meta_free(&td->meta);
+	td_tshift_free(&td->tshift);
+	td_meta_free(&td->meta);
 	free(td->info.trace_clock);
 	free(td->info.uname);
 	free(td->info.release);
 	free(td->info.version);
-	z_free(td->z);
+	td_z_free(td->z);
 	free(td->tmp_path);
 	free(td->path);
 	free(td);

@@ -14,7 +14,7 @@ TD=$BUILD/tracedat
 VT=$BUILD/tools/vhost-trace
 CT=$BUILD/tools/traced/clock_test
 plan=16
-. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/../../../selftests/lib/tap.sh"
 
 echo "TAP version 13"
 echo "1..$plan"

@@ -15,7 +15,7 @@ TRACED=$BUILD/tools/vhost-traced
 VT=$BUILD/tools/vhost-trace
 MK=$BUILD/tracedat/tests/mkpages
 PLAN=14
-. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/../../../selftests/lib/tap.sh"
 
 echo "TAP version 13"
 echo "1..$PLAN"

@@ -6,7 +6,7 @@
 BUILD=${BUILD:-$(cd "$(dirname "$0")/../../.." && pwd)/build}
 TRACED=$BUILD/tools/vhost-traced
 VT=$BUILD/tools/vhost-trace
-. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/../../../selftests/lib/tap.sh"
 
 echo "TAP version 13"
 echo "1..13"

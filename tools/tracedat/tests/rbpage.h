@@ -15,10 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RB_HDR		16
-#define RB_PADDING	29
-#define RB_EXTEND	30
-#define RB_DELTA_MAX	((1u << 27) - 1)
+#include "vt_le.h"
+#include "vt_page.h"	/* the layout, as tools/libvt's checker reads it */
+
+#define RB_HDR		VT_PAGE_HDR
+#define RB_PADDING	VT_RB_PADDING
+#define RB_EXTEND	VT_RB_TIME_EXTEND
+#define RB_DELTA_MAX	VT_RB_DELTA_MAX
 
 struct rbw {
 	int fd;
@@ -29,14 +32,6 @@ struct rbw {
 	int pages;
 	int err;
 };
-
-static inline void rb_le(unsigned char *p, uint64_t v, int n)
-{
-	while (n--) {
-		*p++ = v;
-		v >>= 8;
-	}
-}
 
 static inline int rb_init(struct rbw *w, int fd, unsigned int psize)
 {
@@ -51,7 +46,7 @@ static inline void rb_flush(struct rbw *w)
 {
 	if (!w->used)
 		return;
-	rb_le(w->page + 8, w->used, 8);
+	vt_le_put(w->page + 8, w->used, 8);
 	if (write(w->fd, w->page, w->psize) != (ssize_t)w->psize)
 		w->err = -1;
 	memset(w->page, 0, w->psize);
@@ -64,7 +59,7 @@ static inline unsigned char *rb_put(struct rbw *w, unsigned int type_len,
 {
 	unsigned char *p = w->page + RB_HDR + w->used;
 
-	rb_le(p, type_len | (delta << 5), 4);
+	vt_le_put(p, type_len | (delta << 5), 4);
 	return p + 4;
 }
 
@@ -83,18 +78,18 @@ static inline void rb_event(struct rbw *w, uint64_t ts, const void *data,
 		delta = 0;
 	}
 	if (!w->used) {
-		rb_le(w->page, ts, 8);
+		vt_le_put(w->page, ts, 8);
 		delta = 0;
 	}
 	if (delta > RB_DELTA_MAX) {
 		p = rb_put(w, RB_EXTEND, delta & RB_DELTA_MAX);
-		rb_le(p, delta >> 27, 4);
+		vt_le_put(p, delta >> 27, 4);
 		w->used += 8;
 		delta = 0;
 	}
 	if (alen > 112) {
 		p = rb_put(w, 0, delta);
-		rb_le(p, alen + 4, 4);
+		vt_le_put(p, alen + 4, 4);
 		p += 4;
 	} else {
 		p = rb_put(w, alen / 4, delta);
@@ -115,7 +110,7 @@ static inline void rb_discard(struct rbw *w, uint64_t ts, unsigned int len)
 	    RB_HDR + w->used + 8 + alen > w->psize)
 		return;
 	p = rb_put(w, RB_PADDING, delta);
-	rb_le(p, alen + 4, 4);	/* bytes after the header */
+	vt_le_put(p, alen + 4, 4);	/* bytes after the header */
 	w->used += 8 + alen;
 	w->last_ts = ts;
 }
@@ -128,7 +123,7 @@ static inline void rb_pad_flush(struct rbw *w)
 
 	if (w->used && left >= 8) {
 		p = rb_put(w, RB_PADDING, 0);
-		rb_le(p, left - 4, 4);
+		vt_le_put(p, left - 4, 4);
 		w->used += left;
 	}
 	rb_flush(w);

@@ -16,29 +16,18 @@ T=$(mktemp -d /tmp/tracedat-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 . "$here/meta.sh"
 
-n=0
-failed=0
+. "$here/../../../selftests/lib/tap.sh"
 echo "TAP version 13"
-
-point() {	# point ok|fail NAME
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		echo "ok $n - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $2"
-	fi
-}
 
 # check NAME CMD...: a test point; the command's output as comments on failure
 check() {
 	local name=$1 log=$T/log
 	shift
 	if "$@" > "$log" 2>&1; then
-		point ok "$name"
+		ok 0 "$name"
 	else
 		sed 's/^/# /' "$log" | head -40
-		point fail "$name"
+		ok 1 "$name"
 	fi
 }
 
@@ -99,8 +88,8 @@ mkmeta "$T/meta" 2
 mkdir -p "$T/api"
 while IFS= read -r line; do
 	case "$line" in
-	"ok "*)		point ok "${line#ok [0-9]* - }" ;;
-	"not ok "*)	point fail "${line#not ok [0-9]* - }" ;;
+	"ok "*)		ok 0 "${line#ok [0-9]* - }" ;;
+	"not ok "*)	ok 1 "${line#not ok [0-9]* - }" ;;
 	"#"*)		echo "$line" ;;
 	esac
 done < <("$B/tests/test_api" "$T/meta" "$T/api" 2>&1; echo "# test_api exit $?")
@@ -299,6 +288,4 @@ check "--zstd with version 6: usage error (exit 2)" sh -c \
 check "bad --ts: usage error (exit 2), no output" sh -c \
 	"'$CLI' -m '$T/meta' -o '$T/e10.dat' --peer-id 1 --ts 0:x '$T/cpu0.raw'; [ \$? = 2 ] && [ ! -e '$T/e10.dat' ] && ! ls '$T'/e10.dat.tmp-* 2>/dev/null"
 
-echo "1..$n"
-echo "# $((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+tap_done -p

@@ -14,18 +14,10 @@
 
 #include "tracedat.h"
 #include "rbpage.h"
+#include "tap.h"
 
-static int n, failed;
 static int nr_errors;
 static char last_error[1024];
-
-static void point(int ok, const char *name)
-{
-	n++;
-	if (!ok)
-		failed++;
-	printf("%sok %d - %s\n", ok ? "" : "not ", n, name);
-}
 
 static void log_hook(int level, const char *msg)
 {
@@ -67,10 +59,10 @@ static int make_cpu_fd(const char *dir, int cpu, int nr)
 		return -1;
 	for (i = 0; i < nr; i++) {
 		memset(ev, 0, sizeof(ev));
-		rb_le(ev, 1000, 2);		/* vtest_event */
-		rb_le(ev + 4, 100 + cpu, 4);
-		rb_le(ev + 8, i, 4);
-		rb_le(ev + 12, cpu, 4);
+		vt_le_put(ev, 1000, 2);		/* vtest_event */
+		vt_le_put(ev + 4, 100 + cpu, 4);
+		vt_le_put(ev + 8, i, 4);
+		vt_le_put(ev + 12, cpu, 4);
 		rb_event(&w, 2000000000ULL + i * 333ULL, ev, sizeof(ev));
 	}
 	rb_flush(&w);
@@ -114,59 +106,59 @@ int main(int argc, char **argv)
 
 	snprintf(out, sizeof(out), "%s/api.dat", dir);
 	errno = 0;
-	point(!tracedat_open(out, 5, TRACEDAT_COMPRESS_NONE) && errno == EINVAL,
-	      "api: version 5 refused (EINVAL)");
-	point(!tracedat_open(out, 6, TRACEDAT_COMPRESS_ZSTD),
-	      "api: zstd with version 6 refused");
-	point(!exists(out) && !tmp_left(out), "api: refused opens leave nothing");
+	tap_ok(!tracedat_open(out, 5, TRACEDAT_COMPRESS_NONE) && errno == EINVAL,
+	       "api: version 5 refused (EINVAL)");
+	tap_ok(!tracedat_open(out, 6, TRACEDAT_COMPRESS_ZSTD),
+	       "api: zstd with version 6 refused");
+	tap_ok(!exists(out) && !tmp_left(out), "api: refused opens leave nothing");
 
 	td = tracedat_open(out, 7, TRACEDAT_COMPRESS_NONE);
-	point(td && !exists(out), "api: open creates nothing at the path yet");
+	tap_ok(td && !exists(out), "api: open creates nothing at the path yet");
 	tracedat_abort(td);
-	point(!exists(out) && !tmp_left(out), "api: abort removes the temporary file");
+	tap_ok(!exists(out) && !tmp_left(out), "api: abort removes the temporary file");
 
 	td = tracedat_open(out, 7, TRACEDAT_COMPRESS_NONE);
 	nr_errors = 0;
 	ret = td ? tracedat_close(td) : 0;
-	point(ret < 0 && nr_errors && strstr(last_error, "no metadata") &&
-	      !exists(out) && !tmp_left(out),
-	      "api: close without metadata fails, says so, leaves nothing");
+	tap_ok(ret < 0 && nr_errors && strstr(last_error, "no metadata") &&
+	       !exists(out) && !tmp_left(out),
+	       "api: close without metadata fails, says so, leaves nothing");
 
 	td = tracedat_open(out, 7, TRACEDAT_COMPRESS_NONE);
-	point(td && tracedat_load_meta(td, meta) == 0, "api: metadata loads");
-	point(tracedat_set_info(td, "page_size", "1000") == -EINVAL,
-	      "api: page_size not a power of two refused");
-	point(tracedat_set_info(td, "cpus", "0") == -EINVAL,
-	      "api: cpus=0 refused");
-	point(tracedat_add_ts_sample(td, 0, 0, 1, 0, 0) == -EINVAL,
-	      "api: time shift scaling 0 refused");
-	point(tracedat_add_guest(td, "", 1, 1, tids) == -EINVAL,
-	      "api: guest without a name refused");
-	point(tracedat_add_traceid(td, 7) == 0 &&
-	      tracedat_add_traceid(td, 8) == -EEXIST, "api: TRACEID only once");
+	tap_ok(td && tracedat_load_meta(td, meta) == 0, "api: metadata loads");
+	tap_ok(tracedat_set_info(td, "page_size", "1000") == -EINVAL,
+	       "api: page_size not a power of two refused");
+	tap_ok(tracedat_set_info(td, "cpus", "0") == -EINVAL,
+	       "api: cpus=0 refused");
+	tap_ok(tracedat_add_ts_sample(td, 0, 0, 1, 0, 0) == -EINVAL,
+	       "api: time shift scaling 0 refused");
+	tap_ok(tracedat_add_guest(td, "", 1, 1, tids) == -EINVAL,
+	       "api: guest without a name refused");
+	tap_ok(tracedat_add_traceid(td, 7) == 0 &&
+	       tracedat_add_traceid(td, 8) == -EEXIST, "api: TRACEID only once");
 
 	fd0 = make_cpu_fd(dir, 0, 300);
 	fd1 = make_cpu_fd(dir, 1, 20);
-	point(fd0 >= 0 && fd1 >= 0 &&
-	      tracedat_add_cpu_fd(td, 0, fd0, "api cpu0") == 0 &&
-	      tracedat_add_cpu_fd(td, 1, fd1, NULL) == 0,
-	      "api: cpu data from file descriptors");
-	point(tracedat_add_cpu_fd(td, 1, fd1, NULL) == -EEXIST,
-	      "api: the same CPU twice refused");
+	tap_ok(fd0 >= 0 && fd1 >= 0 &&
+	       tracedat_add_cpu_fd(td, 0, fd0, "api cpu0") == 0 &&
+	       tracedat_add_cpu_fd(td, 1, fd1, NULL) == 0,
+	       "api: cpu data from file descriptors");
+	tap_ok(tracedat_add_cpu_fd(td, 1, fd1, NULL) == -EEXIST,
+	       "api: the same CPU twice refused");
 	close(fd0);	/* the library holds its own descriptors */
 	close(fd1);
-	point(tracedat_add_guest(td, "g", 0x99, 2, tids) == 0 &&
-	      tracedat_set_time_shift(td, 0x55, 0) == 0 &&
-	      tracedat_add_ts_sample(td, 0, 0, -1000, 1, 0) == 0 &&
-	      tracedat_add_ts_sample(td, 1, 0, -1000, 1, 0) == 0,
-	      "api: GUEST and TIME_SHIFT options");
+	tap_ok(tracedat_add_guest(td, "g", 0x99, 2, tids) == 0 &&
+	       tracedat_set_time_shift(td, 0x55, 0) == 0 &&
+	       tracedat_add_ts_sample(td, 0, 0, -1000, 1, 0) == 0 &&
+	       tracedat_add_ts_sample(td, 1, 0, -1000, 1, 0) == 0,
+	       "api: GUEST and TIME_SHIFT options");
 	ret = tracedat_close(td);
-	point(ret == 0 && exists(out) && !tmp_left(out),
-	      "api: close writes the file, no temporary left");
+	tap_ok(ret == 0 && exists(out) && !tmp_left(out),
+	       "api: close writes the file, no temporary left");
 	ret = count_events(out);
 	printf("# trace-cmd report: %d events\n", ret);
-	point(ret == 320, "api: trace-cmd report decodes the 320 events");
+	tap_ok(ret == 320, "api: trace-cmd report decodes the 320 events");
 
-	printf("1..%d\n", n);
-	return failed ? 1 : 0;
+	printf("1..%d\n", tap_n);
+	return tap_done();
 }

@@ -8,42 +8,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pages.h"
+#include "vt_le.h"
+#include "vt_page.h"
 
-enum {
-	TYPE_PADDING = 29,
-	TYPE_TIME_EXTEND = 30,
-	TYPE_TIME_STAMP = 31,
-};
-
-static uint32_t get32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-int page_check(const unsigned char *page, struct page_info *pi, char *err,
-	       size_t errsz)
+int vt_page_check(const unsigned char *page, struct vt_page_info *pi, char *err,
+		  size_t errsz)
 {
 	uint64_t ts, flags;
-	size_t off = RB_PAGE_HDR, end;
+	size_t off = VT_PAGE_HDR, end;
 
 	memset(pi, 0, sizeof(*pi));
-	pi->time_stamp = get64(page);
-	flags = get64(page + 8);
-	pi->missed = !!(flags & (RB_MISSED_EVENTS | RB_MISSED_STORED));
-	pi->commit = flags & ~(RB_MISSED_EVENTS | RB_MISSED_STORED);
-	if (pi->commit == 0 || pi->commit > RB_PAGE_SIZE - RB_PAGE_HDR) {
+	pi->time_stamp = vt_le64(page);
+	flags = vt_le64(page + 8);
+	pi->missed = !!(flags & (VT_PAGE_MISSED_EVENTS | VT_PAGE_MISSED_STORED));
+	pi->commit = flags & ~(VT_PAGE_MISSED_EVENTS | VT_PAGE_MISSED_STORED);
+	if (pi->commit == 0 || pi->commit > VT_PAGE_SIZE - VT_PAGE_HDR) {
 		snprintf(err, errsz, "commit size %llu out of range",
 			 (unsigned long long)pi->commit);
 		return -EINVAL;
@@ -53,39 +32,39 @@ int page_check(const unsigned char *page, struct page_info *pi, char *err,
 		return -EINVAL;
 	}
 	ts = pi->time_stamp;
-	end = RB_PAGE_HDR + pi->commit;
+	end = VT_PAGE_HDR + pi->commit;
 	while (off < end) {
 		uint32_t h, tl, td, len;
 
 		if (end - off < 4)
 			goto trunc;
-		h = get32(page + off);
+		h = vt_le32(page + off);
 		tl = h & 31;
 		td = h >> 5;
 		switch (tl) {
-		case TYPE_PADDING:
+		case VT_RB_PADDING:
 			if (td == 0)
 				return 0;	/* null event: the rest is filler */
 			if (end - off < 8)
 				goto trunc;
-			len = get32(page + off + 4) + 4;
+			len = vt_le32(page + off + 4) + 4;
 			break;
-		case TYPE_TIME_EXTEND:
+		case VT_RB_TIME_EXTEND:
 			if (end - off < 8)
 				goto trunc;
-			ts += ((uint64_t)get32(page + off + 4) << 27) + td;
+			ts += ((uint64_t)vt_le32(page + off + 4) << 27) + td;
 			len = 8;
 			break;
-		case TYPE_TIME_STAMP:
+		case VT_RB_TIME_STAMP:
 			if (end - off < 8)
 				goto trunc;
-			ts = ((uint64_t)get32(page + off + 4) << 27) | td;
+			ts = ((uint64_t)vt_le32(page + off + 4) << 27) | td;
 			len = 8;
 			break;
 		case 0:
 			if (end - off < 8)
 				goto trunc;
-			len = get32(page + off + 4) + 4;
+			len = vt_le32(page + off + 4) + 4;
 			goto data;
 		default:
 			len = tl * 4 + 4;

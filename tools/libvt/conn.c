@@ -9,22 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conn.h"
-#include "proto.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
+#include "vt_conn.h"
+#include "vt_proto.h"
+#include "vt_time.h"
 
 /* Retries while the socket is not there yet (QEMU starting). */
-int conn_open(const char *sock, int timeout_ms)
+int vt_conn_open(const char *sock, int timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	long long end = now_ms() + timeout_ms;
+	long long end = vt_now_ms() + timeout_ms;
 	int fd, err;
 
 	if (strlen(sock) >= sizeof(sa.sun_path))
@@ -38,13 +31,13 @@ int conn_open(const char *sock, int timeout_ms)
 			return fd;
 		err = errno;
 		close(fd);
-		if ((err != ENOENT && err != ECONNREFUSED) || now_ms() >= end)
+		if ((err != ENOENT && err != ECONNREFUSED) || vt_now_ms() >= end)
 			return -err;
 		usleep(100000);
 	}
 }
 
-int conn_send(int fd, const char *data, size_t len)
+int vt_conn_send(int fd, const char *data, size_t len)
 {
 	while (len) {
 		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
@@ -59,14 +52,14 @@ int conn_send(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int conn_read(int fd, void *data, size_t len, int timeout_ms)
+int vt_conn_read(int fd, void *data, size_t len, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = vt_now_ms() + timeout_ms;
 	char *p = data;
 
 	while (len) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = end - now_ms();
+		long long left = end - vt_now_ms();
 		ssize_t n;
 
 		if (left <= 0)
@@ -89,40 +82,40 @@ int conn_read(int fd, void *data, size_t len, int timeout_ms)
 	return 0;
 }
 
-int conn_request(int fd, const char *line, struct buf *body, int timeout_ms)
+int vt_conn_request(int fd, const char *line, struct vt_buf *body, int timeout_ms)
 {
 	int ret;
 
-	ret = conn_send(fd, line, strlen(line));
+	ret = vt_conn_send(fd, line, strlen(line));
 	if (!ret)
-		ret = conn_send(fd, "\n", 1);
+		ret = vt_conn_send(fd, "\n", 1);
 	if (ret)
 		return ret;
-	return conn_reply(fd, body, timeout_ms);
+	return vt_conn_reply(fd, body, timeout_ms);
 }
 
-int conn_reply(int fd, struct buf *body, int timeout_ms)
+int vt_conn_reply(int fd, struct vt_buf *body, int timeout_ms)
 {
 	char hdr[64];
 	size_t i, len;
 	int ok, ret;
 
 	for (i = 0; i < sizeof(hdr) - 1; i++) {
-		ret = conn_read(fd, hdr + i, 1, timeout_ms);
+		ret = vt_conn_read(fd, hdr + i, 1, timeout_ms);
 		if (ret)
 			return ret;
 		if (hdr[i] == '\n')
 			break;
 	}
 	hdr[i] = '\0';
-	if (proto_parse_reply(hdr, &ok, &len)) {
+	if (vt_proto_parse_reply(hdr, &ok, &len)) {
 		fprintf(stderr, "agent-ctl: bad reply header '%s'\n", hdr);
 		return -EPROTO;
 	}
-	ret = buf_reserve(body, len);
+	ret = vt_buf_reserve(body, len);
 	if (ret)
 		return ret;
-	ret = conn_read(fd, body->p + body->len, len, timeout_ms);
+	ret = vt_conn_read(fd, body->p + body->len, len, timeout_ms);
 	if (ret)
 		return ret;
 	body->len += len;

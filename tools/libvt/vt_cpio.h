@@ -9,27 +9,27 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "vt_buf.h"
 
-#define CPIO_MAX_NAME	512
+#define VT_CPIO_MAX_NAME	512
 
-struct cpio_entry {
-	char name[CPIO_MAX_NAME];
+struct vt_cpio_entry {
+	char name[VT_CPIO_MAX_NAME];
 	const char *data;
 	size_t size;
 	unsigned int mode;
 };
 
-int cpio_add(struct buf *b, const char *name, const void *data, size_t len);
-int cpio_finish(struct buf *b);
+int vt_cpio_add(struct vt_buf *b, const char *name, const void *data, size_t len);
+int vt_cpio_finish(struct vt_buf *b);
 
 /*
  * Walks an archive: *off starts at 0. Returns 1 and fills e for each
  * file, 0 at the trailer, -EINVAL on a malformed or unsafe archive.
  */
-int cpio_next(const char *ar, size_t len, size_t *off, struct cpio_entry *e);
+int vt_cpio_next(const char *ar, size_t len, size_t *off, struct vt_cpio_entry *e);
 
 /* A relative path without "..", "." or empty components. */
-int cpio_path_ok(const char *name);
+int vt_cpio_path_ok(const char *name);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctlproto.h"
+#include "vt_qemu.h"
 #include "tap.h"
 
 static int parse(const char *line, struct ctl_req *r)
@@ -133,7 +134,7 @@ static int smp(const char *a, const char *b, const char *c)
 {
 	char *v[] = { (char *)a, (char *)b, (char *)c };
 
-	return qemu_smp_cpus(c ? 3 : b ? 2 : 1, v);
+	return vt_qemu_smp_cpus(c ? 3 : b ? 2 : 1, v);
 }
 
 static void t_smp(void)

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cpio.h"
-#include "metadir.h"
+#include "vt_cpio.h"
+#include "vt_metadir.h"
 
 static int mkdirs(char *path)
 {
@@ -53,10 +53,10 @@ static int write_file(const char *path, const char *data, size_t len)
 	return ret;
 }
 
-int metadir_unpack(const char *ar, size_t len, const char *dir, char *err,
-		   size_t errsz)
+int vt_metadir_unpack(const char *ar, size_t len, const char *dir, char *err,
+		      size_t errsz)
 {
-	struct cpio_entry e;
+	struct vt_cpio_entry e;
 	size_t off = 0;
 	int n = 0, ret;
 
@@ -64,7 +64,7 @@ int metadir_unpack(const char *ar, size_t len, const char *dir, char *err,
 		snprintf(err, errsz, "mkdir %s: %s", dir, strerror(errno));
 		return -errno;
 	}
-	while ((ret = cpio_next(ar, len, &off, &e)) == 1) {
+	while ((ret = vt_cpio_next(ar, len, &off, &e)) == 1) {
 		char path[4096];
 
 		snprintf(path, sizeof(path), "%s/%s", dir, e.name);

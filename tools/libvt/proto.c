@@ -1,36 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The agent control protocol: parsing and formatting only (see PROTOCOL). */
+/* The agent control protocol: parsing and formatting only (see guest/PROTOCOL). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "vt_proto.h"
 
 static const struct {
 	const char *name;
-	enum proto_cmd cmd;
+	enum vt_proto_cmd cmd;
 	int min_args;
 	int max_args;
 } cmds[] = {
-	{ "1",		CMD_LEGACY_START,	0, 0 },
-	{ "0",		CMD_LEGACY_STOP,	0, 0 },
-	{ "hello",	CMD_HELLO,		1, 1 },
-	{ "info",	CMD_INFO,		0, 0 },
-	{ "clock",	CMD_CLOCK,		0, 1 },
-	{ "events",	CMD_EVENTS,		0, PROTO_MAX_ARGS },
-	{ "set",	CMD_SET,		2, 2 },
-	{ "meta",	CMD_META,		0, 0 },
-	{ "stats",	CMD_STATS,		0, 0 },
-	{ "start",	CMD_START,		0, 0 },
-	{ "stop",	CMD_STOP,		0, 0 },
-	{ "reset",	CMD_RESET,		0, 0 },
-	{ "quit",	CMD_QUIT,		0, 0 },
+	{ "1",		VT_CMD_LEGACY_START,	0, 0 },
+	{ "0",		VT_CMD_LEGACY_STOP,	0, 0 },
+	{ "hello",	VT_CMD_HELLO,		1, 1 },
+	{ "info",	VT_CMD_INFO,		0, 0 },
+	{ "clock",	VT_CMD_CLOCK,		0, 1 },
+	{ "events",	VT_CMD_EVENTS,		0, VT_PROTO_MAX_ARGS },
+	{ "set",	VT_CMD_SET,		2, 2 },
+	{ "meta",	VT_CMD_META,		0, 0 },
+	{ "stats",	VT_CMD_STATS,		0, 0 },
+	{ "start",	VT_CMD_START,		0, 0 },
+	{ "stop",	VT_CMD_STOP,		0, 0 },
+	{ "reset",	VT_CMD_RESET,		0, 0 },
+	{ "quit",	VT_CMD_QUIT,		0, 0 },
 };
 
-size_t proto_lines_feed(struct proto_lines *pl, const char *data, size_t len,
-			char *line, int *got)
+size_t vt_proto_lines_feed(struct vt_proto_lines *pl, const char *data, size_t len,
+			   char *line, int *got)
 {
 	size_t i;
 
@@ -61,7 +61,7 @@ size_t proto_lines_feed(struct proto_lines *pl, const char *data, size_t len,
 	return len;
 }
 
-const char *proto_cmd_name(enum proto_cmd cmd)
+const char *vt_proto_cmd_name(enum vt_proto_cmd cmd)
 {
 	size_t i;
 
@@ -71,8 +71,8 @@ const char *proto_cmd_name(enum proto_cmd cmd)
 	return "?";
 }
 
-int proto_parse(const char *line, struct proto_req *req, char *err,
-		size_t errsz)
+int vt_proto_parse(const char *line, struct vt_proto_req *req, char *err,
+		   size_t errsz)
 {
 	size_t len = strlen(line), i;
 	char *save, *word;
@@ -81,7 +81,7 @@ int proto_parse(const char *line, struct proto_req *req, char *err,
 	memset(req, 0, sizeof(*req));
 	if (len >= sizeof(req->line)) {
 		snprintf(err, errsz, "request longer than %d bytes",
-			 PROTO_MAX_LINE - 1);
+			 VT_PROTO_MAX_LINE - 1);
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
@@ -95,9 +95,9 @@ int proto_parse(const char *line, struct proto_req *req, char *err,
 
 	for (word = strtok_r(req->line, " \t", &save); word;
 	     word = strtok_r(NULL, " \t", &save)) {
-		if (n == PROTO_MAX_ARGS + 1) {
+		if (n == VT_PROTO_MAX_ARGS + 1) {
 			snprintf(err, errsz, "more than %d arguments",
-				 PROTO_MAX_ARGS);
+				 VT_PROTO_MAX_ARGS);
 			return -EINVAL;
 		}
 		req->argv[n++] = word;
@@ -128,37 +128,13 @@ int proto_parse(const char *line, struct proto_req *req, char *err,
 	return -EINVAL;
 }
 
-int proto_reply_header(char *out, size_t outsz, int ok, size_t len)
+/* The agent protocol's reply framing, bounded by its body limit. */
+int vt_proto_parse_reply(const char *line, int *ok, size_t *len)
 {
-	return snprintf(out, outsz, "%s %zu\n", ok ? "ok" : "err", len);
+	return vt_reply_parse(line, VT_PROTO_MAX_BODY, ok, len);
 }
 
-int proto_parse_reply(const char *line, int *ok, size_t *len)
-{
-	const char *num;
-	char *end;
-	unsigned long long v;
-
-	if (!strncmp(line, "ok ", 3)) {
-		*ok = 1;
-		num = line + 3;
-	} else if (!strncmp(line, "err ", 4)) {
-		*ok = 0;
-		num = line + 4;
-	} else {
-		return -EINVAL;
-	}
-	if (!isdigit((unsigned char)*num))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(num, &end, 10);
-	if (errno || *end || v > PROTO_MAX_BODY)
-		return -EINVAL;
-	*len = v;
-	return 0;
-}
-
-int proto_stats_kv(const char *stats, char *out, size_t outsz)
+int vt_proto_stats_kv(const char *stats, char *out, size_t outsz)
 {
 	size_t o = strlen(out);
 	int pairs = 0;
@@ -203,7 +179,7 @@ next:
 	return pairs;
 }
 
-int proto_kv_get(const char *kv, const char *key, char *val, size_t valsz)
+int vt_proto_kv_get(const char *kv, const char *key, char *val, size_t valsz)
 {
 	size_t klen = strlen(key);
 	const char *p = kv;

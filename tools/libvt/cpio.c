@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cpio.h"
+#include "vt_cpio.h"
 
 #define NEWC_MAGIC	"070701"
 #define NEWC_HDR	110
@@ -15,7 +15,7 @@ static size_t pad4(size_t n)
 	return (4 - (n & 3)) & 3;
 }
 
-static int add_entry(struct buf *b, const char *name, unsigned int mode,
+static int add_entry(struct vt_buf *b, const char *name, unsigned int mode,
 		     const void *data, size_t len)
 {
 	static const char zeros[4];
@@ -23,38 +23,38 @@ static int add_entry(struct buf *b, const char *name, unsigned int mode,
 	char hdr[NEWC_HDR + 1];
 	size_t nlen = strlen(name) + 1;
 
-	if (len > 0xffffffffu || nlen > CPIO_MAX_NAME)
+	if (len > 0xffffffffu || nlen > VT_CPIO_MAX_NAME)
 		return -EINVAL;
 	snprintf(hdr, sizeof(hdr),
 		 "%s%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08zX%08X",
 		 NEWC_MAGIC, ino++, mode, 0, 0, 1, 0, (unsigned int)len,
 		 0, 0, 0, 0, nlen, 0);
-	if (buf_append(b, hdr, NEWC_HDR) ||
-	    buf_append(b, name, nlen) ||
-	    buf_append(b, zeros, pad4(NEWC_HDR + nlen)) ||
-	    buf_append(b, data, len) ||
-	    buf_append(b, zeros, pad4(len)))
+	if (vt_buf_append(b, hdr, NEWC_HDR) ||
+	    vt_buf_append(b, name, nlen) ||
+	    vt_buf_append(b, zeros, pad4(NEWC_HDR + nlen)) ||
+	    vt_buf_append(b, data, len) ||
+	    vt_buf_append(b, zeros, pad4(len)))
 		return -ENOMEM;
 	return 0;
 }
 
-int cpio_add(struct buf *b, const char *name, const void *data, size_t len)
+int vt_cpio_add(struct vt_buf *b, const char *name, const void *data, size_t len)
 {
-	if (!cpio_path_ok(name))
+	if (!vt_cpio_path_ok(name))
 		return -EINVAL;
 	return add_entry(b, name, 0100644, data, len);
 }
 
-int cpio_finish(struct buf *b)
+int vt_cpio_finish(struct vt_buf *b)
 {
 	return add_entry(b, TRAILER, 0, "", 0);
 }
 
-int cpio_path_ok(const char *name)
+int vt_cpio_path_ok(const char *name)
 {
 	const char *p = name;
 
-	if (!*name || *name == '/' || strlen(name) >= CPIO_MAX_NAME)
+	if (!*name || *name == '/' || strlen(name) >= VT_CPIO_MAX_NAME)
 		return 0;
 	while (*p) {
 		size_t n = strcspn(p, "/");
@@ -94,7 +94,7 @@ static int hex8(const char *s, unsigned int *v)
 	return 0;
 }
 
-int cpio_next(const char *ar, size_t len, size_t *off, struct cpio_entry *e)
+int vt_cpio_next(const char *ar, size_t len, size_t *off, struct vt_cpio_entry *e)
 {
 	unsigned int f[13];
 	size_t o = *off, nlen, size;
@@ -108,7 +108,7 @@ int cpio_next(const char *ar, size_t len, size_t *off, struct cpio_entry *e)
 	e->mode = f[1];
 	size = f[6];
 	nlen = f[11];
-	if (nlen < 2 || nlen > CPIO_MAX_NAME)
+	if (nlen < 2 || nlen > VT_CPIO_MAX_NAME)
 		return -EINVAL;
 	o += NEWC_HDR;
 	if (len - o < nlen || ar[o + nlen - 1] != '\0' ||
@@ -125,7 +125,7 @@ int cpio_next(const char *ar, size_t len, size_t *off, struct cpio_entry *e)
 		*off = o > len ? len : o;
 		return 0;
 	}
-	if ((e->mode & 0170000) != 0100000 || !cpio_path_ok(e->name))
+	if ((e->mode & 0170000) != 0100000 || !vt_cpio_path_ok(e->name))
 		return -EINVAL;
 	*off = o > len ? len : o;
 	return 1;

@@ -7,63 +7,7 @@
 #include <string.h>
 
 #include "ctlproto.h"
-
-void sbuf_init(struct sbuf *b)
-{
-	b->p = NULL;
-	b->len = 0;
-	b->cap = 0;
-}
-
-void sbuf_free(struct sbuf *b)
-{
-	free(b->p);
-	sbuf_init(b);
-}
-
-static int sbuf_grow(struct sbuf *b, size_t more)
-{
-	size_t cap = b->cap ? b->cap : 256;
-	char *p;
-
-	if (b->len + more + 1 <= b->cap)
-		return 0;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p)
-		return -ENOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-int sbuf_add(struct sbuf *b, const void *data, size_t len)
-{
-	if (sbuf_grow(b, len))
-		return -ENOMEM;
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	b->p[b->len] = 0;
-	return 0;
-}
-
-int sbuf_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || sbuf_grow(b, n))
-		return -ENOMEM;
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, n + 1, fmt, ap);
-	va_end(ap);
-	b->len += n;
-	return 0;
-}
+#include "vt_reply.h"
 
 /* Bytes that stand for themselves in a word. */
 static int plain(unsigned char c)
@@ -256,34 +200,16 @@ int ctl_check_keys(const struct ctl_req *req, const char *const *keys,
 
 int ctl_reply(struct sbuf *out, int ok, const void *body, size_t len)
 {
-	if (sbuf_printf(out, "%s %zu\n", ok ? "ok" : "err", len))
+	char hdr[32];
+
+	if (sbuf_add(out, hdr, vt_reply_header(hdr, sizeof(hdr), ok, len)))
 		return -ENOMEM;
 	return sbuf_add(out, body, len);
 }
 
 int ctl_parse_reply_header(const char *line, int *ok, size_t *len)
 {
-	const char *num;
-	char *end;
-	unsigned long long v;
-
-	if (!strncmp(line, "ok ", 3)) {
-		*ok = 1;
-		num = line + 3;
-	} else if (!strncmp(line, "err ", 4)) {
-		*ok = 0;
-		num = line + 4;
-	} else {
-		return -EINVAL;
-	}
-	if (*num < '0' || *num > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(num, &end, 10);
-	if (errno || *end || v > CTL_MAX_BODY)
-		return -EINVAL;
-	*len = v;
-	return 0;
+	return vt_reply_parse(line, CTL_MAX_BODY, ok, len);
 }
 
 const char *ctl_body_get(const char *body, const char *key, char *val,
@@ -307,62 +233,4 @@ const char *ctl_body_get(const char *body, const char *key, char *val,
 		l = nl ? nl + 1 : NULL;
 	}
 	return NULL;
-}
-
-static int smp_value(const char *s)
-{
-	unsigned long prod = 1, cpus = 0;
-	char *copy = strdup(s), *tok, *save = NULL;
-	int first = 1, err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok && !err;
-	     tok = strtok_r(NULL, ",", &save), first = 0) {
-		char *eq = strchr(tok, '='), *end;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(eq ? eq + 1 : tok, &end, 10);
-		if (errno || *end || end == (eq ? eq + 1 : tok) || !v || v > 4096) {
-			err = -EINVAL;
-			break;
-		}
-		if (!eq) {
-			if (!first)
-				err = -EINVAL;
-			cpus = v;
-		} else if (!strncmp(tok, "cpus=", 5)) {
-			cpus = v;
-		} else if (!strncmp(tok, "sockets=", 8) || !strncmp(tok, "dies=", 5) ||
-			   !strncmp(tok, "clusters=", 9) || !strncmp(tok, "cores=", 6) ||
-			   !strncmp(tok, "threads=", 8)) {
-			prod *= v;
-		} else if (strncmp(tok, "maxcpus=", 8) && strncmp(tok, "books=", 6) &&
-			   strncmp(tok, "drawers=", 8)) {
-			err = -EINVAL;
-		}
-	}
-	free(copy);
-	if (err)
-		return err;
-	if (!cpus)
-		cpus = prod;
-	return cpus > INT_MAX ? -EINVAL : (int)cpus;
-}
-
-int qemu_smp_cpus(int argc, char *const *argv)
-{
-	int i, n = 0;
-
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-smp") && strcmp(argv[i], "--smp"))
-			continue;
-		if (i + 1 >= argc)
-			return -EINVAL;
-		n = smp_value(argv[++i]);	/* the last -smp wins */
-		if (n < 0)
-			return n;
-	}
-	return n;
 }

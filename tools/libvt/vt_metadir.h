@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 /* Returns the number of files written, or a negative error (msg in err). */
-int metadir_unpack(const char *ar, size_t len, const char *dir, char *err,
-		   size_t errsz);
+int vt_metadir_unpack(const char *ar, size_t len, const char *dir, char *err,
+		      size_t errsz);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The vhost-traced control protocol (see PROTOCOL): request lines of
+ * The vhost-traced control protocol (see tools/traced/PROTOCOL): request lines of
  * escaped words, replies "ok LEN\n" / "err LEN\n" followed by a body.
  * Shared by the daemon and the vhost-trace CLI.
  */
@@ -10,23 +10,23 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "vt_buf.h"
+
 #define CTL_PROTO_VERSION	1
 #define CTL_MAX_LINE		65536		/* request line, "\n" included */
 #define CTL_MAX_BODY		(16 << 20)	/* reply body */
 #define CTL_MAX_WORDS		1024
 
-/* A growing byte buffer, always NUL terminated. */
-struct sbuf {
-	char *p;
-	size_t len;
-	size_t cap;
-};
-
-void sbuf_init(struct sbuf *b);
-void sbuf_free(struct sbuf *b);
-int sbuf_add(struct sbuf *b, const void *data, size_t len);
-int sbuf_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/*
+ * The daemon's and the CLI's name for the shared buffer (vt_buf.h). A
+ * mechanical rename to vt_buf_* can follow once the daemon's files are
+ * quiet; until then these keep their many users unchanged.
+ */
+#define sbuf		vt_buf
+#define sbuf_init	vt_buf_init
+#define sbuf_free	vt_buf_free
+#define sbuf_add	vt_buf_append
+#define sbuf_printf	vt_buf_printf
 
 /* A parsed request: decoded words; words before "--" may be KEY=VALUE. */
 struct ctl_req {
@@ -52,7 +52,7 @@ int ctl_check_keys(const struct ctl_req *req, const char *const *keys,
 /* Appends word escaped (and a separating blank if b is not empty). */
 int ctl_add_word(struct sbuf *b, const char *word);
 
-/* Reply framing. */
+/* Reply framing (vt_reply.h), bodies of at most CTL_MAX_BODY. */
 int ctl_reply(struct sbuf *out, int ok, const void *body, size_t len);
 /*
  * Parses a reply header line (without "\n"): *ok 1 for "ok", 0 for "err".
@@ -63,12 +63,5 @@ int ctl_parse_reply_header(const char *line, int *ok, size_t *len);
 /* Body helpers: "KEY=VALUE" lines. */
 const char *ctl_body_get(const char *body, const char *key, char *val,
 			 size_t vlen);
-
-/*
- * Guest vCPU count from a QEMU command line ("-smp N", "-smp cpus=N,...",
- * "-smp sockets=S,cores=C,threads=T"). Returns 0 when there is no -smp,
- * -EINVAL when it cannot be read.
- */
-int qemu_smp_cpus(int argc, char *const *argv);
 
 #endif

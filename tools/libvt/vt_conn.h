@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A connection to the agent's control port (QEMU chardev unix socket). */
+#ifndef VT_CONN_H
+#define VT_CONN_H
+
+#include <stddef.h>
+
+#include "vt_buf.h"
+
+int vt_conn_open(const char *sock, int timeout_ms);
+int vt_conn_send(int fd, const char *data, size_t len);
+/* Reads exactly len bytes; -ETIMEDOUT, -EPIPE on end of stream. */
+int vt_conn_read(int fd, void *data, size_t len, int timeout_ms);
+/* One request line; the reply's status (1 ok, 0 err) and body. */
+int vt_conn_request(int fd, const char *line, struct vt_buf *body, int timeout_ms);
+/* Reads one reply (after a request sent otherwise): as vt_conn_request. */
+int vt_conn_reply(int fd, struct vt_buf *body, int timeout_ms);
+
+#endif
