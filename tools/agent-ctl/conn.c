@@ -101,14 +101,20 @@ int conn_request(int fd, const char *line, struct buf *body, int timeout_ms)
 	return conn_reply(fd, body, timeout_ms);
 }
 
+/*
+ * One deadline for the whole reply, header and body: a peer that sends a
+ * byte now and then must not stretch it (timeout_ms per byte was ~30 min
+ * for a 64-byte header).
+ */
 int conn_reply(int fd, struct buf *body, int timeout_ms)
 {
+	long long end = now_ms() + timeout_ms;
 	char hdr[64];
 	size_t i, len;
 	int ok, ret;
 
 	for (i = 0; i < sizeof(hdr) - 1; i++) {
-		ret = conn_read(fd, hdr + i, 1, timeout_ms);
+		ret = conn_read(fd, hdr + i, 1, (int)(end - now_ms()));
 		if (ret)
 			return ret;
 		if (hdr[i] == '\n')
@@ -116,13 +122,16 @@ int conn_reply(int fd, struct buf *body, int timeout_ms)
 	}
 	hdr[i] = '\0';
 	if (proto_parse_reply(hdr, &ok, &len)) {
-		fprintf(stderr, "agent-ctl: bad reply header '%s'\n", hdr);
+		for (len = 0; len < i; len++)	/* the peer's bytes: printable */
+			if (hdr[len] < 0x20 || hdr[len] > 0x7e)
+				hdr[len] = '?';
+		fprintf(stderr, "agent-ctl: bad reply header '%.64s'\n", hdr);
 		return -EPROTO;
 	}
 	ret = buf_reserve(body, len);
 	if (ret)
 		return ret;
-	ret = conn_read(fd, body->p + body->len, len, timeout_ms);
+	ret = conn_read(fd, body->p + body->len, len, (int)(end - now_ms()));
 	if (ret)
 		return ret;
 	body->len += len;

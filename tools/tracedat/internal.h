@@ -101,6 +101,9 @@ int meta_load(struct td_meta *m, struct td_info *info, const char *dir);
 void meta_free(struct td_meta *m);
 int info_set(struct td_info *info, const char *key, const char *value);
 int info_load(struct td_info *info, const char *path);
+/* the page header's size, TD_PAGE_HDR_MIN..MAX, or -EINVAL (logged) */
+#define TD_PAGE_HDR_MIN		12	/* u64 time_stamp, 32-bit local_t */
+#define TD_PAGE_HDR_MAX		64
 int header_page_data_offset(const struct buf *header_page);
 
 /* pages.c: per-CPU raw page files */
