@@ -3,14 +3,14 @@
 # (host-side guards, then VM tests on each supported kernel). TAP output;
 # the last line is "N passed, N failed"; non-zero exit on any failure.
 #
-# STAGES (space separated) picks stages: deps build guards tracedat module
-# nested qemu agent traced.
+# STAGES (space separated) picks stages: deps build guards tracedat fuzz
+# module nested qemu agent traced.
 # Default: all of them.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$top/build}
-STAGES=${STAGES:-deps build guards tracedat module nested qemu agent traced}
+STAGES=${STAGES:-deps build guards tracedat fuzz module nested qemu agent traced}
 
 n=0
 passed=0
@@ -146,6 +146,18 @@ stage_tracedat() {
 	run_tap tracedat make -s -C "$top/tools/tracedat" check
 }
 
+# Every parser of guest or QEMU bytes under libFuzzer (ASan, UBSan):
+# each seed corpus replayed, then each target fuzzed FUZZ_CHECK_SECONDS
+# (4; `make fuzz` is the long run). Host-side, no VM.
+FUZZ_TARGETS="qmp ctlproto agent_proto agent cpio meta pages tracedat_edit"
+stage_fuzz() {
+	run "fuzz targets build (clang, libFuzzer, ASan, UBSan)" \
+		make -s -C "$top/selftests/fuzz" -j2
+	run_tap "fuzz corpus" "$top/selftests/fuzz/run.sh" replay $FUZZ_TARGETS
+	FUZZ_SECONDS=${FUZZ_CHECK_SECONDS:-4} run_tap fuzz \
+		"$top/selftests/fuzz/run.sh" fuzz $FUZZ_TARGETS
+}
+
 # The VM stages queue their scripts per kernel; after the host-side work
 # each kernel's queue runs in one host-VM boot (selftests/vm/suite.sh),
 # which saves a boot (~20 s under TCG) per script.
@@ -226,7 +238,7 @@ stage_traced() {
 	in_vm oldest traced_clock.sh
 }
 
-for s in deps build guards tracedat module nested qemu agent traced; do
+for s in deps build guards tracedat fuzz module nested qemu agent traced; do
 	has_stage "$s" && stage "$s"
 done
 run_vm_queues
