@@ -222,7 +222,7 @@ stage_agent() {
 		"AGENT_GUEST_KERNEL=$(kernels_of newest)"
 }
 
-# The daemon: unit tests (protocol, RCU session table, JSON and QMP
+# The daemon: unit tests (protocol, RCU session table, QMP (jansson)
 # client, state files, recovery, the agent's reconnection, TSC sampling,
 # socket permissions) and the man pages; then, in the host VM, launch mode
 # with an upstream-style agent; attach mode over QMP to a running guest

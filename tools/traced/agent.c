@@ -271,6 +271,8 @@ static int request_t(struct agent *a, const char *line, struct buf *body,
 
 	if (a->fd < 0)
 		return -ENOTCONN;
+	if (a->timeout_ms)
+		timeout_ms = a->timeout_ms;
 	body->len = 0;
 	ret = conn_request(a->fd, line, body, timeout_ms);
 	if (ret == 0)
@@ -281,8 +283,8 @@ static int request_t(struct agent *a, const char *line, struct buf *body,
 		agent_fail(a, "%s: bad reply header (not \"ok|err LEN\" with "
 			   "LEN <= %u)", line, PROTO_MAX_BODY);
 	else if (ret == -ETIMEDOUT && !keep_on_timeout)
-		agent_fail(a, "%s: no complete reply within %d s", line,
-			   timeout_ms / 1000);
+		agent_fail(a, "%s: no complete reply within %d ms", line,
+			   timeout_ms);
 	else if (ret < 0)
 		fprintf(stderr, "vhost-traced: agent %s: %s: %s\n", a->path,
 			line, strerror(-ret));
@@ -381,7 +383,7 @@ static int parse_cpus(const char *v, unsigned int *cpus)
 /*
  * header_page ("\tfield: char data;\toffset:16;\tsize:4080;..."): 0 when
  * its data field's offset is 12..64 (as libtracedat wants it), -ENOENT
- * without a data field, -EINVAL otherwise.
+ * without a data field, -ENODATA without its offset, -EINVAL otherwise.
  */
 static int header_page_ok(const char *d, size_t n)
 {
@@ -402,7 +404,7 @@ static int header_page_ok(const char *d, size_t n)
 			continue;
 		o = strstr(line, "offset:");
 		if (!o)
-			return -EINVAL;
+			return -ENODATA;
 		errno = 0;
 		off = strtol(o + 7, &e, 10);
 		if (e == o + 7 || errno || off < 12 || off > 64)
@@ -643,8 +645,10 @@ static int resync_hello(struct agent *a, struct buf *body, int timeout_ms)
 static void hello_answer(struct agent *a)
 {
 	struct buf body = { 0 };
-	int ret = a->resume ? resync_hello(a, &body, META_TIMEOUT_MS) :
-		  conn_reply(a->fd, &body, REQ_TIMEOUT_MS);
+	int tmo = a->timeout_ms ? a->timeout_ms :
+		  a->resume ? META_TIMEOUT_MS : REQ_TIMEOUT_MS;
+	int ret = a->resume ? resync_hello(a, &body, tmo) :
+		  conn_reply(a->fd, &body, tmo);
 
 	buf_free(&body);
 	if (ret == 1) {
@@ -663,8 +667,7 @@ static void hello_answer(struct agent *a)
 		return;
 	}
 	if (ret == -ETIMEDOUT) {
-		agent_fail(a, "hello: no complete answer within %d s",
-			   (a->resume ? META_TIMEOUT_MS : REQ_TIMEOUT_MS) / 1000);
+		agent_fail(a, "hello: no complete answer within %d ms", tmo);
 		return;
 	}
 	fprintf(stderr, "vhost-traced: %s: hello: %s\n", a->path,
@@ -886,8 +889,9 @@ static int check_meta(const char *ar, size_t len, char *err, size_t errsz)
 		if (ret) {
 			snprintf(err, errsz, "meta: %s: %s", e.name,
 				 ret == -ENOENT ? "no data field" :
-				 "the data field's offset is not a number in "
-				 "12..64");
+				 ret == -ENODATA ? "the data field has no "
+				 "offset" : "the data field's offset is not a "
+				 "number in 12..64");
 			return -EINVAL;
 		}
 		hp = 1;

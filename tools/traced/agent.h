@@ -59,6 +59,8 @@ struct agent {
 	 * closed and in AGENT_ERROR, the session goes on without it.
 	 */
 	char error[256];
+	int timeout_ms;		/* tests: for every request (0: 30 s, 120 s
+				   for meta) */
 	/* after a daemon restart (agent_resume) */
 	int resume;		/* reconnecting to an agent that may run */
 	int resume_stopping;	/* the old daemon was stopping the session */
