@@ -108,6 +108,11 @@ int conn_request(int fd, const char *line, struct buf *body, int timeout_ms)
  */
 int conn_reply(int fd, struct buf *body, int timeout_ms)
 {
+	return conn_reply_max(fd, body, timeout_ms, PROTO_MAX_BODY);
+}
+
+int conn_reply_max(int fd, struct buf *body, int timeout_ms, size_t max)
+{
 	long long end = now_ms() + timeout_ms;
 	char hdr[64];
 	size_t i, len;
@@ -127,6 +132,11 @@ int conn_reply(int fd, struct buf *body, int timeout_ms)
 				hdr[len] = '?';
 		fprintf(stderr, "agent-ctl: bad reply header '%.64s'\n", hdr);
 		return -EPROTO;
+	}
+	if (len > max) {
+		fprintf(stderr, "agent-ctl: reply of %zu bytes, more than %zu\n",
+			len, max);
+		return -EMSGSIZE;
 	}
 	ret = buf_reserve(body, len);
 	if (ret)

@@ -15,5 +15,10 @@ int conn_read(int fd, void *data, size_t len, int timeout_ms);
 int conn_request(int fd, const char *line, struct buf *body, int timeout_ms);
 /* Reads one reply (after a request sent otherwise): as conn_request. */
 int conn_reply(int fd, struct buf *body, int timeout_ms);
+/*
+ * As conn_reply, a body of at most max bytes (-EMSGSIZE, nothing read of
+ * it); conn_reply's is PROTO_MAX_BODY. One deadline for the whole reply.
+ */
+int conn_reply_max(int fd, struct buf *body, int timeout_ms, size_t max);
 
 #endif

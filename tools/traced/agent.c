@@ -274,7 +274,13 @@ static int request_t(struct agent *a, const char *line, struct buf *body,
 	if (a->timeout_ms)
 		timeout_ms = a->timeout_ms;
 	body->len = 0;
-	ret = conn_request(a->fd, line, body, timeout_ms);
+	ret = conn_send(a->fd, line, strlen(line));
+	if (!ret)
+		ret = conn_send(a->fd, "\n", 1);
+	if (!ret)
+		ret = conn_reply_max(a->fd, body, timeout_ms,
+				     strcmp(line, "meta") ? AGENT_MAX_REPLY :
+				     PROTO_MAX_BODY);
 	if (ret == 0)
 		fprintf(stderr, "vhost-traced: agent %s: %s: %s\n", a->path,
 			line, body->len ? printable(msg, sizeof(msg), body->p,
@@ -282,6 +288,10 @@ static int request_t(struct agent *a, const char *line, struct buf *body,
 	else if (ret == -EPROTO)
 		agent_fail(a, "%s: bad reply header (not \"ok|err LEN\" with "
 			   "LEN <= %u)", line, PROTO_MAX_BODY);
+	else if (ret == -EMSGSIZE)
+		agent_fail(a, "%s: a reply longer than %u bytes", line,
+			   strcmp(line, "meta") ? AGENT_MAX_REPLY :
+			   PROTO_MAX_BODY);
 	else if (ret == -ETIMEDOUT && !keep_on_timeout)
 		agent_fail(a, "%s: no complete reply within %d ms", line,
 			   timeout_ms);
@@ -648,7 +658,7 @@ static void hello_answer(struct agent *a)
 	int tmo = a->timeout_ms ? a->timeout_ms :
 		  a->resume ? META_TIMEOUT_MS : REQ_TIMEOUT_MS;
 	int ret = a->resume ? resync_hello(a, &body, tmo) :
-		  conn_reply(a->fd, &body, tmo);
+		  conn_reply_max(a->fd, &body, tmo, AGENT_MAX_REPLY);
 
 	buf_free(&body);
 	if (ret == 1) {
@@ -664,6 +674,11 @@ static void hello_answer(struct agent *a)
 	if (ret == -EPROTO) {
 		agent_fail(a, "hello: bad reply header (not \"ok|err LEN\" with "
 			   "LEN <= %u)", PROTO_MAX_BODY);
+		return;
+	}
+	if (ret == -EMSGSIZE) {
+		agent_fail(a, "hello: an answer longer than %u bytes",
+			   AGENT_MAX_REPLY);
 		return;
 	}
 	if (ret == -ETIMEDOUT) {

@@ -23,6 +23,8 @@
  * (libtracedat TD_MAX_CPUS). More, 0 or not a number ends the agent.
  */
 #define AGENT_MAX_CPUS		4096
+/* a reply's body, but meta's (PROTO_MAX_BODY, 256 MiB) */
+#define AGENT_MAX_REPLY		(1 << 20)
 /* files in the guest's metadata archive (a 6.12 guest: ~2000 formats) */
 #define AGENT_MAX_META_FILES	65536
 /* what a guest may put into release=, machine=, clock= (bytes) */

@@ -243,6 +243,8 @@ static void test_framing(void)
 	struct run r1 = { .f = { .replies = { huge } } };
 	struct run r2 = { .f = { .replies = { wrap } } };
 	struct run r3 = { .f = { .replies = { bin } } };
+	struct run r4 = { .f = { .replies = { "ok 8\nproto=1\n",
+					      "ok 1048577\n" } } };
 
 	start(&r1);
 	tap_ok(ended(&r1, "bad reply header"), "hello answered with LEN "
@@ -256,6 +258,11 @@ static void test_framing(void)
 	tap_ok(ended(&r3, "bad reply header"), "63 bytes of binary junk as "
 	       "a reply header: %s", r3.a.error);
 	finish(&r3);
+	start(&r4);
+	tap_ok(ended(&r4, "info: a reply longer than 1048576 bytes") &&
+	       r4.ms < 200, "info answered with LEN 1 MiB + 1: refused "
+	       "before reading it (%ld ms): %s", r4.ms, r4.a.error);
+	finish(&r4);
 }
 
 static void test_slow(void)
@@ -438,7 +445,7 @@ static void test_other_session(void)
 
 int main(void)
 {
-	tap_plan("a hostile guest agent against the daemon's agent side", 21);
+	tap_plan("a hostile guest agent against the daemon's agent side", 22);
 	test_info();
 	test_framing();
 	test_slow();
