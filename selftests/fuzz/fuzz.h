@@ -29,16 +29,25 @@ static inline void fuzz_quiet(void)
 		stderr = f;
 }
 
-/* A private temporary directory, made once per process. */
+static void fuzz_rm_rf(const char *path);
+static char fuzz_dir[64];
+
+static void fuzz_tmpdir_remove(void)
+{
+	fuzz_rm_rf(fuzz_dir);
+}
+
+/* A private temporary directory, made once per process, gone at exit. */
 static inline const char *fuzz_tmpdir(void)
 {
-	static char dir[64];
+	char *dir = fuzz_dir;
 
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "%s/vt-fuzz.XXXXXX",
+		snprintf(dir, sizeof(fuzz_dir), "%s/vt-fuzz.XXXXXX",
 			 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
 		if (!mkdtemp(dir))
 			abort();
+		atexit(fuzz_tmpdir_remove);
 	}
 	return dir;
 }
@@ -52,7 +61,7 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 }
 
 /* Removes path and everything under it. */
-static inline void fuzz_rm_rf(const char *path)
+static void fuzz_rm_rf(const char *path)
 {
 	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
