@@ -1,7 +1,8 @@
 #!/bin/bash
 # run.sh replay|fuzz NAME...: TAP, one point per target.
 #   replay   every input of corpus/NAME once (a crash fails it)
-#   fuzz     FUZZ_SECONDS (default 5) of libFuzzer from corpus/NAME; new
+#   fuzz     FUZZ_SECONDS (default 5) of libFuzzer from corpus/NAME (and
+#            NAME.dict when there is one); new
 #            inputs to $BUILD/fuzz/work/NAME, a crash's input to
 #            $BUILD/fuzz/artifacts/NAME-crash-* (said in the output)
 set -uo pipefail
@@ -29,8 +30,10 @@ for name in "$@"; do
 		what="replays ${#files[@]} input(s) of corpus/$name" ;;
 	fuzz)
 		mkdir -p "$O/work/$name" "$O/artifacts"
+		dict=()
+		[ -f "$here/$name.dict" ] && dict=(-dict="$here/$name.dict")
 		"$bin" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
-			-max_len=65536 -print_final_stats=1 \
+			-max_len=65536 -print_final_stats=1 "${dict[@]}" \
 			-artifact_prefix="$O/artifacts/$name-" \
 			"$O/work/$name" "$corpus" > "$log" 2>&1
 		rc=$?
