@@ -46,10 +46,14 @@ static int wait_fd(struct qmp *q, short events, long deadline)
 	return 0;
 }
 
-/* More bytes into q->in. 0, -ETIMEDOUT, -ECONNRESET, -EMSGSIZE, -errno. */
+/*
+ * More bytes into q->in. 0, -ETIMEDOUT, -ECONNRESET, -EMSGSIZE, -errno.
+ * In big reads: next_msg parses the text again after each (a message of
+ * QMP_MAX_MSG bytes: 64 parses, not 1024).
+ */
 static int fill(struct qmp *q, long deadline)
 {
-	char buf[4096];
+	static __thread char buf[65536];
 	ssize_t r;
 	int err;
 

@@ -360,6 +360,52 @@ static void test_open_errors(void)
 	stop_fake(&f, th);
 }
 
+/* A 1 MiB answer comes whole; one of more than QMP_MAX_MSG is refused. */
+static void test_big(void)
+{
+	static struct step steps[] = {
+		{ .reply = GREETING },
+		{ .expect = "\"qmp_capabilities\"", .reply = RET_EMPTY },
+		{ .expect = "\"query-big\"" },
+		{ .expect = "\"query-huge\"" },
+		{ NULL }
+	};
+	size_t big = 1 << 20, huge = QMP_MAX_MSG + 1;
+	char *b = malloc(big + 32), *h = malloc(huge + 32);
+	struct sbuf ret;
+	struct fake f;
+	struct qmp q;
+	pthread_t th;
+	int client, err;
+
+	if (!b || !h)
+		abort();
+	strcpy(b, "{\"return\": \"");
+	memset(b + 12, 'a', big);
+	strcpy(b + 12 + big, "\"}\r\n");
+	strcpy(h, "{\"return\": \"");
+	memset(h + 12, 'b', huge);
+	strcpy(h + 12 + huge, "\"}\r\n");
+	steps[2].reply = b;
+	steps[3].reply = h;
+	sbuf_init(&ret);
+	th = start_fake(&f, steps, &client);
+	err = qmp_open(&q, client, 2000);
+	err = err ? err : qmp_exec(&q, "query-big", NULL, -1, &ret, 5000);
+	tap_ok(!err && ret.len == big + 2,
+	       "qmp: a 1 MiB answer read whole (%zu bytes)", ret.len);
+	err = qmp_exec(&q, "query-huge", NULL, -1, &ret, 5000);
+	tap_ok(err == -EMSGSIZE && q.fd < 0 && strstr(q.err, "longer than"),
+	       "qmp: a message longer than %d bytes refused, the connection "
+	       "closed: %s", QMP_MAX_MSG, q.err);
+	qmp_close(&q);
+	shutdown(client, SHUT_RDWR);
+	stop_fake(&f, th);
+	sbuf_free(&ret);
+	free(b);
+	free(h);
+}
+
 struct listener {
 	int lfd;
 	struct fake f;
@@ -413,11 +459,12 @@ static void test_connect(void)
 
 int main(void)
 {
-	tap_plan("QMP client (jansson)", 23);
+	tap_plan("QMP client (jansson)", 25);
 	test_json();
 	test_session();
 	test_timeout();
 	test_open_errors();
+	test_big();
 	test_connect();
 	return tap_done();
 }
