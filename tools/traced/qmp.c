@@ -53,7 +53,7 @@ static int wait_fd(struct qmp *q, short events, long deadline)
  */
 static int fill(struct qmp *q, long deadline)
 {
-	static __thread char buf[65536];
+	char buf[65536];		/* session threads: 8 MiB stacks */
 	ssize_t r;
 	int err;
 
