@@ -228,7 +228,9 @@ stage_agent() {
 # with an upstream-style agent; attach mode over QMP to a running guest
 # (trace.dat, merged with a host trace; again, with a daemon restart);
 # two guests at once with our agent, the daemon SIGKILLed and restarted;
-# host and guest traces on one time line in launch mode.
+# host and guest traces on one time line in launch mode; a hostile guest
+# agent (cpus=100000) in a real session (the other bad fields are the
+# unit tests hostile_test.c and hostile_test.sh).
 stage_traced() {
 	run_tap traced make -s -C "$top/tools/traced" check
 	run_tap "man pages" "$top/tools/man/check.sh" "$BUILD"
@@ -236,6 +238,7 @@ stage_traced() {
 	in_vm oldest traced_attach.sh
 	in_vm oldest traced_restart.sh
 	in_vm oldest traced_clock.sh
+	in_vm oldest traced_hostile.sh
 }
 
 for s in deps build guards tracedat fuzz module nested qemu agent traced; do
