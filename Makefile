@@ -15,7 +15,7 @@ export BUILD
 
 KERNELS = $(shell tools/kernels.sh)
 
-.PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench checkpatch clean
+.PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench checkpatch clean fuzz
 
 all: modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced
 
@@ -92,6 +92,13 @@ check:
 
 demo: deps all
 	@tools/demo.sh
+
+# The fuzz targets (selftests/fuzz), FUZZ_SECONDS (300) each; make check
+# runs them a few seconds each.
+FUZZ_SECONDS ?= 300
+fuzz:
+	@$(MAKE) -s -C selftests/fuzz BUILD=$(BUILD) -j2
+	@$(MAKE) -s -C selftests/fuzz BUILD=$(BUILD) run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # The transport benchmark, in a host VM on each kernel (not in make check).
 bench: deps all

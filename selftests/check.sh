@@ -3,14 +3,14 @@
 # (host-side guards, then VM tests on each supported kernel). TAP output;
 # the last line is "N passed, N failed"; non-zero exit on any failure.
 #
-# STAGES (space separated) picks stages: deps build guards libvt tracedat
+# STAGES (space separated) picks stages: deps build guards libvt tracedat fuzz
 # module nested qemu agent traced.
 # Default: all of them.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$top/build}
-STAGES=${STAGES:-deps build guards libvt tracedat module nested qemu agent traced}
+STAGES=${STAGES:-deps build guards libvt tracedat fuzz module nested qemu agent traced}
 
 t0=$SECONDS
 . "$top/selftests/lib/tap.sh"
@@ -165,6 +165,18 @@ stage_tracedat() {
 	run_tap tracedat make -s -C "$top/tools/tracedat" check
 }
 
+# Every parser of guest or QEMU bytes under libFuzzer (ASan, UBSan):
+# each seed corpus replayed, then each target fuzzed FUZZ_CHECK_SECONDS
+# (3; `make fuzz` is the long run). Host-side, no VM; about 50 s.
+FUZZ_TARGETS="qmp ctlproto agent_proto agent cpio meta pages tracedat_edit"
+stage_fuzz() {
+	run "fuzz targets build (clang, libFuzzer, ASan, UBSan)" \
+		make -s -C "$top/selftests/fuzz" -j2
+	run_tap "fuzz corpus" "$top/selftests/fuzz/run.sh" replay $FUZZ_TARGETS
+	FUZZ_SECONDS=${FUZZ_CHECK_SECONDS:-3} run_tap fuzz \
+		"$top/selftests/fuzz/run.sh" fuzz $FUZZ_TARGETS
+}
+
 # The VM stages queue their scripts per kernel; after the host-side work
 # each kernel's queue runs in one host-VM boot (selftests/vm/suite.sh),
 # which saves a boot (~20 s under TCG) per script.
@@ -228,13 +240,15 @@ stage_agent() {
 		"AGENT_GUEST_KERNEL=$(kernels_of newest)"
 }
 
-# The daemon: unit tests (protocol, RCU session table, JSON and QMP
+# The daemon: unit tests (protocol, RCU session table, QMP (jansson)
 # client, state files, recovery, the agent's reconnection, TSC sampling,
 # socket permissions) and the man pages; then, in the host VM, launch mode
 # with an upstream-style agent; attach mode over QMP to a running guest
 # (trace.dat, merged with a host trace; again, with a daemon restart);
 # two guests at once with our agent, the daemon SIGKILLed and restarted;
-# host and guest traces on one time line in launch mode.
+# host and guest traces on one time line in launch mode; a hostile guest
+# agent (cpus=100000) in a real session (the other bad fields are the
+# unit tests hostile_test.c and hostile_test.sh).
 stage_traced() {
 	run_tap traced make -s -C "$top/tools/traced" check
 	run_tap "man pages" "$top/tools/man/check.sh" "$BUILD"
@@ -242,9 +256,10 @@ stage_traced() {
 	in_vm oldest traced_attach.sh
 	in_vm oldest traced_restart.sh
 	in_vm oldest traced_clock.sh
+	in_vm oldest traced_hostile.sh
 }
 
-for s in deps build guards libvt tracedat module nested qemu agent traced; do
+for s in deps build guards libvt tracedat fuzz module nested qemu agent traced; do
 	has_stage "$s" && stage "$s"
 done
 run_vm_queues

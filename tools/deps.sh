@@ -22,7 +22,11 @@ QEMU_BUILD_PKGS="meson ninja-build python3 libglib2.0-dev libpixman-1-dev
 RUN_PKGS="qemu-system-x86 seabios ipxe-qemu"
 TRACE_PKGS="trace-cmd libtracefs-dev libtraceevent-dev liburcu-dev
 	libzstd-dev strace groff-base"
-PKGS="$KERNEL_PKGS $BUILD_PKGS $QEMU_BUILD_PKGS $RUN_PKGS $TRACE_PKGS"
+# vhost-traced parses QMP with jansson; the fuzz targets (selftests/fuzz)
+# are libFuzzer programs built by clang with ASan and UBSan.
+HOSTILE_PKGS="libjansson-dev clang libclang-rt-14-dev"
+PKGS="$KERNEL_PKGS $BUILD_PKGS $QEMU_BUILD_PKGS $RUN_PKGS $TRACE_PKGS
+	$HOSTILE_PKGS"
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then

@@ -172,6 +172,12 @@ static void status_line(struct ctl_req *r, void *arg)
 		if (ctl_get(r, "error"))
 			fprintf(stderr, "vhost-trace: %s\n",
 				ctl_get(r, "error"));
+		/* what the guest did wrong; why there is no trace.dat */
+		if (ctl_get(r, "agent_error"))
+			printf("agent error: %s\n", ctl_get(r, "agent_error"));
+		if (ctl_get(r, "tracedat_error"))
+			printf("no trace.dat: %s\n",
+			       ctl_get(r, "tracedat_error"));
 		if (detach_failed)
 			*detach_failed = !strcmp(get(r, "device_state"),
 						 "detach-failed");

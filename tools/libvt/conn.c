@@ -94,14 +94,25 @@ int vt_conn_request(int fd, const char *line, struct vt_buf *body, int timeout_m
 	return vt_conn_reply(fd, body, timeout_ms);
 }
 
+/*
+ * One deadline for the whole reply, header and body: a peer that sends a
+ * byte now and then must not stretch it (timeout_ms per byte was ~30 min
+ * for a 64-byte header).
+ */
 int vt_conn_reply(int fd, struct vt_buf *body, int timeout_ms)
 {
+	return vt_conn_reply_max(fd, body, timeout_ms, VT_PROTO_MAX_BODY);
+}
+
+int vt_conn_reply_max(int fd, struct vt_buf *body, int timeout_ms, size_t max)
+{
+	long long end = vt_now_ms() + timeout_ms;
 	char hdr[64];
 	size_t i, len;
 	int ok, ret;
 
 	for (i = 0; i < sizeof(hdr) - 1; i++) {
-		ret = vt_conn_read(fd, hdr + i, 1, timeout_ms);
+		ret = vt_conn_read(fd, hdr + i, 1, (int)(end - vt_now_ms()));
 		if (ret)
 			return ret;
 		if (hdr[i] == '\n')
@@ -109,13 +120,21 @@ int vt_conn_reply(int fd, struct vt_buf *body, int timeout_ms)
 	}
 	hdr[i] = '\0';
 	if (vt_proto_parse_reply(hdr, &ok, &len)) {
-		fprintf(stderr, "agent-ctl: bad reply header '%s'\n", hdr);
+		for (len = 0; len < i; len++)	/* the peer's bytes: printable */
+			if (hdr[len] < 0x20 || hdr[len] > 0x7e)
+				hdr[len] = '?';
+		fprintf(stderr, "agent-ctl: bad reply header '%.64s'\n", hdr);
 		return -EPROTO;
+	}
+	if (len > max) {
+		fprintf(stderr, "agent-ctl: reply of %zu bytes, more than %zu\n",
+			len, max);
+		return -EMSGSIZE;
 	}
 	ret = vt_buf_reserve(body, len);
 	if (ret)
 		return ret;
-	ret = vt_conn_read(fd, body->p + body->len, len, timeout_ms);
+	ret = vt_conn_read(fd, body->p + body->len, len, (int)(end - vt_now_ms()));
 	if (ret)
 		return ret;
 	body->len += len;

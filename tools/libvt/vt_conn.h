@@ -15,5 +15,11 @@ int vt_conn_read(int fd, void *data, size_t len, int timeout_ms);
 int vt_conn_request(int fd, const char *line, struct vt_buf *body, int timeout_ms);
 /* Reads one reply (after a request sent otherwise): as vt_conn_request. */
 int vt_conn_reply(int fd, struct vt_buf *body, int timeout_ms);
+/*
+ * As vt_conn_reply, a body of at most max bytes (-EMSGSIZE, nothing read
+ * of it); vt_conn_reply's is VT_PROTO_MAX_BODY. One deadline for the
+ * whole reply.
+ */
+int vt_conn_reply_max(int fd, struct vt_buf *body, int timeout_ms, size_t max);
 
 #endif

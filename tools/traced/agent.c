@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <linux/sockios.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,52 @@
 
 #include "agent.h"
 #include "vt_conn.h"
+#include "vt_cpio.h"
 #include "vt_metadir.h"
 #include "vt_proto.h"
+#include "vt_time.h"
 
 #define REQ_TIMEOUT_MS	30000	/* one version 1 request */
 #define META_TIMEOUT_MS	120000	/* meta: kallsyms is a few MB */
+#define DRAIN_MAX_MS	5000	/* stale bytes after a restart: the rest is
+				   skipped by resync_hello */
+#define INPUT_MAX_READS	64	/* agent_input: then back to the loop */
+
+/*
+ * The guest's bytes, fit for a log line or DIR/stats: at most dstsz - 1
+ * characters, anything not printable ASCII as '?', "..." when cut.
+ */
+static const char *printable(char *dst, size_t dstsz, const char *src,
+			     size_t n)
+{
+	size_t i, max = dstsz - 1;
+
+	if (n > max && max > 3) {
+		n = max - 3;
+		memcpy(dst + n, "...", 4);
+	} else {
+		dst[n] = '\0';
+	}
+	for (i = 0; i < n; i++)
+		dst[i] = src[i] >= 0x20 && src[i] <= 0x7e ? src[i] : '?';
+	return dst;
+}
+
+void agent_fail(struct agent *a, const char *fmt, ...)
+{
+	char msg[sizeof(a->error)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vhost-traced: agent %s: %s; the agent is no longer "
+		"used\n", a->path, msg);
+	if (!a->error[0])
+		snprintf(a->error, sizeof(a->error), "%s", msg);
+	agent_close(a);
+	a->state = AGENT_ERROR;
+}
 
 static const char *const names[] = {
 	[AGENT_OFF] = "off",
@@ -74,11 +116,13 @@ void agent_resume(struct agent *a, int proto, enum agent_state was,
 static void drain_stale(struct agent *a)
 {
 	struct pollfd p = { .fd = a->fd, .events = POLLIN };
+	long end = vt_now_ms() + DRAIN_MAX_MS;
 	size_t n = 0;
 	char buf[4096];
 	ssize_t r;
 
-	while (poll(&p, 1, n ? 50 : 200) > 0) {
+	/* a guest that never stops writing: resync_hello skips the rest */
+	while (vt_now_ms() < end && poll(&p, 1, n ? 50 : 200) > 0) {
 		r = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r <= 0)
 			break;
@@ -138,14 +182,6 @@ static int send_order(struct agent *a, const char *order)
 	return r < 0 ? -errno : -EAGAIN;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 static void upstream_start(struct agent *a)
 {
 	a->proto = -1;
@@ -202,32 +238,91 @@ void agent_tick(struct agent *a)
 	 */
 	if (!a->hello_taken_ms) {
 		if (!ioctl(a->fd, SIOCOUTQ, &outq) && outq == 0)
-			a->hello_taken_ms = now_ms();
+			a->hello_taken_ms = vt_now_ms();
 		return;
 	}
-	if (now_ms() - a->hello_taken_ms < AGENT_HELLO_WAIT_MS)
+	if (vt_now_ms() - a->hello_taken_ms < AGENT_HELLO_WAIT_MS)
 		return;
 	fprintf(stderr, "vhost-traced: %s: no answer to hello: upstream "
 		"agent, using \"1\\n\"/\"0\\n\"\n", a->path);
 	upstream_start(a);
 }
 
-/* One version 1 request; 1 ok (body in *body), 0 err (logged), -errno. */
-static int request(struct agent *a, const char *line, struct vt_buf *body,
-		   int timeout_ms)
+/*
+ * One version 1 request; 1 ok (body in *body), 0 err (logged), -errno.
+ * A reply that breaks the framing (bad header), or one not complete
+ * within timeout_ms (the stream is out of step from then on, unless
+ * keep_on_timeout: a stop may take long), ends the agent (agent_fail).
+ */
+static int request_t(struct agent *a, const char *line, struct vt_buf *body,
+		     int timeout_ms, int keep_on_timeout)
 {
+	char msg[160];
 	int ret;
 
+	if (a->fd < 0)
+		return -ENOTCONN;
+	if (a->timeout_ms)
+		timeout_ms = a->timeout_ms;
 	body->len = 0;
-	ret = vt_conn_request(a->fd, line, body, timeout_ms);
+	ret = vt_conn_send(a->fd, line, strlen(line));
+	if (!ret)
+		ret = vt_conn_send(a->fd, "\n", 1);
+	if (!ret)
+		ret = vt_conn_reply_max(a->fd, body, timeout_ms,
+				     strcmp(line, "meta") ? AGENT_MAX_REPLY :
+				     VT_PROTO_MAX_BODY);
 	if (ret == 0)
-		fprintf(stderr, "vhost-traced: agent %s: %s: %s", a->path,
-			line, body->len ? body->p : "error\n");
+		fprintf(stderr, "vhost-traced: agent %s: %s: %s\n", a->path,
+			line, body->len ? printable(msg, sizeof(msg), body->p,
+				strcspn(body->p, "\n")) : "error");
+	else if (ret == -EPROTO)
+		agent_fail(a, "%s: bad reply header (not \"ok|err LEN\" with "
+			   "LEN <= %u)", line, VT_PROTO_MAX_BODY);
+	else if (ret == -EMSGSIZE)
+		agent_fail(a, "%s: a reply longer than %u bytes", line,
+			   strcmp(line, "meta") ? AGENT_MAX_REPLY :
+			   VT_PROTO_MAX_BODY);
+	else if (ret == -ETIMEDOUT && !keep_on_timeout)
+		agent_fail(a, "%s: no complete reply within %d ms", line,
+			   timeout_ms);
 	else if (ret < 0)
 		fprintf(stderr, "vhost-traced: agent %s: %s: %s\n", a->path,
 			line, strerror(-ret));
 	return ret;
 }
+
+static int request(struct agent *a, const char *line, struct vt_buf *body,
+		   int timeout_ms)
+{
+	return request_t(a, line, body, timeout_ms, 0);
+}
+
+/* release=, machine=: one word of printable ASCII */
+static int token_ok(const char *v)
+{
+	for (; *v; v++)
+		if (*v <= 0x20 || *v > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* a trace clock's name: letters, digits, '-', '_' */
+static int clock_ok(const char *v)
+{
+	for (; *v; v++)
+		if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
+		      (*v >= '0' && *v <= '9') || *v == '-' || *v == '_'))
+			return 0;
+	return 1;
+}
+
+/*
+ * "key=value" lines: value of key into val; 0, or -E2BIG when the value
+ * does not fit (the guest's: refused, not cut).
+ */
+static int line_get_exact(const char *text, const char *key, char *val,
+			  size_t valsz);
 
 /* "key=value" lines: value of key, or "" */
 static void line_get(const char *text, const char *key, char *val,
@@ -253,6 +348,73 @@ static void line_get(const char *text, const char *key, char *val,
 	}
 }
 
+static int line_get_exact(const char *text, const char *key, char *val,
+			  size_t valsz)
+{
+	char big[AGENT_MAX_TOKEN + 2];
+
+	line_get(text, key, big, sizeof(big));
+	if (strlen(big) >= valsz)
+		return -E2BIG;
+	memcpy(val, big, strlen(big) + 1);
+	return 0;
+}
+
+/* info's cpus=: "" unknown (0), else 1..AGENT_MAX_CPUS; 0 or -EINVAL */
+static int parse_cpus(const char *v, unsigned int *cpus)
+{
+	unsigned long n = 0;
+	const char *p;
+
+	if (!*v) {
+		*cpus = 0;
+		return 0;
+	}
+	for (p = v; *p; p++) {
+		if (*p < '0' || *p > '9' || p - v > 6)
+			return -EINVAL;
+		n = n * 10 + (*p - '0');
+	}
+	if (n < 1 || n > AGENT_MAX_CPUS)
+		return -EINVAL;
+	*cpus = n;
+	return 0;
+}
+
+/*
+ * header_page ("\tfield: char data;\toffset:16;\tsize:4080;..."): 0 when
+ * its data field's offset is 12..64 (as libtracedat wants it), -ENOENT
+ * without a data field, -ENODATA without its offset, -EINVAL otherwise.
+ */
+static int header_page_ok(const char *d, size_t n)
+{
+	const char *end = d + n, *nl, *o;
+	char line[256];
+	size_t l;
+	long off;
+	char *e;
+
+	for (; d < end; d = nl ? nl + 1 : end) {
+		nl = memchr(d, '\n', end - d);
+		l = (nl ? nl : end) - d;
+		if (l >= sizeof(line))
+			l = sizeof(line) - 1;
+		memcpy(line, d, l);
+		line[l] = '\0';
+		if (!strstr(line, " data;"))
+			continue;
+		o = strstr(line, "offset:");
+		if (!o)
+			return -ENODATA;
+		errno = 0;
+		off = strtol(o + 7, &e, 10);
+		if (e == o + 7 || errno || off < 12 || off > 64)
+			return -EINVAL;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* clocks: "local global ... x86-tsc" */
 static int has_word(const char *list, const char *w)
 {
@@ -274,7 +436,6 @@ static void v1_clock(struct agent *a, const char *info)
 	char clocks[512], line[64];
 	struct vt_buf body = { 0 };
 
-	line_get(info, "clock", a->clock, sizeof(a->clock));
 	line_get(info, "clocks", clocks, sizeof(clocks));
 	if (!a->want_clock[0] || !strcmp(a->clock, a->want_clock))
 		return;
@@ -285,8 +446,14 @@ static void v1_clock(struct agent *a, const char *info)
 		return;
 	}
 	snprintf(line, sizeof(line), "clock %s", a->want_clock);
-	if (request(a, line, &body, REQ_TIMEOUT_MS) == 1)
-		line_get(body.p, "clock", a->clock, sizeof(a->clock));
+	if (request(a, line, &body, REQ_TIMEOUT_MS) == 1 &&
+	    (line_get_exact(body.p, "clock", a->clock, sizeof(a->clock)) ||
+	     !clock_ok(a->clock))) {
+		a->clock[0] = '\0';
+		agent_fail(a, "clock: the answer's clock= is not a clock name "
+			   "(letters, digits, -, _; < %zu bytes)",
+			   sizeof(a->clock));
+	}
 	vt_buf_free(&body);
 }
 
@@ -330,11 +497,35 @@ static void v1_start(struct agent *a)
 	if (ret < 0)
 		goto out;
 	if (ret == 1) {
+		char bad[48];
+
 		line_get(body.p, "cpus", v, sizeof(v));
-		a->cpus = strtoul(v, NULL, 10);
-		line_get(body.p, "release", a->release, sizeof(a->release));
-		line_get(body.p, "machine", a->machine, sizeof(a->machine));
+		if (parse_cpus(v, &a->cpus)) {
+			agent_fail(a, "info: cpus=%s is not a number in 1..%d",
+				   printable(bad, sizeof(bad), v, strlen(v)),
+				   AGENT_MAX_CPUS);
+			goto out;
+		}
+		if (line_get_exact(body.p, "release", a->release,
+				   sizeof(a->release)) ||
+		    !token_ok(a->release) ||
+		    line_get_exact(body.p, "machine", a->machine,
+				   sizeof(a->machine)) ||
+		    !token_ok(a->machine) ||
+		    line_get_exact(body.p, "clock", a->clock,
+				   sizeof(a->clock)) ||
+		    !clock_ok(a->clock)) {
+			a->release[0] = a->machine[0] = a->clock[0] = '\0';
+			agent_fail(a, "info: release=, machine= or clock= is not "
+				   "one word of printable ASCII (release < %zu, "
+				   "machine < %zu, clock < %zu bytes)",
+				   sizeof(a->release), sizeof(a->machine),
+				   sizeof(a->clock));
+			goto out;
+		}
 		v1_clock(a, body.p);
+		if (a->fd < 0)
+			goto out;
 	}
 	if (a->resume && ret == 1 && v1_resume(a, body.p))
 		goto out;
@@ -348,7 +539,9 @@ static void v1_start(struct agent *a)
 		goto out;
 	a->state = AGENT_RUNNING;
 out:
-	if (ret < 0 || a->fd < 0)
+	if (a->error[0])
+		a->state = AGENT_ERROR;
+	else if (ret < 0 || a->fd < 0)
 		a->state = AGENT_GONE;
 	vt_buf_free(&body);
 }
@@ -394,14 +587,14 @@ static int find_hello_answer(const char *b, size_t n, size_t *at,
 
 static int resync_hello(struct agent *a, struct vt_buf *body, int timeout_ms)
 {
-	long end = now_ms() + timeout_ms;
+	long end = vt_now_ms() + timeout_ms;
 	size_t n = 0, at, len, start, have, skipped = 0;
 	char *b = malloc(RESYNC_CHUNK + RESYNC_KEEP);
 	int ret = -ENOMEM;
 
 	while (b) {
 		struct pollfd p = { .fd = a->fd, .events = POLLIN };
-		long left = end - now_ms();
+		long left = end - vt_now_ms();
 		ssize_t r;
 
 		if (left <= 0) {
@@ -425,7 +618,7 @@ static int resync_hello(struct agent *a, struct vt_buf *body, int timeout_ms)
 			if (!ret) {
 				memcpy(body->p, b + start, have);
 				ret = vt_conn_read(a->fd, body->p + have,
-						   len - have, left);
+						len - have, left);
 			}
 			if (ret)
 				break;
@@ -453,8 +646,10 @@ static int resync_hello(struct agent *a, struct vt_buf *body, int timeout_ms)
 static void hello_answer(struct agent *a)
 {
 	struct vt_buf body = { 0 };
-	int ret = a->resume ? resync_hello(a, &body, META_TIMEOUT_MS) :
-		  vt_conn_reply(a->fd, &body, REQ_TIMEOUT_MS);
+	int tmo = a->timeout_ms ? a->timeout_ms :
+		  a->resume ? META_TIMEOUT_MS : REQ_TIMEOUT_MS;
+	int ret = a->resume ? resync_hello(a, &body, tmo) :
+		  vt_conn_reply_max(a->fd, &body, tmo, AGENT_MAX_REPLY);
 
 	vt_buf_free(&body);
 	if (ret == 1) {
@@ -465,6 +660,20 @@ static void hello_answer(struct agent *a)
 		fprintf(stderr, "vhost-traced: %s: hello 1 refused: using "
 			"\"1\\n\"/\"0\\n\"\n", a->path);
 		upstream_start(a);
+		return;
+	}
+	if (ret == -EPROTO) {
+		agent_fail(a, "hello: bad reply header (not \"ok|err LEN\" with "
+			   "LEN <= %u)", VT_PROTO_MAX_BODY);
+		return;
+	}
+	if (ret == -EMSGSIZE) {
+		agent_fail(a, "hello: an answer longer than %u bytes",
+			   AGENT_MAX_REPLY);
+		return;
+	}
+	if (ret == -ETIMEDOUT) {
+		agent_fail(a, "hello: no complete answer within %d ms", tmo);
 		return;
 	}
 	fprintf(stderr, "vhost-traced: %s: hello: %s\n", a->path,
@@ -481,6 +690,7 @@ void agent_input(struct agent *a)
 {
 	char buf[256];
 	ssize_t r, i;
+	int reads;
 
 	if (a->fd < 0)
 		return;
@@ -488,7 +698,8 @@ void agent_input(struct agent *a)
 		hello_answer(a);
 		return;
 	}
-	for (;;) {
+	/* a guest that writes without end: the rest at the next poll */
+	for (reads = 0; reads < INPUT_MAX_READS; reads++) {
 		r = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -515,7 +726,7 @@ static int v1_stop(struct agent *a, int timeout_ms)
 	int ret;
 
 	a->state = AGENT_STOP_TIMEOUT;
-	ret = request(a, "stop", &a->stop_body, timeout_ms);
+	ret = request_t(a, "stop", &a->stop_body, timeout_ms, 1);
 	if (ret == 1) {
 		a->state = AGENT_STOPPED;
 		return 0;
@@ -524,7 +735,9 @@ static int v1_stop(struct agent *a, int timeout_ms)
 		a->state = AGENT_ERROR;
 		return -EPROTO;
 	}
-	if (ret != -ETIMEDOUT) {
+	if (a->error[0]) {
+		a->state = AGENT_ERROR;
+	} else if (ret != -ETIMEDOUT) {
 		agent_close(a);
 		a->state = AGENT_GONE;
 	}
@@ -533,7 +746,7 @@ static int v1_stop(struct agent *a, int timeout_ms)
 
 int agent_stop(struct agent *a, int timeout_ms)
 {
-	long end = now_ms() + timeout_ms;
+	long end = vt_now_ms() + timeout_ms;
 	int err;
 
 	if (a->fd < 0)
@@ -548,7 +761,7 @@ int agent_stop(struct agent *a, int timeout_ms)
 	a->state = AGENT_STOP_TIMEOUT;
 	while (a->state == AGENT_STOP_TIMEOUT && a->fd >= 0) {
 		struct pollfd p = { .fd = a->fd, .events = POLLIN };
-		long left = end - now_ms();
+		long left = end - vt_now_ms();
 
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -642,10 +855,62 @@ int agent_lost_events(struct agent *a, uint64_t *lost, unsigned int n)
 			continue;
 		}
 		/* overwritten in the ring buffer, or never written to it */
-		lost[cpu] = kv_u64(line, "overrun") +
-			    kv_u64(line, "dropped_events");
+		lost[cpu] = kv_u64(line, "overrun");
+		if (lost[cpu] + kv_u64(line, "dropped_events") < lost[cpu])
+			lost[cpu] = UINT64_MAX - 1;	/* the guest's sum */
+		else
+			lost[cpu] += kv_u64(line, "dropped_events");
 	}
 	vt_buf_free(&body);
+	return 0;
+}
+
+/*
+ * The guest's metadata archive, before anything of it is written: a
+ * well-formed cpio of safe names (vt_cpio_next), at most AGENT_MAX_META_FILES
+ * files, and a header_page whose data field has an offset in 12..64 (the
+ * ring-buffer page header: the host reads pages with it). 0, or -EINVAL
+ * with the reason in err.
+ */
+static int check_meta(const char *ar, size_t len, char *err, size_t errsz)
+{
+	struct vt_cpio_entry e;
+	size_t off = 0, pos, nfiles = 0;
+	int ret, hp = 0;
+
+	for (;;) {
+		pos = off;
+		ret = vt_cpio_next(ar, len, &off, &e);
+		if (ret <= 0)
+			break;
+		if (++nfiles > AGENT_MAX_META_FILES) {
+			snprintf(err, errsz, "meta: more than %d files",
+				 AGENT_MAX_META_FILES);
+			return -EINVAL;
+		}
+		if (strcmp(e.name, "events/header_page") &&
+		    strcmp(e.name, "header_page"))
+			continue;
+		ret = header_page_ok(e.data, e.size);
+		if (ret) {
+			snprintf(err, errsz, "meta: %s: %s", e.name,
+				 ret == -ENOENT ? "no data field" :
+				 ret == -ENODATA ? "the data field has no "
+				 "offset" : "the data field's offset is not a "
+				 "number in 12..64");
+			return -EINVAL;
+		}
+		hp = 1;
+	}
+	if (ret < 0) {
+		snprintf(err, errsz, "meta: malformed or unsafe cpio archive "
+			 "(entry at byte %zu of %zu)", pos, len);
+		return -EINVAL;
+	}
+	if (!hp) {
+		snprintf(err, errsz, "meta: no events/header_page");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -660,7 +925,10 @@ int agent_fetch_meta(struct agent *a, const char *dir, char *err,
 		return -ENOTCONN;
 	}
 	ret = request(a, "meta", &body, META_TIMEOUT_MS);
-	if (ret == 1)
+	if (ret == 1 && check_meta(body.p, body.len, err, errsz)) {
+		agent_fail(a, "%s", err);
+		ret = -EINVAL;
+	} else if (ret == 1)
 		ret = vt_metadir_unpack(body.p, body.len, dir, err, errsz);
 	else
 		snprintf(err, errsz, "meta: %s", ret ? strerror(-ret) :

@@ -18,6 +18,17 @@
 
 /* how long an agent that took "hello 1" has to answer it */
 #define AGENT_HELLO_WAIT_MS	3000
+/*
+ * The most CPUs a guest may claim (info cpus=): trace.dat's limit
+ * (libtracedat TD_MAX_CPUS). More, 0 or not a number ends the agent.
+ */
+#define AGENT_MAX_CPUS		4096
+/* a reply's body, but meta's (VT_PROTO_MAX_BODY, 256 MiB) */
+#define AGENT_MAX_REPLY		(1 << 20)
+/* files in the guest's metadata archive (a 6.12 guest: ~2000 formats) */
+#define AGENT_MAX_META_FILES	65536
+/* what a guest may put into release=, machine=, clock= (bytes) */
+#define AGENT_MAX_TOKEN		127
 
 enum agent_state {
 	AGENT_OFF,		/* not used for this session */
@@ -28,7 +39,8 @@ enum agent_state {
 	AGENT_STOPPED,		/* the agent confirmed stop: every page sent */
 	AGENT_STOP_TIMEOUT,	/* stop sent, no confirmation in time */
 	AGENT_GONE,		/* the chardev closed */
-	AGENT_ERROR,		/* a version 1 request failed (see log) */
+	AGENT_ERROR,		/* a version 1 request failed (see log),
+				   or the guest broke the protocol (error) */
 };
 
 struct agent {
@@ -44,6 +56,13 @@ struct agent {
 	char release[128];
 	char machine[64];
 	struct vt_buf stop_body;	/* the stop answer, version 1 */
+	/*
+	 * What the guest did wrong (set once; "" none): the agent is then
+	 * closed and in AGENT_ERROR, the session goes on without it.
+	 */
+	char error[256];
+	int timeout_ms;		/* tests: for every request (0: 30 s, 120 s
+				   for meta) */
 	/* after a daemon restart (agent_resume) */
 	int resume;		/* reconnecting to an agent that may run */
 	int resume_stopping;	/* the old daemon was stopping the session */
@@ -99,6 +118,13 @@ int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes);
 int agent_fetch_meta(struct agent *a, const char *dir, char *err,
 		     size_t errsz);
 void agent_close(struct agent *a);
+/*
+ * The guest broke the protocol or sent a bad field: logs "vhost-traced:
+ * agent PATH: MSG", keeps the first such message in a->error, closes the
+ * connection; state AGENT_ERROR. Nothing more is asked of that guest.
+ */
+void agent_fail(struct agent *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* agent_close, and frees what the agent holds */
 void agent_free(struct agent *a);
 

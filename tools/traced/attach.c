@@ -18,7 +18,6 @@
 
 #include <linux/vhost_trace.h>
 
-#include "json.h"
 #include "qmp.h"
 #include "session.h"
 #include "state.h"
@@ -85,7 +84,7 @@ static int run(struct qmp *q, const char *cmd, const struct sbuf *args,
 static int one_arg(struct sbuf *j, const char *key, const char *val)
 {
 	j->len = 0;
-	return sbuf_printf(j, "{\"%s\":", key) || json_add_string(j, val) ||
+	return sbuf_printf(j, "{\"%s\":", key) || qmp_add_string(j, val) ||
 	       sbuf_add(j, "}", 1) ? -ENOMEM : 0;
 }
 
@@ -96,7 +95,7 @@ static int count_cpus(struct qmp *q, unsigned int *ports, struct sbuf *err)
 
 	sbuf_init(&ret);
 	n = run(q, "query-cpus-fast", NULL, -1, &ret, err) ? -1 :
-		json_array_count(ret.p, ret.len);
+		qmp_array_count(ret.p, ret.len);
 	sbuf_free(&ret);
 	if (n <= 0 || n > VHOST_TRACE_MAX_PORTS) {
 		if (!err->len)
@@ -121,10 +120,10 @@ static int chardev_add(struct qmp *q, struct session *s,
 	int rc;
 
 	sbuf_init(&j);
-	if (lit(&j, "{\"id\":") || json_add_string(&j, ids->chardev) ||
+	if (lit(&j, "{\"id\":") || qmp_add_string(&j, ids->chardev) ||
 	    lit(&j, ",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":"
 		"{\"type\":\"unix\",\"data\":{\"path\":") ||
-	    json_add_string(&j, s->agent.path) ||
+	    qmp_add_string(&j, s->agent.path) ||
 	    lit(&j, "}},\"server\":true,\"wait\":false}}}")) {
 		sbuf_printf(err, "out of memory");
 		rc = -ENOMEM;
@@ -143,14 +142,14 @@ static int device_add(struct qmp *q, struct session *s, const char *bus,
 
 	sbuf_init(&j);
 	rc = lit(&j, "{\"driver\":\"vhost-trace-pci\",\"id\":") ||
-	     json_add_string(&j, ids->device) || lit(&j, ",\"vhostfd\":") ||
-	     json_add_string(&j, ids->fd) ||
+	     qmp_add_string(&j, ids->device) || lit(&j, ",\"vhostfd\":") ||
+	     qmp_add_string(&j, ids->fd) ||
 	     sbuf_printf(&j, ",\"ports\":%u", s->nports);
 	if (!rc && s->agent.state != AGENT_OFF)
 		rc = lit(&j, ",\"chardev\":") ||
-		     json_add_string(&j, ids->chardev);
+		     qmp_add_string(&j, ids->chardev);
 	if (!rc && bus)
-		rc = lit(&j, ",\"bus\":") || json_add_string(&j, bus);
+		rc = lit(&j, ",\"bus\":") || qmp_add_string(&j, bus);
 	if (rc || lit(&j, "}")) {
 		sbuf_printf(err, "out of memory");
 		rc = -ENOMEM;

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A small QMP client (see qmp.h). */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "json.h"
 #include "qmp.h"
 
 static long now_ms(void)
@@ -45,10 +46,14 @@ static int wait_fd(struct qmp *q, short events, long deadline)
 	return 0;
 }
 
-/* More bytes into q->in. 0, -ETIMEDOUT, -ECONNRESET, -EMSGSIZE, -errno. */
+/*
+ * More bytes into q->in. 0, -ETIMEDOUT, -ECONNRESET, -EMSGSIZE, -errno.
+ * In big reads: next_msg parses the text again after each (a message of
+ * QMP_MAX_MSG bytes: 64 parses, not 1024).
+ */
 static int fill(struct qmp *q, long deadline)
 {
-	char buf[4096];
+	char buf[65536];		/* session threads: 8 MiB stacks */
 	ssize_t r;
 	int err;
 
@@ -71,21 +76,47 @@ static int fill(struct qmp *q, long deadline)
 	}
 }
 
-/* The length of the next whole message at the start of q->in. */
-static int next_msg(struct qmp *q, long deadline, size_t *len)
+/*
+ * The next whole message at the start of q->in, parsed (jansson): QEMU
+ * ends each with a newline (pretty-printed ones have more inside), so
+ * only the text up to the last newline is parsed, and no token is cut.
+ * A text that ends before its object does is waited for; anything else
+ * than a JSON object is -EPROTO.
+ */
+static int next_msg(struct qmp *q, long deadline, json_t **msg,
+		    size_t *len)
 {
+	size_t tried = 0;
+
 	for (;;) {
-		ssize_t n = json_value_len(q->in.p ? q->in.p : "", q->in.len);
-		size_t i = strspn(q->in.p ? q->in.p : "", " \t\r\n");
+		const char *nl = q->in.len ? memrchr(q->in.p, '\n', q->in.len)
+					   : NULL;
+		size_t upto = nl ? (size_t)(nl - q->in.p) + 1 : 0;
+		json_error_t je;
 		int err;
 
-		if (n < 0 || (n > 0 && q->in.p[i] != '{'))
-			return fail(q, -EPROTO, "QMP: not a JSON object: %.*s",
-				    (int)strcspn(q->in.p + i, "\r\n"),
-				    q->in.p + i);
-		if (n > 0) {
-			*len = n;
-			return 0;
+		if (upto > tried) {
+			tried = upto;
+			*msg = json_loadb(q->in.p, upto, JSON_DISABLE_EOF_CHECK,
+					  &je);
+			if (*msg && json_is_object(*msg)) {
+				*len = je.position;
+				return 0;
+			}
+			if (*msg || json_error_code(&je) !=
+			    json_error_premature_end_of_input) {
+				size_t i = strspn(q->in.p, " \t\r\n");
+				int n = strcspn(q->in.p + i, "\r\n");
+
+				if (*msg)
+					snprintf(je.text, sizeof(je.text),
+						 "not an object");
+				json_decref(*msg);
+				*msg = NULL;
+				return fail(q, -EPROTO, "QMP: not a JSON object "
+					    "(%s): %.*s", je.text,
+					    n > 80 ? 80 : n, q->in.p + i);
+			}
 		}
 		err = fill(q, deadline);
 		if (err)
@@ -100,62 +131,60 @@ static void consume(struct qmp *q, size_t n)
 	q->in.p[q->in.len] = '\0';
 }
 
-/* A member of msg that is a string, decoded into out; 0 or -errno. */
-static int member_string(const char *msg, size_t len, const char *key,
-			 char *out, size_t outsz)
+/* The string member key of obj, or NULL. */
+static const char *member_string(json_t *obj, const char *key)
 {
-	const char *v;
-	size_t vl;
-	int err = json_member(msg, len, key, &v, &vl);
-
-	return err ? err : json_string(v, vl, out, outsz);
+	return json_string_value(json_object_get(obj, key));
 }
 
-static void note_event(struct qmp *q, const char *msg, size_t len)
+static void note_event(struct qmp *q, json_t *msg)
 {
-	char name[64], dev[QMP_ID_MAX];
-	const char *data;
-	size_t dlen;
+	const char *name, *dev;
 
 	q->events++;
-	if (!q->watch[0] ||
-	    member_string(msg, len, "event", name, sizeof(name)) ||
-	    strcmp(name, "DEVICE_DELETED") ||
-	    json_member(msg, len, "data", &data, &dlen) ||
-	    member_string(data, dlen, "device", dev, sizeof(dev)))
+	name = member_string(msg, "event");
+	if (!q->watch[0] || !name || strcmp(name, "DEVICE_DELETED"))
 		return;
-	if (!strcmp(dev, q->watch))
+	dev = member_string(json_object_get(msg, "data"), "device");
+	if (dev && !strcmp(dev, q->watch))
 		q->deleted = 1;
 }
 
 /* One message from QEMU: 1 an answer (0 return, <0 error), 0 an event. */
-static int handle(struct qmp *q, const char *msg, size_t len,
-		  struct sbuf *ret, int *answer)
+static int handle(struct qmp *q, json_t *msg, struct sbuf *ret, int *answer)
 {
-	const char *v;
-	size_t vl;
-	int err;
+	const char *desc;
+	json_t *v;
+	char *text;
 
-	if (!json_member(msg, len, "return", &v, &vl)) {
+	v = json_object_get(msg, "return");
+	if (v) {
 		*answer = 0;
 		if (ret) {
 			ret->len = 0;
-			if (sbuf_add(ret, v, vl))
+			text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			if (!text || sbuf_add(ret, text, strlen(text)))
 				*answer = fail(q, -ENOMEM, "out of memory");
+			free(text);
 		}
 		return 1;
 	}
-	if (!json_member(msg, len, "error", &v, &vl)) {
-		err = member_string(v, vl, "desc", q->err, sizeof(q->err));
-		if (err && err != -E2BIG)
-			snprintf(q->err, sizeof(q->err), "QMP error without "
-				 "a description: %.*s",
-				 (int)(vl < 200 ? vl : 200), v);
+	v = json_object_get(msg, "error");
+	if (v) {
+		desc = member_string(v, "desc");
+		if (desc) {
+			snprintf(q->err, sizeof(q->err), "%s", desc);
+		} else {
+			text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			snprintf(q->err, sizeof(q->err), "QMP error without a "
+				 "description: %.200s", text ? text : "?");
+			free(text);
+		}
 		*answer = -EREMOTEIO;
 		return 1;
 	}
-	if (!json_member(msg, len, "event", &v, &vl))
-		note_event(q, msg, len);
+	if (json_object_get(msg, "event"))
+		note_event(q, msg);
 	return 0;		/* an event, or something to skip */
 }
 
@@ -163,11 +192,12 @@ static int handle(struct qmp *q, const char *msg, size_t len,
 static int wait_answer(struct qmp *q, const char *cmd, struct sbuf *ret,
 		       long deadline, int timeout_ms)
 {
+	json_t *msg;
 	size_t len;
 	int err, answer = 0;
 
 	for (;;) {
-		err = next_msg(q, deadline, &len);
+		err = next_msg(q, deadline, &msg, &len);
 		if (err == -ETIMEDOUT)
 			return fail(q, err, "QMP: no answer to %s within %d ms",
 				    cmd, timeout_ms);
@@ -181,7 +211,8 @@ static int wait_answer(struct qmp *q, const char *cmd, struct sbuf *ret,
 			return err;
 		if (err)
 			return fail(q, err, "QMP: %s: %s", cmd, strerror(-err));
-		err = handle(q, q->in.p, len, ret, &answer);
+		err = handle(q, msg, ret, &answer);
+		json_decref(msg);
 		consume(q, len);
 		if (err)
 			return answer;
@@ -241,7 +272,7 @@ int qmp_exec(struct qmp *q, const char *cmd, const char *args, int fd,
 	sbuf_init(&m);
 	err = sbuf_add(&m, "{\"execute\":", 11);
 	if (!err)
-		err = json_add_string(&m, cmd);
+		err = qmp_add_string(&m, cmd);
 	if (!err && args)
 		err = sbuf_printf(&m, ",\"arguments\":%s", args);
 	if (!err)
@@ -268,8 +299,8 @@ int qmp_open(struct qmp *q, int fd, int timeout_ms)
 	long deadline = now_ms() + timeout_ms;
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
-	const char *v;
-	size_t len, vl;
+	json_t *msg;
+	size_t len;
 	int err;
 
 	memset(q, 0, sizeof(*q));
@@ -282,7 +313,7 @@ int qmp_open(struct qmp *q, int fd, int timeout_ms)
 	q->pid = cr.pid;
 	q->uid = cr.uid;
 	q->gid = cr.gid;
-	err = next_msg(q, deadline, &len);
+	err = next_msg(q, deadline, &msg, &len);
 	if (err == -ETIMEDOUT)
 		err = fail(q, err, "QMP: no greeting within %d ms (is another "
 			   "client connected to this monitor?)", timeout_ms);
@@ -293,11 +324,13 @@ int qmp_open(struct qmp *q, int fd, int timeout_ms)
 		err = fail(q, err, "QMP: greeting: %s", strerror(-err));
 	if (err)
 		goto out;
-	if (json_member(q->in.p, len, "QMP", &v, &vl)) {
+	if (!json_object_get(msg, "QMP")) {
+		json_decref(msg);
 		err = fail(q, -EPROTO, "QMP: not a QMP greeting: %.80s",
 			   q->in.p);
 		goto out;
 	}
+	json_decref(msg);
 	consume(q, len);
 	err = qmp_exec(q, "qmp_capabilities", NULL, -1, NULL,
 		       deadline - now_ms() > 0 ? deadline - now_ms() : 0);
@@ -345,11 +378,12 @@ void qmp_watch_deleted(struct qmp *q, const char *id)
 int qmp_wait_deleted(struct qmp *q, int timeout_ms)
 {
 	long deadline = now_ms() + timeout_ms;
+	json_t *msg;
 	size_t len;
 	int err, answer;
 
 	while (!q->deleted) {
-		err = next_msg(q, deadline, &len);
+		err = next_msg(q, deadline, &msg, &len);
 		if (err == -ETIMEDOUT)
 			return fail(q, err, "no DEVICE_DELETED for %s within "
 				    "%d ms (the guest did not release the "
@@ -361,10 +395,32 @@ int qmp_wait_deleted(struct qmp *q, int timeout_ms)
 			return fail(q, err, "QMP: %s", strerror(-err));
 		if (err)
 			return err;
-		handle(q, q->in.p, len, NULL, &answer);
+		handle(q, msg, NULL, &answer);
+		json_decref(msg);
 		consume(q, len);
 	}
 	return 0;
+}
+
+int qmp_add_string(struct sbuf *b, const char *s)
+{
+	json_t *j = json_string(s);
+	char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	int err = text ? sbuf_add(b, text, strlen(text)) : -EINVAL;
+
+	free(text);
+	json_decref(j);
+	return err;
+}
+
+int qmp_array_count(const char *text, size_t len)
+{
+	json_t *j = json_loadb(text, len, 0, NULL);
+	int n = json_is_array(j) && json_array_size(j) <= INT_MAX ?
+		(int)json_array_size(j) : -EINVAL;
+
+	json_decref(j);
+	return n;
 }
 
 void qmp_close(struct qmp *q)

@@ -8,11 +8,17 @@
  *
  * QEMU serves one QMP client per monitor socket at a time: connect,
  * do the work, close.
+ *
+ * JSON is Debian's jansson (libjansson): QEMU's output is parsed by a
+ * maintained library, each message at most QMP_MAX_MSG bytes.
  */
 #ifndef VT_QMP_H
 #define VT_QMP_H
 
+#include <stddef.h>
 #include <sys/types.h>
+
+#include <jansson.h>
 
 #include "ctlproto.h"
 
@@ -42,7 +48,8 @@ int qmp_open(struct qmp *q, int fd, int timeout_ms);
 /*
  * Runs command cmd with args (a JSON object, or NULL) and waits up to
  * timeout_ms for its answer. With fd >= 0, fd goes along (SCM_RIGHTS).
- * The "return" value's JSON text goes to ret (when not NULL). 0;
+ * The "return" value's JSON text (compact, as jansson writes it) goes to
+ * ret (when not NULL). 0;
  * -EREMOTEIO when QEMU answered with an error, its "desc" verbatim in
  * q->err; -ETIMEDOUT, -ECONNRESET (QEMU closed the connection), -EPROTO,
  * other -errno, with q->err set. After any error but -EREMOTEIO the
@@ -55,5 +62,10 @@ void qmp_watch_deleted(struct qmp *q, const char *id);
 /* Waits for it (it may have come already). 0, -ETIMEDOUT, -errno. */
 int qmp_wait_deleted(struct qmp *q, int timeout_ms);
 void qmp_close(struct qmp *q);
+/* Appends s (NUL terminated, UTF-8) as a JSON string. 0, -EINVAL (not
+ * UTF-8), -ENOMEM. */
+int qmp_add_string(struct sbuf *b, const char *s);
+/* The number of elements of the JSON array text (len bytes), or -EINVAL. */
+int qmp_array_count(const char *text, size_t len);
 
 #endif

@@ -394,12 +394,23 @@ static void tick(struct session *s, long elapsed_ms)
 	}
 }
 
+/* A guest that broke the agent protocol: shown in status and DIR/stats. */
+static void note_agent_error(struct session *s)
+{
+	if (!s->agent.error[0] || uatomic_read(&s->agent_error_set))
+		return;
+	memcpy(s->agent_error, s->agent.error, sizeof(s->agent_error));
+	cmm_smp_wmb();
+	uatomic_set(&s->agent_error_set, 1);
+}
+
 static void write_stats_file(struct session *s)
 {
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	struct sbuf b;
 	int fd;
 
+	note_agent_error(s);
 	sbuf_init(&b);
 	if (session_describe(s, 1, &b))
 		goto out;
@@ -561,10 +572,22 @@ static int add_time_shift(struct session *s, struct tracedat *td)
 	return ret ? ret : add_tsc2nsec(s, td);
 }
 
+/* libtracedat's last error in this thread (write_tracedat) */
+static __thread char tracedat_last[256];
+
 static void tracedat_log(int level, const char *msg)
 {
+	char m[1024];
+	size_t i;
+
+	/* may quote the guest's metadata: printable only */
+	for (i = 0; msg[i] && i < sizeof(m) - 1; i++)
+		m[i] = msg[i] >= 0x20 && msg[i] <= 0x7e ? msg[i] : '?';
+	m[i] = '\0';
+	if (!level)
+		snprintf(tracedat_last, sizeof(tracedat_last), "%.255s", m);
 	fprintf(stderr, "vhost-traced: trace.dat: %s%s\n",
-		level ? "warning: " : "", msg);
+		level ? "warning: " : "", m);
 }
 
 /* The guest's metadata into DIR/meta/, as the requester. */
@@ -621,6 +644,7 @@ static void write_tracedat(struct session *s, int fetch)
 	snprintf(meta, sizeof(meta), "%s/meta", s->dir);
 	snprintf(path, sizeof(path), "%s/trace.dat", s->dir);
 	tracedat_set_log(tracedat_log);
+	tracedat_last[0] = '\0';
 	td = tracedat_open(path, 7, TRACEDAT_COMPRESS_NONE);
 	if (!td)
 		goto out;
@@ -651,6 +675,12 @@ static void write_tracedat(struct session *s, int fetch)
 		tracedat_abort(td);
 	else
 		ret = tracedat_close(td);
+	if (ret && !uatomic_read(&s->tracedat_error_set)) {
+		snprintf(s->tracedat_error, sizeof(s->tracedat_error), "%s",
+			 tracedat_last[0] ? tracedat_last : strerror(-ret));
+		cmm_smp_wmb();
+		uatomic_set(&s->tracedat_error_set, 1);
+	}
 	if (ret)
 		fprintf(stderr, "vhost-traced: %s: no trace.dat: %s\n",
 			s->te.name, strerror(-ret));
@@ -859,6 +889,7 @@ static void *session_main(void *arg)
 			agent_start(&s->agent);
 		agent_tick(&s->agent);
 		uatomic_set(&s->agent_state, s->agent.state);
+		note_agent_error(s);
 		if (s->agent.clock[0] && !uatomic_read(&s->clock_set)) {
 			snprintf(s->clock, sizeof(s->clock), "%s",
 				 s->agent.clock);
@@ -983,6 +1014,14 @@ int session_describe(struct session *s, int ports, struct sbuf *out)
 		KV("exit=%d", WEXITSTATUS(s->status));
 	if (state == SESS_ENDED && s->child && WIFSIGNALED(s->status))
 		KV("signal=%d", WTERMSIG(s->status));
+	if (uatomic_read(&s->agent_error_set)) {
+		cmm_smp_rmb();
+		KV("agent_error=%s", s->agent_error);
+	}
+	if (uatomic_read(&s->tracedat_error_set)) {
+		cmm_smp_rmb();
+		KV("tracedat_error=%s", s->tracedat_error);
+	}
 	if (s->recovered)
 		KV("recovered=1");
 	err |= sbuf_add(&line, "\n", 1);

@@ -140,6 +140,11 @@ struct session {
 	int device;		/* enum sess_device, uatomic */
 	char qmp[108];		/* attached: QEMU's QMP socket */
 	char error[640];	/* set once, before state changes */
+	/* what the guest did wrong (agent.error), trace.dat's failure */
+	char agent_error[256];	/* set once, before agent_error_set */
+	int agent_error_set;	/* uatomic */
+	char tracedat_error[256];	/* set once, before tracedat_error_set */
+	int tracedat_error_set;	/* uatomic */
 };
 
 static inline struct session *to_session(struct table_entry *e)

@@ -87,6 +87,9 @@ int td_meta_load(struct td_meta *m, struct td_info *info, const char *dir);
 void td_meta_free(struct td_meta *m);
 int td_info_set(struct td_info *info, const char *key, const char *value);
 int td_info_load(struct td_info *info, const char *path);
+/* the page header's size, TD_PAGE_HDR_MIN..MAX, or -EINVAL (logged) */
+#define TD_PAGE_HDR_MIN		12	/* u64 time_stamp, 32-bit local_t */
+#define TD_PAGE_HDR_MAX		64
 int td_header_page_data_offset(const struct vt_buf *header_page);
 
 /* pages.c: per-CPU raw page files */

@@ -207,6 +207,8 @@ int td_meta_load(struct td_meta *m, struct td_info *info, const char *dir)
 		return -ENOENT;
 	}
 	ret = read_header(&m->header_page, dir, "header_page");
+	if (!ret && td_header_page_data_offset(&m->header_page) < 0)
+		ret = -EINVAL;
 	if (!ret)
 		ret = read_header(&m->header_event, dir, "header_event");
 	if (!ret)
@@ -261,13 +263,16 @@ void td_meta_free(struct td_meta *m)
 
 /*
  * Size of the page header: the offset of the "data" field in header_page
- * ("field: char data;\toffset:16;\tsize:4080;"). 16 if not found.
+ * ("field: char data;\toffset:16;\tsize:4080;"). 16 if there is no data
+ * field. The file comes from the traced machine (a guest: hostile input):
+ * a data field without a readable offset, or one outside
+ * TD_PAGE_HDR_MIN..TD_PAGE_HDR_MAX, is -EINVAL (logged).
  */
 int td_header_page_data_offset(const struct vt_buf *hp)
 {
-	const char *p, *end;
-	char line[256];
-	int off;
+	const char *p, *end, *o;
+	char line[256], *e;
+	long off;
 
 	if (!hp->p)
 		return 16;
@@ -281,10 +286,24 @@ int td_header_page_data_offset(const struct vt_buf *hp)
 			n = sizeof(line) - 1;
 		memcpy(line, p, n);
 		line[n] = '\0';
-		if (strstr(line, " data;") &&
-		    sscanf(strstr(line, "offset:"), "offset:%d", &off) == 1)
-			return off;
 		p = nl ? nl + 1 : end;
+		if (!strstr(line, " data;"))
+			continue;
+		o = strstr(line, "offset:");
+		if (!o) {
+			td_err("header_page: the data field has no offset: '%.80s'",
+			       line);
+			return -EINVAL;
+		}
+		errno = 0;
+		off = strtol(o + 7, &e, 10);
+		if (e == o + 7 || errno || off < TD_PAGE_HDR_MIN ||
+		    off > TD_PAGE_HDR_MAX) {
+			td_err("header_page: the data field's offset is not a number in %d..%d: '%.80s'",
+			       TD_PAGE_HDR_MIN, TD_PAGE_HDR_MAX, line);
+			return -EINVAL;
+		}
+		return off;
 	}
 	return 16;
 }

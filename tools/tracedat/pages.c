@@ -25,6 +25,13 @@ static int check_pages(struct tracedat *td, struct td_cpu *c, int cpu)
 	ssize_t n;
 	int ret = 0;
 
+	if (hdr < 0)
+		return hdr;
+	if ((unsigned int)hdr >= psize) {
+		td_err("%s (cpu %d): page header of %d bytes (header_page) does not fit a page of %u bytes",
+		       c->name, cpu, hdr, psize);
+		return -EINVAL;
+	}
 	page = malloc(psize);
 	if (!page)
 		return -ENOMEM;

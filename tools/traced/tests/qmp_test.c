@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit test (TAP) of json.c and qmp.c against a fake QMP server (a thread
+ * Unit test (TAP) of qmp.c (jansson underneath) against a fake QMP server (a thread
  * on the other end of a socketpair, or of a unix socket): greeting,
  * capabilities, answers in pieces, interleaved events, DEVICE_DELETED,
  * error replies, fd passing, time-outs, a closed connection.
@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../json.h"
 #include "../qmp.h"
 #include "tap.h"
 
@@ -153,67 +152,26 @@ static void stop_fake(struct fake *f, pthread_t th)
 		close(f->got_fd);
 }
 
+/* the JSON helpers qmp.c gives attach.c (jansson underneath) */
 static void test_json(void)
 {
-	static const char obj[] = " {\"a\": [1, {\"b\": \"}\"}], \"x\\\"y\": 2,"
-		" \"data\": {\"device\": \"vtrace1\", \"path\": \"/m\"}, "
-		"\"n\": -1.5e3, \"t\": true} trailing";
-	static const char esc[] =
-		"\"a\\\"b\\\\c\\/\\n\\t\\u00e9\\ud83d\\ude00\"";
 	static const char cpus[] = " [{\"cpu-index\": 0, \"x\": [1, 2]}, "
 		"{\"cpu-index\": 1}] ";
-	char out[64], small[5];
-	const char *v, *d;
-	size_t vl, dl;
 	struct sbuf b;
 
-	tap_ok(json_value_len(obj, strlen(obj)) == (ssize_t)strlen(obj) - 9,
-	       "json: the end of a nested object (brace in a string)");
-	tap_ok(json_value_len("{\"a\": [1, 2", 11) == 0 &&
-	       json_value_len("  ", 2) == 0 &&
-	       json_value_len("{\"a\": \"x\\", 9) == 0,
-	       "json: an unfinished value is incomplete, not wrong");
-	tap_ok(json_value_len("{\"a\": 1]", 8) < 0 &&
-	       json_value_len("{\"a\": @}", 8) < 0 &&
-	       json_value_len("}", 1) < 0 &&
-	       json_value_len("{\"a\n\": 1}", 9) < 0,
-	       "json: mismatched brackets, stray bytes, raw newline refused");
-	tap_ok(!json_member(obj, strlen(obj) - 9, "data", &d, &dl) &&
-	       !json_member(d, dl, "device", &v, &vl) &&
-	       !json_string(v, vl, out, sizeof(out)) &&
-	       !strcmp(out, "vtrace1"),
-	       "json: data.device of an event");
-	tap_ok(!json_member(obj, strlen(obj) - 9, "t", &v, &vl) && vl == 4 &&
-	       !memcmp(v, "true", 4) &&
-	       !json_member(obj, strlen(obj) - 9, "n", &v, &vl) && vl == 6,
-	       "json: literal members (true, -1.5e3)");
-	tap_ok(json_member(obj, strlen(obj) - 9, "b", &v, &vl) == -ENOENT &&
-	       json_member(obj, strlen(obj) - 9, "x", &v, &vl) == -ENOENT &&
-	       json_member("[1]", 3, "a", &v, &vl) == -EINVAL &&
-	       json_member("{}", 2, "a", &v, &vl) == -ENOENT,
-	       "json: only top-level members are found");
-	tap_ok(!json_string(esc, strlen(esc), out, sizeof(out)) &&
-	       !strcmp(out, "a\"b\\c/\n\t\xc3\xa9\xf0\x9f\x98\x80"),
-	       "json: string escapes, \\u to UTF-8, a surrogate pair");
-	tap_ok(json_string("\"\\x\"", 4, out, sizeof(out)) == -EINVAL &&
-	       json_string("\"\\ud83d\"", 8, out, sizeof(out)) == -EINVAL &&
-	       json_string("\"\\u12\"", 6, out, sizeof(out)) == -EINVAL &&
-	       json_string("abc", 3, out, sizeof(out)) == -EINVAL,
-	       "json: bad escapes and non-strings refused");
-	tap_ok(json_string("\"ab\\u00e9cd\"", 12, small, sizeof(small)) ==
-	       -E2BIG && !strcmp(small, "ab\xc3\xa9"),
-	       "json: a long string is cut at a character boundary");
-	tap_ok(json_array_count(cpus, strlen(cpus)) == 2 &&
-	       json_array_count("[]", 2) == 0 &&
-	       json_array_count("[1 2]", 5) == -EINVAL &&
-	       json_array_count("{}", 2) == -EINVAL,
-	       "json: array elements counted (query-cpus-fast)");
+	tap_ok(qmp_array_count(cpus, strlen(cpus)) == 2 &&
+	       qmp_array_count("[]", 2) == 0 &&
+	       qmp_array_count("[1 2]", 5) == -EINVAL &&
+	       qmp_array_count("{}", 2) == -EINVAL &&
+	       qmp_array_count("[1] x", 5) == -EINVAL,
+	       "json: array elements counted (query-cpus-fast), junk refused");
 	sbuf_init(&b);
-	json_add_string(&b, "a\"b\\c\nd\x01/\xc3\xa9");
-	tap_ok(b.p && !strcmp(b.p, "\"a\\\"b\\\\c\\nd\\u0001/\xc3\xa9\"") &&
-	       !json_string(b.p, b.len, out, sizeof(out)) &&
-	       !strcmp(out, "a\"b\\c\nd\x01/\xc3\xa9"),
-	       "json: a written string reads back the same");
+	tap_ok(!qmp_add_string(&b, "a\"b\\c\nd\x01/\xc3\xa9") && b.p &&
+	       !strcmp(b.p, "\"a\\\"b\\\\c\\nd\\u0001/\xc3\xa9\""),
+	       "json: a string written escaped");
+	b.len = 0;
+	tap_ok(qmp_add_string(&b, "\xff\xfe") == -EINVAL && !b.len,
+	       "json: a string that is not UTF-8 refused");
 	sbuf_free(&b);
 }
 
@@ -267,8 +225,8 @@ static void test_session(void)
 	qmp_watch_deleted(&q, "vtrace1");
 	sbuf_init(&ret);
 	err = qmp_exec(&q, "query-status", NULL, -1, &ret, 2000);
-	tap_ok(!err && ret.p && !strcmp(ret.p, "{\"status\": \"running\", "
-	       "\"singlestep\": false, \"running\": true}") && q.events == 2 &&
+	tap_ok(!err && ret.p && !strcmp(ret.p, "{\"status\":\"running\","
+	       "\"singlestep\":false,\"running\":true}") && q.events == 2 &&
 	       !q.deleted,
 	       "qmp: the answer after 2 events, byte by byte (events %u)",
 	       q.events);
@@ -356,6 +314,10 @@ static void test_open_errors(void)
 					      { NULL } };
 	static const struct step garbage[] = { { .reply = "hello\r\n" },
 					       { NULL } };
+	static const struct step array[] = { { .reply = "[1, 2]\r\n" },
+					     { NULL } };
+	static struct step deep_steps[] = { { .reply = "" }, { NULL } };
+	static char deep[100003];
 	static const struct step refused[] = {
 		{ .reply = GREETING },
 		{ .expect = "\"qmp_capabilities\"",
@@ -378,11 +340,70 @@ static void test_open_errors(void)
 	err = qmp_open(&q, client, 2000);
 	tap_ok(err == -EPROTO, "qmp: not JSON: %s", q.err);
 	stop_fake(&f, th);
+	th = start_fake(&f, array, &client);
+	err = qmp_open(&q, client, 2000);
+	tap_ok(err == -EPROTO && strstr(q.err, "not a JSON object"),
+	       "qmp: a greeting that is an array: %s", q.err);
+	stop_fake(&f, th);
+	memset(deep, '[', sizeof(deep) - 3);
+	memcpy(deep + sizeof(deep) - 3, "\r\n", 3);
+	deep_steps[0].reply = deep;
+	th = start_fake(&f, deep_steps, &client);
+	err = qmp_open(&q, client, 2000);
+	tap_ok(err == -EPROTO, "qmp: 100000 nested arrays refused (depth "
+	       "limit), no crash: %.60s", q.err);
+	stop_fake(&f, th);
 	th = start_fake(&f, refused, &client);
 	err = qmp_open(&q, client, 2000);
 	tap_ok(err == -EREMOTEIO && strstr(q.err, "already complete"),
 	       "qmp: qmp_capabilities refused: %s", q.err);
 	stop_fake(&f, th);
+}
+
+/* A 1 MiB answer comes whole; one of more than QMP_MAX_MSG is refused. */
+static void test_big(void)
+{
+	static struct step steps[] = {
+		{ .reply = GREETING },
+		{ .expect = "\"qmp_capabilities\"", .reply = RET_EMPTY },
+		{ .expect = "\"query-big\"" },
+		{ .expect = "\"query-huge\"" },
+		{ NULL }
+	};
+	size_t big = 1 << 20, huge = QMP_MAX_MSG + 1;
+	char *b = malloc(big + 32), *h = malloc(huge + 32);
+	struct sbuf ret;
+	struct fake f;
+	struct qmp q;
+	pthread_t th;
+	int client, err;
+
+	if (!b || !h)
+		abort();
+	strcpy(b, "{\"return\": \"");
+	memset(b + 12, 'a', big);
+	strcpy(b + 12 + big, "\"}\r\n");
+	strcpy(h, "{\"return\": \"");
+	memset(h + 12, 'b', huge);
+	strcpy(h + 12 + huge, "\"}\r\n");
+	steps[2].reply = b;
+	steps[3].reply = h;
+	sbuf_init(&ret);
+	th = start_fake(&f, steps, &client);
+	err = qmp_open(&q, client, 2000);
+	err = err ? err : qmp_exec(&q, "query-big", NULL, -1, &ret, 5000);
+	tap_ok(!err && ret.len == big + 2,
+	       "qmp: a 1 MiB answer read whole (%zu bytes)", ret.len);
+	err = qmp_exec(&q, "query-huge", NULL, -1, &ret, 5000);
+	tap_ok(err == -EMSGSIZE && q.fd < 0 && strstr(q.err, "longer than"),
+	       "qmp: a message longer than %d bytes refused, the connection "
+	       "closed: %s", QMP_MAX_MSG, q.err);
+	qmp_close(&q);
+	shutdown(client, SHUT_RDWR);
+	stop_fake(&f, th);
+	sbuf_free(&ret);
+	free(b);
+	free(h);
 }
 
 struct listener {
@@ -438,11 +459,12 @@ static void test_connect(void)
 
 int main(void)
 {
-	tap_plan("json and QMP client", 29);
+	tap_plan("QMP client (jansson)", 25);
 	test_json();
 	test_session();
 	test_timeout();
 	test_open_errors();
+	test_big();
 	test_connect();
 	return tap_done();
 }
