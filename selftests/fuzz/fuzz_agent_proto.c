@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The agent protocol's framing and parsing (guest/proto.c), as the host
+ * The agent protocol's framing and parsing (tools/libvt/proto.c), as the host
  * uses it on the guest's bytes: lines assembled from a stream, reply
  * headers, key=value lines, per-CPU statistics; and requests as the
  * agent parses them.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The guest's metadata archive (guest/cpio.c): every entry walked, names
+ * The guest's metadata archive (tools/libvt/cpio.c): every entry walked, names
  * checked; what is accepted must be a safe relative path inside the
  * archive. A written archive reads back.
  */
