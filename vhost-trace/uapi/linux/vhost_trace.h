@@ -44,6 +44,12 @@
 #define VHOST_TRACE_MAX_PORTS	256
 
 /*
+ * Longest buffer (descriptor chain) written to a sink, in bytes. A longer
+ * one is returned to the guest unread and counted in bad_buffers.
+ */
+#define VHOST_TRACE_MAX_BUFFER	(256 * 1024)
+
+/*
  * VHOST_TRACE_SET_PORTS: the number of trace ports, 1..VHOST_TRACE_MAX_PORTS.
  * Allowed once, before VHOST_SET_OWNER.
  *   EINVAL  count out of range
