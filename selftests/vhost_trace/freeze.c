@@ -213,6 +213,7 @@ TEST_F_TIMEOUT(freeze, release_while_frozen, 60)
 {
 	struct vhost_trace_stats st;
 	int64_t t;
+	int r;
 
 	freeze_mid_transfer(_metadata, self, 2000);
 	close(self->file);
@@ -233,8 +234,9 @@ TEST_F_TIMEOUT(freeze, release_while_frozen, 60)
 	self->frozen = false;
 	close(self->mfd);
 	self->mfd = -1;
-	EXPECT_EQ(0, umount(self->mnt)) TH_LOG("umount: %s", strerror(errno));
-	if (!errno)
+	r = umount(self->mnt);
+	EXPECT_EQ(0, r) TH_LOG("umount: %s", strerror(errno));
+	if (!r)
 		self->mounted = false;
 }
 
