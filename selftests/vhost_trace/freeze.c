@@ -8,6 +8,9 @@
  *  - The device fd is closed while its sink is frozen: release finishes
  *    at once and lets go of the file (the filesystem then unmounts).
  *  - The same with a full pipe nobody reads.
+ *  - A user (nobody) fills the ext4 through the module: the writes end in
+ *    ENOSPC with root's reserved blocks still free, as the user's own
+ *    writes would (the worker has every capability on 6.1).
  * Needs vhost_trace.ko, root, mkfs.ext4 and losetup; vmrun checks that
  * dmesg stays clean (6.1's vfs_iter_write() takes no freeze protection:
  * a write landing on a frozen ext4 trips its WARN_ONs).
@@ -21,8 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/fs.h>
@@ -266,6 +272,55 @@ TEST_F_TIMEOUT(freeze, release_with_full_pipe, 30)
 		;
 	EXPECT_EQ(0, read(pfd[0], &c, 1));
 	close(pfd[0]);
+}
+
+/* As nobody: open path and make it the sink of port 0 (a child). */
+static int set_sink_as_nobody(int ctl, const char *path)
+{
+	pid_t pid = fork();
+	int st, fd;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(10);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			_exit(11);
+		_exit(vt_set_sink(ctl, 0, fd, BLOCK) ? 12 : 0);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST_F_TIMEOUT(freeze, user_no_reserved_blocks, 60)
+{
+	struct vhost_trace_stats st;
+	struct statvfs sv;
+	char pub[128];
+
+	snprintf(pub, sizeof(pub), "%s/pub", self->mnt);
+	ASSERT_EQ(0, mkdir(pub, 01777));
+	ASSERT_EQ(0, chmod(pub, 01777));
+	snprintf(pub, sizeof(pub), "%s/pub/user", self->mnt);
+	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
+	ASSERT_EQ(0, set_sink_as_nobody(self->d.ctl, pub));
+	EXPECT_EQ(-ETIMEDOUT, vt_prod_run(&self->pr, 1 << 20, 3000));
+	ASSERT_EQ(0, vt_get_stats(self->d.ctl, 0, &st));
+	ASSERT_EQ(0, statvfs(self->mnt, &sv));
+	TH_LOG("%s; free %llu KiB, available to users %llu KiB",
+	       vt_stats_str(&st, self->buf, sizeof(self->buf)),
+	       (unsigned long long)sv.f_bfree * sv.f_bsize / 1024,
+	       (unsigned long long)sv.f_bavail * sv.f_bsize / 1024);
+	EXPECT_EQ(1ULL, st.sink_errors);
+	EXPECT_EQ(ENOSPC, st.last_error);
+	EXPECT_LT(16ULL << 20, st.bytes);
+	/* root's reserve (5% of 64 MiB) is left; users have nothing */
+	EXPECT_LE(1ULL << 20, (unsigned long long)sv.f_bfree * sv.f_bsize);
+	EXPECT_GT(1ULL << 20, (unsigned long long)sv.f_bavail * sv.f_bsize);
+	unlink(pub);
 }
 
 TEST_HARNESS_MAIN
