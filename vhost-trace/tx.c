@@ -107,10 +107,14 @@ static bool vt_consume(struct vhost_trace_port *port, unsigned int out,
 	if (r == -EINTR)
 		return false;	/* the worker is killed with its owner */
 	if (r == -EAGAIN && done) {
-		/* the sink took part: it gets the rest, later */
+		/* the sink took part: it gets the rest when it has room */
 		r = vhost_trace_rest_save(port, sink, &iter);
-		if (!r)
+		if (!r) {
+			r = vhost_trace_wait(port, sink, was_waiting);
+			if (r)	/* drops the rest, counted */
+				vhost_trace_sink_failed(port, sink, -r);
 			return true;
+		}
 	} else if (r == -EAGAIN && drop) {
 		vt_drop(port, len);
 		return true;

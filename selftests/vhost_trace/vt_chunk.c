@@ -47,6 +47,8 @@ static bool vt_chunks_one(struct vt_chunks *c, const uint64_t *w)
 
 	if (w[0] != VT_CHUNK_WORD(seq, 0))
 		return vt_chunks_fail(c, "not the start of a buffer", seq, 0);
+	if (c->next == VT_CHUNK_ANY)
+		c->next = seq;
 	if (seq != c->next && (!c->gaps || seq < c->next))
 		return vt_chunks_fail(c, seq < c->next ?
 				      "buffer duplicated or reordered" :

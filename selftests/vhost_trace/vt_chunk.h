@@ -30,6 +30,8 @@ struct vt_chunks {
 	char why[200];
 };
 
+/* first: the seq of the first buffer, or VT_CHUNK_ANY */
+#define VT_CHUNK_ANY	((uint64_t)-1)
 int vt_chunks_init(struct vt_chunks *c, size_t size, uint64_t first,
 		   bool gaps);
 void vt_chunks_free(struct vt_chunks *c);
