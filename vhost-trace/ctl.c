@@ -25,18 +25,19 @@ static long vt_get_stats(struct vhost_trace *vt,
 		return -EINVAL;
 	port = &vt->ports[array_index_nospec(i, vt->nports)];
 
-	mutex_lock(&vt_tx_vq(port)->mutex);
+	/* Never the vq mutex: statistics do not wait for the worker. */
+	spin_lock(&port->stats_lock);
 	st = port->stats;
+	spin_unlock(&port->stats_lock);
 	st.flags = 0;
-	if (port->sink)
+	if (READ_ONCE(port->sink))
 		st.flags |= VHOST_TRACE_STATS_SINK;
-	if (port->waiting)
+	if (READ_ONCE(port->waiting) || READ_ONCE(port->retrying))
 		st.flags |= VHOST_TRACE_STATS_WAITING;
-	if (vhost_vq_get_backend(vt_tx_vq(port)))
+	if (READ_ONCE(port->running))
 		st.flags |= VHOST_TRACE_STATS_RUNNING;
-	if (port->broken)
+	if (READ_ONCE(port->broken))
 		st.flags |= VHOST_TRACE_STATS_BROKEN;
-	mutex_unlock(&vt_tx_vq(port)->mutex);
 	if (READ_ONCE(vt->released))
 		st.flags |= VHOST_TRACE_STATS_RELEASED;
 	st.port = i;

@@ -47,7 +47,10 @@ static int vhost_trace_open(struct inode *inode, struct file *f)
 static void vhost_trace_free(struct kref *ref)
 {
 	struct vhost_trace *vt = container_of(ref, struct vhost_trace, ref);
+	u32 i;
 
+	for (i = 0; i < vt->nports; i++)
+		kvfree(vt->ports[i].rest.buf);
 	kvfree(vt->ports);
 	kfree(vt->vqs);
 	kfree(vt);
@@ -61,7 +64,10 @@ void vhost_trace_put(struct vhost_trace *vt)
 /*
  * The device fd is closed (the owner exited or gave the device up): stop
  * the data path, drop the sinks and the owner's memory. Control fds keep
- * the ports and their statistics.
+ * the ports and their statistics. Nothing here waits for a sink: the
+ * worker never sleeps on one (a full pipe or a frozen filesystem makes a
+ * port wait without the worker), so release finishes with stuck sinks;
+ * the rest of a buffer still owed to one is counted as dropped.
  */
 static int vhost_trace_release(struct inode *inode, struct file *f)
 {
@@ -71,6 +77,8 @@ static int vhost_trace_release(struct inode *inode, struct file *f)
 	mutex_lock(&vt->ioctl_mutex);
 	WRITE_ONCE(vt->released, true);
 	vhost_trace_stop_ports(vt);
+	for (i = 0; i < vt->nports; i++)
+		timer_delete_sync(&vt->ports[i].retry);
 	vhost_dev_stop(&vt->dev);
 	vhost_dev_flush(&vt->dev);
 	for (i = 0; i < vt->nports; i++) {
@@ -79,6 +87,7 @@ static int vhost_trace_release(struct inode *inode, struct file *f)
 		mutex_lock(&vq->mutex);
 		vhost_trace_sink_release(&vt->ports[i]);
 		mutex_unlock(&vq->mutex);
+		cancel_work_sync(&vt->ports[i].put_work);
 	}
 	vhost_dev_cleanup(&vt->dev);
 	mutex_unlock(&vt->ioctl_mutex);

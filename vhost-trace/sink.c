@@ -3,6 +3,13 @@
  * vhost-trace: sinks. A port's sink is a pipe, a FIFO or a regular file;
  * the control fd attaches, swaps and detaches it, the worker writes the
  * guest's buffers to it.
+ *
+ * Every write runs with the credentials of the one who opened the sink's
+ * file (file->f_cred), whoever the worker is (a kernel thread on 6.1, a
+ * thread of the owner on 6.12): quota, reserved blocks, setuid stripping
+ * and security modules see the opener. A regular file is also held to
+ * the RLIMIT_FSIZE of the process that set the sink: past it a write
+ * fails with EFBIG (no SIGXFSZ is sent to anyone).
  */
 #include <linux/cred.h>
 #include <linux/file.h>
@@ -14,18 +21,35 @@
 
 #include "vhost_trace.h"
 
+static struct pipe_inode_info *vt_pipe(struct file *file)
+{
+	return file->private_data;
+}
+
 static bool vt_pipe_has_reader(struct file *file)
 {
-	struct pipe_inode_info *pipe = file->private_data;
+	return READ_ONCE(vt_pipe(file)->readers);
+}
 
-	return READ_ONCE(pipe->readers);
+/*
+ * Bytes a write is sure to find room for in a pipe with no other writer
+ * (whole free slots; a write may also fill the last slot's tail).
+ */
+size_t vhost_trace_pipe_room(struct file *file)
+{
+	struct pipe_inode_info *pipe = vt_pipe(file);
+	unsigned int used = READ_ONCE(pipe->head) - READ_ONCE(pipe->tail);
+	unsigned int max = READ_ONCE(pipe->max_usage);
+
+	return used < max ? (size_t)(max - used) * PAGE_SIZE : 0;
 }
 
 /*
  * The file the worker writes to for fd. A pipe or FIFO gets a file of its
- * own, opened non-blocking on the same pipe: the worker must never wait on
- * a full pipe (6.1's pipe_write ignores IOCB_NOWAIT), and the caller's
- * file keeps its flags. A regular file is used as it is.
+ * own, opened non-blocking on the same pipe with the opener's
+ * credentials: the worker must never wait on a full pipe (6.1's
+ * pipe_write ignores IOCB_NOWAIT), and the caller's file keeps its flags.
+ * A regular file is used as it is.
  */
 static struct file *vt_sink_open(int fd, bool *is_pipe)
 {
@@ -50,7 +74,7 @@ static struct file *vt_sink_open(int fd, bool *is_pipe)
 		return ERR_PTR(-EINVAL);
 	}
 
-	own = dentry_open(&file->f_path, O_WRONLY | O_NONBLOCK, current_cred());
+	own = dentry_open(&file->f_path, O_WRONLY | O_NONBLOCK, file->f_cred);
 	fput(file);
 	if (IS_ERR(own))
 		return own;
@@ -62,48 +86,61 @@ static struct file *vt_sink_open(int fd, bool *is_pipe)
 	return own;
 }
 
-/* Stop waiting for room in the sink. Called with the tx vq mutex held. */
-void vhost_trace_sink_unpoll(struct vhost_trace_port *port)
-{
-	if (port->waiting) {
-		vhost_poll_stop(&port->sink_poll);
-		port->waiting = false;
-	}
-}
-
-/*
- * The worker stops using a sink that failed. It keeps the reference: a
- * final fput() from a vhost worker could be deferred until the worker
- * exits (task work of a user worker thread), so the file is dropped by
- * the next sink change or by release, in process context.
- * Called with the tx vq mutex held.
- */
-void vhost_trace_sink_fail(struct vhost_trace_port *port)
-{
-	vhost_trace_sink_unpoll(port);
-	/* Empty: a sink change takes dead_sink whenever it sets sink. */
-	port->dead_sink = port->sink;
-	port->sink = NULL;
-}
-
-/*
- * Detach the sink and the failed one; returns them for fput() by the
- * caller, outside the vq mutex. Called with the tx vq mutex held.
- */
-static void vt_sink_take(struct vhost_trace_port *port, struct file **old,
-			 struct file **dead)
-{
-	vhost_trace_sink_unpoll(port);
-	*old = port->sink;
-	*dead = port->dead_sink;
-	port->sink = NULL;
-	port->dead_sink = NULL;
-}
-
 static void vt_fput(struct file *file)
 {
 	if (file)
 		fput(file);
+}
+
+/*
+ * A write to file failed: count it and stop using the file. The worker
+ * never drops a file itself (a final fput() from a vhost_task would wait
+ * until the task exits): put_work does. Called with the tx vq mutex held.
+ */
+void vhost_trace_sink_failed(struct vhost_trace_port *port,
+			     struct file *file, int err)
+{
+	spin_lock(&port->stats_lock);
+	port->stats.sink_errors++;
+	port->stats.last_error = err;
+	spin_unlock(&port->stats_lock);
+
+	vhost_trace_unwait(port);
+	if (file == port->sink) {
+		WRITE_ONCE(port->sink, NULL);
+		port->dead_sink = file;
+	}
+	/* the rest of a buffer and an old sink are dropped with it */
+	if (port->rest.len && port->rest.file == file)
+		vhost_trace_rest_drop(port);
+	schedule_work(&port->put_work);
+}
+
+/* Take the files nobody writes to any more. Called with the vq mutex. */
+static void vt_take_unused(struct vhost_trace_port *port, struct file **old,
+			   struct file **dead)
+{
+	*old = NULL;
+	if (!port->rest.len || port->rest.file != port->old_sink) {
+		*old = port->old_sink;
+		port->old_sink = NULL;
+	}
+	*dead = port->dead_sink;
+	port->dead_sink = NULL;
+}
+
+/* put_work: drop the files the worker is done with. */
+void vhost_trace_put_files(struct work_struct *work)
+{
+	struct vhost_trace_port *port = container_of(work,
+			struct vhost_trace_port, put_work);
+	struct file *old, *dead;
+
+	mutex_lock(&vt_tx_vq(port)->mutex);
+	vt_take_unused(port, &old, &dead);
+	mutex_unlock(&vt_tx_vq(port)->mutex);
+	vt_fput(old);
+	vt_fput(dead);
 }
 
 /* VHOST_TRACE_SET_SINK, from the control fd. */
@@ -111,7 +148,7 @@ long vhost_trace_set_sink(struct vhost_trace *vt,
 			  const struct vhost_trace_sink *req)
 {
 	struct vhost_trace_port *port;
-	struct file *file = NULL, *old, *dead;
+	struct file *file = NULL, *cur, *old, *dead;
 	bool is_pipe = false;
 
 	if (req->port >= vt->nports || req->flags ||
@@ -133,72 +170,120 @@ long vhost_trace_set_sink(struct vhost_trace *vt,
 	}
 	port = &vt->ports[array_index_nospec(req->port, vt->nports)];
 
-	/* Between two buffers: the worker holds this mutex for each one. */
+	/*
+	 * Between two buffers: the worker holds this mutex for each one and
+	 * never sleeps on a sink with it. A buffer the old sink took part of
+	 * is finished there first (the rest keeps the old sink).
+	 */
 	mutex_lock(&vt_tx_vq(port)->mutex);
-	vt_sink_take(port, &old, &dead);
-	port->sink = file;
+	vhost_trace_unwait(port);
+	vt_take_unused(port, &old, &dead);
+	cur = port->sink;
+	if (cur && port->rest.len && port->rest.file == cur) {
+		/* old_sink is free: the rest goes to the current sink */
+		port->old_sink = cur;
+		cur = NULL;
+	}
+	WRITE_ONCE(port->sink, file);
 	port->sink_is_pipe = is_pipe;
 	port->policy = req->policy;
+	port->fsize_limit = rlimit(RLIMIT_FSIZE);
 	mutex_unlock(&vt_tx_vq(port)->mutex);
 
 	/* Buffers that waited for a sink, or for room in the old one. */
 	vhost_trace_kick_port(port);
 	mutex_unlock(&vt->ioctl_mutex);
 
+	vt_fput(cur);
 	vt_fput(old);
 	vt_fput(dead);
 	return 0;
 }
 
-/* On release: drop every sink. Called with the tx vq mutex held. */
+/*
+ * On release: drop every sink and what was owed to them. Called with the
+ * tx vq mutex held, the worker stopped.
+ */
 void vhost_trace_sink_release(struct vhost_trace_port *port)
 {
-	struct file *old, *dead;
+	struct file *files[3];
+	int i;
 
-	vt_sink_take(port, &old, &dead);
-	vt_fput(old);
-	vt_fput(dead);
+	if (port->rest.len)
+		vhost_trace_rest_drop(port);
+	vhost_trace_unwait(port);
+	files[0] = port->sink;
+	files[1] = port->old_sink;
+	files[2] = port->dead_sink;
+	WRITE_ONCE(port->sink, NULL);
+	port->old_sink = NULL;
+	port->dead_sink = NULL;
+	for (i = 0; i < ARRAY_SIZE(files); i++)
+		vt_fput(files[i]);
 }
 
 /*
- * Write the buffer in vq->iov to the sink, from where an earlier call
- * stopped (port->partial). Returns len when it is all written, -EAGAIN
- * when a pipe is full (what was written is kept in port->partial), -EINTR
- * when the worker is being killed (a vhost_task dies with its owner), or
- * another negative errno. Called by the worker with the tx vq mutex held.
+ * A regular file: the lower of the RLIMIT_FSIZE of whoever set the sink
+ * and the worker's own (6.12: the owner's; reaching it in the write would
+ * send SIGXFSZ to the owner). Shortens iter to it; EFBIG at it.
+ */
+static int vt_file_limit(struct vhost_trace_port *port, struct file *file,
+			 struct iov_iter *iter)
+{
+	unsigned long limit = min(port->fsize_limit, rlimit(RLIMIT_FSIZE));
+	loff_t pos = file->f_pos;
+
+	if (limit == RLIM_INFINITY)
+		return 0;
+	if (pos < 0 || pos >= limit)
+		return -EFBIG;
+	iov_iter_truncate(iter, limit - pos);
+	return 0;
+}
+
+/*
+ * Write what iter holds to file, once. Returns the bytes written (maybe
+ * fewer than asked), -EAGAIN when a pipe is full or the filesystem is
+ * frozen, -EINTR when the worker is being killed (a vhost_task dies with
+ * its owner), or another negative errno. Called by the worker with the tx
+ * vq mutex held; never sleeps waiting for the sink.
  */
 ssize_t vhost_trace_sink_write(struct vhost_trace_port *port,
-			       unsigned int out, size_t len)
+			       struct file *file, struct iov_iter *iter)
 {
-	struct vhost_virtqueue *vq = vt_tx_vq(port);
-	struct file *sink = port->sink;
-	struct iov_iter iter;
-	loff_t pos;
+	bool is_pipe = S_ISFIFO(file_inode(file)->i_mode);
+	const struct cred *cred;
+	loff_t pos = 0;
 	ssize_t r;
 
-	while (port->partial < len) {
+	if (is_pipe) {
 		/*
 		 * pipe_write() sends SIGPIPE when the reader is gone; with
 		 * a vhost_task worker that signal would go to the owner.
 		 */
-		if (port->sink_is_pipe && !vt_pipe_has_reader(sink))
+		if (!vt_pipe_has_reader(file))
 			return -EPIPE;
-
-		iov_iter_init(&iter, ITER_SOURCE, vq->iov, out, len);
-		iov_iter_advance(&iter, port->partial);
-		pos = port->sink_is_pipe ? 0 : sink->f_pos;
-		r = vfs_iter_write(sink, &iter, &pos, 0);
-		if (r == -ERESTARTSYS || (r < 0 && fatal_signal_pending(current)))
-			return -EINTR;
-		if (r < 0)
+	} else {
+		r = vt_file_limit(port, file, iter);
+		if (r)
 			return r;
-		if (!r)
-			return -EIO;
-		if (!port->sink_is_pipe)
-			sink->f_pos = pos;
-		port->partial += r;
-		port->stats.bytes += r;
+		if (!vt_file_start_write(file))
+			return -EAGAIN;
+		pos = file->f_pos;
 	}
-	port->partial = 0;
-	return len;
+
+	cred = override_creds(file->f_cred);
+	r = vfs_iter_write(file, iter, &pos, 0);
+	revert_creds(cred);
+
+	if (!is_pipe) {
+		vt_file_end_write(file);
+		if (r > 0)
+			file->f_pos = pos;
+	}
+	if (r == -ERESTARTSYS || (r < 0 && fatal_signal_pending(current)))
+		return -EINTR;
+	if (!r)
+		return -EIO;
+	return r;
 }

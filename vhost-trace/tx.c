@@ -16,61 +16,122 @@
 /* Buffers returned to the guest in one vhost_add_used_n(). */
 #define VT_USED_BATCH	64
 
+/* A regular file that is frozen or answered EAGAIN: try again after. */
+#define VT_RETRY_JIFFIES	(HZ / 20)
+
 static void vt_drop(struct vhost_trace_port *port, size_t len)
 {
+	spin_lock(&port->stats_lock);
 	port->stats.dropped_buffers++;
-	port->stats.dropped_bytes += len - port->partial;
-	port->partial = 0;
+	port->stats.dropped_bytes += len;
+	spin_unlock(&port->stats_lock);
+}
+
+/* Stop waiting for room in (or a thaw of) a sink. Called with vq mutex. */
+void vhost_trace_unwait(struct vhost_trace_port *port)
+{
+	if (port->waiting) {
+		vhost_poll_stop(&port->sink_poll);
+		WRITE_ONCE(port->waiting, false);
+	}
+	if (port->retrying) {
+		timer_delete(&port->retry);
+		WRITE_ONCE(port->retrying, false);
+	}
+}
+
+/*
+ * Wait until file can take more: a pipe is polled for room, a regular
+ * file is tried again a little later (polling one is always ready, and
+ * there is no wakeup for a thaw). Returns 0, or -EPIPE when the pipe
+ * lost its reader. Called with the vq mutex, not waiting yet.
+ */
+int vhost_trace_wait(struct vhost_trace_port *port, struct file *file,
+		     bool was_waiting)
+{
+	if (!was_waiting)
+		vt_count(port, &port->stats.stalls, 1);
+	if (!S_ISFIFO(file_inode(file)->i_mode)) {
+		mod_timer(&port->retry, jiffies + VT_RETRY_JIFFIES);
+		WRITE_ONCE(port->retrying, true);
+		return 0;
+	}
+	if (vhost_poll_start(&port->sink_poll, file))
+		return -EPIPE;	/* EPOLLERR: no reader since the write */
+	WRITE_ONCE(port->waiting, true);
+	return 0;
 }
 
 /*
  * Give the buffer at the head of the ring (in vq->iov) to the sink.
- * Returns true when the buffer is done with (written, dropped or refused)
- * and goes back to the guest, false when it must stay in the ring.
+ * Returns true when the buffer is done with (written, its rest kept,
+ * dropped or refused) and goes back to the guest, false when it must
+ * stay in the ring.
  */
 static bool vt_consume(struct vhost_trace_port *port, unsigned int out,
-		       size_t len)
+		       size_t len, bool was_waiting)
 {
+	bool drop = port->policy == VHOST_TRACE_POLICY_DROP;
+	struct file *sink = port->sink;
+	struct iov_iter iter;
+	size_t done = 0;
 	ssize_t r;
 
-	if (!port->sink) {
-		if (port->policy == VHOST_TRACE_POLICY_BLOCK)
-			return false;	/* until a sink is attached */
+	/* No sink, or the rest of a buffer still owed to one. */
+	if (!sink || port->rest.len) {
+		if (!drop)
+			return false;
+		vt_drop(port, len);
+		return true;
+	}
+	/* Drop never waits: a buffer the pipe cannot take whole is dropped. */
+	if (drop && port->sink_is_pipe &&
+	    vhost_trace_pipe_room(sink) < len) {
 		vt_drop(port, len);
 		return true;
 	}
 
-	r = vhost_trace_sink_write(port, out, len);
-	if (r >= 0) {
-		port->stats.buffers++;
+	iov_iter_init(&iter, ITER_SOURCE, vt_tx_vq(port)->iov, out, len);
+	do {
+		r = vhost_trace_sink_write(port, sink, &iter);
+		if (r > 0) {
+			done += r;
+			vt_count(port, &port->stats.bytes, r);
+		}
+	} while (r > 0 && done < len);
+
+	if (done == len) {
+		vt_count(port, &port->stats.buffers, 1);
 		return true;
 	}
-
-	/* The worker is being killed with its owner: leave the buffer. */
 	if (r == -EINTR)
-		return false;
-
-	if (r == -EAGAIN) {
-		/* A buffer is written whole or not at all, even under drop. */
-		if (port->policy == VHOST_TRACE_POLICY_DROP && !port->partial) {
-			vt_drop(port, len);
+		return false;	/* the worker is killed with its owner */
+	if (r == -EAGAIN && done) {
+		/* the sink took part: it gets the rest when it has room */
+		r = vhost_trace_rest_save(port, sink, &iter);
+		if (!r) {
+			r = vhost_trace_wait(port, sink, was_waiting);
+			if (r)	/* drops the rest, counted */
+				vhost_trace_sink_failed(port, sink, -r);
 			return true;
 		}
-		port->stats.stalls++;
-		if (!vhost_poll_start(&port->sink_poll, port->sink)) {
-			port->waiting = true;
+	} else if (r == -EAGAIN && drop) {
+		vt_drop(port, len);
+		return true;
+	} else if (r == -EAGAIN) {
+		r = vhost_trace_wait(port, sink, was_waiting);
+		if (!r)
 			return false;
-		}
-		/* EPOLLERR: the pipe lost its reader since the write. */
-		r = -EPIPE;
 	}
 
-	port->stats.sink_errors++;
-	port->stats.last_error = -r;
-	vhost_trace_sink_fail(port);
-	if (port->policy == VHOST_TRACE_POLICY_BLOCK)
+	/*
+	 * The sink failed. Block: the buffer waits whole for the next sink.
+	 * Drop: what was not written is dropped.
+	 */
+	vhost_trace_sink_failed(port, sink, -r);
+	if (!drop)
 		return false;
-	vt_drop(port, len);
+	vt_drop(port, len - done);
 	return true;
 }
 
@@ -83,23 +144,34 @@ static void vt_return_used(struct vhost_virtqueue *vq, int *nused)
 	*nused = 0;
 }
 
+/* Not a trace buffer: returned unread (see the uapi header). */
+static bool vt_bad_buffer(unsigned int in, size_t len)
+{
+	return in || !len || len > VHOST_TRACE_MAX_BUFFER;
+}
+
 static void vt_handle_tx(struct vhost_trace_port *port, bool sink_room)
 {
 	struct vhost_virtqueue *vq = vt_tx_vq(port);
 	struct vhost_dev *dev = vq->dev;
-	int head, pkts = 0, total = 0, nused = 0;
+	int head, pkts = 0, nused = 0;
 	unsigned int out, in;
-	size_t len;
+	bool was_waiting;
+	size_t len, total = 0;
 
 	mutex_lock(&vq->mutex);
 	if (!vhost_vq_get_backend(vq) || port->broken)
 		goto unlock;
-	if (port->waiting) {
-		/* A guest kick does not make room in a full sink. */
-		if (!sink_room)
-			goto unlock;
-		vhost_trace_sink_unpoll(port);
-	}
+	was_waiting = port->waiting || port->retrying;
+	/* Under block, a guest kick does not make room in a full sink. */
+	if (was_waiting && !sink_room &&
+	    port->policy == VHOST_TRACE_POLICY_BLOCK)
+		goto unlock;
+	vhost_trace_unwait(port);
+
+	/* The rest of a buffer goes first, to its own sink. */
+	if (vhost_trace_rest_flush(port, was_waiting) == -EINTR)
+		goto unlock;
 
 	vhost_disable_notify(dev, vq);
 	do {
@@ -107,8 +179,8 @@ static void vt_handle_tx(struct vhost_trace_port *port, bool sink_room)
 					 &out, &in, NULL, NULL);
 		if (unlikely(head < 0)) {
 			/* The core has signalled the error eventfd. */
-			port->stats.queue_errors++;
-			port->broken = true;
+			vt_count(port, &port->stats.queue_errors, 1);
+			WRITE_ONCE(port->broken, true);
 			break;
 		}
 		if (head == vq->num) {
@@ -120,19 +192,20 @@ static void vt_handle_tx(struct vhost_trace_port *port, bool sink_room)
 		}
 
 		len = iov_length(vq->iov, out);
-		if (unlikely(in || !len)) {
-			/* Not a trace buffer: give it back unread. */
-			port->stats.bad_buffers++;
-		} else if (!vt_consume(port, out, len)) {
+		if (unlikely(vt_bad_buffer(in, len))) {
+			vt_count(port, &port->stats.bad_buffers, 1);
+			len = 0;
+		} else if (!vt_consume(port, out, len, was_waiting)) {
 			vhost_discard_vq_desc(vq, 1);
 			break;
 		}
+		total += len;
 
 		vq->heads[nused].id = cpu_to_vhost32(vq, head);
 		vq->heads[nused].len = 0;
 		if (++nused == VT_USED_BATCH)
 			vt_return_used(vq, &nused);
-		total += len;
+		/* total <= weight + one buffer: no int overflow */
 	} while (likely(!vhost_exceeds_weight(vq, ++pkts, total)));
 
 	vt_return_used(vq, &nused);
@@ -155,12 +228,23 @@ static void vt_handle_sink_room(struct vhost_work *work)
 				  sink_poll.work), true);
 }
 
+/* The retry timer: try a regular file again, from the worker. */
+static void vt_retry(struct timer_list *t)
+{
+	struct vhost_trace_port *port = from_timer(port, t, retry);
+
+	vhost_poll_queue(&port->sink_poll);
+}
+
 /* Before vhost_dev_init(): the queues' kick handlers. */
 void vhost_trace_port_prepare(struct vhost_trace_port *port,
 			      struct vhost_trace *vt)
 {
 	port->vt = vt;
 	port->vqs[VT_VQ_TX].handle_kick = vt_handle_kick;
+	spin_lock_init(&port->stats_lock);
+	timer_setup(&port->retry, vt_retry, 0);
+	INIT_WORK(&port->put_work, vhost_trace_put_files);
 }
 
 /*
@@ -209,7 +293,8 @@ static int vt_port_start(struct vhost_trace_port *port)
 		vhost_vq_set_backend(vq, NULL);
 		return r;
 	}
-	port->broken = false;
+	WRITE_ONCE(port->broken, false);
+	WRITE_ONCE(port->running, true);
 	return 0;
 }
 
@@ -217,7 +302,9 @@ static int vt_port_start(struct vhost_trace_port *port)
 static void vt_port_stop(struct vhost_trace_port *port)
 {
 	vhost_vq_set_backend(vt_tx_vq(port), NULL);
-	vhost_trace_sink_unpoll(port);
+	WRITE_ONCE(port->running, false);
+	vhost_trace_unwait(port);
+	/* a retry running now queues work that finds the queue stopped */
 }
 
 void vhost_trace_stop_ports(struct vhost_trace *vt)

@@ -26,12 +26,60 @@
  *   VHOST_TRACE_GET_STATS(ctl, ...)       any time, even after fd is closed
  *
  * Each guest-to-host buffer (descriptor chain) is written to the port's
- * sink whole and in ring order, never split or reinterpreted. A chain with
- * a device-writable descriptor or of zero length is returned to the guest
- * unread and counted in bad_buffers. A chain the vhost core cannot map
- * (address outside the memory table, loop, bad indirect table, too long)
- * is reported on the queue's error eventfd (VHOST_SET_VRING_ERR), counted
- * in queue_errors, and stops that queue until it is set up again.
+ * sink whole and in ring order, never split or reinterpreted. What the
+ * device does with a chain, case by case:
+ *   - readable descriptors only, 1..VHOST_TRACE_MAX_BUFFER bytes in all:
+ *     written to the sink (or waits, or is dropped: see the policies);
+ *   - a device-writable descriptor of length 0 maps no memory and is
+ *     ignored, wherever it is in the chain: the chain is its readable
+ *     descriptors (so a chain of such descriptors only is empty, below);
+ *   - a chain with a device-writable descriptor of nonzero length after
+ *     all its readable ones (or with writable ones only), a chain of zero
+ *     total length, or one longer than VHOST_TRACE_MAX_BUFFER: returned
+ *     to the guest unread (used length 0) and counted in bad_buffers;
+ *     the port goes on;
+ *   - a readable descriptor after a device-writable one of nonzero
+ *     length, an address outside the memory table, a loop, a bad indirect
+ *     table, a chain longer than the ring or mapping to more than 1024
+ *     pieces (UIO_MAXIOV): the
+ *     vhost core cannot map it. It is reported on the queue's error
+ *     eventfd (VHOST_SET_VRING_ERR), counted in queue_errors, not
+ *     returned, and stops that queue until it is set up again (stop,
+ *     VHOST_SET_VRING_*, start).
+ *
+ * Rights. /dev/vhost-trace is created 0600 root:root by the misc core. To
+ * let a group use it, a udev rule such as
+ *   KERNEL=="vhost-trace", GROUP="vhost-trace", MODE="0660"
+ * in /etc/udev/rules.d/65-vhost-trace.rules. Holding a file descriptor is
+ * what counts afterwards:
+ *   - the device fd (open("/dev/vhost-trace")): a holder sets the ports,
+ *     becomes the owner (VHOST_SET_OWNER: the memory table then maps the
+ *     owner's own memory only), runs the queues, and gets control fds.
+ *     It reads guest memory it already has; it gets no other process's
+ *     memory and no file it could not open.
+ *   - the control fd: a holder attaches, swaps and detaches sinks and
+ *     reads statistics. A sink is a file the caller has open for writing
+ *     and is written with the credentials of whoever opened that file
+ *     (its f_cred), never the module's or the owner's: permissions
+ *     checked at write time, quota, reserved blocks, setuid stripping and
+ *     security modules see the opener. A regular file is also held to the
+ *     RLIMIT_FSIZE the caller of VHOST_TRACE_SET_SINK had then (EFBIG at
+ *     it; nobody gets SIGXFSZ). So a holder can make the module write
+ *     guest data only where the file's opener could write. It sees no
+ *     guest memory but the trace data written to its sinks, and cannot
+ *     touch the queues, the memory table or the owner.
+ *
+ * Waiting sinks hold nothing else up. The worker never sleeps on a sink:
+ * pipes and FIFOs are written without blocking; a regular file on a
+ * frozen filesystem is not written (on every kernel: the freeze
+ * protection 6.1's vfs_iter_write() lacks is taken here) and is tried
+ * again every 50 ms. GET_STATS never waits for the worker; stopping the
+ * queues, VHOST_TRACE_SET_SINK and closing the device fd answer at once
+ * with full or frozen sinks. (A filesystem whose writes block for other
+ * reasons, such as a FUSE server that does not answer, blocks the
+ * worker, and with it these three; on 6.7 and later a freeze that starts
+ * in the instant between the check and the write makes that one write
+ * wait for the thaw.)
  */
 #ifndef _UAPI_LINUX_VHOST_TRACE_H
 #define _UAPI_LINUX_VHOST_TRACE_H
@@ -42,6 +90,12 @@
 
 /* Most trace ports one device may have. */
 #define VHOST_TRACE_MAX_PORTS	256
+
+/*
+ * Longest buffer (descriptor chain) written to a sink, in bytes. A longer
+ * one is returned to the guest unread and counted in bad_buffers.
+ */
+#define VHOST_TRACE_MAX_BUFFER	(256 * 1024)
 
 /*
  * VHOST_TRACE_SET_PORTS: the number of trace ports, 1..VHOST_TRACE_MAX_PORTS.
@@ -76,7 +130,7 @@
  */
 #define VHOST_TRACE_SET_RUNNING	_IOW(VHOST_VIRTIO, 0xA3, int)
 
-/* Policy of a port when its sink is full or absent. */
+/* Policy of a port when its sink is full, frozen or absent. */
 enum {
 	/*
 	 * The buffers wait in the ring: nothing is lost; the guest's writer
@@ -85,9 +139,9 @@ enum {
 	VHOST_TRACE_POLICY_BLOCK = 0,
 	/*
 	 * Buffers that cannot be written at once are returned to the guest
-	 * and counted in dropped_*: the guest never waits. A buffer is
-	 * written whole or dropped whole, so the sink stays a sequence of
-	 * whole buffers.
+	 * and counted in dropped_*: the guest never waits. A buffer goes to
+	 * a pipe only when the pipe has room for all of it; a buffer larger
+	 * than the pipe is therefore always dropped.
 	 */
 	VHOST_TRACE_POLICY_DROP = 1,
 };
@@ -97,14 +151,25 @@ enum {
  * port, and set its policy.
  *   fd >= 0: a pipe, FIFO or regular file open for writing. Pipes and
  *            FIFOs are written without blocking (vhost-trace opens its own
- *            non-blocking file on the same pipe); a full one makes the port
- *            wait for room (block) or drop (drop). Regular files are
- *            written at their file position.
+ *            non-blocking file on the same pipe, with the credentials of
+ *            fd's opener); a full one makes the port wait for room (block)
+ *            or drop (drop). A pipe sink must have no other writer.
+ *            Regular files are written at their file position.
  *   fd == -1: detach. Buffers then wait (block) or are dropped (drop).
- * A swap takes effect between two buffers: every byte goes to exactly one
- * of the old and new sink. A failed write (EPIPE: the reader is gone;
- * ENOSPC, EIO, ...) is counted in sink_errors and last_error and detaches
- * the sink; the buffer then waits for a new sink (block) or is dropped
+ * Whole buffers: a sink gets whole buffers only, whatever the order of
+ * swaps, detaches, queue resets and guest rewrites of its ring. When a
+ * sink takes only part of a buffer (a pipe short of room takes part of a
+ * buffer larger than PIPE_BUF), the device keeps the rest of that one
+ * buffer (up to VHOST_TRACE_MAX_BUFFER bytes), returns the buffer to the
+ * guest, and writes the rest to that same sink before anything else of
+ * the port goes to any sink. A swap or detach takes effect after it: under
+ * block the next buffers wait for the old sink to take the rest, under
+ * drop they are dropped meanwhile. A queue reset does not touch it. Every
+ * byte goes to exactly one sink.
+ * A failed write (EPIPE: the reader is gone; ENOSPC, EFBIG, EIO, ...) is
+ * counted in sink_errors and last_error and detaches the sink (a rest
+ * owed to it is counted dropped). The sink may end in part of a buffer;
+ * that buffer then waits whole for a new sink (block) or is dropped
  * (drop).
  *   EINVAL  port out of range, unknown policy or flags, or fd is not a
  *           pipe, FIFO or regular file
@@ -123,14 +188,17 @@ struct vhost_trace_sink {
 
 /* vhost_trace_stats.flags */
 #define VHOST_TRACE_STATS_SINK		(1U << 0) /* a sink is attached */
-#define VHOST_TRACE_STATS_WAITING	(1U << 1) /* waiting for room in it */
+#define VHOST_TRACE_STATS_WAITING	(1U << 1) /* waiting: full or frozen */
 #define VHOST_TRACE_STATS_RUNNING	(1U << 2) /* the queue is serviced */
 #define VHOST_TRACE_STATS_BROKEN	(1U << 3) /* stopped on a queue error */
 #define VHOST_TRACE_STATS_RELEASED	(1U << 4) /* the device fd is closed */
 
 /*
  * VHOST_TRACE_GET_STATS (control fd): statistics of one port. Set port;
- * the rest is filled in. Counters only grow.
+ * the rest is filled in. Counters only grow, whatever the guest writes
+ * into its ring. It never waits for the worker or a sink. When the device
+ * fd is closed, the rest of a buffer still owed to a sink is counted in
+ * dropped_bytes and dropped_buffers.
  *   EINVAL  port out of range
  */
 struct vhost_trace_stats {
@@ -140,9 +208,9 @@ struct vhost_trace_stats {
 	__u64 buffers;		/* buffers written whole */
 	__u64 dropped_bytes;	/* drop policy: not written */
 	__u64 dropped_buffers;
-	__u64 stalls;		/* times the port waited for a full sink */
+	__u64 stalls;		/* times the port waited for a sink */
 	__u64 sink_errors;	/* writes that failed (EPIPE, ENOSPC, ...) */
-	__u64 bad_buffers;	/* returned unread: writable or empty chain */
+	__u64 bad_buffers;	/* returned unread: see the chain cases */
 	__u64 queue_errors;	/* chains the vhost core could not map */
 	__s32 last_error;	/* errno of the last sink error, 0 if none */
 	__u32 reserved;
