@@ -19,7 +19,9 @@
 #include <linux/vhost_trace.h>
 
 #include "json.h"
+#include "log.h"
 #include "qmp.h"
+#include "persist.h"
 #include "session.h"
 #include "state.h"
 
@@ -172,15 +174,14 @@ static void undo(struct qmp *q, const char *path, const struct qemu_ids *ids,
 	struct sbuf j;
 
 	if (q->fd < 0 && qmp_connect(q, path, QMP_TIMEOUT_MS)) {
-		fprintf(stderr, "vhost-traced: attach %s: cannot undo: %s\n",
-			path, q->err);
+		vt_log("attach %s: cannot undo: %s", path, q->err);
 		return;
 	}
 	sbuf_init(&j);
 	if (chardev && !one_arg(&j, "id", ids->chardev) &&
 	    run(q, "chardev-remove", &j, -1, NULL, NULL))
-		fprintf(stderr, "vhost-traced: attach %s: chardev-remove %s: "
-			"%s\n", path, ids->chardev, q->err);
+		vt_log("attach %s: chardev-remove %s: %s", path,
+		       ids->chardev, q->err);
 	if (!one_arg(&j, "fdname", ids->fd))
 		run(q, "closefd", &j, -1, NULL, NULL);
 	sbuf_free(&j);
@@ -281,8 +282,8 @@ int session_attach(const struct sess_args *a, struct session **out,
 		goto fail;
 	}
 	table_entry_get(&s->te);	/* the caller's */
-	fprintf(stderr, "vhost-traced: session %lu attached to QEMU pid %d "
-		"(%s)\n", s->te.id, (int)s->pid, s->qmp);
+	vt_log("session %lu attached to QEMU pid %d (%s)", s->te.id,
+	       (int)s->pid, s->qmp);
 	*out = s;
 	return 0;
 fail:
@@ -332,8 +333,7 @@ out:
 	qmp_close(&q);
 	sbuf_free(&j);
 	if (rc)
-		fprintf(stderr, "vhost-traced: session %lu: %s\n", s->te.id,
-			s->error);
+		vt_log("session %lu: %s", s->te.id, s->error);
 	cmm_smp_wmb();		/* error before device (session_describe) */
 	uatomic_set(&s->device, rc ? DEV_DETACH_FAILED : DEV_DETACHED);
 }

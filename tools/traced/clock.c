@@ -14,6 +14,7 @@
 #endif
 
 #include "clock.h"
+#include "log.h"
 #include "tracedat.h"
 
 #define DEBUGFS_DEFAULT	"/sys/kernel/debug"
@@ -486,10 +487,10 @@ int kvm_clock_time_shift(const struct kvm_clock *c, struct tracedat *td,
 			else
 				next = kvm_tsc_guest(t, end) + 1;
 			if (next <= first) {
-				fprintf(stderr, "vhost-traced: vCPU %u: the "
-					"guest TSC went back at host TSC %llu:"
-					" its trace times overlap there\n", v,
-					(unsigned long long)vc->ch[i + 1].seen);
+				vt_log("vCPU %u: the guest TSC went back at "
+				       "host TSC %llu: its trace times overlap "
+				       "there", v,
+				       (unsigned long long)vc->ch[i + 1].seen);
 				next = first + 1;
 			}
 			ret = add_segment(td, v, t, first, next - 1);
@@ -513,7 +514,7 @@ int kvm_clock_write_files(const struct kvm_clock *c, const char *dir,
 	if (!f)
 		return -errno;
 	fprintf(f, "# vhost-traced: the guest of trace.dat, for "
-		"`vhost-trace attach HOST.DAT DIR`\n"
+		"`vhost-trace merge HOST.DAT DIR` or `report -H`\n"
 		"name=%s\ntrace_id=0x%016llx\nclock=%s\npid=%d\nkvm=%s\n"
 		"vcpus=%u\n", name, (unsigned long long)trace_id,
 		guest_clock, c->pid, c->dir, c->nr_vcpus);

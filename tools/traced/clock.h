@@ -113,7 +113,7 @@ int kvm_clock_unstable(const struct kvm_clock *c);
 int kvm_clock_time_shift(const struct kvm_clock *c, struct tracedat *td,
 			 uint64_t peer_id);
 /*
- * DIR/guest.map (key=value: what `vhost-trace attach` needs for the
+ * DIR/guest.map (key=value: what `vhost-trace merge` needs for the
  * host file's GUEST option) and DIR/tsc (every sample, for humans).
  */
 int kvm_clock_write_files(const struct kvm_clock *c, const char *dir,

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "server.h"
 #include "session.h"
 
@@ -82,15 +83,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "vhost-traced: unexpected argument '%s'\n",
-			argv[optind]);
+		vt_log("unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
 	if (group) {
 		struct group *g = getgrnam(group);
 
 		if (!g) {
-			fprintf(stderr, "vhost-traced: no group '%s'\n", group);
+			vt_log("no group '%s'", group);
 			return 2;
 		}
 		gid = g->gr_gid;
@@ -107,8 +107,7 @@ int main(int argc, char **argv)
 	}
 	cfg.rundir = rundir;
 	if (mkdir(cfg.rundir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "vhost-traced: cannot create %s: %s\n",
-			cfg.rundir, strerror(errno));
+		vt_log("cannot create %s: %s", cfg.rundir, strerror(errno));
 		return 1;
 	}
 
@@ -121,19 +120,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0 || table_init()) {
-		fprintf(stderr, "vhost-traced: start-up: %s\n", strerror(errno));
+		vt_log("start-up: %s", strerror(errno));
 		return 1;
 	}
 	rcu_register_thread();
 	lfd = server_listen(sock, gid);
 	if (lfd < 0) {
-		fprintf(stderr, "vhost-traced: %s: %s\n", sock,
-			lfd == -EADDRINUSE ? "another daemon answers there" :
-			strerror(-lfd));
+		vt_log("%s: %s", sock, lfd == -EADDRINUSE ?
+		       "another daemon answers there" : strerror(-lfd));
 		return 1;
 	}
-	fprintf(stderr, "vhost-traced: listening on %s (%s)\n", sock,
-		group ? group : "root only");
+	vt_log("listening on %s (%s)", sock, group ? group : "root only");
 	/* only now: a daemon that still answers there kept its sessions */
 	sessions_recover();
 
@@ -160,17 +157,15 @@ int main(int argc, char **argv)
 		}
 	}
 
-	fprintf(stderr, "vhost-traced: stopping %u session(s)\n",
-		sessions_live());
+	vt_log("stopping %u session(s)", sessions_live());
 	close(lfd);
 	unlink(sock);
 	sessions_shutdown(15000);
 	err = sessions_live() ? 1 : 0;
 	if (err)
-		fprintf(stderr, "vhost-traced: %u session(s) did not stop\n",
-			sessions_live());
+		vt_log("%u session(s) did not stop", sessions_live());
 	else
-		fprintf(stderr, "vhost-traced: every session stopped\n");
+		vt_log("every session stopped");
 	rcu_unregister_thread();
 	if (!err)
 		table_exit();

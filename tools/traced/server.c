@@ -13,6 +13,7 @@
 
 #include <linux/vhost_trace.h>
 
+#include "persist.h"
 #include "server.h"
 #include "session.h"
 
