@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/pidfd.h>
 #include <unistd.h>
 
 #include <linux/vhost_trace.h>
 
+#include "fsid.h"
 #include "json.h"
 #include "log.h"
 #include "qmp.h"
@@ -225,6 +225,23 @@ out:
 
 #define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
+/* As the requester: the socket file's permissions apply to them. */
+static int connect_as(struct qmp *q, const char *path, uid_t uid, gid_t gid)
+{
+	int rc;
+
+	if (fsid_user(uid, gid)) {
+		memset(q, 0, sizeof(*q));
+		q->fd = -1;
+		snprintf(q->err, sizeof(q->err), "cannot act as uid %u",
+			 (unsigned int)uid);
+		return -EPERM;
+	}
+	rc = qmp_connect(q, path, QMP_TIMEOUT_MS);
+	fsid_root();
+	return rc;
+}
+
 int session_attach(const struct sess_args *a, struct session **out,
 		   struct sbuf *err)
 {
@@ -239,12 +256,7 @@ int session_attach(const struct sess_args *a, struct session **out,
 		sbuf_printf(err, "attach: QMP socket path too long");
 		return -EINVAL;
 	}
-	/* as the requester: the socket file's permissions apply to them */
-	setfsgid(a->gid);
-	setfsuid(a->uid);
-	rc = qmp_connect(&q, a->qmp, QMP_TIMEOUT_MS);
-	setfsuid(0);
-	setfsgid(0);
+	rc = connect_as(&q, a->qmp, a->uid, a->gid);
 	if (rc) {
 		sbuf_printf(err, "attach: %s", q.err);
 		return -EIO;
@@ -271,7 +283,7 @@ int session_attach(const struct sess_args *a, struct session **out,
 	s->device = DEV_ATTACHED;
 	snprintf(s->qmp, sizeof(s->qmp), "%s", a->qmp);
 	/* QEMU creates the agent socket there */
-	if (chown(s->rundir, q.uid, q.gid))
+	if (fchown(s->runfd, q.uid, q.gid))
 		FAIL("cannot chown %s: %s", s->rundir, strerror(errno));
 	if (plug(&q, s, a->bus, err))
 		goto fail;
@@ -305,9 +317,17 @@ void session_detach(struct session *s)
 	make_ids(&ids, s->te.id);
 	sbuf_init(&j);
 	agent_close(&s->agent);		/* before its chardev goes */
-	rc = qmp_connect(&q, s->qmp, QMP_TIMEOUT_MS);
+	rc = connect_as(&q, s->qmp, s->uid, s->gid);
 	if (rc) {
 		snprintf(s->error, sizeof(s->error), "detach: %s", q.err);
+		goto out;
+	}
+	/* the path is the requester's to change: it must still be QEMU */
+	if (q.pid != s->pid) {
+		rc = -EPERM;
+		snprintf(s->error, sizeof(s->error), "detach: %s answers from "
+			 "pid %d, not QEMU (pid %d): no command sent", s->qmp,
+			 (int)q.pid, (int)s->pid);
 		goto out;
 	}
 	qmp_watch_deleted(&q, ids.device);

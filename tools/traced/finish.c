@@ -7,8 +7,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/fsuid.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include "fsid.h"
 #include "session_int.h"
 #include "tracedat.h"
 
@@ -17,24 +20,30 @@ static void tracedat_log(int level, const char *msg)
 	vt_log("trace.dat: %s%s", level ? "warning: " : "", msg);
 }
 
-/* The guest's metadata into DIR/meta/, as the requester. */
+/*
+ * The guest's metadata into DIR/meta/, as the requester, reached
+ * through the session's fd of DIR (its /proc/self/fd name).
+ */
 static int fetch_meta(struct session *s)
 {
-	char meta[PATH_MAX + 32], err[512];
+	char meta[64], err[512];
 	long t0 = now_ms();
 	int ret;
 
-	setfsgid(s->gid);
-	setfsuid(s->uid);
-	snprintf(meta, sizeof(meta), "%s/meta", s->dir);
-	ret = agent_fetch_meta(&s->agent, meta, err, sizeof(err));
-	setfsuid(0);
-	setfsgid(0);
+	snprintf(meta, sizeof(meta), "/proc/self/fd/%d/meta", s->dirfd);
+	ret = fsid_user(s->uid, s->gid);
+	if (!ret) {
+		ret = agent_fetch_meta(&s->agent, meta, err, sizeof(err));
+		fsid_root();
+	} else {
+		snprintf(err, sizeof(err), "cannot act as uid %u",
+			 (unsigned int)s->uid);
+	}
 	if (ret < 0) {
 		sess_log(s, "%s", err);
 		return ret;
 	}
-	sess_log(s, "metadata: %d files in %s (%ld ms)", ret, meta,
+	sess_log(s, "metadata: %d files in %s/meta (%ld ms)", ret, s->dir,
 		 now_ms() - t0);
 	s->meta = 1;
 	return 0;
@@ -56,18 +65,55 @@ void session_meta_at_start(struct session *s)
 	fetch_meta(s);
 }
 
-/* The trace.dat of DIR/meta and the sinks; 0 or -errno. */
-static int fill_tracedat(struct session *s, struct tracedat *td)
+/*
+ * trace.dat's inputs are opened through the session's fd of DIR, no
+ * link followed, regular files only (none may block), and handed to
+ * libtracedat by fd (the directory by its /proc/self/fd name). fds[0]
+ * (DIR/meta) and fds[1 + N] (cpuN.raw) are the caller's to close.
+ */
+static int load_meta(struct session *s, struct tracedat *td, int *fds)
 {
-	char path[PATH_MAX + 32], v[512];
-	unsigned int p, cpus;
+	char name[64];
+
+	fds[0] = session_open_dir(s->dirfd, "meta");
+	if (fds[0] < 0) {
+		sess_log(s, "%s/meta: %s", s->dir, session_strerror(fds[0]));
+		return fds[0];
+	}
+	snprintf(name, sizeof(name), "/proc/self/fd/%d", fds[0]);
+	return tracedat_load_meta(td, name);
+}
+
+static int add_cpus(struct session *s, struct tracedat *td, int *fds)
+{
+	char name[32];
+	unsigned int p;
+	int ret = 0;
+
+	for (p = 0; !ret && p < s->nports; p++) {
+		sink_name(s, p, name, sizeof(name));
+		fds[p + 1] = session_open_entry(s, name, O_RDONLY, S_IFREG);
+		if (fds[p + 1] < 0) {
+			sess_log(s, "%s/%s: %s", s->dir, name,
+				 session_strerror(fds[p + 1]));
+			return fds[p + 1];
+		}
+		ret = tracedat_add_cpu_fd(td, p, fds[p + 1], name);
+	}
+	return ret;
+}
+
+/* The trace.dat of DIR/meta and the sinks; 0 or -errno. */
+static int fill_tracedat(struct session *s, struct tracedat *td, int *fds)
+{
+	char v[512];
+	unsigned int cpus;
 	int ret;
 
 	cpus = s->agent.cpus > s->nports ? s->agent.cpus : s->nports;
 	ret = tracedat_set_flags(td, TRACEDAT_F_DROP_PARTIAL);
-	snprintf(path, sizeof(path), "%s/meta", s->dir);
 	if (!ret)
-		ret = tracedat_load_meta(td, path);
+		ret = load_meta(s, td, fds);
 	snprintf(v, sizeof(v), "%u", cpus);
 	if (!ret)
 		ret = tracedat_set_info(td, "cpus", v);
@@ -83,11 +129,50 @@ static int fill_tracedat(struct session *s, struct tracedat *td)
 		ret = tracedat_set_info(td, "version", "vhost-traced");
 	if (!ret)
 		ret = session_tsc_options(s, td);
-	for (p = 0; !ret && p < s->nports; p++) {
-		sink_path(s, p, path, sizeof(path));
-		ret = tracedat_add_cpu_file(td, p, path);
-	}
+	if (!ret)
+		ret = add_cpus(s, td, fds);
 	return ret;
+}
+
+/* trace.dat (made beside its name, then renamed), guest.map and tsc. */
+static void write_files(struct session *s)
+{
+	char path[64];
+	struct tracedat *td;
+	unsigned int p;
+	int ret, *fds;
+
+	fds = malloc((s->nports + 1) * sizeof(*fds));
+	if (!fds)
+		return;
+	for (p = 0; p <= s->nports; p++)
+		fds[p] = -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/trace.dat", s->dirfd);
+	tracedat_set_log(tracedat_log);
+	td = tracedat_open(path, 7, TRACEDAT_COMPRESS_NONE);
+	if (!td)
+		goto out;
+	ret = fill_tracedat(s, td, fds);
+	if (ret)
+		tracedat_abort(td);
+	else
+		ret = tracedat_close(td);
+	if (ret)
+		sess_log(s, "no trace.dat: %s", strerror(-ret));
+	else
+		sess_log(s, "%s/trace.dat written", s->dir);
+	if (uatomic_read(&s->tsc_state) == SESS_TSC_SAMPLING) {
+		ret = kvm_clock_write_files(&s->kclock, s->dirfd, s->te.name,
+					    s->trace_id, s->agent.clock);
+		if (ret)
+			sess_log(s, "%s/guest.map: %s", s->dir,
+				 session_strerror(ret));
+	}
+out:
+	for (p = 0; p <= s->nports; p++)
+		if (fds[p] >= 0)
+			close(fds[p]);
+	free(fds);
 }
 
 /*
@@ -99,10 +184,6 @@ static int fill_tracedat(struct session *s, struct tracedat *td)
  */
 void session_write_tracedat(struct session *s, int fetch)
 {
-	char path[PATH_MAX + 32];
-	struct tracedat *td;
-	int ret;
-
 	if (s->fifo)
 		return;
 	if (fetch && s->agent.proto > 0 && s->agent.state == AGENT_STOPPED &&
@@ -113,29 +194,11 @@ void session_write_tracedat(struct session *s, int fetch)
 			sess_log(s, "no trace.dat: no metadata from the guest");
 		return;
 	}
-	setfsgid(s->gid);
-	setfsuid(s->uid);
-	snprintf(path, sizeof(path), "%s/trace.dat", s->dir);
-	tracedat_set_log(tracedat_log);
-	td = tracedat_open(path, 7, TRACEDAT_COMPRESS_NONE);
-	if (!td)
-		goto out;
-	ret = fill_tracedat(s, td);
-	if (ret)
-		tracedat_abort(td);
-	else
-		ret = tracedat_close(td);
-	if (ret)
-		sess_log(s, "no trace.dat: %s", strerror(-ret));
-	else
-		sess_log(s, "%s/trace.dat written", s->dir);
-	if (uatomic_read(&s->tsc_state) == SESS_TSC_SAMPLING) {
-		ret = kvm_clock_write_files(&s->kclock, s->dir, s->te.name,
-					    s->trace_id, s->agent.clock);
-		if (ret)
-			sess_log(s, "%s/guest.map: %s", s->dir, strerror(-ret));
+	if (fsid_user(s->uid, s->gid)) {
+		sess_log(s, "no trace.dat: cannot act as uid %u",
+			 (unsigned int)s->uid);
+		return;
 	}
-out:
-	setfsuid(0);
-	setfsgid(0);
+	write_files(s);
+	fsid_root();
 }

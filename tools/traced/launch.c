@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,8 +23,26 @@
 
 #define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
+/*
+ * QEMU's stdout and stderr: DIR/qemu.log, opened once the child has the
+ * requester's ids, through DIR's fd, no link followed, a regular file
+ * (a FIFO does not block the open). Async-signal-safe calls only.
+ */
+static int open_log(int dirfd)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd, "qemu.log", O_WRONLY | O_CREAT | O_TRUNC |
+		    O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0644);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, O_APPEND))
+		return -1;
+	return fd;
+}
+
 /* Runs in the forked child: async-signal-safe calls only. */
-static void exec_qemu(const struct sess_args *a, int dev, const char *log,
+static void exec_qemu(const struct sess_args *a, int dev, int dirfd,
 		      char **argv)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -45,11 +64,11 @@ static void exec_qemu(const struct sess_args *a, int dev, const char *log,
 	fd = open("/dev/null", O_RDONLY);
 	if (fd < 0 || dup2(fd, 0) < 0)
 		_exit(126);
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-		_exit(126);
 	if (a->uid && (setgroups(1, &a->gid) || setgid(a->gid) ||
 		       setuid(a->uid)))
+		_exit(126);
+	fd = open_log(dirfd);
+	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 		_exit(126);
 	if (chdir(a->cwd))
 		_exit(126);
@@ -125,7 +144,6 @@ static void kill_qemu(struct session *s)
 int session_launch(const struct sess_args *a, struct session **out,
 		   struct sbuf *err)
 {
-	char log[PATH_MAX + 32];
 	struct session *s;
 	char **argv = NULL;
 	char pstate;
@@ -135,7 +153,6 @@ int session_launch(const struct sess_args *a, struct session **out,
 	if (rc)
 		return rc;
 	s->child = 1;
-	snprintf(log, sizeof(log), "%s/qemu.log", a->dir);
 	dev = session_open_device(s, err);
 	if (dev < 0)
 		goto fail;
@@ -147,7 +164,7 @@ int session_launch(const struct sess_args *a, struct session **out,
 	if (s->pid < 0)
 		FAIL("fork: %s", strerror(errno));
 	if (!s->pid)
-		exec_qemu(a, dev, log, argv);
+		exec_qemu(a, dev, s->dirfd, argv);
 	s->vhostfd = dev;	/* the same number in QEMU: inherited */
 	close(dev);		/* QEMU holds the device now */
 	dev = -1;

@@ -4,6 +4,7 @@
  * per VM, and answers the vhost-trace CLI on a unix control socket.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <poll.h>
@@ -51,6 +52,34 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 after a clean shutdown, 1 on a start-up error, 2 usage.\n"
 "Protocol: tools/traced/PROTOCOL.\n");
+}
+
+/*
+ * RUNDIR holds a directory per session, chowned to its requester: only
+ * root may change its entries, or a planted sID would be given away.
+ */
+static int open_rundir(void)
+{
+	struct stat st;
+
+	if (mkdir(cfg.rundir, 0755) && errno != EEXIST) {
+		vt_log("cannot create %s: %s", cfg.rundir, strerror(errno));
+		return -1;
+	}
+	cfg.rundirfd = open(cfg.rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+	if (cfg.rundirfd < 0 || fstat(cfg.rundirfd, &st)) {
+		vt_log("cannot open %s: %s", cfg.rundir, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		vt_log("%s: refused as the run directory: owned by uid %u, "
+		       "mode %04o (it must be root's, writable by root only)",
+		       cfg.rundir, (unsigned int)st.st_uid,
+		       (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -106,8 +135,11 @@ int main(int argc, char **argv)
 			strcpy(rundir, ".");
 	}
 	cfg.rundir = rundir;
-	if (mkdir(cfg.rundir, 0755) && errno != EEXIST) {
-		vt_log("cannot create %s: %s", cfg.rundir, strerror(errno));
+	if (open_rundir())
+		return 1;
+	/* on the requester's files only their ids count (fsid.h) */
+	if (setgroups(0, NULL)) {
+		vt_log("setgroups: %s", strerror(errno));
 		return 1;
 	}
 

@@ -240,7 +240,7 @@ int session_save(struct session *s)
 	sbuf_init(&line);
 	err = persist_format(s, &line);
 	if (!err)
-		err = state_write(s->rundir, line.p, line.len);
+		err = state_write(s->runfd, line.p, line.len);
 	if (err)
 		sess_log(s, "cannot write %s/state: %s (a restarted daemon "
 			 "would not find this session)", s->rundir,

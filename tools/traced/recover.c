@@ -34,6 +34,7 @@
 
 #include <linux/vhost_trace.h>
 
+#include "fsid.h"
 #include "persist.h"
 #include "session_int.h"
 #include "state.h"
@@ -54,28 +55,6 @@ static void say(unsigned long id, const char *name, const char *fmt, ...)
 	va_end(ap);
 	vt_log("recover s%lu%s%s%s: %s", id, name ? " (" : "",
 	       name ? name : "", name ? ")" : "", msg);
-}
-
-/*
- * RUNDIR/sID belongs to the requester (QEMU makes the agent socket
- * there): only a state file that the daemon wrote is believed, a plain
- * file of root's that nobody else may write, with one link.
- */
-static int trusted(const char *path, char *why, size_t n)
-{
-	struct stat st;
-
-	if (lstat(path, &st)) {
-		snprintf(why, n, "%s: %s", path, strerror(errno));
-		return 0;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid || (st.st_mode & 022) ||
-	    st.st_nlink != 1) {
-		snprintf(why, n, "%s is not a plain file of root's mode 0600",
-			 path);
-		return 0;
-	}
-	return 1;
 }
 
 /*
@@ -192,23 +171,26 @@ static int qemu_alive(const struct session *sv, int *pidfd, int *ctl,
 	return 0;
 }
 
-static void forget(const char *dir)
+/* An ended session's run directory goes. */
+static void forget(int runfd, unsigned long id)
 {
-	char sock[PATH_MAX + 16];
+	char name[32];
 
-	state_remove(dir);
-	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
-	unlink(sock);
-	rmdir(dir);
+	state_remove(runfd);
+	unlinkat(runfd, AGENT_SOCK, 0);
+	close(runfd);
+	snprintf(name, sizeof(name), "s%lu", id);
+	unlinkat(cfg.rundirfd, name, AT_REMOVEDIR);
 }
 
 /*
  * What the state file does not say: the session as recovered. Its agent
  * is not connected: off, or to be connected again (agent_init).
  */
-static void fill(struct session *s, const char *dir)
+static void fill(struct session *s, const char *dir, int runfd)
 {
 	snprintf(s->rundir, sizeof(s->rundir), "%s", dir);
+	s->runfd = runfd;
 	s->recovered = 1;
 	if (s->device == DEV_DETACHED || s->device == DEV_DETACH_FAILED)
 		s->stopped = time(NULL);	/* listed for -l seconds */
@@ -217,6 +199,19 @@ static void fill(struct session *s, const char *dir)
 	/* samples of the TSC terms from now on (the old ones went) */
 	if (!strcmp(s->agent.want_clock, "x86-tsc"))
 		session_tsc_search(s);
+}
+
+/* DIR, as the requester: without it the files stay as they are. */
+static void open_dir(struct session *s)
+{
+	if (fsid_user(s->uid, s->gid))
+		return;
+	s->dirfd = session_open_dir(AT_FDCWD, s->dir);
+	if (s->dirfd < 0)
+		say(s->te.id, s->te.name, "cannot open %s as uid %u: %s (its "
+		    "files are left alone)", s->dir, (unsigned int)s->uid,
+		    session_strerror(s->dirfd));
+	fsid_root();
 }
 
 static uint64_t module_bytes(struct session *s)
@@ -234,22 +229,21 @@ static uint64_t module_bytes(struct session *s)
 	return sum;
 }
 
-/* The session of the state file in dir, or NULL (said why). */
-static struct session *load(unsigned long id, const char *dir)
+/* The session of the state file in runfd (dir), or NULL (said why). */
+static struct session *load(unsigned long id, const char *dir, int runfd)
 {
-	char path[PATH_MAX + 16], why[PATH_MAX + 128];
+	char why[PATH_MAX + 128];
 	struct session *s;
 	struct ctl_req r;
 	const char *bad;
 	int err;
 
-	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
-	if (access(path, F_OK)) {
+	if (runfd < 0 || faccessat(runfd, STATE_FILE, F_OK,
+				   AT_SYMLINK_NOFOLLOW)) {
 		say(id, NULL, "no state file in %s: left alone", dir);
 		return NULL;
 	}
-	if (!trusted(path, why, sizeof(why)) ||
-	    state_read(path, &r, why, sizeof(why))) {
+	if (state_read(runfd, &r, why, sizeof(why))) {
 		say(id, NULL, "ignored: %s", why);
 		return NULL;
 	}
@@ -280,18 +274,22 @@ static enum outcome recover_one(unsigned long id)
 	char dir[PATH_MAX], why[PATH_MAX + 128];
 	struct session *s;
 	struct sbuf msg;
-	int state, was, alive, runs, stopping, pidfd = -1, ctl = -1, err;
+	int state, was, alive, runs, stopping, pidfd = -1, ctl = -1, runfd, err;
 
 	snprintf(dir, sizeof(dir), "%s/s%lu", cfg.rundir, id);
-	s = load(id, dir);
-	if (!s)
+	runfd = session_open_rundir(id, 0);
+	s = load(id, dir, runfd);
+	if (!s) {
+		if (runfd >= 0)
+			close(runfd);
 		return IGNORED;
+	}
 	state = s->state;
 	if (state == SESS_ENDED) {
 		say(id, s->te.name, "ended before the restart (files complete, "
 		    "DIR/stats written): forgotten");
 		session_free(s);
-		forget(dir);
+		forget(runfd, id);
 		return FORGOTTEN;
 	}
 
@@ -299,7 +297,8 @@ static enum outcome recover_one(unsigned long id)
 	s->pidfd = pidfd;
 	s->ctl = ctl;
 	was = s->agent.state;
-	fill(s, dir);
+	fill(s, dir, runfd);
+	open_dir(s);
 	stopping = state == SESS_STOPPING;
 	if (stopping)
 		state = SESS_RUNNING;	/* the stop is done again */
@@ -317,7 +316,8 @@ static enum outcome recover_one(unsigned long id)
 	err = table_add(&s->te);
 	if (err) {
 		say(id, s->te.name, "ignored: the id or name is in use");
-		s->rundir[0] = '\0';	/* keep its state file */
+		close(s->runfd);
+		s->runfd = -1;		/* keep its state file */
 		session_free(s);
 		return IGNORED;
 	}
@@ -393,7 +393,7 @@ void sessions_recover(void)
 	struct dirent *e;
 	DIR *d;
 
-	d = opendir(cfg.rundir);
+	d = fdopendir(fcntl(cfg.rundirfd, F_DUPFD_CLOEXEC, 0));
 	if (!d)
 		return;
 	while ((e = readdir(d))) {

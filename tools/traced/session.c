@@ -10,17 +10,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "fsid.h"
 #include "persist.h"
 #include "session_int.h"
 #include "state.h"
 
 struct daemon_cfg cfg = {
 	.rundir = "/run/vhost-trace",
+	.rundirfd = -1,
 	.device = "/dev/vhost-trace",
 	.linger_s = 600,
 };
@@ -42,8 +47,8 @@ static void release(struct table_entry *e)
 	struct session *s = to_session(e);
 	unsigned int p;
 
-	if (s->rundir[0])
-		state_remove(s->rundir);
+	if (s->runfd >= 0)
+		state_remove(s->runfd);
 
 	for (p = 0; s->sinkfd && p < s->nports; p++)
 		if (s->sinkfd[p] >= 0)
@@ -56,13 +61,14 @@ static void release(struct table_entry *e)
 		close(s->cmdfd);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
-	if (s->rundir[0]) {
-		char sock[PATH_MAX + 32];
-
-		snprintf(sock, sizeof(sock), "%s/agent.sock", s->rundir);
-		unlink(sock);
-		rmdir(s->rundir);
+	if (s->runfd >= 0) {
+		unlinkat(s->runfd, AGENT_SOCK, 0);
+		close(s->runfd);
+		unlinkat(cfg.rundirfd, strrchr(s->rundir, '/') + 1,
+			 AT_REMOVEDIR);
 	}
+	if (s->dirfd >= 0)
+		close(s->dirfd);
 	free(s->sinkfd);
 	free(s->last_bytes);
 	free(s->rate);
@@ -82,7 +88,7 @@ struct session *session_alloc(void)
 		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
-	s->ctl = s->cmdfd = s->pidfd = -1;
+	s->ctl = s->cmdfd = s->pidfd = s->dirfd = s->runfd = -1;
 	s->te.release = release;
 	agent_init(&s->agent, "", 0, NULL, NULL);
 	return s;
@@ -164,10 +170,10 @@ int session_new(const struct sess_args *a, struct session **out,
 	if (strlen(sock) >= sizeof(s->agent.path))
 		FAIL("agent socket path too long: %s", sock);
 	agent_init(&s->agent, sock, a->agent, a->events, a->clock);
-	if ((mkdir(s->rundir, 0750) && errno != EEXIST) ||
-	    chown(s->rundir, a->uid, a->gid))
+	s->runfd = session_open_rundir(s->te.id, 1);
+	if (s->runfd < 0 || fchown(s->runfd, a->uid, a->gid))
 		FAIL("cannot create %s: %s", s->rundir, strerror(errno));
-	unlink(sock);
+	unlinkat(s->runfd, AGENT_SOCK, 0);
 	if (session_make_outputs(s, err))
 		goto fail;
 	*out = s;
@@ -175,6 +181,61 @@ int session_new(const struct sess_args *a, struct session **out,
 fail:
 	table_del(&s->te);
 	return -EIO;
+}
+
+int session_open_rundir(unsigned long id, int create)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "s%lu", id);
+	if (create && mkdirat(cfg.rundirfd, name, 0750) && errno != EEXIST)
+		return -1;
+	return openat(cfg.rundirfd, name, O_RDONLY | O_DIRECTORY |
+		      O_NOFOLLOW | O_CLOEXEC);
+}
+
+/*
+ * The agent's socket in RUNDIR/sID, the requester's directory: reached
+ * through its fd, as the requester (what a link there reaches, they
+ * could reach themselves), and believed only when the peer runs as the
+ * directory's owner, the uid QEMU runs as. 1 connected, 0 not yet.
+ */
+static int connect_agent(struct session *s)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	socklen_t len = sizeof(struct ucred);
+	struct ucred cr;
+	struct stat st;
+	int fd, err;
+
+	if (fstat(s->runfd, &st))
+		return 0;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/proc/self/fd/%d/"
+		 AGENT_SOCK, s->runfd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || fsid_user(st.st_uid, st.st_gid)) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	err = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ? errno : 0;
+	fsid_root();
+	if (!err && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+		err = errno;
+	if (!err && cr.uid != st.st_uid) {
+		sess_log(s, "agent socket %s: the peer (pid %d) runs as uid "
+			 "%u, not as QEMU (uid %u): not trusted, no agent",
+			 s->agent.path, (int)cr.pid, (unsigned int)cr.uid,
+			 (unsigned int)st.st_uid);
+		s->agent.state = AGENT_ERROR;
+		err = EPERM;
+	}
+	if (err) {
+		close(fd);
+		return 0;
+	}
+	s->agent.fd = fd;
+	return 1;
 }
 
 /* What the session thread's loop keeps between two rounds. */
@@ -251,8 +312,7 @@ static void do_commands(struct session *s, struct loop *l, unsigned int cmds)
 static void run_agent(struct session *s)
 {
 	if (uatomic_read(&s->state) == SESS_RUNNING &&
-	    s->agent.state == AGENT_CONNECTING &&
-	    agent_connect(&s->agent) == 1)
+	    s->agent.state == AGENT_CONNECTING && connect_agent(s))
 		agent_start(&s->agent);
 	agent_tick(&s->agent);
 	uatomic_set(&s->agent_state, s->agent.state);

@@ -53,6 +53,7 @@ enum sess_tsc {
 
 struct daemon_cfg {
 	const char *rundir;	/* agent sockets: RUNDIR/sID/agent.sock */
+	int rundirfd;		/* RUNDIR, root's, opened once */
 	const char *device;	/* /dev/vhost-trace */
 	int linger_s;		/* an ended session stays listed this long */
 };
@@ -102,6 +103,9 @@ struct session {
 	int stop_timeout_ms;
 	char dir[PATH_MAX];
 	char rundir[PATH_MAX];
+	int dirfd;		/* DIR, opened as the requester; -1 none */
+	int runfd;		/* RUNDIR/sID; -1 none (or not ours) */
+	int refused;		/* a sink of the wrong type was said */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;

@@ -8,6 +8,8 @@
 #ifndef VT_SESSION_INT_H
 #define VT_SESSION_INT_H
 
+#include <errno.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <linux/vhost_trace.h>
@@ -16,6 +18,8 @@
 #include "session.h"
 
 #define UNKNOWN_BYTES	UINT64_MAX
+/* an entry of DIR that is not of the type wanted (session_open_entry) */
+#define EWRONGTYPE	EMEDIUMTYPE
 
 static inline long now_ms(void)
 {
@@ -25,8 +29,12 @@ static inline long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
+#define AGENT_SOCK	"agent.sock"	/* in RUNDIR/sID */
+
 /* session.c */
 void session_set_state(struct session *s, int state);
+/* RUNDIR/sID's fd (made first with create), no link followed; or -1. */
+int session_open_rundir(unsigned long id, int create);
 
 /* stop.c: the session thread's work on a stop request, QEMU's exit */
 void session_stop(struct session *s);
@@ -34,7 +42,20 @@ int session_reap(struct session *s);
 void session_qemu_exited(struct session *s, int state);
 
 /* sink.c */
-void sink_path(struct session *s, unsigned int p, char *buf, size_t len);
+/* "cpuN.raw" or "cpuN.fifo" */
+void sink_name(struct session *s, unsigned int p, char *buf, size_t len);
+/*
+ * DIR/name through s->dirfd with this thread's fs ids: never by a link,
+ * never blocking on a FIFO, of the type wanted (S_IFREG, S_IFIFO; a
+ * regular file's fd blocks again). An fd, or -errno (-ELOOP: a link,
+ * -EWRONGTYPE).
+ */
+int session_open_entry(struct session *s, const char *name, int flags,
+		       mode_t type);
+/* The directory name in dirfd, never by a link: an fd or -errno. */
+int session_open_dir(int dirfd, const char *name);
+/* What such an error means. */
+const char *session_strerror(int err);
 /* As the requester: DIR and the sinks (files created, FIFOs made). */
 int session_make_outputs(struct session *s, struct sbuf *err);
 /* The control fd's sinks: files now, FIFOs once they have a reader. */

@@ -2,41 +2,115 @@
 /*
  * A session's sinks: DIR/cpuN.raw files (opened once) or DIR/cpuN.fifo
  * FIFOs (opened when they have a reader, again after it left), set on
- * the control fd. Files and FIFOs are the requester's.
+ * the control fd. DIR is the requester's: its entries are opened
+ * through the session's fd of DIR, as the requester, never by a link,
+ * never blocking on a FIFO, and of the right type before the module
+ * gets them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsid.h"
 #include "session_int.h"
 
 #define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
-void sink_path(struct session *s, unsigned int p, char *buf, size_t len)
+void sink_name(struct session *s, unsigned int p, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/cpu%u.%s", s->dir, p, s->fifo ? "fifo" : "raw");
+	snprintf(buf, len, "cpu%u.%s", p, s->fifo ? "fifo" : "raw");
+}
+
+int session_open_entry(struct session *s, const char *name, int flags,
+		       mode_t type)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = openat(s->dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC, 0644);
+	/* ENXIO: a FIFO without reader (or a socket) where a file is wanted */
+	if (fd < 0 && errno == ENXIO && type == S_IFREG)
+		return -EWRONGTYPE;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if ((st.st_mode & S_IFMT) != type) {
+		close(fd);
+		return -EWRONGTYPE;
+	}
+	/* a file: the module's writes wait as the requester's would */
+	if (type == S_IFREG && fcntl(fd, F_SETFL, flags & O_APPEND)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int session_open_dir(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	/* O_DIRECTORY answers a link to a directory with ENOTDIR */
+	if (errno == ENOTDIR && !fstatat(dirfd, name, &st,
+					 AT_SYMLINK_NOFOLLOW) &&
+	    S_ISLNK(st.st_mode))
+		return -ELOOP;
+	return -errno;
+}
+
+const char *session_strerror(int err)
+{
+	return err == -EWRONGTYPE ? "of the wrong type (not a regular file, "
+		"or not a FIFO where one is made)" : err == -ELOOP ?
+		"a symbolic link (not followed)" : strerror(-err);
+}
+
+/* Port p's sink, as the requester: an fd, or -errno. */
+static int open_sink(struct session *s, unsigned int p, int flags)
+{
+	char name[32];
+	int fd;
+
+	sink_name(s, p, name, sizeof(name));
+	if (fsid_user(s->uid, s->gid))
+		return -EPERM;
+	fd = session_open_entry(s, name, flags, s->fifo ? S_IFIFO : S_IFREG);
+	fsid_root();
+	return fd;
 }
 
 int session_attach_sink(struct session *s, unsigned int p)
 {
 	struct vhost_trace_sink sink = { .port = p, .policy = s->policy };
-	char path[PATH_MAX + 32];
 	int fd;
 
 	if (s->sinkfd[p] >= 0)
 		return 1;
-	sink_path(s, p, path, sizeof(path));
-	if (s->fifo)
-		fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	else
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return errno == ENXIO ? 0 : -errno;
+	fd = open_sink(s, p, O_WRONLY);
+	if (fd == -ENXIO)
+		return 0;	/* a FIFO without reader */
+	if (fd < 0) {
+		if (!s->refused)
+			sess_log(s, "%s/cpu%u.fifo: %s: not attached while so",
+				 s->dir, p, session_strerror(fd));
+		s->refused = 1;
+		return fd;
+	}
 	sink.fd = fd;
 	if (ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink)) {
 		int err = -errno;
@@ -51,11 +125,8 @@ int session_attach_sink(struct session *s, unsigned int p)
 /* A file the module wrote through another daemon's fd (recovered). */
 static void sync_file(struct session *s, unsigned int p)
 {
-	char path[PATH_MAX + 32];
-	int fd;
+	int fd = open_sink(s, p, O_RDONLY);
 
-	sink_path(s, p, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	fsync(fd);
@@ -73,7 +144,6 @@ void session_check_sinks(struct session *s)
 {
 	struct vhost_trace_sink sink = { .policy = s->policy };
 	struct vhost_trace_stats st;
-	char path[PATH_MAX + 32];
 	unsigned int p;
 	int fd;
 
@@ -84,25 +154,23 @@ void session_check_sinks(struct session *s)
 		if (s->fifo || (st.flags & VHOST_TRACE_STATS_SINK) ||
 		    uatomic_read(&s->state) != SESS_RUNNING)
 			continue;
-		sink_path(s, p, path, sizeof(path));
-		setfsgid(s->gid);
-		setfsuid(s->uid);
-		fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-		setfsuid(0);
-		setfsgid(0);
+		fd = open_sink(s, p, O_WRONLY | O_APPEND);
 		sink.port = p;
 		sink.fd = fd;
-		if (fd < 0 || ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink)) {
+		if (fd >= 0 && ioctl(s->ctl, VHOST_TRACE_SET_SINK, &sink))
+			fd = -errno;
+		if (fd < 0) {
 			sess_log(s, "port %u had no sink (last error %d); "
-				 "cannot attach %s again: %s", p,
-				 st.last_error, path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
+				 "cannot attach %s/cpu%u.raw again: %s", p,
+				 st.last_error, s->dir, p, session_strerror(fd));
+			if (sink.fd >= 0)
+				close(sink.fd);
 			continue;
 		}
 		s->sinkfd[p] = fd;
-		sess_log(s, "port %u had no sink (last error %d): %s attached "
-			 "again, appending", p, st.last_error, path);
+		sess_log(s, "port %u had no sink (last error %d): "
+			 "%s/cpu%u.raw attached again, appending", p,
+			 st.last_error, s->dir, p);
 	}
 }
 
@@ -127,36 +195,51 @@ void session_detach_sinks(struct session *s)
 	}
 }
 
-/* As the requester (this thread's fs ids): the directory and the sinks. */
-int session_make_outputs(struct session *s, struct sbuf *err)
+/* DIR and the sinks in it, as the requester (this thread's fs ids). */
+static int make_outputs(struct session *s, struct sbuf *err)
 {
-	char path[PATH_MAX + 32];
+	char name[32];
 	unsigned int p;
-	int rc = -1;
+	int fd;
 
-	setfsgid(s->gid);
-	setfsuid(s->uid);
 	if (mkdir(s->dir, 0755) && errno != EEXIST)
 		FAIL("cannot create %s: %s", s->dir, strerror(errno));
+	s->dirfd = session_open_dir(AT_FDCWD, s->dir);
+	if (s->dirfd < 0)
+		FAIL("cannot open %s: %s", s->dir, session_strerror(s->dirfd));
 	for (p = 0; p < s->nports; p++) {
-		sink_path(s, p, path, sizeof(path));
+		sink_name(s, p, name, sizeof(name));
 		if (!s->fifo) {
-			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
-				      O_CLOEXEC, 0644);
-
+			fd = session_open_entry(s, name, O_WRONLY | O_CREAT |
+						O_TRUNC, S_IFREG);
 			if (fd < 0)
-				FAIL("cannot create %s: %s", path, strerror(errno));
+				FAIL("cannot create %s/%s: %s", s->dir, name,
+				     session_strerror(fd));
 			s->sinkfd[p] = fd;
 			continue;
 		}
-		unlink(path);
-		if (mkfifo(path, 0644))
-			FAIL("cannot create FIFO %s: %s", path, strerror(errno));
+		if (unlinkat(s->dirfd, name, 0) && errno != ENOENT)
+			FAIL("cannot replace %s/%s: %s", s->dir, name,
+			     strerror(errno));
+		if (mkfifoat(s->dirfd, name, 0644))
+			FAIL("cannot create FIFO %s/%s: %s", s->dir, name,
+			     strerror(errno));
 	}
-	rc = 0;
+	return 0;
 fail:
-	setfsuid(0);
-	setfsgid(0);
+	return -1;
+}
+
+int session_make_outputs(struct session *s, struct sbuf *err)
+{
+	int rc;
+
+	if (fsid_user(s->uid, s->gid)) {
+		sbuf_printf(err, "cannot act as uid %u", (unsigned int)s->uid);
+		return -1;
+	}
+	rc = make_outputs(s, err);
+	fsid_root();
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctlproto.h"
@@ -14,9 +15,8 @@
 #define STATE_MAX	32768
 #define MAGIC		"vhost-traced-session"
 
-int state_write(const char *dir, const char *fields, size_t len)
+int state_write(int dirfd, const char *fields, size_t len)
 {
-	char path[PATH_MAX + 16], tmp[PATH_MAX + 16];
 	struct sbuf b;
 	int fd, err;
 
@@ -27,10 +27,10 @@ int state_write(const char *dir, const char *fields, size_t len)
 		sbuf_free(&b);
 		return -ENOMEM;
 	}
-	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
-	snprintf(tmp, sizeof(tmp), "%s/" STATE_FILE ".tmp", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
+	/* the directory is the requester's: whatever they put there goes */
+	unlinkat(dirfd, STATE_TMP, 0);
+	fd = openat(dirfd, STATE_TMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
@@ -39,23 +39,42 @@ int state_write(const char *dir, const char *fields, size_t len)
 		err = errno ? -errno : -EIO;
 	if (close(fd) && !err)
 		err = -errno;
-	if (!err && rename(tmp, path))
+	if (!err && renameat(dirfd, STATE_TMP, dirfd, STATE_FILE))
 		err = -errno;
 	if (err)
-		unlink(tmp);
+		unlinkat(dirfd, STATE_TMP, 0);
 out:
 	sbuf_free(&b);
 	return err;
 }
 
-void state_remove(const char *dir)
+void state_remove(int dirfd)
 {
-	char path[PATH_MAX + 16];
+	unlinkat(dirfd, STATE_FILE, 0);
+	unlinkat(dirfd, STATE_TMP, 0);
+}
 
-	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/" STATE_FILE ".tmp", dir);
-	unlink(path);
+/*
+ * RUNDIR/sID belongs to the requester (QEMU makes the agent socket
+ * there): only a state file that the daemon wrote is believed, a plain
+ * file of root's that nobody else may write, with one link. Checked on
+ * the file opened, not on its name.
+ */
+static int trusted(int fd, char *err, size_t errsz)
+{
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		snprintf(err, errsz, "fstat: %s", strerror(errno));
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid || (st.st_mode & 022) ||
+	    st.st_nlink != 1) {
+		snprintf(err, errsz, STATE_FILE " is not a plain file of "
+			 "root's mode 0600");
+		return 0;
+	}
+	return 1;
 }
 
 static int get_version(const struct ctl_req *r, long long *val)
@@ -70,7 +89,7 @@ static int get_version(const struct ctl_req *r, long long *val)
 	return errno || *end ? -EINVAL : 0;
 }
 
-int state_read(const char *path, struct ctl_req *r, char *err, size_t errsz)
+int state_read(int dirfd, struct ctl_req *r, char *err, size_t errsz)
 {
 	char *buf = malloc(STATE_MAX + 1), *nl;
 	ssize_t n = -1;
@@ -78,7 +97,14 @@ int state_read(const char *path, struct ctl_req *r, char *err, size_t errsz)
 	int fd, ret;
 
 	memset(r, 0, sizeof(*r));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO does not block the open (and is refused) */
+	fd = openat(dirfd, STATE_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+	if (fd >= 0 && !trusted(fd, err, errsz)) {
+		close(fd);
+		ret = -EPERM;
+		goto out;
+	}
 	if (buf && fd >= 0)
 		n = read(fd, buf, STATE_MAX + 1);
 	ret = n < 0 ? -errno : 0;
@@ -86,7 +112,7 @@ int state_read(const char *path, struct ctl_req *r, char *err, size_t errsz)
 		close(fd);
 	if (!buf || ret) {
 		ret = buf ? ret : -ENOMEM;
-		snprintf(err, errsz, "cannot read %s: %s", path,
+		snprintf(err, errsz, "cannot read " STATE_FILE ": %s",
 			 strerror(-ret));
 		goto out;
 	}

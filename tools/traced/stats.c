@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fsid.h"
 #include "persist.h"
 #include "session_int.h"
 
@@ -42,14 +43,17 @@ int session_get_stats(struct session *s, unsigned int p,
 /* Bytes of a file sink, from its size (no module counters). */
 static int file_bytes(struct session *s, unsigned int p, uint64_t *bytes)
 {
-	char path[PATH_MAX + 32];
+	char name[32];
 	struct stat st;
 
 	if (s->fifo)
 		return -EINVAL;
-	sink_path(s, p, path, sizeof(path));
-	if (stat(path, &st))
+	sink_name(s, p, name, sizeof(name));
+	/* not opened: a FIFO there cannot block, a link is not followed */
+	if (fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
 		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EWRONGTYPE;
 	*bytes = st.st_size;
 	return 0;
 }
@@ -125,30 +129,44 @@ void session_poll_lost(struct session *s, int now)
 	free(v);
 }
 
+/* DIR/stats through DIR/.stats.tmp, created anew, as the requester. */
+static int write_stats(struct session *s, const struct sbuf *b)
+{
+	static const char tmp[] = ".stats.tmp";
+	int fd, err = 0;
+
+	unlinkat(s->dirfd, tmp, 0);
+	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, b->p, b->len) != (ssize_t)b->len || fsync(fd))
+		err = errno ? -errno : -EIO;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && renameat(s->dirfd, tmp, s->dirfd, "stats"))
+		err = -errno;
+	if (err)
+		unlinkat(s->dirfd, tmp, 0);
+	return err;
+}
+
 void session_write_stats(struct session *s)
 {
-	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	struct sbuf b;
-	int fd;
+	int err;
 
 	sbuf_init(&b);
-	if (session_describe(s, 1, &b))
-		goto out;
-	snprintf(path, sizeof(path), "%s/stats", s->dir);
-	snprintf(tmp, sizeof(tmp), "%s/.stats.tmp", s->dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto out;
-	if (write(fd, b.p, b.len) != (ssize_t)b.len || fsync(fd)) {
-		close(fd);
-		unlink(tmp);
-		goto out;
+	err = session_describe(s, 1, &b);
+	if (!err)
+		err = fsid_user(s->uid, s->gid);
+	if (!err) {
+		err = write_stats(s, &b);
+		fsid_root();
 	}
-	/* on failure the file just stays root's */
-	(void)!fchown(fd, s->uid, s->gid);
-	close(fd);
-	rename(tmp, path);
-out:
+	if (err)
+		sess_log(s, "cannot write %s/stats: %s", s->dir,
+			 strerror(-err));
 	sbuf_free(&b);
 }
 

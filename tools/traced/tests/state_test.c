@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests: a session's state file (persist.c, state.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "tap.h"
 
 static char dir[64];
+static int dirfd;
 
 static void sample(struct session *s)
 {
@@ -46,6 +48,7 @@ static void sample(struct session *s)
 	strcpy(s->agent.want_clock, "x86-tsc");
 	s->trace_id = 0xfedcba9876543210ULL;
 	snprintf(s->rundir, sizeof(s->rundir), "%s", dir);
+	s->runfd = dirfd;
 }
 
 static int put(const char *text)
@@ -64,14 +67,12 @@ static int put(const char *text)
 /* Reads the state file into b; 0, or -EINVAL with why in err. */
 static int read_back(struct session *b, char *err, size_t n)
 {
-	char path[128];
 	struct ctl_req r;
 	const char *bad;
 	int ret;
 
 	memset(b, 0, sizeof(*b));
-	snprintf(path, sizeof(path), "%s/state", dir);
-	ret = state_read(path, &r, err, n);
+	ret = state_read(dirfd, &r, err, n);
 	if (ret)
 		return ret;
 	ret = persist_load(b, &r, &bad);
@@ -195,6 +196,7 @@ int main(void)
 		printf("Bail out! mkdtemp\n");
 		return 1;
 	}
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
 	t_roundtrip();
 	t_bad();
 	t_proc();
