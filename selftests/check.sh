@@ -216,7 +216,8 @@ stage_agent() {
 # with an upstream-style agent; attach mode over QMP to a running guest
 # (trace.dat, merged with a host trace; again, with a daemon restart);
 # two guests at once with our agent, the daemon SIGKILLed and restarted;
-# host and guest traces on one time line in launch mode.
+# host and guest traces on one time line in launch mode; a member of the
+# daemon's group planting links, FIFOs and swaps in their directories.
 stage_traced() {
 	run_tap traced make -s -C "$top/tools/traced" check
 	run_tap "man pages" "$top/tools/man/check.sh" "$BUILD"
@@ -224,6 +225,7 @@ stage_traced() {
 	in_vm oldest traced_attach.sh
 	in_vm oldest traced_restart.sh
 	in_vm oldest traced_clock.sh
+	in_vm oldest traced_trust.sh
 }
 
 for s in deps build guards tracedat module nested qemu agent traced; do

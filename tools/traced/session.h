@@ -105,7 +105,7 @@ struct session {
 	char rundir[PATH_MAX];
 	int dirfd;		/* DIR, opened as the requester; -1 none */
 	int runfd;		/* RUNDIR/sID; -1 none (or not ours) */
-	int refused;		/* a sink of the wrong type was said */
+	int refused;		/* the last error a FIFO sink's open said */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;

@@ -105,10 +105,10 @@ int session_attach_sink(struct session *s, unsigned int p)
 	if (fd == -ENXIO)
 		return 0;	/* a FIFO without reader */
 	if (fd < 0) {
-		if (!s->refused)
+		if (s->refused != fd)
 			sess_log(s, "%s/cpu%u.fifo: %s: not attached while so",
 				 s->dir, p, session_strerror(fd));
-		s->refused = 1;
+		s->refused = fd;
 		return fd;
 	}
 	sink.fd = fd;
