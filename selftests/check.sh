@@ -248,7 +248,8 @@ stage_agent() {
 # two guests at once with our agent, the daemon SIGKILLed and restarted;
 # host and guest traces on one time line in launch mode; a hostile guest
 # agent (cpus=100000) in a real session (the other bad fields are the
-# unit tests hostile_test.c and hostile_test.sh).
+# unit tests hostile_test.c and hostile_test.sh); a member of the
+# daemon's group planting links, FIFOs and swaps in their directories.
 stage_traced() {
 	run_tap traced make -s -C "$top/tools/traced" check
 	run_tap "man pages" "$top/tools/man/check.sh" "$BUILD"
@@ -257,6 +258,7 @@ stage_traced() {
 	in_vm oldest traced_restart.sh
 	in_vm oldest traced_clock.sh
 	in_vm oldest traced_hostile.sh
+	in_vm oldest traced_trust.sh
 }
 
 for s in deps build guards libvt tracedat fuzz module nested qemu agent traced; do

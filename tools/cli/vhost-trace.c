@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,45 @@ static int follow(int fd, const char *id, int quiet)
 	return rc;
 }
 
+/* A request: the command, then KEY=VALUE words added by name. */
+struct request {
+	char *word[16];
+	int n;
+	int err;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void req_add(struct request *r, const char *key, const char *fmt, ...)
+{
+	char *v = NULL;
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (len < 0 || r->n == (int)(sizeof(r->word) / sizeof(r->word[0])) ||
+	    asprintf(&r->word[r->n], "%s=%s", key, v) < 0)
+		r->err = 1;
+	else
+		r->n++;
+	if (len >= 0)
+		free(v);
+}
+
+static void req_start(struct request *r, const char *cmd)
+{
+	r->word[0] = strdup(cmd);
+	r->n = !!r->word[0];
+	r->err = !r->word[0];
+}
+
+static void req_free(struct request *r)
+{
+	while (r->n)
+		free(r->word[--r->n]);
+}
+
 static int cmd_record(int fd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -358,14 +398,14 @@ static int cmd_record(int fd, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	enum { NKV = 10 };
-	char dir[PATH_MAX], cwd[PATH_MAX], qmp[PATH_MAX], *words[NKV + 1];
+	char dir[PATH_MAX], cwd[PATH_MAX], qmp[PATH_MAX];
 	const char *out = NULL, *name = NULL, *policy = "block";
 	const char *attach = NULL, *bus = NULL;
 	const char *clock = "x86-tsc";
 	int launch = 0, fifo = 0, agent = 1, detach = 0, quiet = 0;
-	int opt, ports = 0, ports_given = 0, n = 0, rc, i;
-	struct sbuf body, kv[NKV], events;
+	int opt, ports = 0, ports_given = 0, rc;
+	struct request req;
+	struct sbuf body, events;
 	char id[32];
 
 	sbuf_init(&events);
@@ -450,35 +490,34 @@ static int cmd_record(int fd, int argc, char **argv)
 		goto out_events;
 	}
 
-	words[n++] = launch ? "launch" : "attach";
-	for (i = 0; i < NKV; i++)
-		sbuf_init(&kv[i]);
-	sbuf_printf(&kv[0], "dir=%s", dir);
+	req_start(&req, launch ? "launch" : "attach");
+	req_add(&req, "dir", "%s", dir);
 	if (launch)
-		sbuf_printf(&kv[1], "cwd=%s", cwd);
+		req_add(&req, "cwd", "%s", cwd);
 	else
-		sbuf_printf(&kv[1], "qmp=%s", qmp);
+		req_add(&req, "qmp", "%s", qmp);
 	if (launch || ports_given)	/* attach without: QEMU's vCPUs */
-		sbuf_printf(&kv[2], "ports=%d", ports);
-	sbuf_printf(&kv[3], "policy=%s", policy);
-	sbuf_printf(&kv[4], "sink=%s", fifo ? "fifo" : "file");
-	sbuf_printf(&kv[5], "agent=%s", agent ? "on" : "off");
+		req_add(&req, "ports", "%d", ports);
+	req_add(&req, "policy", "%s", policy);
+	req_add(&req, "sink", "%s", fifo ? "fifo" : "file");
+	req_add(&req, "agent", "%s", agent ? "on" : "off");
 	if (name)
-		sbuf_printf(&kv[6], "name=%s", name);
+		req_add(&req, "name", "%s", name);
 	if (events.len)
-		sbuf_printf(&kv[7], "events=%s", events.p);
+		req_add(&req, "events", "%s", events.p);
 	if (bus)
-		sbuf_printf(&kv[8], "bus=%s", bus);
-	sbuf_printf(&kv[9], "clock=%s", clock);
-	for (i = 0; i < NKV; i++)
-		if (kv[i].p)
-			words[n++] = kv[i].p;
+		req_add(&req, "bus", "%s", bus);
+	req_add(&req, "clock", "%s", clock);
 
 	sbuf_init(&body);
-	rc = call(fd, words, n, launch ? argv + optind : NULL,
-		  launch ? argc - optind : -1, &body);
-	for (i = 0; i < NKV; i++)
-		sbuf_free(&kv[i]);
+	if (req.err) {
+		fprintf(stderr, "vhost-trace: out of memory\n");
+		rc = EXIT_DAEMON;
+	} else {
+		rc = call(fd, req.word, req.n, launch ? argv + optind : NULL,
+			  launch ? argc - optind : -1, &body);
+	}
+	req_free(&req);
 	if (rc)
 		goto out;
 	{

@@ -149,27 +149,6 @@ void agent_init(struct agent *a, const char *path, int enabled,
 			*c = ' ';
 }
 
-int agent_connect(struct agent *a)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (a->fd >= 0)
-		return 1;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		int err = errno;
-
-		close(fd);
-		return err == ENOENT || err == ECONNREFUSED ? 0 : -err;
-	}
-	a->fd = fd;
-	return 1;
-}
-
 static int send_order(struct agent *a, const char *order)
 {
 	ssize_t r;

@@ -95,8 +95,6 @@ void agent_init(struct agent *a, const char *path, int enabled,
  */
 void agent_resume(struct agent *a, int proto, enum agent_state was,
 		  int stopping);
-/* Tries to connect (non-blocking); 1 connected, 0 not yet, -errno. */
-int agent_connect(struct agent *a);
 /*
  * Starts: sends "hello 1" the first time (agent_input and agent_tick go
  * on from there), the start order after that.

@@ -12,13 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/pidfd.h>
 #include <unistd.h>
 
 #include <linux/vhost_trace.h>
 
+#include "fsid.h"
+#include "log.h"
 #include "qmp.h"
+#include "persist.h"
 #include "session.h"
 #include "state.h"
 
@@ -171,15 +173,14 @@ static void undo(struct qmp *q, const char *path, const struct qemu_ids *ids,
 	struct sbuf j;
 
 	if (q->fd < 0 && qmp_connect(q, path, QMP_TIMEOUT_MS)) {
-		fprintf(stderr, "vhost-traced: attach %s: cannot undo: %s\n",
-			path, q->err);
+		vt_log("attach %s: cannot undo: %s", path, q->err);
 		return;
 	}
 	sbuf_init(&j);
 	if (chardev && !one_arg(&j, "id", ids->chardev) &&
 	    run(q, "chardev-remove", &j, -1, NULL, NULL))
-		fprintf(stderr, "vhost-traced: attach %s: chardev-remove %s: "
-			"%s\n", path, ids->chardev, q->err);
+		vt_log("attach %s: chardev-remove %s: %s", path,
+		       ids->chardev, q->err);
 	if (!one_arg(&j, "fdname", ids->fd))
 		run(q, "closefd", &j, -1, NULL, NULL);
 	sbuf_free(&j);
@@ -223,6 +224,23 @@ out:
 
 #define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
+/* As the requester: the socket file's permissions apply to them. */
+static int connect_as(struct qmp *q, const char *path, uid_t uid, gid_t gid)
+{
+	int rc;
+
+	if (fsid_user(uid, gid)) {
+		memset(q, 0, sizeof(*q));
+		q->fd = -1;
+		snprintf(q->err, sizeof(q->err), "cannot act as uid %u",
+			 (unsigned int)uid);
+		return -EPERM;
+	}
+	rc = qmp_connect(q, path, QMP_TIMEOUT_MS);
+	fsid_root();
+	return rc;
+}
+
 int session_attach(const struct sess_args *a, struct session **out,
 		   struct sbuf *err)
 {
@@ -237,12 +255,7 @@ int session_attach(const struct sess_args *a, struct session **out,
 		sbuf_printf(err, "attach: QMP socket path too long");
 		return -EINVAL;
 	}
-	/* as the requester: the socket file's permissions apply to them */
-	setfsgid(a->gid);
-	setfsuid(a->uid);
-	rc = qmp_connect(&q, a->qmp, QMP_TIMEOUT_MS);
-	setfsuid(0);
-	setfsgid(0);
+	rc = connect_as(&q, a->qmp, a->uid, a->gid);
 	if (rc) {
 		sbuf_printf(err, "attach: %s", q.err);
 		return -EIO;
@@ -269,7 +282,7 @@ int session_attach(const struct sess_args *a, struct session **out,
 	s->device = DEV_ATTACHED;
 	snprintf(s->qmp, sizeof(s->qmp), "%s", a->qmp);
 	/* QEMU creates the agent socket there */
-	if (chown(s->rundir, q.uid, q.gid))
+	if (fchown(s->runfd, q.uid, q.gid))
 		FAIL("cannot chown %s: %s", s->rundir, strerror(errno));
 	if (plug(&q, s, a->bus, err))
 		goto fail;
@@ -280,8 +293,8 @@ int session_attach(const struct sess_args *a, struct session **out,
 		goto fail;
 	}
 	table_entry_get(&s->te);	/* the caller's */
-	fprintf(stderr, "vhost-traced: session %lu attached to QEMU pid %d "
-		"(%s)\n", s->te.id, (int)s->pid, s->qmp);
+	vt_log("session %lu attached to QEMU pid %d (%s)", s->te.id,
+	       (int)s->pid, s->qmp);
 	*out = s;
 	return 0;
 fail:
@@ -303,9 +316,17 @@ void session_detach(struct session *s)
 	make_ids(&ids, s->te.id);
 	sbuf_init(&j);
 	agent_close(&s->agent);		/* before its chardev goes */
-	rc = qmp_connect(&q, s->qmp, QMP_TIMEOUT_MS);
+	rc = connect_as(&q, s->qmp, s->uid, s->gid);
 	if (rc) {
 		snprintf(s->error, sizeof(s->error), "detach: %s", q.err);
+		goto out;
+	}
+	/* the path is the requester's to change: it must still be QEMU */
+	if (q.pid != s->pid) {
+		rc = -EPERM;
+		snprintf(s->error, sizeof(s->error), "detach: %s answers from "
+			 "pid %d, not QEMU (pid %d): no command sent", s->qmp,
+			 (int)q.pid, (int)s->pid);
 		goto out;
 	}
 	qmp_watch_deleted(&q, ids.device);
@@ -331,8 +352,7 @@ out:
 	qmp_close(&q);
 	sbuf_free(&j);
 	if (rc)
-		fprintf(stderr, "vhost-traced: session %lu: %s\n", s->te.id,
-			s->error);
+		vt_log("session %lu: %s", s->te.id, s->error);
 	cmm_smp_wmb();		/* error before device (session_describe) */
 	uatomic_set(&s->device, rc ? DEV_DETACH_FAILED : DEV_DETACHED);
 }

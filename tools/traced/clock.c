@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
 
 #include "clock.h"
+#include "log.h"
 #include "tracedat.h"
 
 #define DEBUGFS_DEFAULT	"/sys/kernel/debug"
@@ -486,10 +488,10 @@ int kvm_clock_time_shift(const struct kvm_clock *c, struct tracedat *td,
 			else
 				next = kvm_tsc_guest(t, end) + 1;
 			if (next <= first) {
-				fprintf(stderr, "vhost-traced: vCPU %u: the "
-					"guest TSC went back at host TSC %llu:"
-					" its trace times overlap there\n", v,
-					(unsigned long long)vc->ch[i + 1].seen);
+				vt_log("vCPU %u: the guest TSC went back at "
+				       "host TSC %llu: its trace times overlap "
+				       "there", v,
+				       (unsigned long long)vc->ch[i + 1].seen);
 				next = first + 1;
 			}
 			ret = add_segment(td, v, t, first, next - 1);
@@ -499,21 +501,46 @@ int kvm_clock_time_shift(const struct kvm_clock *c, struct tracedat *td,
 	return ret;
 }
 
-int kvm_clock_write_files(const struct kvm_clock *c, const char *dir,
+/*
+ * name in the directory dirfd, truncated, for writing: no link followed,
+ * a regular file (a FIFO does not block the open). A stream, or NULL
+ * with errno set.
+ */
+static FILE *create_at(int dirfd, const char *name)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, 0)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+int kvm_clock_write_files(const struct kvm_clock *c, int dirfd,
 			  const char *name, uint64_t trace_id,
 			  const char *guest_clock)
 {
-	char path[PATH_MAX + 32];
 	unsigned int v, i;
 	FILE *f;
 	int err;
 
-	snprintf(path, sizeof(path), "%s/guest.map", dir);
-	f = fopen(path, "we");
+	f = create_at(dirfd, "guest.map");
 	if (!f)
 		return -errno;
 	fprintf(f, "# vhost-traced: the guest of trace.dat, for "
-		"`vhost-trace attach HOST.DAT DIR`\n"
+		"`vhost-trace merge HOST.DAT DIR` or `report -H`\n"
 		"name=%s\ntrace_id=0x%016llx\nclock=%s\npid=%d\nkvm=%s\n"
 		"vcpus=%u\n", name, (unsigned long long)trace_id,
 		guest_clock, c->pid, c->dir, c->nr_vcpus);
@@ -527,8 +554,7 @@ int kvm_clock_write_files(const struct kvm_clock *c, const char *dir,
 	if (fclose(f) || err)
 		return -EIO;
 
-	snprintf(path, sizeof(path), "%s/tsc", dir);
-	f = fopen(path, "we");
+	f = create_at(dirfd, "tsc");
 	if (!f)
 		return -errno;
 	fprintf(f, "# KVM's TSC terms per vCPU, as sampled (host TSC):\n"

@@ -113,10 +113,12 @@ int kvm_clock_unstable(const struct kvm_clock *c);
 int kvm_clock_time_shift(const struct kvm_clock *c, struct tracedat *td,
 			 uint64_t peer_id);
 /*
- * DIR/guest.map (key=value: what `vhost-trace attach` needs for the
- * host file's GUEST option) and DIR/tsc (every sample, for humans).
+ * DIR/guest.map (key=value: what `vhost-trace merge` needs for the
+ * host file's GUEST option) and DIR/tsc (every sample, for humans), in
+ * DIR's fd dirfd, with the caller's fs ids, no link followed, regular
+ * files only.
  */
-int kvm_clock_write_files(const struct kvm_clock *c, const char *dir,
+int kvm_clock_write_files(const struct kvm_clock *c, int dirfd,
 			  const char *name, uint64_t trace_id,
 			  const char *guest_clock);
 void kvm_clock_free(struct kvm_clock *c);

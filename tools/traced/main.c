@@ -4,6 +4,7 @@
  * per VM, and answers the vhost-trace CLI on a unix control socket.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "server.h"
 #include "session.h"
 
@@ -52,6 +54,34 @@ static void usage(FILE *f)
 "Protocol: tools/traced/PROTOCOL.\n");
 }
 
+/*
+ * RUNDIR holds a directory per session, chowned to its requester: only
+ * root may change its entries, or a planted sID would be given away.
+ */
+static int open_rundir(void)
+{
+	struct stat st;
+
+	if (mkdir(cfg.rundir, 0755) && errno != EEXIST) {
+		vt_log("cannot create %s: %s", cfg.rundir, strerror(errno));
+		return -1;
+	}
+	cfg.rundirfd = open(cfg.rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+	if (cfg.rundirfd < 0 || fstat(cfg.rundirfd, &st)) {
+		vt_log("cannot open %s: %s", cfg.rundir, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		vt_log("%s: refused as the run directory: owned by uid %u, "
+		       "mode %04o (it must be root's, writable by root only)",
+		       cfg.rundir, (unsigned int)st.st_uid,
+		       (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -82,15 +112,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "vhost-traced: unexpected argument '%s'\n",
-			argv[optind]);
+		vt_log("unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
 	if (group) {
 		struct group *g = getgrnam(group);
 
 		if (!g) {
-			fprintf(stderr, "vhost-traced: no group '%s'\n", group);
+			vt_log("no group '%s'", group);
 			return 2;
 		}
 		gid = g->gr_gid;
@@ -106,9 +135,11 @@ int main(int argc, char **argv)
 			strcpy(rundir, ".");
 	}
 	cfg.rundir = rundir;
-	if (mkdir(cfg.rundir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "vhost-traced: cannot create %s: %s\n",
-			cfg.rundir, strerror(errno));
+	if (open_rundir())
+		return 1;
+	/* on the requester's files only their ids count (fsid.h) */
+	if (setgroups(0, NULL)) {
+		vt_log("setgroups: %s", strerror(errno));
 		return 1;
 	}
 
@@ -121,19 +152,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0 || table_init()) {
-		fprintf(stderr, "vhost-traced: start-up: %s\n", strerror(errno));
+		vt_log("start-up: %s", strerror(errno));
 		return 1;
 	}
 	rcu_register_thread();
 	lfd = server_listen(sock, gid);
 	if (lfd < 0) {
-		fprintf(stderr, "vhost-traced: %s: %s\n", sock,
-			lfd == -EADDRINUSE ? "another daemon answers there" :
-			strerror(-lfd));
+		vt_log("%s: %s", sock, lfd == -EADDRINUSE ?
+		       "another daemon answers there" : strerror(-lfd));
 		return 1;
 	}
-	fprintf(stderr, "vhost-traced: listening on %s (%s)\n", sock,
-		group ? group : "root only");
+	vt_log("listening on %s (%s)", sock, group ? group : "root only");
 	/* only now: a daemon that still answers there kept its sessions */
 	sessions_recover();
 
@@ -160,17 +189,15 @@ int main(int argc, char **argv)
 		}
 	}
 
-	fprintf(stderr, "vhost-traced: stopping %u session(s)\n",
-		sessions_live());
+	vt_log("stopping %u session(s)", sessions_live());
 	close(lfd);
 	unlink(sock);
 	sessions_shutdown(15000);
 	err = sessions_live() ? 1 : 0;
 	if (err)
-		fprintf(stderr, "vhost-traced: %u session(s) did not stop\n",
-			sessions_live());
+		vt_log("%u session(s) did not stop", sessions_live());
 	else
-		fprintf(stderr, "vhost-traced: every session stopped\n");
+		vt_log("every session stopped");
 	rcu_unregister_thread();
 	if (!err)
 		table_exit();

@@ -13,14 +13,7 @@
 #include <unistd.h>
 
 #include "qmp.h"
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
+#include "vt_time.h"
 
 __attribute__((format(printf, 3, 4)))
 static int fail(struct qmp *q, int err, const char *fmt, ...)
@@ -37,7 +30,7 @@ static int fail(struct qmp *q, int err, const char *fmt, ...)
 static int wait_fd(struct qmp *q, short events, long deadline)
 {
 	struct pollfd p = { .fd = q->fd, .events = events };
-	long left = deadline - now_ms();
+	long left = deadline - vt_now_ms();
 
 	if (left <= 0)
 		return -ETIMEDOUT;
@@ -263,7 +256,7 @@ static int send_msg(struct qmp *q, const char *msg, size_t len, int fd,
 int qmp_exec(struct qmp *q, const char *cmd, const char *args, int fd,
 	     struct sbuf *ret, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = vt_now_ms() + timeout_ms;
 	struct sbuf m;
 	int err;
 
@@ -296,7 +289,7 @@ int qmp_exec(struct qmp *q, const char *cmd, const char *args, int fd,
 
 int qmp_open(struct qmp *q, int fd, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = vt_now_ms() + timeout_ms;
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	json_t *msg;
@@ -333,7 +326,7 @@ int qmp_open(struct qmp *q, int fd, int timeout_ms)
 	json_decref(msg);
 	consume(q, len);
 	err = qmp_exec(q, "qmp_capabilities", NULL, -1, NULL,
-		       deadline - now_ms() > 0 ? deadline - now_ms() : 0);
+		       deadline - vt_now_ms() > 0 ? deadline - vt_now_ms() : 0);
 out:
 	if (err) {
 		char why[sizeof(q->err)];
@@ -377,7 +370,7 @@ void qmp_watch_deleted(struct qmp *q, const char *id)
 
 int qmp_wait_deleted(struct qmp *q, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = vt_now_ms() + timeout_ms;
 	json_t *msg;
 	size_t len;
 	int err, answer;

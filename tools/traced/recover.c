@@ -34,7 +34,9 @@
 
 #include <linux/vhost_trace.h>
 
-#include "session.h"
+#include "fsid.h"
+#include "persist.h"
+#include "session_int.h"
 #include "state.h"
 
 /* ms the agent has to answer before a stop begun by the old daemon goes on */
@@ -42,47 +44,17 @@
 
 enum outcome { RECOVERED, ENDED, FORGOTTEN, IGNORED };
 
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 __attribute__((format(printf, 3, 4)))
 static void say(unsigned long id, const char *name, const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
 
-	fprintf(stderr, "vhost-traced: recover s%lu%s%s%s: ", id,
-		name ? " (" : "", name ? name : "", name ? ")" : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/*
- * RUNDIR/sID belongs to the requester (QEMU makes the agent socket
- * there): only a state file that the daemon wrote is believed, a plain
- * file of root's that nobody else may write, with one link.
- */
-static int trusted(const char *path, char *why, size_t n)
-{
-	struct stat st;
-
-	if (lstat(path, &st)) {
-		snprintf(why, n, "%s: %s", path, strerror(errno));
-		return 0;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid || (st.st_mode & 022) ||
-	    st.st_nlink != 1) {
-		snprintf(why, n, "%s is not a plain file of root's mode 0600",
-			 path);
-		return 0;
-	}
-	return 1;
+	vt_log("recover s%lu%s%s%s: %s", id, name ? " (" : "",
+	       name ? name : "", name ? ")" : "", msg);
 }
 
 /*
@@ -118,7 +90,7 @@ static int find_device_fd(pid_t pid, const struct stat *dev)
  * QEMU's device fd, to ask for a control fd of our own. 0, or -errno
  * with why (-ESRCH: QEMU exited meanwhile).
  */
-static int take_device(const struct saved_session *sv, int pidfd, int *ctl,
+static int take_device(const struct session *sv, int pidfd, int *ctl,
 		       char *why, size_t n)
 {
 	struct stat dev, st;
@@ -158,10 +130,10 @@ static int take_device(const struct saved_session *sv, int pidfd, int *ctl,
 		snprintf(why, n, "VHOST_TRACE_GET_CTL_FD: %s", strerror(-err));
 		return err;
 	}
-	if (ioctl(c, VHOST_TRACE_GET_PORTS, &ports) || ports != sv->ports) {
+	if (ioctl(c, VHOST_TRACE_GET_PORTS, &ports) || ports != sv->nports) {
 		close(c);
 		snprintf(why, n, "the device has %u ports, not %u", ports,
-			 sv->ports);
+			 sv->nports);
 		return -ENODEV;
 	}
 	*ctl = c;
@@ -172,7 +144,7 @@ static int take_device(const struct saved_session *sv, int pidfd, int *ctl,
  * Is QEMU (the launched process) still the one of the state file, with
  * the device? *runs: the process is there, whatever its device.
  */
-static int qemu_alive(const struct saved_session *sv, int *pidfd, int *ctl,
+static int qemu_alive(const struct session *sv, int *pidfd, int *ctl,
 		      int *runs, char *why, size_t n)
 {
 	unsigned long long t;
@@ -199,52 +171,47 @@ static int qemu_alive(const struct saved_session *sv, int *pidfd, int *ctl,
 	return 0;
 }
 
-static void forget(const char *dir)
+/* An ended session's run directory goes. */
+static void forget(int runfd, unsigned long id)
 {
-	char sock[PATH_MAX + 16];
+	char name[32];
 
-	state_remove(dir);
-	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
-	unlink(sock);
-	rmdir(dir);
+	state_remove(runfd);
+	unlinkat(runfd, AGENT_SOCK, 0);
+	close(runfd);
+	snprintf(name, sizeof(name), "s%lu", id);
+	unlinkat(cfg.rundirfd, name, AT_REMOVEDIR);
 }
 
-static void fill(struct session *s, const struct saved_session *sv,
-		 const char *dir)
+/*
+ * What the state file does not say: the session as recovered. Its agent
+ * is not connected: off, or to be connected again (agent_init).
+ */
+static void fill(struct session *s, const char *dir, int runfd)
 {
-	s->te.id = sv->id;
-	snprintf(s->te.name, sizeof(s->te.name), "%s", sv->name);
-	snprintf(s->dir, sizeof(s->dir), "%s", sv->dir);
 	snprintf(s->rundir, sizeof(s->rundir), "%s", dir);
+	s->runfd = runfd;
 	s->recovered = 1;
-	s->pid = sv->pid;
-	s->start_time = sv->start_time;
-	s->vhostfd = sv->vhostfd;
-	s->policy = sv->policy;
-	s->fifo = sv->fifo;
-	s->uid = sv->uid;
-	s->gid = sv->gid;
-	s->stop_timeout_ms = sv->stop_timeout_ms;
-	s->started = sv->started;
-	s->meta = sv->meta;
-	s->agent_on = sv->agent;
-	s->device = sv->device;
-	if (sv->device == DEV_DETACHED || sv->device == DEV_DETACH_FAILED)
+	if (s->device == DEV_DETACHED || s->device == DEV_DETACH_FAILED)
 		s->stopped = time(NULL);	/* listed for -l seconds */
-	snprintf(s->qmp, sizeof(s->qmp), "%s", sv->qmp);
-	/* a running agent keeps its clock: adopted as it is */
-	agent_init(&s->agent, sv->socket, sv->agent, sv->events,
-		   sv->clock[0] ? sv->clock : NULL);
-	s->trace_id = sv->trace_id;
+	s->agent.fd = -1;
+	s->agent.state = s->agent_on ? AGENT_CONNECTING : AGENT_OFF;
 	/* samples of the TSC terms from now on (the old ones went) */
-	if (!strcmp(sv->clock, "x86-tsc"))
+	if (!strcmp(s->agent.want_clock, "x86-tsc"))
 		session_tsc_search(s);
-	s->agent.proto = sv->agent_proto;
-	s->agent.cpus = sv->cpus;
-	snprintf(s->agent.release, sizeof(s->agent.release), "%s",
-		 sv->release);
-	snprintf(s->agent.machine, sizeof(s->agent.machine), "%s",
-		 sv->machine);
+}
+
+/* DIR, as the requester: without it the files stay as they are. */
+static void open_dir(struct session *s)
+{
+	if (fsid_user(s->uid, s->gid))
+		return;
+	s->dirfd = session_open_dir(AT_FDCWD, s->dir);
+	if (s->dirfd < 0)
+		say(s->te.id, s->te.name, "cannot open %s as uid %u: %s (its "
+		    "files are left alone)", s->dir, (unsigned int)s->uid,
+		    session_strerror(s->dirfd));
+	fsid_root();
 }
 
 static uint64_t module_bytes(struct session *s)
@@ -262,62 +229,84 @@ static uint64_t module_bytes(struct session *s)
 	return sum;
 }
 
+/* The session of the state file in runfd (dir), or NULL (said why). */
+static struct session *load(unsigned long id, const char *dir, int runfd)
+{
+	char why[PATH_MAX + 128];
+	struct session *s;
+	struct ctl_req r;
+	const char *bad;
+	int err;
+
+	if (runfd < 0 || faccessat(runfd, STATE_FILE, F_OK,
+				   AT_SYMLINK_NOFOLLOW)) {
+		say(id, NULL, "no state file in %s: left alone", dir);
+		return NULL;
+	}
+	if (state_read(runfd, &r, why, sizeof(why))) {
+		say(id, NULL, "ignored: %s", why);
+		return NULL;
+	}
+	s = session_alloc();
+	if (!s) {
+		ctl_req_free(&r);
+		say(id, NULL, "out of memory: left for the next start");
+		return NULL;
+	}
+	err = persist_load(s, &r, &bad);
+	ctl_req_free(&r);
+	if (err) {
+		say(id, NULL, "ignored: missing or malformed %s=", bad);
+	} else if (s->te.id != id) {
+		say(id, s->te.name, "ignored: the state file says s%lu",
+		    s->te.id);
+	} else if (session_set_ports(s, s->nports)) {
+		say(id, s->te.name, "out of memory: left for the next start");
+	} else {
+		return s;
+	}
+	session_free(s);
+	return NULL;
+}
+
 static enum outcome recover_one(unsigned long id)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 16], why[PATH_MAX + 128];
-	struct saved_session sv;
+	char dir[PATH_MAX], why[PATH_MAX + 128];
 	struct session *s;
 	struct sbuf msg;
-	int state, was, alive, runs, pidfd = -1, ctl = -1, err;
+	int state, was, alive, runs, stopping, pidfd = -1, ctl = -1, runfd, err;
 
 	snprintf(dir, sizeof(dir), "%s/s%lu", cfg.rundir, id);
-	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
-	if (access(path, F_OK)) {
-		say(id, NULL, "no state file in %s: left alone", dir);
+	runfd = session_open_rundir(id, 0);
+	s = load(id, dir, runfd);
+	if (!s) {
+		if (runfd >= 0)
+			close(runfd);
 		return IGNORED;
 	}
-	if (!trusted(path, why, sizeof(why)) ||
-	    state_read(path, &sv, why, sizeof(why))) {
-		say(id, NULL, "ignored: %s", why);
-		return IGNORED;
-	}
-	state = sess_state_by_name(sv.state);
-	if (sv.id != id || state < 0) {
-		say(id, sv.name, "ignored: the state file says s%lu, %s",
-		    sv.id, sv.state);
-		return IGNORED;
-	}
+	state = s->state;
 	if (state == SESS_ENDED) {
-		say(id, sv.name, "ended before the restart (files complete, "
+		say(id, s->te.name, "ended before the restart (files complete, "
 		    "DIR/stats written): forgotten");
-		forget(dir);
+		session_free(s);
+		forget(runfd, id);
 		return FORGOTTEN;
 	}
 
-	alive = qemu_alive(&sv, &pidfd, &ctl, &runs, why, sizeof(why));
-	s = session_alloc(sv.ports);
-	if (!s) {
-		say(id, sv.name, "out of memory: left for the next start");
-		if (pidfd >= 0)
-			close(pidfd);
-		if (ctl >= 0)
-			close(ctl);
-		return IGNORED;
-	}
-	fill(s, &sv, dir);
+	alive = qemu_alive(s, &pidfd, &ctl, &runs, why, sizeof(why));
 	s->pidfd = pidfd;
 	s->ctl = ctl;
-	was = agent_state_by_name(sv.agent_state);
-	if (was < 0)
-		was = AGENT_GONE;
-	if (state == SESS_STOPPING)
+	was = s->agent.state;
+	fill(s, dir, runfd);
+	open_dir(s);
+	stopping = state == SESS_STOPPING;
+	if (stopping)
 		state = SESS_RUNNING;	/* the stop is done again */
 	uatomic_set(&s->state, state);
-	if (alive && state == SESS_RUNNING && sv.agent) {
-		agent_resume(&s->agent, sv.agent_proto, was,
-			     !strcmp(sv.state, "stopping"));
-		s->resume_stop = !strcmp(sv.state, "stopping");
-		s->resume_deadline = mono_ms() + RESUME_STOP_WAIT_MS;
+	if (alive && state == SESS_RUNNING && s->agent_on) {
+		agent_resume(&s->agent, s->agent.proto, was, stopping);
+		s->resume_stop = stopping;
+		s->resume_deadline = vt_now_ms() + RESUME_STOP_WAIT_MS;
 	} else {
 		/* not connected: it shows what it was, or that it is gone */
 		s->agent.state = alive ? was : AGENT_GONE;
@@ -326,41 +315,43 @@ static enum outcome recover_one(unsigned long id)
 
 	err = table_add(&s->te);
 	if (err) {
-		say(id, sv.name, "ignored: the id or name is in use");
-		s->rundir[0] = '\0';	/* keep its state file */
+		say(id, s->te.name, "ignored: the id or name is in use");
+		close(s->runfd);
+		s->runfd = -1;		/* keep its state file */
 		session_free(s);
 		return IGNORED;
 	}
 	if (alive) {
 		session_check_sinks(s);
-		say(id, sv.name, "QEMU pid %d runs: recovered, %s, the module "
-		    "counted %llu bytes so far%s; agent: %s", sv.pid,
+		say(id, s->te.name, "QEMU pid %d runs: recovered, %s, the "
+		    "module counted %llu bytes so far%s; agent: %s", s->pid,
 		    sess_state_name(state),
 		    (unsigned long long)module_bytes(s),
 		    s->fifo ? ", FIFOs attached again once read" :
 		    ", file sinks left as the module holds them",
-		    !sv.agent ? "off" :
+		    !s->agent_on ? "off" :
 		    state != SESS_RUNNING ? "not needed (stopped)" :
-		    sv.agent_proto < 0 ? "reconnecting, upstream orders: none "
+		    s->agent.proto < 0 ? "reconnecting, upstream orders: none "
 		    "sent" : "reconnecting, hello then info: no start if it "
 		    "runs");
 		if (s->resume_stop)
-			say(id, sv.name, "the old daemon was stopping it: the "
-			    "stop goes on once the agent answered");
+			say(id, s->te.name, "the old daemon was stopping it: "
+			    "the stop goes on once the agent answered");
 	} else {
-		say(id, sv.name, "%s (%s): the session ends from what is in "
-		    "%s: the files as they are, synced%s%s",
+		say(id, s->te.name, "%s (%s): the session ends from what is "
+		    "in %s: the files as they are, synced%s%s",
 		    runs ? "QEMU runs but cannot be taken over" :
-		    "QEMU is gone", why, sv.dir, state == SESS_RUNNING ? ", DIR/stats from their "
-		    "sizes" : " (stopped before: DIR/stats kept)",
-		    state != SESS_RUNNING || sv.fifo ? "" : sv.meta ?
+		    "QEMU is gone", why, s->dir, state == SESS_RUNNING ?
+		    ", DIR/stats from their sizes" :
+		    " (stopped before: DIR/stats kept)",
+		    state != SESS_RUNNING || s->fifo ? "" : s->meta ?
 		    ", DIR/trace.dat from DIR/meta (fetched at start)" :
 		    ", no trace.dat (no metadata was fetched)");
 	}
 	sbuf_init(&msg);
 	err = session_run(s, &msg);
 	if (err) {
-		say(id, sv.name, "cannot start its thread: %.*s",
+		say(id, s->te.name, "cannot start its thread: %.*s",
 		    (int)msg.len, msg.p);
 		sbuf_free(&msg);
 		table_del(&s->te);
@@ -402,7 +393,7 @@ void sessions_recover(void)
 	struct dirent *e;
 	DIR *d;
 
-	d = opendir(cfg.rundir);
+	d = fdopendir(fcntl(cfg.rundirfd, F_DUPFD_CLOEXEC, 0));
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
@@ -428,9 +419,9 @@ void sessions_recover(void)
 	qsort(ids, n, sizeof(*ids), by_value);
 	for (i = 0; i < n; i++)
 		count[recover_one(ids[i])]++;
-	fprintf(stderr, "vhost-traced: recovery: %u session(s) recovered, "
-		"%u ended, %u forgotten (ended before), %u left alone; new "
-		"ids from %lu\n", count[RECOVERED], count[ENDED],
-		count[FORGOTTEN], count[IGNORED], ids[n - 1] + 1);
+	vt_log("recovery: %u session(s) recovered, %u ended, %u forgotten "
+	       "(ended before), %u left alone; new ids from %lu",
+	       count[RECOVERED], count[ENDED], count[FORGOTTEN],
+	       count[IGNORED], ids[n - 1] + 1);
 	free(ids);
 }

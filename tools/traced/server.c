@@ -13,6 +13,7 @@
 
 #include <linux/vhost_trace.h>
 
+#include "persist.h"
 #include "server.h"
 #include "session.h"
 
@@ -246,7 +247,13 @@ out:
 	sbuf_free(&body);
 }
 
-static void do_list(struct sbuf *out)
+/* A user sees and stops their own sessions only; root all of them. */
+static int is_mine(const struct session *s, const struct peer *peer)
+{
+	return !peer->uid || s->uid == peer->uid;
+}
+
+static void do_list(const struct peer *peer, struct sbuf *out)
 {
 	struct table_entry **v;
 	struct sbuf body;
@@ -255,7 +262,8 @@ static void do_list(struct sbuf *out)
 	sbuf_init(&body);
 	v = table_snapshot(&n);
 	for (i = 0; i < n; i++) {
-		session_describe(to_session(v[i]), 0, &body);
+		if (is_mine(to_session(v[i]), peer))
+			session_describe(to_session(v[i]), 0, &body);
 		table_entry_put(v[i]);
 	}
 	free(v);
@@ -263,7 +271,8 @@ static void do_list(struct sbuf *out)
 	sbuf_free(&body);
 }
 
-static void do_session(const struct ctl_req *req, struct sbuf *out)
+static void do_session(const struct ctl_req *req, const struct peer *peer,
+		       struct sbuf *out)
 {
 	static const char *const keys[] = { "timeout", NULL };
 	const char *cmd = req->argv[0], *bad;
@@ -280,6 +289,9 @@ static void do_session(const struct ctl_req *req, struct sbuf *out)
 	if (!e)
 		REPLY_ERR("%s: no session '%s'", cmd, req->argv[1]);
 	s = to_session(e);
+	if (!is_mine(s, peer))
+		REPLY_ERR("%s: session '%s' is another user's", cmd,
+			  req->argv[1]);
 	if (!strcmp(cmd, "stop")) {
 		struct ctl_req rest = *req;
 
@@ -336,9 +348,9 @@ void server_handle(const struct ctl_req *req, const struct peer *peer,
 	} else if (!strcmp(cmd, "attach")) {
 		do_start(req, peer, 1, out);
 	} else if (!strcmp(cmd, "list") && req->argc == 1) {
-		do_list(out);
+		do_list(peer, out);
 	} else if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {
-		do_session(req, out);
+		do_session(req, peer, out);
 	} else {
 		snprintf(msg, sizeof(msg), "unknown request '%s'", cmd);
 		ctl_reply(out, 0, msg, strlen(msg));

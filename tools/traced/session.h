@@ -53,6 +53,7 @@ enum sess_tsc {
 
 struct daemon_cfg {
 	const char *rundir;	/* agent sockets: RUNDIR/sID/agent.sock */
+	int rundirfd;		/* RUNDIR, root's, opened once */
 	const char *device;	/* /dev/vhost-trace */
 	int linger_s;		/* an ended session stays listed this long */
 };
@@ -102,6 +103,9 @@ struct session {
 	int stop_timeout_ms;
 	char dir[PATH_MAX];
 	char rundir[PATH_MAX];
+	int dirfd;		/* DIR, opened as the requester; -1 none */
+	int runfd;		/* RUNDIR/sID; -1 none (or not ours) */
+	int refused;		/* the last error a FIFO sink's open said */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -115,8 +119,7 @@ struct session {
 	long resume_deadline;	/* ms (CLOCK_MONOTONIC): stop then anyway */
 	int meta;		/* DIR/meta was fetched for this session */
 	int meta_tried;
-	int saved[5];		/* state, agent state, proto, meta, device
-				 * on disk */
+	char *saved;		/* the fields on disk (persist.c) */
 	int status;		/* wait status once ended (child only) */
 	time_t started;
 	time_t ended;
@@ -152,11 +155,10 @@ static inline struct session *to_session(struct table_entry *e)
 	return caa_container_of(e, struct session, te);
 }
 
-const char *sess_state_name(int state);
-/* The state of that name, or -1. */
-int sess_state_by_name(const char *name);
-/* A session with nports ports, nothing open yet (fds -1), or NULL. */
-struct session *session_alloc(unsigned int nports);
+/* A session, nothing open yet (fds -1), no ports yet; or NULL. */
+struct session *session_alloc(void);
+/* Its nports ports (no sinks yet). 0 or -ENOMEM. */
+int session_set_ports(struct session *s, unsigned int nports);
 /* KVM's TSC terms of its guest are to be sampled (before it runs). */
 void session_tsc_search(struct session *s);
 /* Frees a session that never entered the table. */
@@ -165,8 +167,6 @@ void session_free(struct session *s);
 void session_check_sinks(struct session *s);
 /* Takes over the sessions of a daemon that died (recover.c). */
 void sessions_recover(void);
-/* Writes RUNDIR/sID/state (state.h). Session thread, or before it runs. */
-int session_save(struct session *s);
 /* On failure, err holds a message for the requester. */
 int session_launch(const struct sess_args *a, struct session **out,
 		   struct sbuf *err);
@@ -183,7 +183,8 @@ void sessions_shutdown(int timeout_ms);
 unsigned int sessions_live(void);
 
 /*
- * session.c's parts that attach.c and recover.c share with launch.
+ * The parts that attach.c and recover.c share with launch (session.c,
+ * launch.c).
  * session_new: a new session in the table with its run directory, DIR
  * and the sinks; session_open_device: the device with its ports, control
  * fd and sinks attached (returns the device fd, or -1); session_run: the

@@ -2,9 +2,11 @@
 /* A session's state on disk (see state.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctlproto.h"
@@ -13,54 +15,22 @@
 #define STATE_MAX	32768
 #define MAGIC		"vhost-traced-session"
 
-int state_write(const char *dir, const struct saved_session *sv)
+int state_write(int dirfd, const char *fields, size_t len)
 {
-	char path[PATH_MAX + 16], tmp[PATH_MAX + 16], kv[PATH_MAX + 64];
 	struct sbuf b;
-	int fd, err = 0;
+	int fd, err;
 
 	sbuf_init(&b);
-#define KV(...) do { snprintf(kv, sizeof(kv), __VA_ARGS__); \
-		     err |= ctl_add_word(&b, kv); } while (0)
-	KV(MAGIC);
-	KV("version=%d", STATE_VERSION);
-	KV("id=%lu", sv->id);
-	KV("name=%s", sv->name);
-	KV("state=%s", sv->state);
-	KV("pid=%d", (int)sv->pid);
-	KV("start_time=%llu", sv->start_time);
-	KV("vhostfd=%d", sv->vhostfd);
-	KV("ports=%u", sv->ports);
-	KV("dir=%s", sv->dir);
-	KV("sink=%s", sv->fifo ? "fifo" : "file");
-	KV("policy=%d", sv->policy);
-	KV("agent=%s", sv->agent ? "on" : "off");
-	KV("agent_state=%s", sv->agent_state);
-	KV("agent_proto=%d", sv->agent_proto);
-	KV("events=%s", sv->events);
-	KV("socket=%s", sv->socket);
-	KV("uid=%u", (unsigned int)sv->uid);
-	KV("gid=%u", (unsigned int)sv->gid);
-	KV("stop_timeout=%d", sv->stop_timeout_ms);
-	KV("started=%lld", sv->started);
-	KV("meta=%d", sv->meta);
-	KV("cpus=%u", sv->cpus);
-	KV("release=%s", sv->release);
-	KV("machine=%s", sv->machine);
-	KV("device=%d", sv->device);
-	KV("qmp=%s", sv->qmp);
-	KV("clock=%s", sv->clock);
-	KV("trace_id=%llu", sv->trace_id);
-#undef KV
-	err |= sbuf_add(&b, "\n", 1);
+	err = sbuf_printf(&b, MAGIC " version=%d %.*s\n", STATE_VERSION,
+			  (int)len, fields);
 	if (err) {
 		sbuf_free(&b);
 		return -ENOMEM;
 	}
-	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
-	snprintf(tmp, sizeof(tmp), "%s/" STATE_FILE ".tmp", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
+	/* the directory is the requester's: whatever they put there goes */
+	unlinkat(dirfd, STATE_TMP, 0);
+	fd = openat(dirfd, STATE_TMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
@@ -69,134 +39,72 @@ int state_write(const char *dir, const struct saved_session *sv)
 		err = errno ? -errno : -EIO;
 	if (close(fd) && !err)
 		err = -errno;
-	if (!err && rename(tmp, path))
+	if (!err && renameat(dirfd, STATE_TMP, dirfd, STATE_FILE))
 		err = -errno;
 	if (err)
-		unlink(tmp);
+		unlinkat(dirfd, STATE_TMP, 0);
 out:
 	sbuf_free(&b);
 	return err;
 }
 
-void state_remove(const char *dir)
+void state_remove(int dirfd)
 {
-	char path[PATH_MAX + 16];
-
-	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/" STATE_FILE ".tmp", dir);
-	unlink(path);
+	unlinkat(dirfd, STATE_FILE, 0);
+	unlinkat(dirfd, STATE_TMP, 0);
 }
 
-/* A string value that fits; -EINVAL otherwise. */
-static int get_str(const struct ctl_req *r, const char *key, char *dst,
-		   size_t size)
+/*
+ * RUNDIR/sID belongs to the requester (QEMU makes the agent socket
+ * there): only a state file that the daemon wrote is believed, a plain
+ * file of root's that nobody else may write, with one link. Checked on
+ * the file opened, not on its name.
+ */
+static int trusted(int fd, char *err, size_t errsz)
 {
-	const char *v = ctl_get(r, key);
+	struct stat st;
 
-	if (!v || strlen(v) >= size)
-		return -EINVAL;
-	strcpy(dst, v);
-	return 0;
+	if (fstat(fd, &st)) {
+		snprintf(err, errsz, "fstat: %s", strerror(errno));
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid || (st.st_mode & 022) ||
+	    st.st_nlink != 1) {
+		snprintf(err, errsz, STATE_FILE " is not a plain file of "
+			 "root's mode 0600");
+		return 0;
+	}
+	return 1;
 }
 
-static int get_num(const struct ctl_req *r, const char *key, long long min,
-		   long long max, long long *val)
+static int get_version(const struct ctl_req *r, long long *val)
 {
-	const char *v = ctl_get(r, key);
+	const char *v = ctl_get(r, "version");
 	char *end;
 
 	if (!v || !*v)
 		return -EINVAL;
 	errno = 0;
 	*val = strtoll(v, &end, 10);
-	return errno || *end || *val < min || *val > max ? -EINVAL : 0;
-}
-
-static int get_ull(const struct ctl_req *r, const char *key,
-		   unsigned long long *val)
-{
-	const char *v = ctl_get(r, key);
-	char *end;
-
-	if (!v || *v < '0' || *v > '9')
-		return -EINVAL;
-	errno = 0;
-	*val = strtoull(v, &end, 10);
 	return errno || *end ? -EINVAL : 0;
 }
 
-static int parse(const struct ctl_req *r, struct saved_session *sv,
-		 const char **bad)
-{
-	long long v;
-	const char *s;
-
-#define NUM(key, min, max, dst) do { *bad = key; \
-		if (get_num(r, key, min, max, &v)) return -EINVAL; \
-		dst = v; } while (0)
-#define STR(key, dst) do { *bad = key; \
-		if (get_str(r, key, dst, sizeof(dst))) return -EINVAL; \
-		} while (0)
-	NUM("id", 1, LLONG_MAX, sv->id);
-	STR("name", sv->name);
-	STR("state", sv->state);
-	NUM("pid", 1, INT_MAX, sv->pid);
-	*bad = "start_time";
-	if (get_ull(r, "start_time", &sv->start_time))
-		return -EINVAL;
-	NUM("vhostfd", -1, INT_MAX, sv->vhostfd);
-	NUM("ports", 1, 65536, sv->ports);
-	STR("dir", sv->dir);
-	*bad = "dir";
-	if (sv->dir[0] != '/')
-		return -EINVAL;
-	*bad = "sink";
-	s = ctl_get(r, "sink");
-	if (!s || (strcmp(s, "file") && strcmp(s, "fifo")))
-		return -EINVAL;
-	sv->fifo = !strcmp(s, "fifo");
-	NUM("policy", 0, 1, sv->policy);
-	*bad = "agent";
-	s = ctl_get(r, "agent");
-	if (!s || (strcmp(s, "on") && strcmp(s, "off")))
-		return -EINVAL;
-	sv->agent = !strcmp(s, "on");
-	STR("agent_state", sv->agent_state);
-	NUM("agent_proto", -1, 1, sv->agent_proto);
-	STR("events", sv->events);
-	STR("socket", sv->socket);
-	NUM("uid", 0, UINT_MAX - 1, sv->uid);
-	NUM("gid", 0, UINT_MAX - 1, sv->gid);
-	NUM("stop_timeout", 0, INT_MAX, sv->stop_timeout_ms);
-	NUM("started", 0, LLONG_MAX, sv->started);
-	NUM("meta", 0, 1, sv->meta);
-	NUM("cpus", 0, 65536, sv->cpus);
-	STR("release", sv->release);
-	STR("machine", sv->machine);
-	NUM("device", 0, 3, sv->device);
-	STR("qmp", sv->qmp);
-	STR("clock", sv->clock);
-	*bad = "trace_id";
-	if (get_ull(r, "trace_id", &sv->trace_id))
-		return -EINVAL;
-#undef NUM
-#undef STR
-	return 0;
-}
-
-int state_read(const char *path, struct saved_session *sv, char *err,
-	       size_t errsz)
+int state_read(int dirfd, struct ctl_req *r, char *err, size_t errsz)
 {
 	char *buf = malloc(STATE_MAX + 1), *nl;
-	struct ctl_req r = { 0 };
-	const char *bad = NULL;
 	ssize_t n = -1;
 	long long ver;
 	int fd, ret;
 
-	memset(sv, 0, sizeof(*sv));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	memset(r, 0, sizeof(*r));
+	/* O_NONBLOCK: a FIFO does not block the open (and is refused) */
+	fd = openat(dirfd, STATE_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+	if (fd >= 0 && !trusted(fd, err, errsz)) {
+		close(fd);
+		ret = -EPERM;
+		goto out;
+	}
 	if (buf && fd >= 0)
 		n = read(fd, buf, STATE_MAX + 1);
 	ret = n < 0 ? -errno : 0;
@@ -204,7 +112,7 @@ int state_read(const char *path, struct saved_session *sv, char *err,
 		close(fd);
 	if (!buf || ret) {
 		ret = buf ? ret : -ENOMEM;
-		snprintf(err, errsz, "cannot read %s: %s", path,
+		snprintf(err, errsz, "cannot read " STATE_FILE ": %s",
 			 strerror(-ret));
 		goto out;
 	}
@@ -215,24 +123,20 @@ int state_read(const char *path, struct saved_session *sv, char *err,
 		ret = -EINVAL;
 		goto out;
 	}
-	ret = ctl_parse(buf, nl - buf, &r);
-	if (ret || strcmp(r.argv[0], MAGIC)) {
+	ret = ctl_parse(buf, nl - buf, r);
+	if (ret || strcmp(r->argv[0], MAGIC)) {
 		snprintf(err, errsz, "not a vhost-traced session state");
 		ret = -EINVAL;
 		goto out;
 	}
-	if (get_num(&r, "version", 1, INT_MAX, &ver) || ver != STATE_VERSION) {
+	if (get_version(r, &ver) || ver != STATE_VERSION) {
 		snprintf(err, errsz, "version %s (this daemon reads %d)",
-			 ctl_get(&r, "version") ?: "missing", STATE_VERSION);
+			 ctl_get(r, "version") ?: "missing", STATE_VERSION);
 		ret = -EINVAL;
-		goto out;
 	}
-	ret = parse(&r, sv, &bad);
-	if (ret)
-		snprintf(err, errsz, "missing or malformed %s=", bad);
 out:
-	if (r.argv)
-		ctl_req_free(&r);
+	if (ret && r->argv)
+		ctl_req_free(r);
 	free(buf);
 	return ret;
 }

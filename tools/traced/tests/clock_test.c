@@ -14,6 +14,7 @@
  * 1.5: guest = host * 1.5 - 10e9.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
 	struct kvm_clock c, u;
 	struct tracedat *td;
 	FILE *fp;
-	int ret, i, n;
+	int ret, i, n, dirfd;
 
 	if (argc > 2 && argc != 5) {
 		fprintf(stderr, "usage: clock_test [WORKDIR [META CPU0 CPU1]]\n");
@@ -210,7 +211,9 @@ int main(int argc, char **argv)
 
 	c.ns_mult = 3;
 	c.ns_shift = 2;
-	ret = kvm_clock_write_files(&c, root, "vm7", 0x1234abcdULL, "x86-tsc");
+	dirfd = open(root, O_RDONLY | O_DIRECTORY);
+	ret = kvm_clock_write_files(&c, dirfd, "vm7", 0x1234abcdULL, "x86-tsc");
+	close(dirfd);
 	snprintf(path, sizeof(path), "%s/guest.map", root);
 	fp = fopen(path, "r");
 	n = fp ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;

@@ -33,14 +33,7 @@ S=$W/traced.sock
 mkdir -p $R
 . "$here/../../tracedat/tests/meta.sh"
 
-# state ID NAME STATE PID START_TIME VHOSTFD DIR META: a state file as a
-# daemon writes it (tools/traced/state.c), root's, mode 0600
-state() {
-	mkdir -p "$R/s$1"
-	printf 'vhost-traced-session version=1 id=%s name=%s state=%s pid=%s start_time=%s vhostfd=%s ports=2 dir=%s sink=file policy=0 agent=on agent_state=running agent_proto=1 events=vtest:vtest_event socket=%s/s%s/agent.sock uid=0 gid=0 stop_timeout=10000 started=1700000000 meta=%s cpus=2 release=6.1.0-test machine=x86_64 device=0 qmp= clock= trace_id=0\n' \
-		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$R" "$1" "$8" > "$R/s$1/state"
-	chmod 600 "$R/s$1/state"
-}
+. "$here/statefile.sh"
 
 start_time() { awk '{print $22}' /proc/$1/stat; }
 

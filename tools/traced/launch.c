@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Launch mode: the daemon opens the device and starts QEMU with it, as
+ * the requester, with the agent's chardev and vhost-trace-pci added to
+ * QEMU's command line. session_open_device is shared with attach.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "persist.h"
+#include "session_int.h"
+#include "state.h"
+
+#define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
+
+/*
+ * QEMU's stdout and stderr: DIR/qemu.log, opened once the child has the
+ * requester's ids, through DIR's fd, no link followed, a regular file
+ * (a FIFO does not block the open). Async-signal-safe calls only.
+ */
+static int open_log(int dirfd)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd, "qemu.log", O_WRONLY | O_CREAT | O_TRUNC |
+		    O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0644);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, O_APPEND))
+		return -1;
+	return fd;
+}
+
+/* Runs in the forked child: async-signal-safe calls only. */
+static void exec_qemu(const struct sess_args *a, int dev, int dirfd,
+		      char **argv)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int fd;
+
+	/*
+	 * QEMU starts with the signals as a shell gives them: the daemon
+	 * blocks SIGTERM and SIGINT (signalfd) and ignores SIGPIPE, and
+	 * exec keeps both: a QEMU (or a `timeout` wrapping it) would never
+	 * see a SIGTERM.
+	 */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigaction(SIGPIPE, &dfl, NULL);
+	setsid();
+	if (fcntl(dev, F_SETFD, 0))
+		_exit(126);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0 || dup2(fd, 0) < 0)
+		_exit(126);
+	if (a->uid && (setgroups(1, &a->gid) || setgid(a->gid) ||
+		       setuid(a->uid)))
+		_exit(126);
+	fd = open_log(dirfd);
+	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(126);
+	if (chdir(a->cwd))
+		_exit(126);
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+static char **qemu_argv(const struct sess_args *a, struct session *s,
+			int dev)
+{
+	char **v = calloc(a->argc + 5, sizeof(char *));
+	int i;
+
+	if (!v)
+		return NULL;
+	for (i = 0; i < a->argc; i++)
+		v[i] = a->argv[i];
+	if (asprintf(&v[i++], "-chardev") < 0 ||
+	    asprintf(&v[i++], "socket,id=vtagent,path=%s/agent.sock,"
+		     "server=on,wait=off", s->rundir) < 0 ||
+	    asprintf(&v[i++], "-device") < 0 ||
+	    asprintf(&v[i++], "vhost-trace-pci,id=vtrace0,vhostfd=%d,ports=%u,"
+		     "chardev=vtagent", dev, s->nports) < 0)
+		return NULL;	/* small leak on an exhausted heap */
+	return v;
+}
+
+static void free_qemu_argv(const struct sess_args *a, char **v)
+{
+	int i;
+
+	for (i = a->argc; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Shared by launch and attach: opens the device, sets the ports, takes
+ * the control fd and attaches the sinks. Returns the device fd (for
+ * QEMU), or -1 with err set.
+ */
+int session_open_device(struct session *s, struct sbuf *err)
+{
+	int dev;
+
+	dev = open(cfg.device, O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		sbuf_printf(err, "cannot open %s: %s%s", cfg.device,
+			    strerror(errno), errno == ENOENT ?
+			    " (is vhost_trace.ko loaded?)" : "");
+		return -1;
+	}
+	if (ioctl(dev, VHOST_TRACE_SET_PORTS, &s->nports))
+		FAIL("VHOST_TRACE_SET_PORTS %u: %s", s->nports, strerror(errno));
+	s->ctl = ioctl(dev, VHOST_TRACE_GET_CTL_FD);
+	if (s->ctl < 0)
+		FAIL("VHOST_TRACE_GET_CTL_FD: %s", strerror(errno));
+	if (session_attach_sinks(s, err))
+		goto fail;
+	return dev;
+fail:
+	close(dev);
+	return -1;
+}
+
+/* Our QEMU child is gone again. */
+static void kill_qemu(struct session *s)
+{
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+}
+
+int session_launch(const struct sess_args *a, struct session **out,
+		   struct sbuf *err)
+{
+	struct session *s;
+	char **argv = NULL;
+	char pstate;
+	int dev = -1, rc;
+
+	rc = session_new(a, &s, err);
+	if (rc)
+		return rc;
+	s->child = 1;
+	dev = session_open_device(s, err);
+	if (dev < 0)
+		goto fail;
+	argv = qemu_argv(a, s, dev);
+	if (!argv)
+		FAIL("out of memory");
+
+	s->pid = fork();
+	if (s->pid < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (!s->pid)
+		exec_qemu(a, dev, s->dirfd, argv);
+	s->vhostfd = dev;	/* the same number in QEMU: inherited */
+	close(dev);		/* QEMU holds the device now */
+	dev = -1;
+	free_qemu_argv(a, argv);
+	argv = NULL;
+	s->pidfd = pidfd_open(s->pid, 0);
+	/* the start time is the fork's: exec does not change it */
+	if (s->pidfd < 0 || proc_stat(s->pid, &pstate, &s->start_time)) {
+		sbuf_printf(err, "cannot watch QEMU (pid %d): %s", s->pid,
+			    strerror(errno));
+		kill_qemu(s);
+		goto fail;
+	}
+	session_save(s);
+	if (session_run(s, err)) {
+		kill_qemu(s);
+		goto fail;
+	}
+	table_entry_get(&s->te);	/* the caller's */
+	*out = s;
+	return 0;
+fail:
+	free_qemu_argv(a, argv);
+	if (dev >= 0)
+		close(dev);
+	table_del(&s->te);
+	return -EIO;
+}

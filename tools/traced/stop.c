@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The end of tracing, in the session thread: a stop request (the agent
+ * stops and flushes, the last pages leave the rings, the sinks are
+ * detached, trace.dat and DIR/stats written, an attached device
+ * unplugged), or QEMU's exit.
+ */
+#include <errno.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "session_int.h"
+
+/*
+ * The agent stops and flushes (when it answers), the last pages leave
+ * the rings (the byte counters stay still), the sinks are detached and
+ * the files synced and closed.
+ */
+static void drain(struct session *s, int qemu_alive)
+{
+	long end = vt_now_ms() + s->stop_timeout_ms, still = vt_now_ms();
+	uint64_t bytes, last;
+	unsigned int p;
+
+	session_set_state(s, SESS_STOPPING);
+	if (qemu_alive && s->agent.fd >= 0) {
+		agent_stop(&s->agent, s->stop_timeout_ms);
+		uatomic_set(&s->agent_state, s->agent.state);
+		for (p = 0; p < s->nports; p++)
+			if (!agent_sent_bytes(&s->agent, p, &bytes))
+				uatomic_set(&s->agent_bytes[p], bytes);
+		session_poll_lost(s, 1);
+	}
+	if (qemu_alive)
+		session_tsc_finish(s);
+	/* a version 1 agent said how many bytes each port got */
+	while (qemu_alive && vt_now_ms() < end && !session_all_arrived(s))
+		usleep(20000);
+	/* drain: the counters must stand still for 500 ms */
+	last = session_total_bytes(s);
+	while (qemu_alive && vt_now_ms() < end && vt_now_ms() - still < 500) {
+		usleep(100000);
+		bytes = session_total_bytes(s);
+		if (bytes != last)
+			still = vt_now_ms();
+		last = bytes;
+	}
+	session_detach_sinks(s);
+	session_tick(s, 0);
+}
+
+void session_stop(struct session *s)
+{
+	drain(s, 1);
+	session_write_tracedat(s, 1);
+	if (s->device == DEV_ATTACHED) {
+		session_detach(s);
+		s->stopped = time(NULL);
+	}
+	session_set_state(s, SESS_STOPPED);
+	session_write_stats(s);
+}
+
+/*
+ * QEMU exited (its pidfd is readable). Our child is reaped for its exit
+ * status; an attached QEMU, or one we took over after a restart, is not
+ * ours to reap.
+ */
+int session_reap(struct session *s)
+{
+	int status;
+
+	if (s->child && waitpid(s->pid, &status, WNOHANG) != s->pid)
+		return 0;
+	if (s->child)
+		s->status = status;
+	s->ended = time(NULL);
+	return 1;
+}
+
+/* QEMU exited: tracing ends (files complete), DIR/stats. */
+void session_qemu_exited(struct session *s, int state)
+{
+	agent_close(&s->agent);
+	if (state == SESS_RUNNING) {
+		drain(s, 0);
+		session_write_tracedat(s, 0);
+	} else {
+		session_tick(s, 0);
+	}
+	session_tsc_end(s);
+	session_set_state(s, SESS_ENDED);
+	/* a session stopped before keeps the DIR/stats of its stop */
+	if (state == SESS_RUNNING)
+		session_write_stats(s);
+}
