@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vt_buf.h"
@@ -90,13 +91,23 @@ int vt_buf_read_fd(struct vt_buf *b, int fd)
 	return 0;
 }
 
+/*
+ * A regular file only, not through a link in its last component, and
+ * without waiting on a FIFO put in its place: the host reads files the
+ * guest's metadata made (DIR/meta) this way.
+ */
 int vt_buf_read_file(struct vt_buf *b, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
 	int ret;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	ret = vt_buf_read_fd(b, fd);
 	close(fd);
 	return ret;

@@ -31,13 +31,20 @@ static int mkdirs(char *path)
 	return 0;
 }
 
+/* A regular file: no link followed, no FIFO waited on or written. */
 static int write_file(const char *path, const char *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+		      O_NONBLOCK, 0644);
+	struct stat st;
 	int ret = 0;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || ftruncate(fd, 0)) {
+		close(fd);
+		return -EINVAL;
+	}
 	while (len) {
 		ssize_t n = write(fd, data, len);
 

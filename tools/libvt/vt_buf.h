@@ -19,6 +19,7 @@ int vt_buf_append(struct vt_buf *b, const void *data, size_t len);
 int vt_buf_printf(struct vt_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int vt_buf_read_fd(struct vt_buf *b, int fd);
+/* A regular file, last component no link, never waits on a FIFO. */
 int vt_buf_read_file(struct vt_buf *b, const char *path);
 void vt_buf_free(struct vt_buf *b);
 

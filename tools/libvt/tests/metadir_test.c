@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vt_cpio.h"
@@ -29,7 +30,7 @@ int main(void)
 	struct vt_buf b = { 0 };
 	int n;
 
-	tap_plan(NULL, 6);
+	tap_plan(NULL, 9);
 	if (!mkdtemp(dir))
 		return 1;
 
@@ -54,6 +55,24 @@ int main(void)
 	n = vt_metadir_unpack(b.p, b.len, dir, err, sizeof(err));
 	tap_ok(n == 5 && file_is(dir, "events/header_page", "hp\n"),
 	       "unpacking again over an existing directory replaces files");
+
+	/* what a user planted in DIR/meta: never followed, never waited on */
+	snprintf(cmd, sizeof(cmd), "%s/printk_formats", dir);
+	unlink(cmd);
+	n = symlink("/etc/passwd", cmd);
+	n = vt_metadir_unpack(b.p, b.len, dir, err, sizeof(err));
+	tap_ok(n < 0 && strstr(err, "printk_formats"),
+	       "a link in the archive's place is not followed: %s", err);
+	tap_ok(!file_is(dir, "printk_formats", ""),
+	       "nor read through (vt_buf_read_file)");
+	unlink(cmd);
+	if (mkfifo(cmd, 0600))
+		return 1;
+	n = vt_metadir_unpack(b.p, b.len, dir, err, sizeof(err));
+	tap_ok(n < 0 && !file_is(dir, "printk_formats", ""),
+	       "a FIFO in its place: refused at once, not waited on: %s",
+	       err);
+	unlink(cmd);
 
 	b.p[b.len - 1] = 'x';
 	memcpy(b.p + 110, "/ven", 4);	/* first name made absolute */
