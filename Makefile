@@ -8,31 +8,31 @@
 #   make checkpatch kernel coding style of vhost-trace/
 #
 # Supported kernels are discovered from the installed packages
-# (tools/kernels.sh); everything built goes to $(BUILD).
+# (tools/dev/kernels.sh); everything built goes to $(BUILD).
 
 BUILD ?= $(CURDIR)/build
 export BUILD
 
-KERNELS = $(shell tools/kernels.sh)
+KERNELS = $(shell tools/dev/kernels.sh)
 
 .PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench checkpatch clean fuzz
 
 all: modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced
 
 deps:
-	@tools/deps.sh $(BUILD)
+	@tools/dev/deps.sh $(BUILD)
 
 # One line per kernel: "release series".
 modules:
-	@tools/kernels.sh | while read -r rel series; do \
-		tools/build-module.sh $(BUILD) $$rel $$series || exit 1; \
+	@tools/dev/kernels.sh | while read -r rel series; do \
+		tools/dev/build-module.sh $(BUILD) $$rel $$series || exit 1; \
 	done
 
 # The kselftests, built once per linux-source series against its own
 # kselftest_harness.h and lib.mk.
 selftests:
-	@for s in $$(tools/kernels.sh | awk '{print $$2}' | sort -u); do \
-		tools/linux-src.sh /usr/src/linux-source-$$s.tar.xz \
+	@for s in $$(tools/dev/kernels.sh | awk '{print $$2}' | sort -u); do \
+		tools/dev/linux-src.sh /usr/src/linux-source-$$s.tar.xz \
 			$(BUILD)/linux-src/$$s && \
 		$(MAKE) -s -C selftests all OUTPUT=$(BUILD)/selftests/$$s \
 			KSFT_DIR=$(BUILD)/linux-src/$$s/tools/testing/selftests \
@@ -80,10 +80,10 @@ traced:
 	@$(MAKE) -s -C tools/cli BUILD=$(BUILD)
 
 vm-images:
-	@tools/kernels.sh | while read -r rel series; do \
+	@tools/dev/kernels.sh | while read -r rel series; do \
 		for k in host guest; do \
 			img=$(BUILD)/vm/initramfs-$$k-$$rel.cpio.gz; \
-			tools/vm/mkinitramfs.sh $$k $$rel $$img || exit 1; \
+			tools/dev/vm/mkinitramfs.sh $$k $$rel $$img || exit 1; \
 		done; \
 	done
 
@@ -91,7 +91,7 @@ check:
 	@selftests/check.sh
 
 demo: deps all
-	@tools/demo.sh
+	@tools/dev/demo.sh
 
 # The fuzz targets (selftests/fuzz), FUZZ_SECONDS (300) each; make check
 # runs them a few seconds each.
@@ -102,13 +102,13 @@ fuzz:
 
 # The transport benchmark, in a host VM on each kernel (not in make check).
 bench: deps all
-	@for k in $$(tools/kernels.sh | awk '{print $$1}'); do \
-		tools/vmrun -k $$k -- selftests/vm/bench.sh || exit 1; \
+	@for k in $$(tools/dev/kernels.sh | awk '{print $$1}'); do \
+		tools/dev/vmrun -k $$k -- selftests/vm/bench.sh || exit 1; \
 	done
 
 # LINUX_VERSION_CODE is how an out-of-tree module knows its kernel: allowed.
 # The uapi header is checked without --strict: BIT() is not for uapi.
-CHECKPATCH = $(BUILD)/linux-src/$(lastword $(shell tools/kernels.sh))/scripts/checkpatch.pl \
+CHECKPATCH = $(BUILD)/linux-src/$(lastword $(shell tools/dev/kernels.sh))/scripts/checkpatch.pl \
 	--no-tree --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,LINUX_VERSION_CODE -f
 checkpatch:
 	@$(CHECKPATCH) --strict vhost-trace/*.c vhost-trace/*.h

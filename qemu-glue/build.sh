@@ -3,7 +3,7 @@
 # patch series (qemu-glue/patches/series) applied.
 #
 # Usage: qemu-glue/build.sh BUILD_DIR
-#   BUILD_DIR/qemu/src    pristine source (unpacked by tools/deps.sh)
+#   BUILD_DIR/qemu/src    pristine source (unpacked by tools/dev/deps.sh)
 #   BUILD_DIR/qemu/tree   source with the series applied
 #   BUILD_DIR/qemu/build  meson build tree; the binary is
 #                         BUILD_DIR/qemu/build/qemu-system-x86_64
@@ -22,7 +22,7 @@ obj=$build/qemu/build
 series=$here/patches/series
 
 if [ ! -f "$src/.unpacked" ]; then
-	echo "qemu-glue: no QEMU source in $src (run tools/deps.sh)" >&2
+	echo "qemu-glue: no QEMU source in $src (run tools/dev/deps.sh)" >&2
 	exit 1
 fi
 

@@ -42,7 +42,7 @@ run() {
 # lines become test points, and the run itself (status, dmesg) one more.
 # A failed point is followed by the last lines its check printed, so that
 # a reader of the TAP points (CI's excerpt) sees why without the stream.
-# When tools/vmrun boots again (the host VM hung or died), the points of
+# When tools/dev/vmrun boots again (the host VM hung or died), the points of
 # the attempt before are dropped: only the last attempt's count.
 run_vm() {
 	local name=$1 line rc=255 pts=() why=() out=() i=0
@@ -79,7 +79,7 @@ run_vm() {
 # What decides how the machine boots: /boot, the kernel image packages,
 # the kernels' module trees, the boot loader's configuration. make check
 # (and make demo) may change none of it: the test kernels are unpacked into
-# the build directory (tools/kernel-images.sh).
+# the build directory (tools/dev/kernel-images.sh).
 boot_state() {
 	local d
 	ls -l --time-style=full-iso /boot /boot/grub 2>/dev/null
@@ -109,15 +109,15 @@ has_stage() {
 }
 
 stage_deps() {
-	run "dependencies installed" "$top/tools/deps.sh" "$BUILD"
+	run "dependencies installed" "$top/tools/dev/deps.sh" "$BUILD"
 }
 
 stage_build() {
 	local rel series
 	while read -r rel series; do
 		run "vhost_trace.ko builds for $rel (vhost.h from linux-source-$series)" \
-			"$top/tools/build-module.sh" "$BUILD" "$rel" "$series"
-	done < <("$top/tools/kernels.sh")
+			"$top/tools/dev/build-module.sh" "$BUILD" "$rel" "$series"
+	done < <("$top/tools/dev/kernels.sh")
 	run "kselftests build" make -s -C "$top" selftests
 	run "QEMU builds with the qemu-glue series" make -s -C "$top" qemu
 	run "VM initramfs images build" make -s -C "$top" vm-images
@@ -185,9 +185,9 @@ declare -A vmq
 # kernels_of all|oldest|newest: releases, one per line
 kernels_of() {
 	case "$1" in
-	all)	"$top/tools/kernels.sh" ;;
-	oldest)	"$top/tools/kernels.sh" | head -n 1 ;;
-	newest)	"$top/tools/kernels.sh" | tail -n 1 ;;
+	all)	"$top/tools/dev/kernels.sh" ;;
+	oldest)	"$top/tools/dev/kernels.sh" | head -n 1 ;;
+	newest)	"$top/tools/dev/kernels.sh" | tail -n 1 ;;
 	esac | awk '{print $1}'
 }
 
@@ -208,7 +208,7 @@ run_vm_queues() {
 		IFS='|' read -ra specs <<< "${vmq[$rel]}"
 		s=$SECONDS
 		echo "# stage vm $rel: ${specs[*]}"
-		run_vm "vm $rel" "$top/tools/vmrun" -k "$rel" -t 2400 -- \
+		run_vm "vm $rel" "$top/tools/dev/vmrun" -k "$rel" -t 2400 -- \
 			"$top/selftests/vm/suite.sh" "${specs[@]}"
 		echo "# stage vm $rel took $((SECONDS - s))s"
 	done

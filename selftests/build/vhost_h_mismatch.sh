@@ -1,14 +1,14 @@
 #!/bin/bash
 # A vhost.h from another kernel version must stop the module build, with a
 # message that says so. Both guards are tried, for each pair of supported
-# kernels: tools/build-module.sh (package versions) and the compile-time
+# kernels: tools/dev/build-module.sh (package versions) and the compile-time
 # check in vhost-trace/compat.h (a kbuild run given the wrong vhost.h
 # directly).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$top/build}
-mapfile -t kernels < <("$top/tools/kernels.sh")
+mapfile -t kernels < <("$top/tools/dev/kernels.sh")
 if [ "${#kernels[@]}" -lt 2 ]; then
 	echo "need two supported kernels, have ${#kernels[@]}"
 	exit 1
@@ -40,7 +40,7 @@ for k in "${kernels[@]}"; do
 		[ "$oseries" = "$series" ] && continue
 		osrc=$build/linux-src/$oseries
 		expect_refused "$rel with vhost.h of $oseries (build-module)" \
-			"$tmp/a.log" "$top/tools/build-module.sh" "$tmp/b" \
+			"$tmp/a.log" "$top/tools/dev/build-module.sh" "$tmp/b" \
 			"$rel" "$series" "$osrc"
 
 		m=$tmp/m-$rel-$oseries

@@ -6,7 +6,7 @@
 # files; agent-ctl-path on a unix socket chardev. What is shown: see
 # agent_lib.sh; plus the module's statistics agree with the agent.
 #
-#   tools/vmrun -k 6.1.0-56-amd64 -- selftests/vm/agent_vhost.sh
+#   tools/dev/vmrun -k 6.1.0-56-amd64 -- selftests/vm/agent_vhost.sh
 . "$(dirname "$0")/lib.sh"
 
 LAUNCH=$BUILD/tools/vhost-trace-launch
@@ -25,7 +25,7 @@ AGENT_PATH=vhost-trace
 run_guest() {
 	"$LAUNCH" -n 2 -s "0=$D/cpu0.raw" -s "1=$D/cpu1.raw" \
 		-o "$D/vhost-stats" -- \
-		"$TOP/tools/guestrun" -k "$GK" -t 300 \
+		"$TOP/tools/dev/guestrun" -k "$GK" -t 300 \
 		-f "$AGENT:/bin/trace-agent" "$1" \
 		-chardev "socket,id=ctl,path=$D/ctl.sock,server=on,wait=off" \
 		-device "vhost-trace-pci,vhostfd=@VHOSTFD@,ports=2,chardev=ctl"

@@ -4,8 +4,8 @@
 # baseline): trace-path-cpuN on file chardevs, agent-ctl-path on a unix
 # socket chardev. What is shown: see agent_lib.sh.
 #
-#   tools/vmrun -k 6.1.0-56-amd64 -- selftests/vm/agent_virtio_serial.sh
-#   tools/vmrun -k 6.1.0-56-amd64 -- env AGENT_GUEST_KERNEL=6.12.117+deb12-amd64 \
+#   tools/dev/vmrun -k 6.1.0-56-amd64 -- selftests/vm/agent_virtio_serial.sh
+#   tools/dev/vmrun -k 6.1.0-56-amd64 -- env AGENT_GUEST_KERNEL=6.12.117+deb12-amd64 \
 #       selftests/vm/agent_virtio_serial.sh
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/agent_lib.sh"
@@ -13,7 +13,7 @@
 AGENT_PATH=virtio-serial
 
 run_guest() {
-	"$TOP/tools/guestrun" -k "$GK" -t 300 -f "$AGENT:/bin/trace-agent" "$1" \
+	"$TOP/tools/dev/guestrun" -k "$GK" -t 300 -f "$AGENT:/bin/trace-agent" "$1" \
 		-device virtio-serial-pci \
 		-chardev "file,id=t0,path=$D/cpu0.raw" \
 		-device virtserialport,chardev=t0,name=trace-path-cpu0 \

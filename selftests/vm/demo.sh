@@ -1,5 +1,5 @@
 #!/bin/sh
-# In the host VM, the body of `make demo` (called by tools/demo-vm.sh),
+# In the host VM, the body of `make demo` (called by tools/dev/demo-vm.sh),
 # the way a user runs vhost-trace: vhost-traced is started, and
 # `vhost-trace record --launch` starts a nested guest (stock virtio_console,
 # the trace agent) traced for sched_switch and sched_wakeup; a short
@@ -43,7 +43,7 @@ done
 echo "== vhost-trace record --launch -N demo -e sched:sched_switch -e sched:sched_wakeup"
 "$VT" record --launch -d -o "$OUT" -N demo -n 2 \
 	-e sched:sched_switch -e sched:sched_wakeup -- \
-	"$TOP/tools/guestrun" -t 300 -f "$AGENT:/bin/trace-agent" -e SETTLE=3 \
+	"$TOP/tools/dev/guestrun" -t 300 -f "$AGENT:/bin/trace-agent" -e SETTLE=3 \
 	"$(dirname "$0")/guest_traced.sh" | sed 's/^/   /'
 
 agent_state() { "$VT" list 2>/dev/null | awk '$2 == "demo" {print $9}'; }

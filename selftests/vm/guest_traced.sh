@@ -1,4 +1,4 @@
-# A nested guest's /run.sh (tools/guestrun) for daemon tests and the demo:
+# A nested guest's /run.sh (tools/dev/guestrun) for daemon tests and the demo:
 # the trace agent, and a workload pinned to each vCPU. The host sets the
 # trace clock, starts, then stops tracing (tracing_on 1, then 0) and
 # fetches the metadata;

@@ -1,4 +1,4 @@
-# Helpers for scripts that run inside the host VM (tools/vmrun). Each
+# Helpers for scripts that run inside the host VM (tools/dev/vmrun). Each
 # result line "check: ok NAME" / "check: not ok NAME" becomes one test
 # point of `make check`.
 # shellcheck shell=sh
@@ -7,7 +7,7 @@ TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$TOP/build}
 REL=$(uname -r)
 # linux-source series of the running kernel (6.1, 6.12, ...)
-SERIES=$("$TOP/tools/kernels.sh" | awk -v r="$REL" '$1 == r {print $2}')
+SERIES=$("$TOP/tools/dev/kernels.sh" | awk -v r="$REL" '$1 == r {print $2}')
 KMOD=$BUILD/kmod/$REL/vhost-trace/vhost_trace.ko
 KSFT_DIR=$BUILD/linux-src/$SERIES/tools/testing/selftests
 FAILED=0
@@ -53,7 +53,7 @@ load_module() {
 	modprobe vhost && insmod "$KMOD" && [ -c /dev/vhost-trace ]
 }
 
-# The host VM's KVM with shadow paging for its nested guests: tools/vmrun
+# The host VM's KVM with shadow paging for its nested guests: tools/dev/vmrun
 # boots the host VM with kvm_amd.npt=0 (why: there); this makes sure of
 # it for the scripts that need it most (two guests at once, hot-plug).
 kvm_shadow_paging() {

@@ -14,7 +14,7 @@ grep -qx trace-path-cpu0 /sys/class/virtio-ports/vport*/name &&
 EOS
 
 guest_sees_port() {
-	"$TOP/tools/guestrun" -t 240 /tmp/guest.sh \
+	"$TOP/tools/dev/guestrun" -t 240 /tmp/guest.sh \
 		-device virtio-serial-pci \
 		-chardev null,id=t0 \
 		-device virtserialport,chardev=t0,name=trace-path-cpu0

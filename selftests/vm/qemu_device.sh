@@ -80,7 +80,7 @@ EOP
 	rm -f $W/qemu.pid
 	watch_io $W/qemu.pid $W/io.vhost &
 	"$LAUNCH" -n 2 -s 0=$W/cpu0.dat -s 1=$W/cpu1.fifo -o $W/stats -- \
-		"$TOP/tools/guestrun" -t 400 -f "$PATTERN:/bin/vt-pattern" \
+		"$TOP/tools/dev/guestrun" -t 400 -f "$PATTERN:/bin/vt-pattern" \
 		-e AGENT=1 $W/guest.sh \
 		-chardev socket,id=agent,path=$W/agent.sock,server=on,wait=off \
 		-device vhost-trace-pci,vhostfd=@VHOSTFD@,ports=2,chardev=agent \
@@ -128,7 +128,7 @@ run_baseline() {
 	rm -f $W/qemu.pid
 	watch_io $W/qemu.pid $W/io.base &
 	pids="$pids $!"
-	"$TOP/tools/guestrun" -t 400 -f "$PATTERN:/bin/vt-pattern" $W/guest.sh \
+	"$TOP/tools/dev/guestrun" -t 400 -f "$PATTERN:/bin/vt-pattern" $W/guest.sh \
 		-device virtio-serial-pci,max_ports=4 \
 		-chardev null,id=actl \
 		-device virtserialport,chardev=actl,name=agent-ctl-path,nr=1 \

@@ -44,7 +44,7 @@ kill_qemu_mid_transfer() {
 	local launcher pid t bytes=0
 	rm -f $W/k0.dat $W/kstats $W/qemu.pid
 	"$LAUNCH" -n 1 -s 0=$W/k0.dat -o $W/kstats -- \
-		"$TOP/tools/guestrun" -t 300 -f "$PATTERN:/bin/vt-pattern" \
+		"$TOP/tools/dev/guestrun" -t 300 -f "$PATTERN:/bin/vt-pattern" \
 		$W/endless.sh -pidfile $W/qemu.pid \
 		-device vhost-trace-pci,vhostfd=@VHOSTFD@,ports=1 \
 		> $W/kill.log 2>&1 &
@@ -67,7 +67,7 @@ check "$REL: QEMU SIGKILLed mid-transfer: device released, sink intact" \
 hotplug_unplug_mid_transfer() {
 	local rc
 	rm -f $W/qmp.sock $W/hp0.dat
-	"$TOP/tools/guestrun" -t 300 -f "$PATTERN:/bin/vt-pattern" \
+	"$TOP/tools/dev/guestrun" -t 300 -f "$PATTERN:/bin/vt-pattern" \
 		$W/endless.sh -qmp unix:$W/qmp.sock,server=on,wait=off \
 		> $W/hotplug.log 2>&1 &
 	local guest=$!

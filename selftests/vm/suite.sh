@@ -7,7 +7,7 @@
 # loaded has it unloaded here, and one that leaves it held fails. Each
 # script's status and time is one line "suite: NAME: exit N in Ns".
 #
-# When tools/vmrun boots again after the host VM hung or died, the scripts
+# When tools/dev/vmrun boots again after the host VM hung or died, the scripts
 # that had finished are not run again: their results, kept in the run
 # directory ($VMRUN_DIR), are said again.
 # Exit status: 0 when every script exited 0.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# In the host VM: attach mode. Our QEMU runs a nested guest (tools/guestrun,
+# In the host VM: attach mode. Our QEMU runs a nested guest (tools/dev/guestrun,
 # with a QMP socket) whose trace agent waits for its ports while a workload
 # runs on both CPUs. vhost-traced then attaches over QMP with no guest
 # reboot (getfd, chardev-add, device_add of vhost-trace-pci), the agent
@@ -80,7 +80,7 @@ EOS
 start_guest() {
 	# the guest lives through the whole script (~3 min here): its time
 	# limit only catches a hang
-	"$TOP/tools/guestrun" -t 600 -f "$AGENT:/bin/trace-agent" $W/guest.sh \
+	"$TOP/tools/dev/guestrun" -t 600 -f "$AGENT:/bin/trace-agent" $W/guest.sh \
 		-qmp unix:$QMP,server=on,wait=off -pidfile $W/qemu.pid \
 		> $W/guest.log 2>&1 &
 	GUEST=$!

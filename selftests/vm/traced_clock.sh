@@ -10,7 +10,7 @@
 # vCPU n's host thread (>= 99%, kvm_windows.awk), and without the shift
 # (--raw-ts) they must not.
 #
-# tools/vmrun boots the host VM with its TSC declared reliable
+# tools/dev/vmrun boots the host VM with its TSC declared reliable
 # (tsc=reliable): see tools/traced/README, "Host and guest on one time
 # line". Without it the check measures what an unstable host TSC does
 # (and fails).
@@ -50,7 +50,7 @@ session_field() {	# session_field KEY: from `vhost-trace status tc`
 record() {
 	"$VT" record --launch -o $OUT -n 2 -N tc -q -e sched:sched_switch \
 		-e sched:sched_wakeup -- \
-		"$TOP/tools/guestrun" -t 300 -f "$AGENT:/bin/trace-agent" \
+		"$TOP/tools/dev/guestrun" -t 300 -f "$AGENT:/bin/trace-agent" \
 		-e SETTLE=8 -e PAUSE_US=5000 $GUEST_SH > $W/record.log 2>&1 &
 	RECORD=$!
 	local t a

@@ -76,7 +76,7 @@ EOS
 
 record() {
 	"$VT" record --launch -o $OUT -n 2 -N g1 -q -- \
-		"$TOP/tools/guestrun" -t 300 -f "$PATTERN:/bin/vt-pattern" \
+		"$TOP/tools/dev/guestrun" -t 300 -f "$PATTERN:/bin/vt-pattern" \
 		$W/guest.sh > $W/record.log 2>&1 &
 	RECORD=$!
 	local t bytes

@@ -65,13 +65,13 @@ size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 # host VM's 2 CPUs make guest boots fail now and then.
 launch_two() {
 	"$VT" record --launch -d -o $A -n 2 -N ga -e sched:sched_switch -- \
-		"$TOP/tools/guestrun" -t 400 -m 448 -e ENDS=1 -e SETTLE=5 \
+		"$TOP/tools/dev/guestrun" -t 400 -m 448 -e ENDS=1 -e SETTLE=5 \
 		-f "$AGENT:/bin/trace-agent" $GUEST_SH > $W/record_a.log 2>&1 ||
 		{ cat $W/record_a.log; return 1; }
 	cat $W/record_a.log
 	wait_agent ga running 240 &&
 	"$VT" record --launch -d -o $B -n 1 -N gb -e sched:sched_switch -- \
-		"$TOP/tools/guestrun" -t 400 -c 1 -m 384 -e ENDS=0 \
+		"$TOP/tools/dev/guestrun" -t 400 -c 1 -m 384 -e ENDS=0 \
 		-f "$AGENT:/bin/trace-agent" $GUEST_SH > $W/record_b.log 2>&1 &&
 	cat $W/record_b.log && wait_agent gb running 240 || {
 		"$VT" list; cat $W/traced.log; tail -n 20 $A/qemu.log $B/qemu.log

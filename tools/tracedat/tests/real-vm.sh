@@ -1,10 +1,10 @@
 #!/bin/bash
-# Run inside a host VM (tools/vmrun): trace sched_switch/sched_wakeup on the
+# Run inside a host VM (tools/dev/vmrun): trace sched_switch/sched_wakeup on the
 # VM's real kernel, copy the raw per-CPU pages and the metadata the way the
 # guest agent does, write v6, v7 and v7+zstd files with vhost-trace-dat and
 # check that stock trace-cmd decodes every page.
 #
-#   tools/vmrun -k 6.1.0-56-amd64 -- tools/tracedat/tests/real-vm.sh
+#   tools/dev/vmrun -k 6.1.0-56-amd64 -- tools/tracedat/tests/real-vm.sh
 #
 # Prints "check: ok|not ok NAME" lines (selftests/check.sh run_vm).
 set -u

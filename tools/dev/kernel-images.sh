@@ -1,20 +1,20 @@
 #!/bin/bash
 # Unpack the test kernels into the build directory: for every supported
-# kernel (tools/kernels.sh), the linux-image package of exactly its headers'
+# kernel (tools/dev/kernels.sh), the linux-image package of exactly its headers'
 # version is downloaded and extracted to BUILD/kernels/RELEASE, and depmod
 # indexes its modules there. Nothing is installed: the machine's /boot,
 # /lib/modules and boot loader stay as they were. The host VM boots
 # BUILD/kernels/RELEASE/boot/vmlinuz-RELEASE and finds its modules at
-# BUILD/kernels/RELEASE/lib/modules/RELEASE (tools/vm/init-host binds them
+# BUILD/kernels/RELEASE/lib/modules/RELEASE (tools/dev/vm/init-host binds them
 # to /lib/modules/RELEASE inside the VM).
 #
-# Usage: tools/kernel-images.sh BUILD_DIR
+# Usage: tools/dev/kernel-images.sh BUILD_DIR
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$1
 
-"$top/tools/kernels.sh" | while read -r rel series; do
+"$top/tools/dev/kernels.sh" | while read -r rel series; do
 	dest=$build/kernels/$rel
 	[ -f "$dest/.unpacked" ] && continue
 	ver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel")

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Install everything vhost-trace needs on a Debian 12 machine.
 # Idempotent and quiet when there is nothing to do.
-# Usage: tools/deps.sh [BUILD_DIR]   (QEMU source goes under BUILD_DIR/qemu)
+# Usage: tools/dev/deps.sh [BUILD_DIR]   (QEMU source goes under BUILD_DIR/qemu)
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Kernels: the 6.1 and 6.12 LTS series of Debian 12, each as headers and
 # the linux-source tarball of the same version (vhost.h comes from it).
 # Their images are not installed (that would change how the machine
-# boots): tools/kernel-images.sh unpacks them into the build directory.
+# boots): tools/dev/kernel-images.sh unpacks them into the build directory.
 KERNEL_PKGS="linux-headers-amd64 linux-source-6.1
 	linux-headers-6.12-amd64 linux-source-6.12"
 BUILD_PKGS="build-essential bc kmod cpio xz-utils zstd busybox-static

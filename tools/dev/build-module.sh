@@ -1,17 +1,17 @@
 #!/bin/bash
 # Build vhost_trace.ko out of tree for one kernel.
 #
-# Usage: tools/build-module.sh BUILD_DIR RELEASE SERIES [VHOST_SRC_DIR]
+# Usage: tools/dev/build-module.sh BUILD_DIR RELEASE SERIES [VHOST_SRC_DIR]
 #   RELEASE        kernel release, e.g. 6.1.0-56-amd64 (its headers are used)
 #   SERIES         linux-source series, e.g. 6.1 (its vhost.h is used)
-#   VHOST_SRC_DIR  override: a tree extracted by tools/linux-src.sh
+#   VHOST_SRC_DIR  override: a tree extracted by tools/dev/linux-src.sh
 # Output: BUILD_DIR/kmod/RELEASE/vhost-trace/vhost_trace.ko
 #
 # Refuses to build when the vhost.h source is not the same version as the
 # headers: that mismatch compiles and is silently wrong.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(mkdir -p "$1" && cd "$1" && pwd)
 rel=$2
 series=$3
@@ -23,7 +23,7 @@ if [ ! -d "$kdir" ]; then
 	exit 1
 fi
 if [ -z "${4:-}" ]; then
-	"$top/tools/linux-src.sh" "/usr/src/linux-source-$series.tar.xz" "$vsrc"
+	"$top/tools/dev/linux-src.sh" "/usr/src/linux-source-$series.tar.xz" "$vsrc"
 fi
 
 hver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel" 2>/dev/null || true)

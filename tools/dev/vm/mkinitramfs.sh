@@ -1,18 +1,18 @@
 #!/bin/bash
 # Build a busybox initramfs for the host VM or for a nested guest.
 #
-# Usage: tools/vm/mkinitramfs.sh host|guest RELEASE OUT.cpio.gz
+# Usage: tools/dev/vm/mkinitramfs.sh host|guest RELEASE OUT.cpio.gz
 #   host:  modules to mount the dev machine's root over 9p (virtio_pci,
-#          9pnet_virtio, 9p); init is tools/vm/init-host.
+#          9pnet_virtio, 9p); init is tools/dev/vm/init-host.
 #   guest: the stock virtio-console driver (virtio_pci, virtio_console);
-#          init is tools/vm/init-guest.
+#          init is tools/dev/vm/init-guest.
 # Modules come from the kernel unpacked in $BUILD/kernels/RELEASE
-# (tools/kernel-images.sh), decompressed, with the load order that modprobe
+# (tools/dev/kernel-images.sh), decompressed, with the load order that modprobe
 # computes for them.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-build=${BUILD:-$here/../../build}
+build=${BUILD:-$here/../../../build}
 kind=$1
 rel=$2
 out=$3
