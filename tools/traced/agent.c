@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "log.h"
 #include "vt_conn.h"
 #include "vt_cpio.h"
 #include "vt_metadir.h"
@@ -60,8 +61,8 @@ void agent_fail(struct agent *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "vhost-traced: agent %s: %s; the agent is no longer "
-		"used\n", a->path, msg);
+	vt_log("agent %s: %s; the agent is no longer "
+		"used", a->path, msg);
 	if (!a->error[0])
 		snprintf(a->error, sizeof(a->error), "%s", msg);
 	agent_close(a);
@@ -129,8 +130,8 @@ static void drain_stale(struct agent *a)
 		n += r;
 	}
 	if (n)
-		fprintf(stderr, "vhost-traced: %s: %zu stale byte(s) from "
-			"before the restart discarded\n", a->path, n);
+		vt_log("%s: %zu stale byte(s) from "
+			"before the restart discarded", a->path, n);
 }
 
 void agent_init(struct agent *a, const char *path, int enabled,
@@ -181,9 +182,9 @@ int agent_start(struct agent *a)
 			/* upstream orders: nothing to ask, nothing to send */
 			a->resume = 0;
 			a->state = a->resume_state;
-			fprintf(stderr, "vhost-traced: %s: reconnected to an "
+			vt_log("%s: reconnected to an "
 				"agent on the upstream orders: no order sent, "
-				"agent %s as before\n", a->path,
+				"agent %s as before", a->path,
 				agent_state_name(a->state));
 			return 0;
 		}
@@ -222,8 +223,8 @@ void agent_tick(struct agent *a)
 	}
 	if (vt_now_ms() - a->hello_taken_ms < AGENT_HELLO_WAIT_MS)
 		return;
-	fprintf(stderr, "vhost-traced: %s: no answer to hello: upstream "
-		"agent, using \"1\\n\"/\"0\\n\"\n", a->path);
+	vt_log("%s: no answer to hello: upstream "
+		"agent, using \"1\\n\"/\"0\\n\"", a->path);
 	upstream_start(a);
 }
 
@@ -252,7 +253,7 @@ static int request_t(struct agent *a, const char *line, struct vt_buf *body,
 				     strcmp(line, "meta") ? AGENT_MAX_REPLY :
 				     VT_PROTO_MAX_BODY);
 	if (ret == 0)
-		fprintf(stderr, "vhost-traced: agent %s: %s: %s\n", a->path,
+		vt_log("agent %s: %s: %s", a->path,
 			line, body->len ? printable(msg, sizeof(msg), body->p,
 				strcspn(body->p, "\n")) : "error");
 	else if (ret == -EPROTO)
@@ -266,7 +267,7 @@ static int request_t(struct agent *a, const char *line, struct vt_buf *body,
 		agent_fail(a, "%s: no complete reply within %d ms", line,
 			   timeout_ms);
 	else if (ret < 0)
-		fprintf(stderr, "vhost-traced: agent %s: %s: %s\n", a->path,
+		vt_log("agent %s: %s: %s", a->path,
 			line, strerror(-ret));
 	return ret;
 }
@@ -419,8 +420,8 @@ static void v1_clock(struct agent *a, const char *info)
 	if (!a->want_clock[0] || !strcmp(a->clock, a->want_clock))
 		return;
 	if (!has_word(clocks, a->want_clock)) {
-		fprintf(stderr, "vhost-traced: agent %s: the guest has no %s "
-			"trace clock (it has: %s): keeping %s\n", a->path,
+		vt_log("agent %s: the guest has no %s "
+			"trace clock (it has: %s): keeping %s", a->path,
 			a->want_clock, clocks, a->clock);
 		return;
 	}
@@ -447,19 +448,19 @@ static int v1_resume(struct agent *a, const char *info)
 	a->resume = 0;
 	line_get(info, "state", v, sizeof(v));
 	if (!strcmp(v, "running")) {
-		fprintf(stderr, "vhost-traced: %s: reconnected: the agent "
-			"runs: adopted (no events, no start sent)\n", a->path);
+		vt_log("%s: reconnected: the agent "
+			"runs: adopted (no events, no start sent)", a->path);
 		a->state = AGENT_RUNNING;
 		return 1;
 	}
 	if (a->resume_stopping) {
-		fprintf(stderr, "vhost-traced: %s: reconnected: the agent "
-			"is %s: the stop goes on\n", a->path, v[0] ? v : "?");
+		vt_log("%s: reconnected: the agent "
+			"is %s: the stop goes on", a->path, v[0] ? v : "?");
 		a->state = AGENT_STOPPED;
 		return 1;
 	}
-	fprintf(stderr, "vhost-traced: %s: reconnected: the agent is %s: "
-		"starting it again\n", a->path, v[0] ? v : "?");
+	vt_log("%s: reconnected: the agent is %s: "
+		"starting it again", a->path, v[0] ? v : "?");
 	return 0;
 }
 
@@ -605,9 +606,9 @@ static int resync_hello(struct agent *a, struct vt_buf *body, int timeout_ms)
 			body->p[len] = '\0';
 			skipped += at;
 			if (skipped)
-				fprintf(stderr, "vhost-traced: %s: %zu more stale "
+				vt_log("%s: %zu more stale "
 					"byte(s) skipped before the answer to "
-					"hello\n", a->path, skipped);
+					"hello", a->path, skipped);
 			ret = 1;
 			break;
 		}
@@ -636,8 +637,8 @@ static void hello_answer(struct agent *a)
 		return;
 	}
 	if (ret == 0) {
-		fprintf(stderr, "vhost-traced: %s: hello 1 refused: using "
-			"\"1\\n\"/\"0\\n\"\n", a->path);
+		vt_log("%s: hello 1 refused: using "
+			"\"1\\n\"/\"0\\n\"", a->path);
 		upstream_start(a);
 		return;
 	}
@@ -655,7 +656,7 @@ static void hello_answer(struct agent *a)
 		agent_fail(a, "hello: no complete answer within %d ms", tmo);
 		return;
 	}
-	fprintf(stderr, "vhost-traced: %s: hello: %s\n", a->path,
+	vt_log("%s: hello: %s", a->path,
 		strerror(-ret));
 	agent_close(a);
 	a->state = AGENT_GONE;
