@@ -12,28 +12,9 @@
 # log, write the good sessions' trace.dat, and start again after a
 # SIGKILL. agent.c's side of the guest (bad fields on the control port) is
 # hostile_test.c. Needs root (state files are root's); skipped otherwise.
-BUILD=${BUILD:-$(cd "$(dirname "$0")/../../.." && pwd)/build}
-here=$(cd "$(dirname "$0")" && pwd)
-TRACED=$BUILD/tools/vhost-traced
-VT=$BUILD/tools/vhost-trace
-MK=$BUILD/tracedat/tests/mkpages
 PLAN=8
-. "$here/../../../selftests/lib/tap.sh"
-
-echo "TAP version 13"
-echo "1..$PLAN"
-echo "# vhost-traced and a hostile guest's DIR/meta and pages"
-if [ "$(id -u)" != 0 ]; then
-	for i in $(seq $PLAN); do echo "ok $i # SKIP needs root"; done
-	exit 0
-fi
-
-W=$(mktemp -d)
-pids=()
-trap 'kill ${pids[*]} 2>/dev/null; rm -rf "$W"' EXIT
-R=$W/run
-S=$W/traced.sock
-mkdir -p $R
+TITLE="vhost-traced and a hostile guest's DIR/meta and pages"
+. "$(dirname "$0")/daemon_env.sh"
 . "$here/../../tracedat/tests/meta.sh"
 
 # state ID NAME DIR CPUS: a running session's state file as a daemon

@@ -9,28 +9,9 @@
 # trace-cmd reads it). The real take-over (pidfd_getfd of QEMU's device
 # fd, a running agent adopted) is selftests/vm/traced_restart.sh.
 # Needs root (state files are root's); skipped otherwise.
-BUILD=${BUILD:-$(cd "$(dirname "$0")/../../.." && pwd)/build}
-here=$(cd "$(dirname "$0")" && pwd)
-TRACED=$BUILD/tools/vhost-traced
-VT=$BUILD/tools/vhost-trace
-MK=$BUILD/tracedat/tests/mkpages
 PLAN=14
-. "$(dirname "$0")/../../../selftests/lib/tap.sh"
-
-echo "TAP version 13"
-echo "1..$PLAN"
-echo "# vhost-traced recovery after a restart"
-if [ "$(id -u)" != 0 ]; then
-	for i in $(seq $PLAN); do echo "ok $i # SKIP needs root"; done
-	exit 0
-fi
-
-W=$(mktemp -d)
-pids=()
-trap 'kill ${pids[*]} 2>/dev/null; rm -rf "$W"' EXIT
-R=$W/run
-S=$W/traced.sock
-mkdir -p $R
+TITLE="vhost-traced recovery after a restart"
+. "$(dirname "$0")/daemon_env.sh"
 . "$here/../../tracedat/tests/meta.sh"
 
 . "$here/statefile.sh"

@@ -10,28 +10,11 @@
 # sessions only; a run directory others may write is refused. The same
 # with a device and QEMU (qemu.log, the agent socket, detach):
 # selftests/vm/traced_trust.sh. Needs root and setpriv; skipped otherwise.
-BUILD=${BUILD:-$(cd "$(dirname "$0")/../../.." && pwd)/build}
-here=$(cd "$(dirname "$0")" && pwd)
-TRACED=$BUILD/tools/vhost-traced
-VT=$BUILD/tools/vhost-trace
 PLAN=17
-. "$here/../../../selftests/lib/tap.sh"
-
-echo "TAP version 13"
-echo "1..$PLAN"
-echo "# vhost-traced: a hostile member of its group"
-if [ "$(id -u)" != 0 ] || ! command -v setpriv > /dev/null; then
-	for i in $(seq $PLAN); do echo "ok $i # SKIP needs root and setpriv"; done
-	exit 0
-fi
-
-W=$(mktemp -d)
-pid=
-trap 'kill $pid 2>/dev/null; rm -rf "$W"' EXIT
+TITLE="vhost-traced: a hostile member of its group"
+NEEDS=setpriv
+. "$(dirname "$0")/daemon_env.sh"
 chmod 755 "$W"
-R=$W/run
-S=$W/traced.sock
-mkdir -p "$R"
 . "$here/statefile.sh"
 
 # user A (nobody) and user B (a uid without a name), both of the group
@@ -111,6 +94,7 @@ state 7 rootsess running $dead 1 5 "$D7" 0
 
 timeout 20 "$TRACED" -s "$S" -g nogroup -r "$R" -d "$W/no-device" > "$W/log" 2>&1 &
 pid=$!
+pids+=($pid)
 for i in $(seq 50); do [ -S "$S" ] && "$VT" -s "$S" list > /dev/null 2>&1 && break; sleep 0.1; done
 sleep 1.5	# the session threads end the sessions whose QEMU is gone
 timeout 10 "$VT" -s "$S" list > "$W/list" 2>&1
