@@ -4,8 +4,8 @@
 # the last line is "N passed, N failed"; non-zero exit on any failure.
 #
 # STAGES (space separated) picks stages: deps build guards tracedat module
-# nested qemu agent traced.
-# Default: all of them.
+# nested qemu agent traced debug.
+# Default: all of them but debug (make check-debug).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -246,7 +246,29 @@ stage_traced() {
 	in_vm oldest traced_clock.sh
 }
 
-for s in deps build guards tracedat module nested qemu agent traced; do
+# The debug kernel (tools/debug-kernel.sh: Debian's 6.12 source with
+# KASAN, lockdep, DEBUG_ATOMIC_SLEEP, kmemleak, DEBUG_LIST, UBSAN; built
+# once, cached outside the clone) and the module built against it; then
+# in one host-VM boot on it: kmemleak cleared, the module's kselftests
+# (hostile rings, release while busy, sink swaps, SIGKILL of the owner,
+# unload), the randomized hostile driver for FUZZ_TIME s (vt_fuzz), a
+# kmemleak scan. tools/vmrun fails on any KASAN, lockdep, UBSAN or
+# kmemleak report in dmesg and prints it. Not in the default STAGES:
+# `make check-debug` (.ci/run runs it after make check).
+stage_debug() {
+	local rel series
+	run "debug kernel built or cached (tools/debug-kernel.sh)" \
+		"$top/tools/debug-kernel.sh" "$BUILD"
+	read -r rel series _ < "$BUILD/debug-kernel.release" || return
+	run "kselftests built" make -s -C "$top" selftests
+	run "module built for $rel" \
+		"$top/tools/build-module.sh" "$BUILD" "$rel" "$series"
+	run_vm "vm $rel" "$top/tools/vmrun" -k "$rel" -t 2400 -- \
+		"$top/selftests/vm/suite.sh" "KMEMLEAK=clear kmemleak.sh" \
+		module.sh "FUZZ_TIME=${FUZZ_TIME:-60} fuzz.sh" kmemleak.sh
+}
+
+for s in deps build guards tracedat module nested qemu agent traced debug; do
 	has_stage "$s" && stage "$s"
 done
 run_vm_queues

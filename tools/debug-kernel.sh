@@ -9,16 +9,16 @@
 #
 # Usage: tools/debug-kernel.sh BUILD_DIR [SERIES]     (SERIES: 6.12)
 #
-# The result is cached outside the clone, keyed by the fragment, this
-# script, the source package's version and the compiler:
+# The result is cached outside the clone, keyed by the fragment, the
+# recipe (below), the source package's version and the compiler:
 #   $DEBUG_KERNEL_CACHE/<key>/        (default /var/cache/vhost-trace/debug-kernel)
 #     src/                    the extracted linux-source tree
 #     obj/                    the build tree (make -C obj M=... builds modules)
 #     root/boot/vmlinuz-REL, root/lib/modules/REL   (installed modules, depmod'ed)
 #     PACKAGEVERSION, RELEASE, build-seconds, .done
-# A second run finds .done and builds nothing. Then BUILD_DIR/kernels/REL
-# is made to point at root/ (a symlink), so `tools/vmrun -k REL` boots it,
-# and BUILD_DIR/debug-kernel.release names REL.
+# A second run finds .done and builds nothing. Then root/ is copied to
+# BUILD_DIR/kernels/REL, so `tools/vmrun -k REL` boots it, and
+# BUILD_DIR/debug-kernel.release says "REL SERIES CACHE_DIR".
 # The machine is shared: the build runs under nice -n 19 with -j2
 # (DEBUG_KERNEL_JOBS overrides). Nothing touches /boot or /lib/modules.
 set -euo pipefail
@@ -36,7 +36,10 @@ if [ ! -r "$tarball" ]; then
 	exit 1
 fi
 pkgver=$(dpkg-query -W -f='${Version}' "linux-source-$series")
-key=$( { cat "$frag" "$0"; echo "$pkgver"; gcc --version | head -1; } |
+# Bump recipe when a change below makes another kernel (not for changes
+# to how the result is copied or reported).
+recipe="tinyconfig+fragment bzImage modules, recipe 1"
+key=$( { cat "$frag"; echo "$recipe $pkgver"; gcc --version | head -1; } |
 	sha256sum | cut -c1-16)
 dir=$cache/$series-$key
 
@@ -89,11 +92,17 @@ if [ ! -f "$dir/.done" ]; then
 fi
 
 rel=$(cat "$dir/RELEASE")
-mkdir -p "$build/kernels"
-ln -sfn "$dir/root" "$build/kernels/$rel.tmp"
-rm -rf "$build/kernels/$rel"
-mv -T "$build/kernels/$rel.tmp" "$build/kernels/$rel"
-touch "$dir/root/.unpacked"
+# A copy, not a link: the host VM's init binds the modules from a path
+# that must resolve inside the dev machine's root (tools/vm/init-host).
+dest=$build/kernels/$rel
+if [ "$(cat "$dest/.debug-key" 2>/dev/null)" != "$key" ]; then
+	rm -rf "$dest" "$dest.tmp"
+	mkdir -p "$build/kernels"
+	cp -a "$dir/root" "$dest.tmp"
+	echo "$key" > "$dest.tmp/.debug-key"
+	touch "$dest.tmp/.unpacked"
+	mv -T "$dest.tmp" "$dest"
+fi
 # For tools/build-module.sh: where the build tree and the source are.
 echo "$rel $series $dir" > "$build/debug-kernel.release"
 echo "debug-kernel: $rel ready in $build/kernels/$rel" \
