@@ -13,7 +13,8 @@
  *     bytes equals what the sinks hold (when no reader was closed under
  *     a sink): "delivered once and in order, or counted as dropped";
  *   - counters never decrease (GET_STATS, on every step);
- *   - no queue is left with posted buffers and no reason to wait;
+ *   - no queue is left with posted buffers and no reason to wait; a port
+ *     under the drop policy never makes the guest wait;
  *   - the error eventfd and queue_errors only for chains the contract says
  *     the vhost core cannot map (outside the memory table, loop, bad
  *     indirect table, readable after writable); such chains are never
@@ -928,6 +929,32 @@ static void drain(void)
 	note("drained");
 }
 
+/*
+ * Drop never waits: a port under the drop policy, running, with no chain
+ * the core cannot map in its ring, returns everything posted whatever its
+ * sink does (full, paused reader, a rest owed to an old sink).
+ */
+static void drop_never_waits(unsigned int p)
+{
+	struct port *pt = &ports[p];
+	int64_t end;
+
+	if (pt->policy != VHOST_TRACE_POLICY_DROP || !running ||
+	    pt->err_pending || released || !pt->inflight)
+		return;
+	vt_vq_kick_always(pt->q);
+	end = vt_now_ms() + 10000;
+	while (pt->inflight) {
+		pump_all();
+		if (vt_now_ms() > end)
+			fail("port %u: drop policy, running, %" PRIu64
+			     " buffers still in the ring after 10 s: the guest "
+			     "waits", p, pt->inflight);
+		usleep(1000);
+	}
+	note("port %u: drop policy, nothing waits", p);
+}
+
 /* -------------------------------------------------------- an episode */
 
 static void episode(uint64_t seed, uint64_t max_steps, int64_t deadline)
@@ -1004,8 +1031,10 @@ static void episode(uint64_t seed, uint64_t max_steps, int64_t deadline)
 			reset_queue(p);
 		} else if (w < 88) {
 			bad_ioctls();
-		} else if (w < 91) {
+		} else if (w < 90) {
 			drain();
+		} else if (w < 92) {
+			drop_never_waits(p);
 		} else {
 			usleep(rn(3000));
 		}
