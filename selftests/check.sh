@@ -250,8 +250,8 @@ stage_traced() {
 # KASAN, lockdep, DEBUG_ATOMIC_SLEEP, kmemleak, DEBUG_LIST, UBSAN; built
 # once, cached outside the clone) and the module built against it; then
 # in one host-VM boot on it: kmemleak cleared, the module's kselftests
-# (hostile rings, release while busy, sink swaps, SIGKILL of the owner,
-# unload), the randomized hostile driver for FUZZ_TIME s (vt_fuzz), a
+# one by one (selftests/vm/ksft_each.sh: hostile rings, release while
+# busy, sink swaps, SIGKILL of the owner; unload after them), the randomized hostile driver for FUZZ_TIME s (vt_fuzz), a
 # kmemleak scan. tools/vmrun fails on any KASAN, lockdep, UBSAN or
 # kmemleak report in dmesg and prints it. Not in the default STAGES:
 # `make check-debug` (.ci/run runs it after make check).
@@ -265,7 +265,7 @@ stage_debug() {
 		"$top/tools/build-module.sh" "$BUILD" "$rel" "$series"
 	run_vm "vm $rel" "$top/tools/vmrun" -k "$rel" -t 2400 -- \
 		"$top/selftests/vm/suite.sh" "KMEMLEAK=clear kmemleak.sh" \
-		module.sh "FUZZ_TIME=${FUZZ_TIME:-60} fuzz.sh" kmemleak.sh
+		ksft_each.sh "FUZZ_TIME=${FUZZ_TIME:-60} fuzz.sh" kmemleak.sh
 }
 
 for s in deps build guards tracedat module nested qemu agent traced debug; do
