@@ -8,11 +8,13 @@ FUZZ=$BUILD/selftests/$SERIES/vhost_trace/vt_fuzz
 grep -q '^vhost_trace ' /proc/modules ||
 	check "$REL: module loads, /dev/vhost-trace exists" load_module
 
+# FUZZ_CONTRACT=1: the uapi before whole buffers across swaps (vt_fuzz.c)
 fuzz() {
+	set -- --contract "${FUZZ_CONTRACT:-2}"
 	if [ -n "${FUZZ_SEED:-}" ]; then
-		"$FUZZ" --seed "$FUZZ_SEED" ${FUZZ_ARGS:-}
+		"$FUZZ" "$@" --seed "$FUZZ_SEED"
 	else
-		"$FUZZ" --time "${FUZZ_TIME:-20}" ${FUZZ_ARGS:-}
+		"$FUZZ" "$@" --time "${FUZZ_TIME:-20}"
 	fi
 }
 check "$REL: randomized hostile driver (vt_fuzz)" fuzz

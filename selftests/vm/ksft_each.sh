@@ -21,7 +21,7 @@ one() {
 	wait $pid
 	rc=$?
 	# whatever it left behind (its session is its pid)
-	kill -KILL -- "-$pid" 2>/dev/null
+	kill -9 "-$pid" 2>/dev/null
 	sed 's/^/    /' "/tmp/ksft-$1.log"
 	echo "    $1: exit $rc in $(( $(date +%s) - start ))s"
 	[ "$rc" = 0 ] || [ "$rc" = 4 ]
