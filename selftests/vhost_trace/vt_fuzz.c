@@ -531,6 +531,9 @@ static int post_good(unsigned int p, int bad)
 		seg[tmp.nseg - 1].flags = VRING_DESC_F_WRITE;
 		tmp.kind = K_BAD;
 	}
+	/* after the bad cases, which may lengthen the chain */
+	if (pt->q->nfree < (ind ? 1 : tmp.nseg))
+		return 0;
 	r = rec_of(pt, head);
 	if (ind) {
 		head = vt_vq_add_indirect(pt->q, pt->tables + head * MAX_SEG,
