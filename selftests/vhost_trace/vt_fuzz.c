@@ -898,9 +898,13 @@ static void drain(void)
 	if (!running)
 		set_running(1);
 	end = vt_now_ms() + 20000;
-	for (;;) {
+	for (i = 0;; i++) {
 		int busy = 0;
 
+		/* a buffer posted without a kick has a reason to wait */
+		if (i % 100 == 0)
+			for (p = 0; p < nports; p++)
+				vt_vq_kick_always(ports[p].q);
 		pump_all();
 		for (p = 0; p < nports; p++) {
 			struct port *pt = &ports[p];
