@@ -3,6 +3,9 @@
 #   make            build the module for every supported kernel, the
 #                   kselftests, QEMU with the qemu-glue series, VM images
 #   make check      install what is missing, build, run all tests (TAP)
+#   make check-debug the module's tests and vt_fuzz on a debug kernel
+#                   (KASAN, lockdep, kmemleak, UBSAN; built once, cached)
+#   make fuzz-ring  vt_fuzz for FUZZ_TIME s (600) on the debug kernel
 #   make demo       the main job on its built-in default (see README)
 #   make deps       only install dependencies (apt, QEMU source)
 #   make checkpatch kernel coding style of vhost-trace/
@@ -16,6 +19,7 @@ export BUILD
 KERNELS = $(shell tools/dev/kernels.sh)
 
 .PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench checkpatch clean fuzz
+.PHONY: debug-kernel check-debug fuzz-ring
 
 all: modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced
 
@@ -89,6 +93,26 @@ vm-images:
 
 check:
 	@selftests/check.sh
+
+# The debug kernel, built once into /var/cache/vhost-trace/debug-kernel
+# (tools/dev/debug-kernel.sh), and the module built against it.
+debug-kernel:
+	@tools/dev/debug-kernel.sh $(BUILD)
+	@read -r rel series _ < $(BUILD)/debug-kernel.release && \
+		tools/dev/build-module.sh $(BUILD) $$rel $$series
+
+check-debug:
+	@STAGES=debug selftests/check.sh
+
+# The randomized hostile driver for longer: FUZZ_TIME seconds (one
+# episode: FUZZ_SEED=N), then a kmemleak scan, on the debug kernel.
+FUZZ_TIME ?= 600
+fuzz-ring: debug-kernel selftests
+	@read -r rel series _ < $(BUILD)/debug-kernel.release && \
+	tools/dev/vmrun -k $$rel -t $$(($(FUZZ_TIME) + 1200)) -- \
+		selftests/vm/suite.sh "KMEMLEAK=clear kmemleak.sh" \
+		"FUZZ_TIME=$(FUZZ_TIME) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) fuzz.sh" \
+		kmemleak.sh
 
 demo: deps all
 	@tools/dev/demo.sh

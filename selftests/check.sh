@@ -4,8 +4,8 @@
 # the last line is "N passed, N failed"; non-zero exit on any failure.
 #
 # STAGES (space separated) picks stages: deps build guards libvt tracedat fuzz
-# module nested qemu agent traced.
-# Default: all of them.
+# module nested qemu agent traced debug.
+# Default: all of them but debug (make check-debug).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -261,7 +261,29 @@ stage_traced() {
 	in_vm oldest traced_trust.sh
 }
 
-for s in deps build guards libvt tracedat fuzz module nested qemu agent traced; do
+# The debug kernel (tools/dev/debug-kernel.sh: Debian's 6.12 source with
+# KASAN, lockdep, DEBUG_ATOMIC_SLEEP, kmemleak, DEBUG_LIST, UBSAN; built
+# once, cached outside the clone) and the module built against it; then
+# in one host-VM boot on it: kmemleak cleared, the module's kselftests
+# one by one (selftests/vm/ksft_each.sh: hostile rings, release while
+# busy, sink swaps, SIGKILL of the owner; unload after them), the randomized hostile driver for FUZZ_TIME s (vt_fuzz), a
+# kmemleak scan. tools/dev/vmrun fails on any KASAN, lockdep, UBSAN or
+# kmemleak report in dmesg and prints it. Not in the default STAGES:
+# `make check-debug` (.ci/run runs it after make check).
+stage_debug() {
+	local rel series
+	run "debug kernel built or cached (tools/dev/debug-kernel.sh)" \
+		"$top/tools/dev/debug-kernel.sh" "$BUILD"
+	read -r rel series _ < "$BUILD/debug-kernel.release" || return
+	run "kselftests built" make -s -C "$top" selftests
+	run "module built for $rel" \
+		"$top/tools/dev/build-module.sh" "$BUILD" "$rel" "$series"
+	run_vm "vm $rel" "$top/tools/dev/vmrun" -k "$rel" -t 2400 -- \
+		"$top/selftests/vm/suite.sh" "KMEMLEAK=clear kmemleak.sh" \
+		ksft_each.sh "FUZZ_TIME=${FUZZ_TIME:-60} fuzz.sh" kmemleak.sh
+}
+
+for s in deps build guards libvt tracedat fuzz module nested qemu agent traced debug; do
 	has_stage "$s" && stage "$s"
 done
 run_vm_queues

@@ -8,6 +8,9 @@ BUILD=${BUILD:-$TOP/build}
 REL=$(uname -r)
 # linux-source series of the running kernel (6.1, 6.12, ...)
 SERIES=$("$TOP/tools/dev/kernels.sh" | awk -v r="$REL" '$1 == r {print $2}')
+# The debug kernel (tools/dev/debug-kernel.sh) is none of the packaged ones.
+[ -n "$SERIES" ] || SERIES=$(awk -v r="$REL" '$1 == r {print $2}' \
+	"$BUILD/debug-kernel.release" 2>/dev/null)
 KMOD=$BUILD/kmod/$REL/vhost-trace/vhost_trace.ko
 KSFT_DIR=$BUILD/linux-src/$SERIES/tools/testing/selftests
 FAILED=0

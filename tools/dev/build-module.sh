@@ -18,6 +18,14 @@ series=$3
 vsrc=${4:-$build/linux-src/$series}
 
 kdir=/usr/src/linux-headers-$rel
+hver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel" 2>/dev/null || true)
+# The debug kernel (tools/dev/debug-kernel.sh) is no package: its build tree
+# and the linux-source version it was built from are in its cache.
+if read -r drel _ ddir < "$build/debug-kernel.release" 2>/dev/null &&
+   [ "$drel" = "$rel" ]; then
+	kdir=$ddir/obj
+	hver=$(cat "$ddir/PACKAGEVERSION")
+fi
 if [ ! -d "$kdir" ]; then
 	echo "build-module: no headers for $rel in $kdir" >&2
 	exit 1
@@ -26,7 +34,6 @@ if [ -z "${4:-}" ]; then
 	"$top/tools/dev/linux-src.sh" "/usr/src/linux-source-$series.tar.xz" "$vsrc"
 fi
 
-hver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel" 2>/dev/null || true)
 sver=$(cat "$vsrc/PACKAGEVERSION" 2>/dev/null || true)
 if [ -z "$hver" ] || [ "$hver" != "$sver" ]; then
 	echo "build-module: vhost.h mismatch: headers linux-headers-$rel are" \

@@ -14,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 KERNEL_PKGS="linux-headers-amd64 linux-source-6.1
 	linux-headers-6.12-amd64 linux-source-6.12"
 BUILD_PKGS="build-essential bc kmod cpio xz-utils zstd busybox-static
-	dpkg-dev pkg-config file"
+	dpkg-dev pkg-config file flex bison libelf-dev"
 QEMU_BUILD_PKGS="meson ninja-build python3 libglib2.0-dev libpixman-1-dev
 	zlib1g-dev libfdt-dev"
 # The outer QEMU that runs the host VM, with its firmware (also used by the
