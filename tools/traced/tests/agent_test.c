@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fake_peer.h"
 #include "tap.h"
 
 #define JUNK	(3 << 20)
@@ -29,18 +30,10 @@ struct fake {
 	char got[256];		/* the requests, one per line */
 };
 
-static int put(int fd, const char *s, size_t n)
+/* One request line into f->got; 0, or -1 at the end. */
+static int take_line(struct fake *f)
 {
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, s, n);
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= w;
-	}
-	return 0;
+	return peer_take_line(f->fd, f->got, sizeof(f->got));
 }
 
 static int reply(int fd, const char *body)
@@ -48,23 +41,7 @@ static int reply(int fd, const char *body)
 	char hdr[32];
 
 	snprintf(hdr, sizeof(hdr), "ok %zu\n", strlen(body));
-	return put(fd, hdr, strlen(hdr)) || put(fd, body, strlen(body));
-}
-
-/* One request line into f->got; 0, or -1 at the end. */
-static int take_line(struct fake *f)
-{
-	size_t n = strlen(f->got);
-	char c;
-
-	while (read(f->fd, &c, 1) == 1) {
-		if (n + 1 < sizeof(f->got))
-			f->got[n++] = c == '\n' ? ';' : c;
-		f->got[n] = '\0';
-		if (c == '\n')
-			return 0;
-	}
-	return -1;
+	return peer_put(fd, hdr, strlen(hdr)) || peer_put(fd, body, strlen(body));
 }
 
 static void *agent_side(void *arg)
@@ -92,8 +69,8 @@ static void *agent_side(void *arg)
 	 * (the guest writes on once a host is connected again), then the
 	 * answer to hello.
 	 */
-	if (put(f->fd, junk, f->before) || take_line(f) ||
-	    put(f->fd, junk + f->before, f->after) ||
+	if (peer_put(f->fd, junk, f->before) || take_line(f) ||
+	    peer_put(f->fd, junk + f->before, f->after) ||
 	    reply(f->fd, "proto=1\nagent=fake\n") || take_line(f) ||
 	    reply(f->fd, "proto=1\ncpus=2\nstate=running\nclock=x86-tsc\n"
 		  "clocks=local x86-tsc\nrelease=6.1.0-test\n"))

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fake_peer.h"
 #include "vt_buf.h"
 #include "vt_time.h"
 #include "tap.h"
@@ -55,35 +56,6 @@ struct fake {
 	char got[512];		/* the requests, ';' separated */
 };
 
-static int put(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = send(fd, s, n, MSG_NOSIGNAL);
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= w;
-	}
-	return 0;
-}
-
-static int take_line(struct fake *f)
-{
-	size_t n = strlen(f->got);
-	char c;
-
-	while (read(f->fd, &c, 1) == 1) {
-		if (n + 1 < sizeof(f->got))
-			f->got[n++] = c == '\n' ? ';' : c;
-		f->got[n] = '\0';
-		if (c == '\n')
-			return 0;
-	}
-	return -1;
-}
-
 static void *agent_side(void *arg)
 {
 	struct fake *f = arg;
@@ -92,22 +64,22 @@ static void *agent_side(void *arg)
 	size_t j, len;
 
 	for (i = 0; i < 8 && f->replies[i]; i++) {
-		if (take_line(f))
+		if (peer_take_line(f->fd, f->got, sizeof(f->got)))
 			return NULL;
 		len = f->lens[i] ? f->lens[i] : strlen(f->replies[i]);
 		if (f->dribble_ms && i == f->dribble_at) {
 			for (j = 0; j < len && !f->stop; j++) {
-				if (put(f->fd, f->replies[i] + j, 1))
+				if (peer_put(f->fd, f->replies[i] + j, 1))
 					return NULL;
 				usleep(f->dribble_ms * 1000);
 			}
 			continue;
 		}
-		if (put(f->fd, f->replies[i], len))
+		if (peer_put(f->fd, f->replies[i], len))
 			return NULL;
 	}
 	memset(junk, '1', sizeof(junk));
-	while (f->flood && !f->stop && !put(f->fd, junk, sizeof(junk)))
+	while (f->flood && !f->stop && !peer_put(f->fd, junk, sizeof(junk)))
 		;
 	/* then silence until the other side closes */
 	while (!f->stop && read(f->fd, junk, sizeof(junk)) > 0)
