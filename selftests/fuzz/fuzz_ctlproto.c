@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s = malloc(size + 1), val[64];
 	const char *bad;
 	struct ctl_req req;
-	struct sbuf b;
+	struct vt_buf b;
 	size_t len;
 	int ok;
 
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ctl_check_keys(&req, keys, &bad);
 		if (req.nextra)
 			vt_qemu_smp_cpus(req.nextra, req.extra);
-		sbuf_init(&b);
+		vt_buf_init(&b);
 		for (ok = 0; ok < req.argc; ok++)
 			ctl_add_word(&b, req.argv[ok]);
 		if (b.p) {
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				ctl_req_free(&again);
 			}
 		}
-		sbuf_free(&b);
+		vt_buf_free(&b);
 		ctl_req_free(&req);
 	}
 	ctl_parse_reply_header(s, &ok, &len);

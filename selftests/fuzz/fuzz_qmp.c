@@ -18,7 +18,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sbuf ret;
+	struct vt_buf ret;
 	struct qmp q;
 	int peer, fd;
 
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fd = fuzz_peer(data, size, &peer);
 	if (fd < 0)
 		return 0;
-	sbuf_init(&ret);
+	vt_buf_init(&ret);
 	if (!qmp_open(&q, fd, 1000)) {
 		qmp_watch_deleted(&q, "vtrace1");
 		if (!qmp_exec(&q, "query-cpus-fast", NULL, -1, &ret, 1000))
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		qmp_wait_deleted(&q, 100);
 		qmp_close(&q);
 	}
-	sbuf_free(&ret);
+	vt_buf_free(&ret);
 	close(peer);
 	return 0;
 }

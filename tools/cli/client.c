@@ -39,7 +39,7 @@ int client_open(const char *path)
 	return fd;
 }
 
-static int read_some(int fd, struct sbuf *in)
+static int read_some(int fd, struct vt_buf *in)
 {
 	char buf[65536];
 	ssize_t r;
@@ -49,28 +49,28 @@ static int read_some(int fd, struct sbuf *in)
 	while (r < 0 && errno == EINTR);
 	if (r <= 0)
 		return -1;
-	return sbuf_add(in, buf, r);
+	return vt_buf_append(in, buf, r);
 }
 
 int client_call(int fd, char *const *argv, int argc, char *const *extra,
-		int nextra, struct sbuf *body)
+		int nextra, struct vt_buf *body)
 {
-	struct sbuf req, in;
+	struct vt_buf req, in;
 	size_t len, off;
 	int i, ok, rc = EXIT_DAEMON;
 	char *nl;
 
-	sbuf_init(&req);
-	sbuf_init(&in);
-	sbuf_free(body);
+	vt_buf_init(&req);
+	vt_buf_init(&in);
+	vt_buf_free(body);
 	for (i = 0; i < argc; i++)
 		ctl_add_word(&req, argv[i]);
 	if (nextra >= 0) {
-		sbuf_add(&req, " --", 3);
+		vt_buf_append(&req, " --", 3);
 		for (i = 0; i < nextra; i++)
 			ctl_add_word(&req, extra[i]);
 	}
-	if (sbuf_add(&req, "\n", 1) || req.len > CTL_MAX_LINE) {
+	if (vt_buf_append(&req, "\n", 1) || req.len > CTL_MAX_LINE) {
 		fprintf(stderr, "vhost-trace: request too long\n");
 		goto out;
 	}
@@ -95,9 +95,9 @@ int client_call(int fd, char *const *argv, int argc, char *const *extra,
 	while (in.len - off < len)
 		if (read_some(fd, &in))
 			goto lost;
-	sbuf_add(body, in.p + off, len);
+	vt_buf_append(body, in.p + off, len);
 	if (!body->p)
-		sbuf_add(body, "", 0);
+		vt_buf_append(body, "", 0);
 	rc = ok ? 0 : EXIT_REFUSED;
 	if (!ok && !strncmp(body->p, "permission denied", 17))
 		rc = EXIT_DAEMON;
@@ -105,7 +105,7 @@ int client_call(int fd, char *const *argv, int argc, char *const *extra,
 lost:
 	fprintf(stderr, "vhost-trace: the daemon closed the connection\n");
 out:
-	sbuf_free(&req);
-	sbuf_free(&in);
+	vt_buf_free(&req);
+	vt_buf_free(&in);
 	return rc;
 }

@@ -19,6 +19,6 @@ int client_open(const char *path);
  * EXIT_DAEMON (printed).
  */
 int client_call(int fd, char *const *argv, int argc, char *const *extra,
-		int nextra, struct sbuf *body);
+		int nextra, struct vt_buf *body);
 
 #endif

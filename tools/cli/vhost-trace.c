@@ -105,7 +105,7 @@ static double mb(const char *v)
 
 /* Calls, printing a refusal; returns the exit code. */
 static int call(int fd, char **argv, int argc, char **extra, int nextra,
-		struct sbuf *body)
+		struct vt_buf *body)
 {
 	int rc = client_call(fd, argv, argc, extra, nextra, body);
 
@@ -209,24 +209,24 @@ static void status_line(struct ctl_req *r, void *arg)
 static int cmd_list(int fd)
 {
 	char *argv[] = { "list" };
-	struct sbuf body;
+	struct vt_buf body;
 	int rc, header = 0;
 
-	sbuf_init(&body);
+	vt_buf_init(&body);
 	rc = call(fd, argv, 1, NULL, -1, &body);
 	if (!rc) {
 		each_line(body.p, list_line, &header);
 		if (!header)
 			printf("no sessions\n");
 	}
-	sbuf_free(&body);
+	vt_buf_free(&body);
 	return rc;
 }
 
 static int cmd_status(int fd, int argc, char **argv)
 {
 	char *req[] = { "status", argc > 1 ? argv[1] : NULL };
-	struct sbuf body;
+	struct vt_buf body;
 	int rc;
 
 	if (argc > 2) {
@@ -235,18 +235,18 @@ static int cmd_status(int fd, int argc, char **argv)
 	}
 	if (argc < 2)
 		return cmd_list(fd);
-	sbuf_init(&body);
+	vt_buf_init(&body);
 	rc = call(fd, req, 2, NULL, -1, &body);
 	if (!rc)
 		each_line(body.p, status_line, NULL);
-	sbuf_free(&body);
+	vt_buf_free(&body);
 	return rc;
 }
 
 static int cmd_stop(int fd, int argc, char **argv)
 {
 	char *req[] = { "stop", argc > 1 ? argv[1] : NULL };
-	struct sbuf body;
+	struct vt_buf body;
 	int rc, failed = 0;
 
 	if (argc != 2) {
@@ -254,16 +254,16 @@ static int cmd_stop(int fd, int argc, char **argv)
 			"or a name)\n");
 		return EXIT_USAGE;
 	}
-	sbuf_init(&body);
+	vt_buf_init(&body);
 	rc = call(fd, req, 2, NULL, -1, &body);
 	if (!rc)
 		each_line(body.p, status_line, &failed);
-	sbuf_free(&body);
+	vt_buf_free(&body);
 	return rc ? rc : failed ? EXIT_REFUSED : 0;
 }
 
 struct progress {
-	struct sbuf line;
+	struct vt_buf line;
 	char state[16];
 	char exit_code[16];
 	char signal[16];
@@ -279,13 +279,13 @@ static void progress_line(struct ctl_req *r, void *arg)
 			 ctl_get(r, "exit") ? ctl_get(r, "exit") : "");
 		snprintf(p->signal, sizeof(p->signal), "%s",
 			 ctl_get(r, "signal") ? ctl_get(r, "signal") : "");
-		sbuf_printf(&p->line, "%s %s: %.1f MB %.2f MB/s, lost %s "
+		vt_buf_printf(&p->line, "%s %s: %.1f MB %.2f MB/s, lost %s "
 			    "events %s pages |", get(r, "name"), p->state,
 			    mb(ctl_get(r, "bytes")), mb(ctl_get(r, "rate")),
 			    get(r, "lost_events"), get(r, "dropped_buffers"));
 		return;
 	}
-	sbuf_printf(&p->line, " %s %.1f MB %.2f MB/s lost %s", r->argv[0],
+	vt_buf_printf(&p->line, " %s %.1f MB %.2f MB/s lost %s", r->argv[0],
 		    mb(ctl_get(r, "bytes")), mb(ctl_get(r, "rate")),
 		    get(r, "lost_events"));
 }
@@ -297,9 +297,9 @@ static int follow(int fd, const char *id, int quiet)
 	char *stop[] = { "stop", (char *)id };
 	int tty = isatty(2) && !quiet, rc;
 	struct progress p;
-	struct sbuf body;
+	struct vt_buf body;
 
-	sbuf_init(&body);
+	vt_buf_init(&body);
 	for (;;) {
 		memset(&p, 0, sizeof(p));
 		rc = call(fd, req, 2, NULL, -1, &body);
@@ -308,7 +308,7 @@ static int follow(int fd, const char *id, int quiet)
 		each_line(body.p, progress_line, &p);
 		if (tty)
 			fprintf(stderr, "\r%s\033[K", p.line.p ? p.line.p : "");
-		sbuf_free(&p.line);
+		vt_buf_free(&p.line);
 		if (!strcmp(p.state, "ended") || !strcmp(p.state, "stopped") ||
 		    interrupted)
 			break;
@@ -336,7 +336,7 @@ static int follow(int fd, const char *id, int quiet)
 			rc = EXIT_GUEST;
 		}
 	}
-	sbuf_free(&body);
+	vt_buf_free(&body);
 	return rc;
 }
 
@@ -405,10 +405,10 @@ static int cmd_record(int fd, int argc, char **argv)
 	int launch = 0, fifo = 0, agent = 1, detach = 0, quiet = 0;
 	int opt, ports = 0, ports_given = 0, rc;
 	struct request req;
-	struct sbuf body, events;
+	struct vt_buf body, events;
 	char id[32];
 
-	sbuf_init(&events);
+	vt_buf_init(&events);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+La:b:o:n:N:p:FAe:c:dqh", opts,
 				  NULL)) != -1) {
@@ -423,7 +423,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		case 'F': fifo = 1; break;
 		case 'A': agent = 0; break;
 		case 'e':
-			sbuf_printf(&events, "%s%s", events.len ? "," : "",
+			vt_buf_printf(&events, "%s%s", events.len ? "," : "",
 				    optarg);
 			break;
 		case 'c': clock = optarg; break;
@@ -509,7 +509,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		req_add(&req, "bus", "%s", bus);
 	req_add(&req, "clock", "%s", clock);
 
-	sbuf_init(&body);
+	vt_buf_init(&body);
 	if (req.err) {
 		fprintf(stderr, "vhost-trace: out of memory\n");
 		rc = EXIT_DAEMON;
@@ -539,9 +539,9 @@ static int cmd_record(int fd, int argc, char **argv)
 	if (!detach)
 		rc = follow(fd, id, quiet);
 out:
-	sbuf_free(&body);
+	vt_buf_free(&body);
 out_events:
-	sbuf_free(&events);
+	vt_buf_free(&events);
 	return rc;
 }
 

@@ -26,22 +26,22 @@ static int hexval(char c)
 	return -1;
 }
 
-int ctl_add_word(struct sbuf *b, const char *word)
+int ctl_add_word(struct vt_buf *b, const char *word)
 {
 	const unsigned char *s = (const unsigned char *)word;
 	int err = 0;
 
 	if (b->len)
-		err = sbuf_add(b, " ", 1);
+		err = vt_buf_append(b, " ", 1);
 	if (!*s)
-		return err ? err : sbuf_add(b, "%-", 2);
+		return err ? err : vt_buf_append(b, "%-", 2);
 	if (!strcmp(word, "--"))	/* not the separator */
-		return err ? err : sbuf_add(b, "%2D-", 4);
+		return err ? err : vt_buf_append(b, "%2D-", 4);
 	for (; *s && !err; s++) {
 		if (plain(*s))
-			err = sbuf_add(b, s, 1);
+			err = vt_buf_append(b, s, 1);
 		else
-			err = sbuf_printf(b, "%%%02X", *s);
+			err = vt_buf_printf(b, "%%%02X", *s);
 	}
 	return err;
 }
@@ -198,13 +198,13 @@ int ctl_check_keys(const struct ctl_req *req, const char *const *keys,
 	return 0;
 }
 
-int ctl_reply(struct sbuf *out, int ok, const void *body, size_t len)
+int ctl_reply(struct vt_buf *out, int ok, const void *body, size_t len)
 {
 	char hdr[32];
 
-	if (sbuf_add(out, hdr, vt_reply_header(hdr, sizeof(hdr), ok, len)))
+	if (vt_buf_append(out, hdr, vt_reply_header(hdr, sizeof(hdr), ok, len)))
 		return -ENOMEM;
-	return sbuf_add(out, body, len);
+	return vt_buf_append(out, body, len);
 }
 
 int ctl_parse_reply_header(const char *line, int *ok, size_t *len)

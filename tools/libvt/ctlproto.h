@@ -17,17 +17,6 @@
 #define CTL_MAX_BODY		(16 << 20)	/* reply body */
 #define CTL_MAX_WORDS		1024
 
-/*
- * The daemon's and the CLI's name for the shared buffer (vt_buf.h). A
- * mechanical rename to vt_buf_* can follow once the daemon's files are
- * quiet; until then these keep their many users unchanged.
- */
-#define sbuf		vt_buf
-#define sbuf_init	vt_buf_init
-#define sbuf_free	vt_buf_free
-#define sbuf_add	vt_buf_append
-#define sbuf_printf	vt_buf_printf
-
 /* A parsed request: decoded words; words before "--" may be KEY=VALUE. */
 struct ctl_req {
 	int argc;		/* words before "--" (argv[0] is the command) */
@@ -50,10 +39,10 @@ int ctl_check_keys(const struct ctl_req *req, const char *const *keys,
 		   const char **bad);
 
 /* Appends word escaped (and a separating blank if b is not empty). */
-int ctl_add_word(struct sbuf *b, const char *word);
+int ctl_add_word(struct vt_buf *b, const char *word);
 
 /* Reply framing (vt_reply.h), bodies of at most CTL_MAX_BODY. */
-int ctl_reply(struct sbuf *out, int ok, const void *body, size_t len);
+int ctl_reply(struct vt_buf *out, int ok, const void *body, size_t len);
 /*
  * Parses a reply header line (without "\n"): *ok 1 for "ok", 0 for "err".
  * Returns 0 or -EINVAL.

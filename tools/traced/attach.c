@@ -71,37 +71,37 @@ static int traced_by(pid_t pid, char *name, size_t len)
  * One command. On failure err gets "attach: CMD: " and QEMU's own
  * message (verbatim), or why QMP failed.
  */
-static int run(struct qmp *q, const char *cmd, const struct sbuf *args,
-	       int fd, struct sbuf *ret, struct sbuf *err)
+static int run(struct qmp *q, const char *cmd, const struct vt_buf *args,
+	       int fd, struct vt_buf *ret, struct vt_buf *err)
 {
 	int rc = qmp_exec(q, cmd, args ? args->p : NULL, fd, ret,
 			  QMP_TIMEOUT_MS);
 
 	if (rc && err)
-		sbuf_printf(err, "attach: %s: %s", cmd, q->err);
+		vt_buf_printf(err, "attach: %s: %s", cmd, q->err);
 	return rc;
 }
 
 /* {"id":ID} and the like: one string member. */
-static int one_arg(struct sbuf *j, const char *key, const char *val)
+static int one_arg(struct vt_buf *j, const char *key, const char *val)
 {
 	j->len = 0;
-	return sbuf_printf(j, "{\"%s\":", key) || qmp_add_string(j, val) ||
-	       sbuf_add(j, "}", 1) ? -ENOMEM : 0;
+	return vt_buf_printf(j, "{\"%s\":", key) || qmp_add_string(j, val) ||
+	       vt_buf_append(j, "}", 1) ? -ENOMEM : 0;
 }
 
-static int count_cpus(struct qmp *q, unsigned int *ports, struct sbuf *err)
+static int count_cpus(struct qmp *q, unsigned int *ports, struct vt_buf *err)
 {
-	struct sbuf ret;
+	struct vt_buf ret;
 	int n;
 
-	sbuf_init(&ret);
+	vt_buf_init(&ret);
 	n = run(q, "query-cpus-fast", NULL, -1, &ret, err) ? -1 :
 		qmp_array_count(ret.p, ret.len);
-	sbuf_free(&ret);
+	vt_buf_free(&ret);
 	if (n <= 0 || n > VHOST_TRACE_MAX_PORTS) {
 		if (!err->len)
-			sbuf_printf(err, "attach: cannot count QEMU's vCPUs "
+			vt_buf_printf(err, "attach: cannot count QEMU's vCPUs "
 				    "(query-cpus-fast); give ports=");
 		return -1;
 	}
@@ -109,56 +109,56 @@ static int count_cpus(struct qmp *q, unsigned int *ports, struct sbuf *err)
 	return 0;
 }
 
-static int lit(struct sbuf *j, const char *text)
+static int lit(struct vt_buf *j, const char *text)
 {
-	return sbuf_add(j, text, strlen(text));
+	return vt_buf_append(j, text, strlen(text));
 }
 
 /* chardev-add: a unix socket server at the agent path, not waiting. */
 static int chardev_add(struct qmp *q, struct session *s,
-		       const struct qemu_ids *ids, struct sbuf *err)
+		       const struct qemu_ids *ids, struct vt_buf *err)
 {
-	struct sbuf j;
+	struct vt_buf j;
 	int rc;
 
-	sbuf_init(&j);
+	vt_buf_init(&j);
 	if (lit(&j, "{\"id\":") || qmp_add_string(&j, ids->chardev) ||
 	    lit(&j, ",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":"
 		"{\"type\":\"unix\",\"data\":{\"path\":") ||
 	    qmp_add_string(&j, s->agent.path) ||
 	    lit(&j, "}},\"server\":true,\"wait\":false}}}")) {
-		sbuf_printf(err, "out of memory");
+		vt_buf_printf(err, "out of memory");
 		rc = -ENOMEM;
 	} else {
 		rc = run(q, "chardev-add", &j, -1, NULL, err);
 	}
-	sbuf_free(&j);
+	vt_buf_free(&j);
 	return rc;
 }
 
 static int device_add(struct qmp *q, struct session *s, const char *bus,
-		      const struct qemu_ids *ids, struct sbuf *err)
+		      const struct qemu_ids *ids, struct vt_buf *err)
 {
-	struct sbuf j;
+	struct vt_buf j;
 	int rc;
 
-	sbuf_init(&j);
+	vt_buf_init(&j);
 	rc = lit(&j, "{\"driver\":\"vhost-trace-pci\",\"id\":") ||
 	     qmp_add_string(&j, ids->device) || lit(&j, ",\"vhostfd\":") ||
 	     qmp_add_string(&j, ids->fd) ||
-	     sbuf_printf(&j, ",\"ports\":%u", s->nports);
+	     vt_buf_printf(&j, ",\"ports\":%u", s->nports);
 	if (!rc && s->agent.state != AGENT_OFF)
 		rc = lit(&j, ",\"chardev\":") ||
 		     qmp_add_string(&j, ids->chardev);
 	if (!rc && bus)
 		rc = lit(&j, ",\"bus\":") || qmp_add_string(&j, bus);
 	if (rc || lit(&j, "}")) {
-		sbuf_printf(err, "out of memory");
+		vt_buf_printf(err, "out of memory");
 		rc = -ENOMEM;
 	} else {
 		rc = run(q, "device_add", &j, -1, NULL, err);
 	}
-	sbuf_free(&j);
+	vt_buf_free(&j);
 	return rc;
 }
 
@@ -170,37 +170,37 @@ static int device_add(struct qmp *q, struct session *s, const char *bus,
 static void undo(struct qmp *q, const char *path, const struct qemu_ids *ids,
 		 int chardev)
 {
-	struct sbuf j;
+	struct vt_buf j;
 
 	if (q->fd < 0 && qmp_connect(q, path, QMP_TIMEOUT_MS)) {
 		vt_log("attach %s: cannot undo: %s", path, q->err);
 		return;
 	}
-	sbuf_init(&j);
+	vt_buf_init(&j);
 	if (chardev && !one_arg(&j, "id", ids->chardev) &&
 	    run(q, "chardev-remove", &j, -1, NULL, NULL))
 		vt_log("attach %s: chardev-remove %s: %s", path,
 		       ids->chardev, q->err);
 	if (!one_arg(&j, "fdname", ids->fd))
 		run(q, "closefd", &j, -1, NULL, NULL);
-	sbuf_free(&j);
+	vt_buf_free(&j);
 }
 
 /* Hot-plugs the session's device: getfd, chardev-add, device_add. */
 static int plug(struct qmp *q, struct session *s, const char *bus,
-		struct sbuf *err)
+		struct vt_buf *err)
 {
 	struct qemu_ids ids;
-	struct sbuf j;
+	struct vt_buf j;
 	int dev, rc = -1, chardev = 0;
 
 	make_ids(&ids, s->te.id);
-	sbuf_init(&j);
+	vt_buf_init(&j);
 	dev = session_open_device(s, err);
 	if (dev < 0)
 		return -1;
 	if (one_arg(&j, "fdname", ids.fd))
-		sbuf_printf(err, "out of memory");
+		vt_buf_printf(err, "out of memory");
 	else
 		rc = run(q, "getfd", &j, dev, NULL, err);
 	close(dev);		/* QEMU holds the device now (or not at all) */
@@ -218,11 +218,11 @@ static int plug(struct qmp *q, struct session *s, const char *bus,
 undo:
 	undo(q, s->qmp, &ids, chardev);
 out:
-	sbuf_free(&j);
+	vt_buf_free(&j);
 	return rc ? -1 : 0;
 }
 
-#define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
+#define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
 /* As the requester: the socket file's permissions apply to them. */
 static int connect_as(struct qmp *q, const char *path, uid_t uid, gid_t gid)
@@ -242,7 +242,7 @@ static int connect_as(struct qmp *q, const char *path, uid_t uid, gid_t gid)
 }
 
 int session_attach(const struct sess_args *a, struct session **out,
-		   struct sbuf *err)
+		   struct vt_buf *err)
 {
 	struct sess_args args = *a;
 	struct session *s = NULL;
@@ -252,12 +252,12 @@ int session_attach(const struct sess_args *a, struct session **out,
 	char pstate;
 
 	if (strlen(a->qmp) >= sizeof(s->qmp)) {
-		sbuf_printf(err, "attach: QMP socket path too long");
+		vt_buf_printf(err, "attach: QMP socket path too long");
 		return -EINVAL;
 	}
 	rc = connect_as(&q, a->qmp, a->uid, a->gid);
 	if (rc) {
-		sbuf_printf(err, "attach: %s", q.err);
+		vt_buf_printf(err, "attach: %s", q.err);
 		return -EIO;
 	}
 	if (a->uid && q.uid != a->uid)
@@ -309,12 +309,12 @@ fail:
 void session_detach(struct session *s)
 {
 	struct qemu_ids ids;
-	struct sbuf j;
+	struct vt_buf j;
 	struct qmp q;
 	int rc;
 
 	make_ids(&ids, s->te.id);
-	sbuf_init(&j);
+	vt_buf_init(&j);
 	agent_close(&s->agent);		/* before its chardev goes */
 	rc = connect_as(&q, s->qmp, s->uid, s->gid);
 	if (rc) {
@@ -350,7 +350,7 @@ void session_detach(struct session *s)
 	}
 out:
 	qmp_close(&q);
-	sbuf_free(&j);
+	vt_buf_free(&j);
 	if (rc)
 		vt_log("session %lu: %s", s->te.id, s->error);
 	cmm_smp_wmb();		/* error before device (session_describe) */

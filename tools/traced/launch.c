@@ -21,7 +21,7 @@
 #include "session_int.h"
 #include "state.h"
 
-#define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
+#define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
 /*
  * QEMU's stdout and stderr: DIR/qemu.log, opened once the child has the
@@ -110,13 +110,13 @@ static void free_qemu_argv(const struct sess_args *a, char **v)
  * the control fd and attaches the sinks. Returns the device fd (for
  * QEMU), or -1 with err set.
  */
-int session_open_device(struct session *s, struct sbuf *err)
+int session_open_device(struct session *s, struct vt_buf *err)
 {
 	int dev;
 
 	dev = open(cfg.device, O_RDWR | O_CLOEXEC);
 	if (dev < 0) {
-		sbuf_printf(err, "cannot open %s: %s%s", cfg.device,
+		vt_buf_printf(err, "cannot open %s: %s%s", cfg.device,
 			    strerror(errno), errno == ENOENT ?
 			    " (is vhost_trace.ko loaded?)" : "");
 		return -1;
@@ -142,7 +142,7 @@ static void kill_qemu(struct session *s)
 }
 
 int session_launch(const struct sess_args *a, struct session **out,
-		   struct sbuf *err)
+		   struct vt_buf *err)
 {
 	struct session *s;
 	char **argv = NULL;
@@ -173,7 +173,7 @@ int session_launch(const struct sess_args *a, struct session **out,
 	s->pidfd = pidfd_open(s->pid, 0);
 	/* the start time is the fork's: exec does not change it */
 	if (s->pidfd < 0 || proc_stat(s->pid, &pstate, &s->start_time)) {
-		sbuf_printf(err, "cannot watch QEMU (pid %d): %s", s->pid,
+		vt_buf_printf(err, "cannot watch QEMU (pid %d): %s", s->pid,
 			    strerror(errno));
 		kill_qemu(s);
 		goto fail;

@@ -123,7 +123,7 @@ static void set_num(void *p, size_t size, unsigned long long v)
 		*(unsigned long long *)p = v;
 }
 
-int persist_format(const struct session *s, struct sbuf *line)
+int persist_format(const struct session *s, struct vt_buf *line)
 {
 	char word[PATH_MAX + 64];
 	const struct field *f;
@@ -234,10 +234,10 @@ int persist_load(struct session *s, const struct ctl_req *r,
 
 int session_save(struct session *s)
 {
-	struct sbuf line;
+	struct vt_buf line;
 	int err;
 
-	sbuf_init(&line);
+	vt_buf_init(&line);
 	err = persist_format(s, &line);
 	if (!err)
 		err = state_write(s->runfd, line.p, line.len);
@@ -253,11 +253,11 @@ int session_save(struct session *s)
 
 void session_save_if_changed(struct session *s)
 {
-	struct sbuf line;
+	struct vt_buf line;
 
-	sbuf_init(&line);
+	vt_buf_init(&line);
 	if (!persist_format(s, &line) &&
 	    (!s->saved || strcmp(s->saved, line.p)))
 		session_save(s);
-	sbuf_free(&line);
+	vt_buf_free(&line);
 }

@@ -17,7 +17,7 @@ const char *sess_state_name(int state);
 int sess_state_by_name(const char *name);
 
 /* Appends every persisted field of s as KEY=VALUE words. */
-int persist_format(const struct session *s, struct sbuf *line);
+int persist_format(const struct session *s, struct vt_buf *line);
 /*
  * Sets s's persisted fields from a state file's words. 0, or -EINVAL
  * with the key that is missing or malformed in *bad.

@@ -55,7 +55,7 @@ static int fill(struct qmp *q, long deadline)
 		if (r > 0) {
 			if (q->in.len + r > QMP_MAX_MSG)
 				return -EMSGSIZE;
-			return sbuf_add(&q->in, buf, r);
+			return vt_buf_append(&q->in, buf, r);
 		}
 		if (r == 0)
 			return -ECONNRESET;
@@ -144,7 +144,7 @@ static void note_event(struct qmp *q, json_t *msg)
 }
 
 /* One message from QEMU: 1 an answer (0 return, <0 error), 0 an event. */
-static int handle(struct qmp *q, json_t *msg, struct sbuf *ret, int *answer)
+static int handle(struct qmp *q, json_t *msg, struct vt_buf *ret, int *answer)
 {
 	const char *desc;
 	json_t *v;
@@ -156,7 +156,7 @@ static int handle(struct qmp *q, json_t *msg, struct sbuf *ret, int *answer)
 		if (ret) {
 			ret->len = 0;
 			text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-			if (!text || sbuf_add(ret, text, strlen(text)))
+			if (!text || vt_buf_append(ret, text, strlen(text)))
 				*answer = fail(q, -ENOMEM, "out of memory");
 			free(text);
 		}
@@ -182,7 +182,7 @@ static int handle(struct qmp *q, json_t *msg, struct sbuf *ret, int *answer)
 }
 
 /* Waits for the answer to the command in flight, skipping events. */
-static int wait_answer(struct qmp *q, const char *cmd, struct sbuf *ret,
+static int wait_answer(struct qmp *q, const char *cmd, struct vt_buf *ret,
 		       long deadline, int timeout_ms)
 {
 	json_t *msg;
@@ -254,25 +254,25 @@ static int send_msg(struct qmp *q, const char *msg, size_t len, int fd,
 }
 
 int qmp_exec(struct qmp *q, const char *cmd, const char *args, int fd,
-	     struct sbuf *ret, int timeout_ms)
+	     struct vt_buf *ret, int timeout_ms)
 {
 	long deadline = vt_now_ms() + timeout_ms;
-	struct sbuf m;
+	struct vt_buf m;
 	int err;
 
 	if (q->fd < 0)
 		return fail(q, -ENOTCONN, "QMP: not connected");
-	sbuf_init(&m);
-	err = sbuf_add(&m, "{\"execute\":", 11);
+	vt_buf_init(&m);
+	err = vt_buf_append(&m, "{\"execute\":", 11);
 	if (!err)
 		err = qmp_add_string(&m, cmd);
 	if (!err && args)
-		err = sbuf_printf(&m, ",\"arguments\":%s", args);
+		err = vt_buf_printf(&m, ",\"arguments\":%s", args);
 	if (!err)
-		err = sbuf_add(&m, "}\n", 2);
+		err = vt_buf_append(&m, "}\n", 2);
 	if (!err)
 		err = send_msg(q, m.p, m.len, fd, deadline);
-	sbuf_free(&m);
+	vt_buf_free(&m);
 	if (err == -ECONNRESET)
 		return fail(q, err, "QMP: QEMU closed the connection (sending "
 			    "%s)", cmd);
@@ -298,7 +298,7 @@ int qmp_open(struct qmp *q, int fd, int timeout_ms)
 
 	memset(q, 0, sizeof(*q));
 	q->fd = fd;
-	sbuf_init(&q->in);
+	vt_buf_init(&q->in);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen)) {
 		err = fail(q, -errno, "QMP: SO_PEERCRED: %s", strerror(errno));
 		goto out;
@@ -395,11 +395,11 @@ int qmp_wait_deleted(struct qmp *q, int timeout_ms)
 	return 0;
 }
 
-int qmp_add_string(struct sbuf *b, const char *s)
+int qmp_add_string(struct vt_buf *b, const char *s)
 {
 	json_t *j = json_string(s);
 	char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-	int err = text ? sbuf_add(b, text, strlen(text)) : -EINVAL;
+	int err = text ? vt_buf_append(b, text, strlen(text)) : -EINVAL;
 
 	free(text);
 	json_decref(j);
@@ -421,5 +421,5 @@ void qmp_close(struct qmp *q)
 	if (q->fd >= 0)
 		close(q->fd);
 	q->fd = -1;
-	sbuf_free(&q->in);
+	vt_buf_free(&q->in);
 }

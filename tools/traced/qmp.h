@@ -30,7 +30,7 @@ struct qmp {
 	pid_t pid;		/* the peer (QEMU), from SO_PEERCRED */
 	uid_t uid;
 	gid_t gid;
-	struct sbuf in;		/* received, not yet handled */
+	struct vt_buf in;		/* received, not yet handled */
 	char watch[QMP_ID_MAX];	/* DEVICE_DELETED of this device id ... */
 	int deleted;		/* ... has arrived */
 	unsigned int events;	/* events seen (and skipped) */
@@ -56,7 +56,7 @@ int qmp_open(struct qmp *q, int fd, int timeout_ms);
  * connection is closed (-ENOTCONN from then on).
  */
 int qmp_exec(struct qmp *q, const char *cmd, const char *args, int fd,
-	     struct sbuf *ret, int timeout_ms);
+	     struct vt_buf *ret, int timeout_ms);
 /* Remembers DEVICE_DELETED for device id from now on. */
 void qmp_watch_deleted(struct qmp *q, const char *id);
 /* Waits for it (it may have come already). 0, -ETIMEDOUT, -errno. */
@@ -64,7 +64,7 @@ int qmp_wait_deleted(struct qmp *q, int timeout_ms);
 void qmp_close(struct qmp *q);
 /* Appends s (NUL terminated, UTF-8) as a JSON string. 0, -EINVAL (not
  * UTF-8), -ENOMEM. */
-int qmp_add_string(struct sbuf *b, const char *s);
+int qmp_add_string(struct vt_buf *b, const char *s);
 /* The number of elements of the JSON array text (len bytes), or -EINVAL. */
 int qmp_array_count(const char *text, size_t len);
 

@@ -273,7 +273,7 @@ static enum outcome recover_one(unsigned long id)
 {
 	char dir[PATH_MAX], why[PATH_MAX + 128];
 	struct session *s;
-	struct sbuf msg;
+	struct vt_buf msg;
 	int state, was, alive, runs, stopping, pidfd = -1, ctl = -1, runfd, err;
 
 	snprintf(dir, sizeof(dir), "%s/s%lu", cfg.rundir, id);
@@ -348,16 +348,16 @@ static enum outcome recover_one(unsigned long id)
 		    ", DIR/trace.dat from DIR/meta (fetched at start)" :
 		    ", no trace.dat (no metadata was fetched)");
 	}
-	sbuf_init(&msg);
+	vt_buf_init(&msg);
 	err = session_run(s, &msg);
 	if (err) {
 		say(id, s->te.name, "cannot start its thread: %.*s",
 		    (int)msg.len, msg.p);
-		sbuf_free(&msg);
+		vt_buf_free(&msg);
 		table_del(&s->te);
 		return IGNORED;
 	}
-	sbuf_free(&msg);
+	vt_buf_free(&msg);
 	return alive ? RECOVERED : ENDED;
 }
 

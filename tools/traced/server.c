@@ -83,7 +83,7 @@ int server_peer_allowed(int fd, gid_t gid, struct peer *peer)
 	return 0;
 }
 
-#define REPLY_ERR(...) do { sbuf_printf(&body, __VA_ARGS__); \
+#define REPLY_ERR(...) do { vt_buf_printf(&body, __VA_ARGS__); \
 			    ok = 0; goto out; } while (0)
 
 static int valid_name(const char *n)
@@ -138,29 +138,30 @@ static int valid_events(const char *v)
  */
 static int parse_session_args(const struct ctl_req *req,
 			      const char *const *keys, struct sess_args *a,
-			      struct sbuf *body)
+			      struct vt_buf *body)
 {
 	const char *cmd = req->argv[0], *v;
 	unsigned long n;
 
 	if (ctl_check_keys(req, keys, &v))
-		return sbuf_printf(body, "%s: unknown argument '%s'", cmd, v),
+		return vt_buf_printf(body, "%s: unknown argument '%s'", cmd, v),
 		       -1;
 	a->dir = ctl_get(req, "dir");
 	if (!a->dir || a->dir[0] != '/')
-		return sbuf_printf(body, "%s: dir= must be an absolute path",
+		return vt_buf_printf(body, "%s: dir= must be an absolute path",
 				   cmd), -1;
 	a->name = ctl_get(req, "name");
 	if (a->name && !valid_name(a->name))
-		return sbuf_printf(body, "%s: bad name '%s' (letters, digits, "
-				   "'.-_', not only digits, at most %d)", cmd,
-				   a->name, TABLE_NAME_MAX - 1), -1;
+		return vt_buf_printf(body, "%s: bad name '%s' (letters, "
+				     "digits, '.-_', not only digits, at most "
+				     "%d)", cmd, a->name, TABLE_NAME_MAX - 1),
+		       -1;
 	if (!a->name)
 		a->name = "";
 	/* attach may leave ports= out: QEMU's vCPUs (a->ports 0) */
 	if (get_uint(req, "ports", 0, VHOST_TRACE_MAX_PORTS, &n) ||
 	    (!n && (ctl_get(req, "ports") || strcmp(cmd, "attach"))))
-		return sbuf_printf(body, "%s: ports= must be 1..%d", cmd,
+		return vt_buf_printf(body, "%s: ports= must be 1..%d", cmd,
 				   VHOST_TRACE_MAX_PORTS), -1;
 	a->ports = n;
 	v = ctl_get(req, "policy");
@@ -169,29 +170,30 @@ static int parse_session_args(const struct ctl_req *req,
 	else if (!strcmp(v, "drop"))
 		a->policy = VHOST_TRACE_POLICY_DROP;
 	else
-		return sbuf_printf(body, "%s: policy= must be block or drop",
+		return vt_buf_printf(body, "%s: policy= must be block or drop",
 				   cmd), -1;
 	v = ctl_get(req, "sink");
 	if (v && strcmp(v, "file") && strcmp(v, "fifo"))
-		return sbuf_printf(body, "%s: sink= must be file or fifo",
+		return vt_buf_printf(body, "%s: sink= must be file or fifo",
 				   cmd), -1;
 	a->fifo = v && !strcmp(v, "fifo");
 	v = ctl_get(req, "agent");
 	if (v && strcmp(v, "on") && strcmp(v, "off"))
-		return sbuf_printf(body, "%s: agent= must be on or off", cmd),
+		return vt_buf_printf(body, "%s: agent= must be on or off", cmd),
 		       -1;
 	a->agent = !v || !strcmp(v, "on");
 	a->events = ctl_get(req, "events");
 	if (a->events && !valid_events(a->events))
-		return sbuf_printf(body, "%s: events= must be SYSTEM:EVENT[,...]"
-				   " (at most 1000 bytes)", cmd), -1;
+		return vt_buf_printf(body, "%s: events= must be "
+				     "SYSTEM:EVENT[,...] (at most 1000 bytes)",
+				     cmd), -1;
 	if (get_uint(req, "stop_timeout", 10000, 600000, &n))
-		return sbuf_printf(body, "%s: stop_timeout= must be 0..600000 "
-				   "(ms)", cmd), -1;
+		return vt_buf_printf(body, "%s: stop_timeout= must be "
+				     "0..600000 (ms)", cmd), -1;
 	a->stop_timeout_ms = n;
 	v = ctl_get(req, "clock");
 	if (v && strcmp(v, "x86-tsc") && strcmp(v, "keep"))
-		return sbuf_printf(body, "%s: clock= must be x86-tsc or keep",
+		return vt_buf_printf(body, "%s: clock= must be x86-tsc or keep",
 				   cmd), -1;
 	a->clock = v && !strcmp(v, "keep") ? NULL : "x86-tsc";
 	return 0;
@@ -199,17 +201,17 @@ static int parse_session_args(const struct ctl_req *req,
 
 /* launch (attach 0) or attach: a new session, described in the reply */
 static void do_start(const struct ctl_req *req, const struct peer *peer,
-		     int attach, struct sbuf *out)
+		     int attach, struct vt_buf *out)
 {
 	static const char *const launch_keys[] = { SESSION_KEYS, "cwd", NULL };
 	static const char *const attach_keys[] = { SESSION_KEYS, "qmp", "bus",
 		NULL };
 	struct sess_args a = { .uid = peer->uid, .gid = peer->gid };
 	struct session *s;
-	struct sbuf body;
+	struct vt_buf body;
 	int ok = 1;
 
-	sbuf_init(&body);
+	vt_buf_init(&body);
 	if (parse_session_args(req, attach ? attach_keys : launch_keys, &a,
 			       &body)) {
 		ok = 0;
@@ -244,7 +246,7 @@ static void do_start(const struct ctl_req *req, const struct peer *peer,
 	table_entry_put(&s->te);
 out:
 	ctl_reply(out, ok, body.p, body.len);
-	sbuf_free(&body);
+	vt_buf_free(&body);
 }
 
 /* A user sees and stops their own sessions only; root all of them. */
@@ -253,13 +255,13 @@ static int is_mine(const struct session *s, const struct peer *peer)
 	return !peer->uid || s->uid == peer->uid;
 }
 
-static void do_list(const struct peer *peer, struct sbuf *out)
+static void do_list(const struct peer *peer, struct vt_buf *out)
 {
 	struct table_entry **v;
-	struct sbuf body;
+	struct vt_buf body;
 	size_t n, i;
 
-	sbuf_init(&body);
+	vt_buf_init(&body);
 	v = table_snapshot(&n);
 	for (i = 0; i < n; i++) {
 		if (is_mine(to_session(v[i]), peer))
@@ -268,21 +270,21 @@ static void do_list(const struct peer *peer, struct sbuf *out)
 	}
 	free(v);
 	ctl_reply(out, 1, body.p, body.len);
-	sbuf_free(&body);
+	vt_buf_free(&body);
 }
 
 static void do_session(const struct ctl_req *req, const struct peer *peer,
-		       struct sbuf *out)
+		       struct vt_buf *out)
 {
 	static const char *const keys[] = { "timeout", NULL };
 	const char *cmd = req->argv[0], *bad;
 	struct table_entry *e = NULL;
 	struct session *s;
-	struct sbuf body;
+	struct vt_buf body;
 	unsigned long timeout;
 	int ok = 1, was;
 
-	sbuf_init(&body);
+	vt_buf_init(&body);
 	if (req->argc < 2 || strchr(req->argv[1], '='))
 		REPLY_ERR("%s: which session? (an id or a name)", cmd);
 	e = table_get(req->argv[1]);
@@ -322,11 +324,11 @@ out:
 	if (e)
 		table_entry_put(e);
 	ctl_reply(out, ok, body.p, body.len);
-	sbuf_free(&body);
+	vt_buf_free(&body);
 }
 
 void server_handle(const struct ctl_req *req, const struct peer *peer,
-		   struct sbuf *out)
+		   struct vt_buf *out)
 {
 	const char *cmd = req->argv[0];
 	char msg[256];
@@ -391,18 +393,18 @@ static void *conn_main(void *arg)
 	if (!server_peer_allowed(fd, c->gid, &peer)) {
 		static const char msg[] = "permission denied: the control "
 			"socket is for root and the daemon's group";
-		struct sbuf o;
+		struct vt_buf o;
 
-		sbuf_init(&o);
+		vt_buf_init(&o);
 		ctl_reply(&o, 0, msg, strlen(msg));
 		send_all(fd, o.p, o.len);
-		sbuf_free(&o);
+		vt_buf_free(&o);
 		goto out;
 	}
 	for (;;) {
 		char *nl = memchr(buf, '\n', have);
 		struct ctl_req req;
-		struct sbuf o;
+		struct vt_buf o;
 		ssize_t r;
 		int err;
 
@@ -417,7 +419,7 @@ static void *conn_main(void *arg)
 			have += r;
 			continue;
 		}
-		sbuf_init(&o);
+		vt_buf_init(&o);
 		err = ctl_parse(buf, nl - buf, &req);
 		if (err) {
 			const char *m = err == -EINVAL ? "malformed request" :
@@ -431,7 +433,7 @@ static void *conn_main(void *arg)
 		have -= nl + 1 - buf;
 		memmove(buf, nl + 1, have);
 		err = send_all(fd, o.p, o.len);
-		sbuf_free(&o);
+		vt_buf_free(&o);
 		if (err)
 			break;
 	}

@@ -19,7 +19,7 @@ int server_listen(const char *path, gid_t gid);
 int server_peer_allowed(int fd, gid_t gid, struct peer *peer);
 /* Handles one parsed request; the reply (header and body) into out. */
 void server_handle(const struct ctl_req *req, const struct peer *peer,
-		   struct sbuf *out);
+		   struct vt_buf *out);
 /* Serves a connection in a new detached thread; takes fd. */
 int server_spawn(int fd, gid_t gid);
 

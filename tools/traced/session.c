@@ -120,7 +120,7 @@ void session_free(struct session *s)
 	release(&s->te);
 }
 
-#define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
+#define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
 /*
  * Shared by launch and attach: a new session in the table with its run
@@ -128,7 +128,7 @@ void session_free(struct session *s)
  * failure err says why and nothing is left.
  */
 int session_new(const struct sess_args *a, struct session **out,
-		struct sbuf *err)
+		struct vt_buf *err)
 {
 	char sock[PATH_MAX + 32];
 	struct session *s;
@@ -158,7 +158,7 @@ int session_new(const struct sess_args *a, struct session **out,
 
 	rc = table_add(&s->te);
 	if (rc) {
-		sbuf_printf(err, "a session named '%s' exists", a->name);
+		vt_buf_printf(err, "a session named '%s' exists", a->name);
 		release(&s->te);
 		return rc;
 	}
@@ -378,7 +378,7 @@ static void *session_main(void *arg)
  * Shared by launch, attach and recovery: starts the session thread
  * (s->pid and s->pidfd set).
  */
-int session_run(struct session *s, struct sbuf *err)
+int session_run(struct session *s, struct vt_buf *err)
 {
 	pthread_t th;
 	int rc;
@@ -386,7 +386,7 @@ int session_run(struct session *s, struct sbuf *err)
 	if (s->cmdfd < 0)
 		s->cmdfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->cmdfd < 0) {
-		sbuf_printf(err, "eventfd: %s", strerror(errno));
+		vt_buf_printf(err, "eventfd: %s", strerror(errno));
 		return -1;
 	}
 	table_entry_get(&s->te);	/* the thread's */
@@ -399,7 +399,7 @@ int session_run(struct session *s, struct sbuf *err)
 		live--;
 		pthread_mutex_unlock(&live_lock);
 		table_entry_put(&s->te);
-		sbuf_printf(err, "pthread_create: %s", strerror(rc));
+		vt_buf_printf(err, "pthread_create: %s", strerror(rc));
 		return -1;
 	}
 	pthread_detach(th);

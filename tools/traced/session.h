@@ -169,12 +169,12 @@ void session_check_sinks(struct session *s);
 void sessions_recover(void);
 /* On failure, err holds a message for the requester. */
 int session_launch(const struct sess_args *a, struct session **out,
-		   struct sbuf *err);
+		   struct vt_buf *err);
 /* attach.c. The same; a failed attach leaves nothing in QEMU. */
 int session_attach(const struct sess_args *a, struct session **out,
-		   struct sbuf *err);
+		   struct vt_buf *err);
 /* One "session ..." line. With ports, a "cpuN ..." line per port too. */
-int session_describe(struct session *s, int ports, struct sbuf *out);
+int session_describe(struct session *s, int ports, struct vt_buf *out);
 void session_request(struct session *s, unsigned int cmd);
 /* Waits until the state is at least min (or timeout_ms passes). */
 int session_wait(struct session *s, int min, int timeout_ms);
@@ -192,9 +192,9 @@ unsigned int sessions_live(void);
  * err says why; table_del() then frees the session.
  */
 int session_new(const struct sess_args *a, struct session **out,
-		struct sbuf *err);
-int session_open_device(struct session *s, struct sbuf *err);
-int session_run(struct session *s, struct sbuf *err);
+		struct vt_buf *err);
+int session_open_device(struct session *s, struct vt_buf *err);
+int session_run(struct session *s, struct vt_buf *err);
 /* attach.c, in the session thread: unplugs the device (see PROTOCOL). */
 void session_detach(struct session *s);
 

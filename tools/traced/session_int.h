@@ -50,9 +50,9 @@ int session_open_dir(int dirfd, const char *name);
 /* What such an error means. */
 const char *session_strerror(int err);
 /* As the requester: DIR and the sinks (files created, FIFOs made). */
-int session_make_outputs(struct session *s, struct sbuf *err);
+int session_make_outputs(struct session *s, struct vt_buf *err);
 /* The control fd's sinks: files now, FIFOs once they have a reader. */
-int session_attach_sinks(struct session *s, struct sbuf *err);
+int session_attach_sinks(struct session *s, struct vt_buf *err);
 /* A FIFO's sink attached again (reader back); 1, 0 not yet, -errno. */
 int session_attach_sink(struct session *s, unsigned int p);
 /* Every sink detached, the files synced and closed. */

@@ -18,7 +18,7 @@
 #include "fsid.h"
 #include "session_int.h"
 
-#define FAIL(...) do { sbuf_printf(err, __VA_ARGS__); goto fail; } while (0)
+#define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
 void sink_name(struct session *s, unsigned int p, char *buf, size_t len)
 {
@@ -196,7 +196,7 @@ void session_detach_sinks(struct session *s)
 }
 
 /* DIR and the sinks in it, as the requester (this thread's fs ids). */
-static int make_outputs(struct session *s, struct sbuf *err)
+static int make_outputs(struct session *s, struct vt_buf *err)
 {
 	char name[32];
 	unsigned int p;
@@ -230,12 +230,13 @@ fail:
 	return -1;
 }
 
-int session_make_outputs(struct session *s, struct sbuf *err)
+int session_make_outputs(struct session *s, struct vt_buf *err)
 {
 	int rc;
 
 	if (fsid_user(s->uid, s->gid)) {
-		sbuf_printf(err, "cannot act as uid %u", (unsigned int)s->uid);
+		vt_buf_printf(err, "cannot act as uid %u",
+			      (unsigned int)s->uid);
 		return -1;
 	}
 	rc = make_outputs(s, err);
@@ -243,7 +244,7 @@ int session_make_outputs(struct session *s, struct sbuf *err)
 	return rc;
 }
 
-int session_attach_sinks(struct session *s, struct sbuf *err)
+int session_attach_sinks(struct session *s, struct vt_buf *err)
 {
 	struct vhost_trace_sink sink = { .policy = s->policy };
 	unsigned int p;

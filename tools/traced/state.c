@@ -17,14 +17,14 @@
 
 int state_write(int dirfd, const char *fields, size_t len)
 {
-	struct sbuf b;
+	struct vt_buf b;
 	int fd, err;
 
-	sbuf_init(&b);
-	err = sbuf_printf(&b, MAGIC " version=%d %.*s\n", STATE_VERSION,
+	vt_buf_init(&b);
+	err = vt_buf_printf(&b, MAGIC " version=%d %.*s\n", STATE_VERSION,
 			  (int)len, fields);
 	if (err) {
-		sbuf_free(&b);
+		vt_buf_free(&b);
 		return -ENOMEM;
 	}
 	/* the directory is the requester's: whatever they put there goes */
@@ -44,7 +44,7 @@ int state_write(int dirfd, const char *fields, size_t len)
 	if (err)
 		unlinkat(dirfd, STATE_TMP, 0);
 out:
-	sbuf_free(&b);
+	vt_buf_free(&b);
 	return err;
 }
 

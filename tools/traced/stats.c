@@ -130,7 +130,7 @@ void session_poll_lost(struct session *s, int now)
 }
 
 /* DIR/stats through DIR/.stats.tmp, created anew, as the requester. */
-static int write_stats(struct session *s, const struct sbuf *b)
+static int write_stats(struct session *s, const struct vt_buf *b)
 {
 	static const char tmp[] = ".stats.tmp";
 	int fd, err = 0;
@@ -163,11 +163,11 @@ void session_note_agent_error(struct session *s)
 
 void session_write_stats(struct session *s)
 {
-	struct sbuf b;
+	struct vt_buf b;
 	int err;
 
 	session_note_agent_error(s);
-	sbuf_init(&b);
+	vt_buf_init(&b);
 	err = session_describe(s, 1, &b);
 	if (!err)
 		err = fsid_user(s->uid, s->gid);
@@ -178,7 +178,7 @@ void session_write_stats(struct session *s)
 	if (err)
 		sess_log(s, "cannot write %s/stats: %s", s->dir,
 			 strerror(-err));
-	sbuf_free(&b);
+	vt_buf_free(&b);
 }
 
 /* The session's totals over its ports. */
@@ -216,7 +216,7 @@ static void add_up(struct session *s, struct totals *t)
 		     err |= ctl_add_word(line, kv); } while (0)
 
 /* How the session was set up and where it is. */
-static int describe_setup(struct session *s, int state, struct sbuf *line)
+static int describe_setup(struct session *s, int state, struct vt_buf *line)
 {
 	char kv[PATH_MAX + 64];
 	int err = 0;
@@ -241,7 +241,7 @@ static int describe_setup(struct session *s, int state, struct sbuf *line)
 }
 
 /* The totals, the mode, how it ended. */
-static int describe_run(struct session *s, int state, struct sbuf *line)
+static int describe_run(struct session *s, int state, struct vt_buf *line)
 {
 	char kv[PATH_MAX + 64];
 	struct totals t;
@@ -285,7 +285,7 @@ static int describe_run(struct session *s, int state, struct sbuf *line)
 #undef KV
 
 /* One "cpuN ..." line. */
-static int describe_port(struct session *s, unsigned int p, struct sbuf *out)
+static int describe_port(struct session *s, unsigned int p, struct vt_buf *out)
 {
 	struct vhost_trace_stats st;
 	uint64_t v;
@@ -293,11 +293,11 @@ static int describe_port(struct session *s, unsigned int p, struct sbuf *out)
 
 	if (session_get_stats(s, p, &st)) {
 		if (s->ctl < 0 && !file_bytes(s, p, &v))
-			return sbuf_printf(out, "cpu%u bytes=%llu\n", p,
+			return vt_buf_printf(out, "cpu%u bytes=%llu\n", p,
 					   (unsigned long long)v);
 		return 0;
 	}
-	err = sbuf_printf(out, "cpu%u bytes=%llu buffers=%llu"
+	err = vt_buf_printf(out, "cpu%u bytes=%llu buffers=%llu"
 		" dropped_bytes=%llu dropped_buffers=%llu stalls=%llu"
 		" sink_errors=%llu bad_buffers=%llu queue_errors=%llu"
 		" last_error=%d flags=%#x rate=%llu", p,
@@ -313,29 +313,29 @@ static int describe_port(struct session *s, unsigned int p, struct sbuf *out)
 		(unsigned long long)uatomic_read(&s->rate[p]));
 	v = uatomic_read(&s->agent_bytes[p]);
 	if (v != UNKNOWN_BYTES)
-		err |= sbuf_printf(out, " agent_bytes=%llu",
+		err |= vt_buf_printf(out, " agent_bytes=%llu",
 				   (unsigned long long)v);
 	v = uatomic_read(&s->lost[p]);
 	if (v != UNKNOWN_BYTES)
-		err |= sbuf_printf(out, " lost_events=%llu",
+		err |= vt_buf_printf(out, " lost_events=%llu",
 				   (unsigned long long)v);
-	return err | sbuf_add(out, "\n", 1);
+	return err | vt_buf_append(out, "\n", 1);
 }
 
-int session_describe(struct session *s, int ports, struct sbuf *out)
+int session_describe(struct session *s, int ports, struct vt_buf *out)
 {
 	int state = uatomic_read(&s->state);
-	struct sbuf line;
+	struct vt_buf line;
 	unsigned int p;
 	int err;
 
-	sbuf_init(&line);
+	vt_buf_init(&line);
 	err = describe_setup(s, state, &line);
 	err |= describe_run(s, state, &line);
-	err |= sbuf_add(&line, "\n", 1);
-	err |= sbuf_add(out, line.p, line.len);
+	err |= vt_buf_append(&line, "\n", 1);
+	err |= vt_buf_append(out, line.p, line.len);
 	for (p = 0; ports && p < s->nports; p++)
 		err |= describe_port(s, p, out);
-	sbuf_free(&line);
+	vt_buf_free(&line);
 	return err ? -ENOMEM : 0;
 }

@@ -56,11 +56,11 @@ static void t_roundtrip(void)
 {
 	const char *words[] = { "launch", "", "a b\tc", "100%", "é\x01~",
 				"-device", "x=y,z", "--" };
-	struct sbuf b;
+	struct vt_buf b;
 	struct ctl_req r;
 	int i, same = 1, err;
 
-	sbuf_init(&b);
+	vt_buf_init(&b);
 	for (i = 0; i < 8; i++)
 		ctl_add_word(&b, words[i]);
 	err = ctl_parse(b.p, b.len, &r);
@@ -71,7 +71,7 @@ static void t_roundtrip(void)
 	       "escaped words (empty, blanks, %%, UTF-8, control, --) round-trip: %s",
 	       b.p);
 	ctl_req_free(&r);
-	sbuf_free(&b);
+	vt_buf_free(&b);
 }
 
 static void t_errors(void)
@@ -106,12 +106,12 @@ static void t_errors(void)
 
 static void t_reply(void)
 {
-	struct sbuf b;
+	struct vt_buf b;
 	size_t len;
 	int ok;
 	char v[16];
 
-	sbuf_init(&b);
+	vt_buf_init(&b);
 	ctl_reply(&b, 1, "x=1\ny=22\n", 9);
 	tap_ok(b.len == 14 && !memcmp(b.p, "ok 9\nx=1\ny=22\n", 14),
 	       "ok reply framing");
@@ -127,7 +127,7 @@ static void t_reply(void)
 	tap_ok(ctl_body_get(b.p + 5, "y", v, sizeof(v)) && !strcmp(v, "22") &&
 	       !ctl_body_get(b.p + 5, "z", v, sizeof(v)),
 	       "KEY=VALUE lines of a body");
-	sbuf_free(&b);
+	vt_buf_free(&b);
 }
 
 static int smp(const char *a, const char *b, const char *c)

@@ -157,7 +157,7 @@ static void test_json(void)
 {
 	static const char cpus[] = " [{\"cpu-index\": 0, \"x\": [1, 2]}, "
 		"{\"cpu-index\": 1}] ";
-	struct sbuf b;
+	struct vt_buf b;
 
 	tap_ok(qmp_array_count(cpus, strlen(cpus)) == 2 &&
 	       qmp_array_count("[]", 2) == 0 &&
@@ -165,14 +165,14 @@ static void test_json(void)
 	       qmp_array_count("{}", 2) == -EINVAL &&
 	       qmp_array_count("[1] x", 5) == -EINVAL,
 	       "json: array elements counted (query-cpus-fast), junk refused");
-	sbuf_init(&b);
+	vt_buf_init(&b);
 	tap_ok(!qmp_add_string(&b, "a\"b\\c\nd\x01/\xc3\xa9") && b.p &&
 	       !strcmp(b.p, "\"a\\\"b\\\\c\\nd\\u0001/\xc3\xa9\""),
 	       "json: a string written escaped");
 	b.len = 0;
 	tap_ok(qmp_add_string(&b, "\xff\xfe") == -EINVAL && !b.len,
 	       "json: a string that is not UTF-8 refused");
-	sbuf_free(&b);
+	vt_buf_free(&b);
 }
 
 static void test_session(void)
@@ -209,7 +209,7 @@ static void test_session(void)
 		{ .expect = "\"quit\"", .reply = RET_EMPTY, .hang_up = 1 },
 		{ NULL }
 	};
-	struct sbuf ret;
+	struct vt_buf ret;
 	struct fake f;
 	struct qmp q;
 	struct stat a, b;
@@ -223,7 +223,7 @@ static void test_session(void)
 	       "qmp: greeting and qmp_capabilities; SO_PEERCRED pid %d",
 	       (int)q.pid);
 	qmp_watch_deleted(&q, "vtrace1");
-	sbuf_init(&ret);
+	vt_buf_init(&ret);
 	err = qmp_exec(&q, "query-status", NULL, -1, &ret, 2000);
 	tap_ok(!err && ret.p && !strcmp(ret.p, "{\"status\":\"running\","
 	       "\"singlestep\":false,\"running\":true}") && q.events == 2 &&
@@ -272,7 +272,7 @@ static void test_session(void)
 	tap_ok(err == -ECONNRESET && strstr(q.err, "closed the connection"),
 	       "qmp: QEMU gone: %s", q.err);
 	qmp_close(&q);
-	sbuf_free(&ret);
+	vt_buf_free(&ret);
 	stop_fake(&f, th);
 	tap_ok(!f.bad, "qmp: the fake server got the commands it expected");
 }
@@ -372,7 +372,7 @@ static void test_big(void)
 	};
 	size_t big = 1 << 20, huge = QMP_MAX_MSG + 1;
 	char *b = malloc(big + 32), *h = malloc(huge + 32);
-	struct sbuf ret;
+	struct vt_buf ret;
 	struct fake f;
 	struct qmp q;
 	pthread_t th;
@@ -388,7 +388,7 @@ static void test_big(void)
 	strcpy(h + 12 + huge, "\"}\r\n");
 	steps[2].reply = b;
 	steps[3].reply = h;
-	sbuf_init(&ret);
+	vt_buf_init(&ret);
 	th = start_fake(&f, steps, &client);
 	err = qmp_open(&q, client, 2000);
 	err = err ? err : qmp_exec(&q, "query-big", NULL, -1, &ret, 5000);
@@ -401,7 +401,7 @@ static void test_big(void)
 	qmp_close(&q);
 	shutdown(client, SHUT_RDWR);
 	stop_fake(&f, th);
-	sbuf_free(&ret);
+	vt_buf_free(&ret);
 	free(b);
 	free(h);
 }

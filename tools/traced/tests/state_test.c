@@ -85,15 +85,15 @@ static int read_back(struct session *b, char *err, size_t n)
 /* Both sessions' persisted fields are the same. */
 static int same(const struct session *a, const struct session *b)
 {
-	struct sbuf x, y;
+	struct vt_buf x, y;
 	int eq;
 
-	sbuf_init(&x);
-	sbuf_init(&y);
+	vt_buf_init(&x);
+	vt_buf_init(&y);
 	eq = !persist_format(a, &x) && !persist_format(b, &y) &&
 	     x.len == y.len && !memcmp(x.p, y.p, x.len);
-	sbuf_free(&x);
-	sbuf_free(&y);
+	vt_buf_free(&x);
+	vt_buf_free(&y);
 	return eq;
 }
 
