@@ -12,6 +12,13 @@
 #include "vt_time.h"
 
 #define AGENT_PAGE	4096
+/*
+ * Largest pipe size, so largest port write: a vhost-trace host refuses a
+ * buffer over 256 KiB (VHOST_TRACE_MAX_BUFFER) and returns it unread.
+ */
+#define AGENT_MAX_BATCH	(256 * 1024)
+/* Default: 16 pages, Linux's default pipe size. */
+#define AGENT_DEF_BATCH	(16 * AGENT_PAGE)
 #define AGENT_MAX_CPUS	1024
 
 enum agent_state {
@@ -26,6 +33,7 @@ struct worker {
 	int trace_fd;
 	int port_fd;
 	int pipe_rd, pipe_wr;
+	size_t batch;			/* bytes per cycle and port write */
 	int wake_fd;			/* eventfd: the state changed */
 	unsigned int gen;		/* last state generation handled */
 	bool running;			/* pumping since the last start */
@@ -34,6 +42,8 @@ struct worker {
 	/* since the agent started; read by the control thread */
 	uint64_t pages;
 	uint64_t partial_pages;		/* of them, flushed partial pages */
+	uint64_t writes;		/* port writes (virtqueue buffers) */
+	uint64_t short_writes;		/* of them, took less than the pipe */
 	uint64_t dropped;		/* pages given up at exit */
 	uint64_t session_pages;		/* since the last start */
 };
@@ -43,7 +53,7 @@ struct agent {
 	char port_dir[256];		/* /dev/virtio-ports */
 	char port_prefix[64];		/* trace-path-cpu */
 	char ctl_name[64];		/* agent-ctl-path */
-	size_t pipe_size;		/* bytes, whole pages */
+	size_t pipe_size;		/* bytes, whole pages: the batch */
 	bool own_tracing_on;		/* start/stop write tracing_on */
 	bool verbose;
 
@@ -82,6 +92,7 @@ int port_write_all(int fd, const void *data, size_t len, int timeout_ms);
 
 /* worker.c */
 int worker_create(int cpu, const char *port);
+size_t worker_batch(struct worker *w, size_t pipe_size);
 void agent_set_state(enum agent_state st);
 void workers_rescan(void);
 

@@ -276,9 +276,9 @@ static void cmd_set(struct ctl *c, struct vt_proto_req *r)
 			reply_err(c, "tracing is running; stop first");
 			return;
 		}
-		if (v < AGENT_PAGE || v % AGENT_PAGE) {
-			reply_err(c, "pipe_size must be whole pages of %d",
-				  AGENT_PAGE);
+		if (v < AGENT_PAGE || v % AGENT_PAGE || v > AGENT_MAX_BATCH) {
+			reply_err(c, "pipe_size must be whole pages of %d, at "
+				  "most %d bytes", AGENT_PAGE, AGENT_MAX_BATCH);
 			return;
 		}
 		for (cpu = 0; cpu < agent.ncpus; cpu++) {
@@ -289,6 +289,13 @@ static void cmd_set(struct ctl *c, struct vt_proto_req *r)
 					  strerror(errno));
 				return;
 			}
+		}
+		/* stopped: the workers wait, their pipes are empty */
+		for (cpu = 0; cpu < agent.ncpus; cpu++) {
+			struct worker *w = agent.workers[cpu];
+
+			if (w)
+				w->batch = worker_batch(w, v);
 		}
 		agent.pipe_size = v;
 	} else if (!strcmp(key, "buffer_size_kb") ||

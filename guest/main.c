@@ -20,7 +20,7 @@ struct agent agent = {
 	.port_dir = "/dev/virtio-ports",
 	.port_prefix = "trace-path-cpu",
 	.ctl_name = "agent-ctl-path",
-	.pipe_size = AGENT_PAGE,
+	.pipe_size = AGENT_DEF_BATCH,
 	.own_tracing_on = true,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
@@ -62,8 +62,9 @@ static void usage(int status)
 "  into the virtio-serial port trace-path-cpuN; the host starts and stops it\n"
 "  on the port agent-ctl-path (\"1\\n\", \"0\\n\", or the protocol in PROTOCOL).\n"
 "  -s          start at once, without waiting for the host\n"
-"  -p BYTES    pipe size per CPU, whole 4096-byte pages (default 4096;\n"
-"              one page moves at a time, see README)\n"
+"  -p BYTES    pipe size per CPU, whole 4096-byte pages, at most 256 KiB\n"
+"              (default 64 KiB): the most one port write (one virtqueue\n"
+"              buffer) carries; 4096 = one page per buffer\n"
 "  -t DIR      tracefs directory (default /sys/kernel/tracing, then\n"
 "              /sys/kernel/debug/tracing)\n"
 "  -d DIR      directory of the port links (default /dev/virtio-ports)\n"
@@ -101,9 +102,11 @@ int main(int argc, char **argv)
 		case 'p':
 			agent.pipe_size = strtoul(optarg, &end, 0);
 			if (*end || agent.pipe_size < AGENT_PAGE ||
-			    agent.pipe_size % AGENT_PAGE) {
+			    agent.pipe_size % AGENT_PAGE ||
+			    agent.pipe_size > AGENT_MAX_BATCH) {
 				fprintf(stderr, "trace-agent: -p %s: not a "
-					"multiple of %d\n", optarg, AGENT_PAGE);
+					"multiple of %d up to %d\n", optarg,
+					AGENT_PAGE, AGENT_MAX_BATCH);
 				return 2;
 			}
 			break;
@@ -175,9 +178,12 @@ int main(int argc, char **argv)
 
 		if (!w)
 			continue;
-		msg("cpu%d: %llu pages sent (%llu partial), %llu dropped", cpu,
+		msg("cpu%d: %llu pages sent in %llu port writes (%llu partial "
+		    "pages, %llu short writes), %llu dropped", cpu,
 		    (unsigned long long)w->pages,
+		    (unsigned long long)w->writes,
 		    (unsigned long long)w->partial_pages,
+		    (unsigned long long)w->short_writes,
 		    (unsigned long long)w->dropped);
 		total += w->pages;
 		dropped += w->dropped;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * One thread per CPU, pinned to it: trace_pipe_raw --splice--> pipe
- * --splice--> trace-path-cpuN, one whole 4096-byte ring-buffer page per
- * port write (so one page per virtqueue buffer).
+ * --splice--> trace-path-cpuN. Each cycle moves what the ring buffer has
+ * ready, up to a batch (the pipe size, default 16 pages), as whole
+ * 4096-byte ring-buffer pages; each port write takes everything in the
+ * pipe, so one virtqueue buffer carries the whole batch.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -34,25 +39,55 @@ static enum agent_state cur_state(void)
 	return __atomic_load_n(&agent.state, __ATOMIC_ACQUIRE);
 }
 
-/* Moves npages whole pages from the pipe to the port. */
-static int send_pages(struct worker *w, int npages)
+/* Bytes in the pipe (FIONREAD), or -1. */
+static int pipe_bytes(int fd)
+{
+	int n;
+
+	return ioctl(fd, FIONREAD, &n) ? -1 : n;
+}
+
+/*
+ * Moves every page in the pipe (bytes of them) to the port.
+ *
+ * Each splice asks for everything the pipe holds, never less: that is
+ * what keeps the virtqueue buffer free of empty entries. virtio_console's
+ * splice_write (6.1 and 6.12 alike) sizes its scatterlist to the pipe's
+ * occupancy and marks its end there (sg_init_table), then fills one entry
+ * per pipe buffer it takes; virtqueue_add_outbuf() walks the list to that
+ * end mark. A splice that takes fewer pages than the pipe holds would
+ * chain the unused zero-length entries into the buffer (QEMU then stops
+ * the device: "virtio: zero sized buffers are not allowed"). Asking for
+ * all of it, the driver takes every buffer (each pipe buffer is one whole
+ * page): n entries, all full, the end mark on the last.
+ *
+ * Should the driver still take fewer (it could only stop early on an
+ * allocation failure), the rest is again everything the pipe holds and
+ * goes in the next write.
+ */
+static int send_pages(struct worker *w, int bytes)
 {
 	int timeout = cur_state() == AGENT_EXITING ? EXIT_WRITE_TIMEOUT_MS : -1;
 	int ret;
 
-	while (npages > 0) {
+	while (bytes > 0) {
 		ssize_t n = splice(w->pipe_rd, NULL, w->port_fd, NULL,
-				   AGENT_PAGE, SPLICE_F_MOVE);
+				   bytes, SPLICE_F_MOVE);
 
-		if (n == AGENT_PAGE) {
-			__atomic_add_fetch(&w->pages, 1, __ATOMIC_RELAXED);
-			w->session_pages++;
-			npages--;
+		if (n > 0 && n % AGENT_PAGE == 0 && n <= bytes) {
+			__atomic_add_fetch(&w->pages, n / AGENT_PAGE,
+					   __ATOMIC_RELAXED);
+			w->session_pages += n / AGENT_PAGE;
+			w->writes++;
+			if (n < bytes)	/* its buffer had empty entries */
+				w->short_writes++;
+			bytes -= n;
 			continue;
 		}
 		if (n > 0) {
 			/* cannot happen: pipe buffers are whole pages */
-			msg("cpu%d: port took %zd bytes of a page", w->cpu, n);
+			msg("cpu%d: port took %zd bytes of %d", w->cpu, n,
+			    bytes);
 			return -EIO;
 		}
 		if (n < 0 && errno == EINTR)
@@ -61,22 +96,44 @@ static int send_pages(struct worker *w, int npages)
 			if (!port_wait_writable(w->port_fd, timeout))
 				continue;
 			msg("cpu%d: host not reading %s at exit: %d page(s) dropped",
-			    w->cpu, w->port, npages);
-			w->dropped += npages;
+			    w->cpu, w->port, bytes / AGENT_PAGE);
+			w->dropped += bytes / AGENT_PAGE;
 			return -ETIMEDOUT;
 		}
+		if (n == 0) {
+			/*
+			 * The driver took pages out of the pipe but could not
+			 * queue them (virtqueue_add_outbuf failed: no free
+			 * descriptors for a batch without indirect ones) and
+			 * freed them: they are lost, and said so.
+			 */
+			int left = pipe_bytes(w->pipe_rd);
+
+			if (left >= 0 && left < bytes) {
+				msg("cpu%d: %s: the driver could not queue %d "
+				    "page(s) and freed them; lost (batch %zu "
+				    "bytes too large for this queue?)", w->cpu,
+				    w->port, (bytes - left) / AGENT_PAGE,
+				    w->batch);
+				w->dropped += (bytes - left) / AGENT_PAGE;
+				bytes = left;
+				continue;
+			}
+		}
 		ret = n < 0 ? -errno : -EIO;
-		msg("cpu%d: splice to %s: %s; page dropped", w->cpu, w->port,
-		    n < 0 ? strerror(errno) : "end of pipe");
-		w->dropped += npages;
+		msg("cpu%d: splice to %s: %s; %d page(s) dropped", w->cpu,
+		    w->port, n < 0 ? strerror(errno) : "end of pipe",
+		    bytes / AGENT_PAGE);
+		w->dropped += bytes / AGENT_PAGE;
 		return ret;
 	}
 	return 0;
 }
 
 /*
- * A page the port did not take must not stay in the pipe: the next splice
- * out would then take one page of two (see below). It is counted dropped.
+ * Pages the port did not take must not stay in the pipe: they would go
+ * with the next batch, after pages that are newer. They are counted
+ * dropped (send_pages did).
  */
 static void discard_pipe(struct worker *w)
 {
@@ -90,21 +147,19 @@ static void discard_pipe(struct worker *w)
 }
 
 /*
- * Moves one whole page: trace_pipe_raw -> pipe -> port. Returns 1 for a
- * page moved, 0 when no full page is ready (EAGAIN: not an error), or a
- * negative error.
+ * Moves one batch: up to w->batch bytes of whole pages, whatever the ring
+ * buffer has ready (never waiting for more), trace_pipe_raw -> pipe ->
+ * port. Returns the pages moved, 0 when no full page is ready (EAGAIN:
+ * not an error), or a negative error.
  *
- * The pipe never holds more than the page being moved, on purpose:
- * virtio_console's splice_write sizes its scatterlist to the pipe's
- * occupancy and marks the end there, so a splice that takes fewer pages
- * than the pipe holds chains the unused, zero-length entries into the
- * virtqueue buffer. QEMU then stops the device ("virtio: zero sized
- * buffers are not allowed"). One page in, one page out avoids that and
- * is exactly one page per port write.
+ * The pipe is empty at the start of each cycle and the batch fits in it:
+ * trace_pipe_raw's splice_read frees the pages that do not fit in the
+ * pipe (they would be lost), and the port write must take everything in
+ * the pipe (see send_pages).
  */
 static int pump_once(struct worker *w)
 {
-	ssize_t n = splice(w->trace_fd, NULL, w->pipe_wr, NULL, AGENT_PAGE,
+	ssize_t n = splice(w->trace_fd, NULL, w->pipe_wr, NULL, w->batch,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	int ret;
 
@@ -117,15 +172,16 @@ static int pump_once(struct worker *w)
 	}
 	if (n == 0)
 		return 0;
-	if (n != AGENT_PAGE) {
-		msg("cpu%d: trace_pipe_raw gave %zd bytes, not one page",
+	if (n % AGENT_PAGE || (size_t)n > w->batch) {
+		msg("cpu%d: trace_pipe_raw gave %zd bytes, not whole pages",
 		    w->cpu, n);
+		discard_pipe(w);
 		return -EIO;
 	}
-	ret = send_pages(w, 1);
+	ret = send_pages(w, n);
 	if (ret)
 		discard_pipe(w);
-	return ret ? ret : 1;
+	return ret ? ret : n / AGENT_PAGE;
 }
 
 /*
@@ -155,6 +211,7 @@ static int flush_partial(struct worker *w)
 			w->dropped++;
 			return -ETIMEDOUT;
 		}
+		w->writes++;
 		__atomic_add_fetch(&w->pages, 1, __ATOMIC_RELAXED);
 		w->partial_pages++;
 		w->session_pages++;
@@ -291,6 +348,55 @@ static int open_cpu(struct worker *w, const char *port)
 	return 0;
 }
 
+/*
+ * Whether the port's virtio device negotiated VIRTIO_RING_F_INDIRECT_DESC
+ * (bit 28 of /sys/bus/virtio/devices/virtioN/features, a string of '0' and
+ * '1' by bit). 1 yes, 0 no, -1 unknown.
+ */
+static int port_indirect(int port_fd)
+{
+	char p[128], bits[129];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (fstat(port_fd, &st) || !S_ISCHR(st.st_mode))
+		return -1;
+	snprintf(p, sizeof(p), "/sys/dev/char/%u:%u/device/features",
+		 major(st.st_rdev), minor(st.st_rdev));
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, bits, sizeof(bits) - 1);
+	close(fd);
+	if (n <= 28)
+		return -1;
+	return bits[28] == '1';
+}
+
+/*
+ * The bytes one cycle moves (one port write): the pipe size, as long as
+ * the queue can take a buffer of that many entries at any time. With
+ * indirect descriptors a buffer takes one ring slot whatever its length,
+ * and the driver's "queue full" check (no free slot) covers it. Without,
+ * a buffer of n pages needs n free descriptors, which the driver does not
+ * wait for (it takes the pages and frees them): one page at a time then.
+ */
+size_t worker_batch(struct worker *w, size_t pipe_size)
+{
+	int ind;
+
+	if (pipe_size == AGENT_PAGE)
+		return pipe_size;
+	ind = port_indirect(w->port_fd);
+	if (ind == 1)
+		return pipe_size;
+	msg("cpu%d: %s: %s; one page per port write", w->cpu, w->port,
+	    ind ? "cannot tell whether the queue has indirect descriptors"
+		: "no indirect descriptors on the queue");
+	return AGENT_PAGE;
+}
+
 static int open_pipe(struct worker *w)
 {
 	int fds[2];
@@ -306,6 +412,7 @@ static int open_pipe(struct worker *w)
 		    w->cpu, agent.pipe_size, strerror(errno));
 		return -errno;
 	}
+	w->batch = worker_batch(w, agent.pipe_size);
 	return 0;
 }
 
@@ -422,8 +529,9 @@ static void worker_retire(int cpu)
 	struct worker *w = agent.workers[cpu];
 	uint64_t one = 1;
 
-	msg("cpu%d: port %s unplugged (%llu pages sent through it)", cpu,
-	    w->port, (unsigned long long)w->pages);
+	msg("cpu%d: port %s unplugged (%llu pages sent through it in %llu "
+	    "writes)", cpu, w->port, (unsigned long long)w->pages,
+	    (unsigned long long)w->writes);
 	w->retire = true;
 	pthread_cond_broadcast(&agent.cond);
 	if (write(w->wake_fd, &one, sizeof(one)) < 0)

@@ -33,6 +33,10 @@ agent_prepare() {
 
 cat > "$D/guest.sh" <<'EOS'
 echo "guest: kernel $(uname -r), $(nproc) CPUs online"
+for v in /sys/class/virtio-ports/vport*; do
+	[ "$(cat $v/name)" = trace-path-cpu0 ] &&
+		echo "guest: trace port device features $(cat $v/device/features)"
+done
 # cpu1 is offline when the agent starts: it must get its port later
 echo 0 > /sys/devices/system/cpu/cpu1/online
 /bin/trace-agent > /tmp/agent.log 2>&1 &
@@ -323,6 +327,30 @@ sigterm() {
 }
 check "$PFX SIGTERM while tracing (tracefs at debug/tracing): pages flushed, exit 0" \
 	sigterm
+
+# The trace queues negotiate indirect descriptors (bit 28: a buffer of
+# many pages takes one ring slot) and EVENT_IDX (bit 29: notifications
+# and used-buffer interrupts only where the other side asks for them).
+ring_features() {
+	f=$(sed -n 's/.*guest: trace port device features \([01]*\).*/\1/p' "$D/guest.log")
+	echo "trace port device features: $f"
+	[ "$(echo "$f" | cut -c29-30)" = 11 ]
+}
+check "$PFX trace queues have INDIRECT_DESC and EVENT_IDX" ring_features
+
+# Several pages per port write (one virtqueue buffer each), and never a
+# write that took less than the pipe held (the only way virtio_console
+# puts empty scatterlist entries into a buffer), in every agent run.
+batches() {
+	grep 'trace-agent: cpu[0-9]*: [0-9]* pages sent in' "$D/guest.log" | tee "$D/batches"
+	awk '{ for (i = 1; i <= NF; i++) {
+		if ($i == "sent" && $(i + 1) == "in") { p = $(i - 2); w = $(i + 2) }
+		if ($i == "short") s = $(i - 1) }
+	  tp += p; tw += w; if (s != 0) bad = 1; n++ }
+	END { printf "%d pages in %d port writes, %.2f pages per write\n", tp, tw,
+		tw ? tp / tw : 0; exit bad || n < 2 || tp <= tw }' "$D/batches"
+}
+check "$PFX several pages per port write, no short write (no empty sg entry)" batches
 
 # A spinning loop makes 10^5+ wakeups in 5 s; the agent's timers make
 # a few dozen. (CPU ticks are shown, not judged: in a nested guest under

@@ -34,15 +34,19 @@ run_guest() {
 agent_main
 
 # Over the whole run: the module carried exactly the bytes in the host
-# files, one virtqueue buffer per 4096-byte page, nothing dropped or bad.
+# files, as whole pages, several pages per virtqueue buffer on average
+# (the agent puts each batch in one buffer; a stop's last, partial page
+# goes alone), nothing dropped or bad.
 module_stats() {
 	cat "$D/vhost-stats"
 	awk -v f0="$(stat -c %s "$D/cpu0.raw")" -v f1="$(stat -c %s "$D/cpu1.raw")" '
 		{ for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
 		  p = v["port"]; file = p == 0 ? f0 : f1
-		  printf "port %d: host file %d bytes, module %d bytes in %d buffers\n",
-		      p, file, v["bytes"], v["buffers"]
-		  if (v["bytes"] != file || v["buffers"] * 4096 != file ||
+		  printf "port %d: host file %d bytes, module %d bytes in %d " \
+		      "buffers, %.1f KiB per buffer\n", p, file, v["bytes"],
+		      v["buffers"], v["buffers"] ? v["bytes"] / v["buffers"] / 1024 : 0
+		  if (v["bytes"] != file || file % 4096 != 0 ||
+		      v["bytes"] <= v["buffers"] * 4096 ||
 		      v["dropped_buffers"] != 0 || v["bad_buffers"] != 0 ||
 		      v["queue_errors"] != 0)
 			bad = 1
@@ -50,9 +54,9 @@ module_stats() {
 		END { exit bad || n != 2 }' "$D/vhost-stats"
 }
 if module_stats; then
-	echo "check: ok $PFX module carried every page, one buffer per page"
+	echo "check: ok $PFX module carried every page, several pages per buffer (bytes/buffers > 4096)"
 else
-	echo "check: not ok $PFX module carried every page, one buffer per page"
+	echo "check: not ok $PFX module carried every page, several pages per buffer (bytes/buffers > 4096)"
 	FAILED=1
 fi
 rm -rf "$D"
