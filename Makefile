@@ -18,7 +18,7 @@ export BUILD
 
 KERNELS = $(shell tools/dev/kernels.sh)
 
-.PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench checkpatch clean fuzz
+.PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench bench-transports bench-tools checkpatch clean fuzz
 .PHONY: debug-kernel check-debug fuzz-ring
 
 all: modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced
@@ -124,11 +124,41 @@ fuzz:
 	@$(MAKE) -s -C selftests/fuzz BUILD=$(BUILD) -j2
 	@$(MAKE) -s -C selftests/fuzz BUILD=$(BUILD) run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-# The transport benchmark, in a host VM on each kernel (not in make check).
-bench: deps all
+# The benchmarks (not in make check): vt_bench, the module against a
+# userspace relay on the same ring, in a host VM on each kernel; then the
+# transports side by side (selftests/vm/bench_transports.py) in one host VM
+# on the newest kernel with one nested guest. BENCH_ROUNDS, BENCH_SECONDS.
+BENCH_ROUNDS ?= 5
+BENCH_SECONDS ?= 6
+bench: deps all bench-tools
 	@for k in $$(tools/dev/kernels.sh | awk '{print $$1}'); do \
 		tools/dev/vmrun -k $$k -- selftests/vm/bench.sh || exit 1; \
 	done
+	@$(MAKE) -s bench-transports
+
+bench-transports: bench-tools
+	@tools/dev/vmrun -k $$(tools/dev/kernels.sh | awk 'END {print $$1}') \
+		-t 1500 -- env BENCH_ROUNDS=$(BENCH_ROUNDS) \
+		BENCH_SECONDS=$(BENCH_SECONDS) selftests/vm/bench_transports.sh
+
+# The guest side of the transport benchmark, and upstream virtio-trace's
+# trace-agent built from linux-source with its EAGAIN fix (both static).
+BENCH_LINUX_SRC = /usr/src/linux-source-$(lastword $(shell tools/dev/kernels.sh)).tar.xz
+bench-tools: $(BUILD)/bench/vt-benchg $(BUILD)/bench/virtio-trace-agent
+
+$(BUILD)/bench/vt-benchg: selftests/vm/bench/vt-benchg.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+
+$(BUILD)/bench/virtio-trace-agent: $(BENCH_LINUX_SRC) \
+		selftests/vm/bench/virtio-trace-eagain.patch
+	@rm -rf $(BUILD)/bench/linux && mkdir -p $(BUILD)/bench/linux
+	tar -xJf $(BENCH_LINUX_SRC) -C $(BUILD)/bench/linux --strip-components=1 \
+		--wildcards '*/tools/virtio/virtio-trace/*'
+	patch -s -d $(BUILD)/bench/linux -p1 < selftests/vm/bench/virtio-trace-eagain.patch
+	cd $(BUILD)/bench/linux/tools/virtio/virtio-trace && \
+		$(CC) -O2 -Wall -pthread -static -o $@ trace-agent.c \
+		trace-agent-ctl.c trace-agent-rw.c
 
 # LINUX_VERSION_CODE is how an out-of-tree module knows its kernel: allowed.
 # The uapi header is checked without --strict: BIT() is not for uapi.
