@@ -23,6 +23,7 @@ time). Prints one table; figures are medians over the rounds with the
 range in brackets.
 """
 import glob
+import re
 import lzma
 import os
 import resource
@@ -321,6 +322,136 @@ def med(xs):
     return "%s (%s-%s)" % (f(m), f(lo), f(hi))
 
 
+def finish_round(got, floor_per_gb):
+    """Per-round figures against the round's no-tracing window. trace-cmd
+    record reports compressed sizes: vsock's bytes become its round trips
+    times the bytes per round trip of the other transports that round."""
+    base = got["none"]
+    bpi = [r["bytes"] / r["iters"] for t, r in got.items()
+           if t in ("vt", "vt1", "vtup", "vs") and r["bytes"] and r["iters"]]
+    for t, r in got.items():
+        r["ratio"] = r["iters"] / base["iters"] if base["iters"] else None
+        per_iter = base["exits"] / base["iters"] if base["iters"] else 0
+        r["added_exits"] = r["exits"] - per_iter * r["iters"]
+        r["floor"] = floor_per_gb
+        if t == "vsock" and bpi:
+            r["reported_bytes"] = r["bytes"]
+            r["bytes"] = round(r["iters"] * statistics.median(bpi))
+    return got
+
+
+def from_log(path):
+    """The table again from the "bench: round" lines of a run's log."""
+    rounds, floors = {}, {}
+    pat = re.compile(r"bench: round (\d+) (\w+) +iters +(\d+) bytes +(\d+) "
+                     r"buffers +(\d+) agent ([\d.]+)s exits +(\d+) qemu "
+                     r"([\d.]+)s vhost ([\d.]+)s readers ([\d.]+)s lost "
+                     r"(\d+)\+(\d+)")
+    fpat = re.compile(r"bench: round (\d+) floor: (\d+) bytes .*, ([\d.]+) s")
+    for line in open(path, errors="replace"):
+        m = pat.search(line)
+        if m:
+            n = int(m.group(1))
+            rounds.setdefault(n, {})[m.group(2)] = {
+                "iters": int(m.group(3)), "bytes": int(m.group(4)),
+                "buffers": int(m.group(5)), "agent_s": float(m.group(6)),
+                "exits": int(m.group(7)), "qemu_s": float(m.group(8)),
+                "vhost_s": float(m.group(9)), "readers_s": float(m.group(10)),
+                "lost": int(m.group(11)), "host_lost": int(m.group(12))}
+            continue
+        m = fpat.search(line)
+        if m and int(m.group(2)):
+            floors[int(m.group(1))] = float(m.group(3)) / (int(m.group(2)) / 1e9)
+    rows = {t: [] for t in ALL}
+    fl = []
+    done = sorted(n for n in rounds if n in floors and "none" in rounds[n])
+    for n in done:
+        fl.append(floors[n])
+        for t, r in finish_round(rounds[n], floors[n]).items():
+            rows[t].append(r)
+    left = sorted(set(rounds) - set(done))
+    summarize(rows, fl, set(), len(done), host_rel="(from %s)" % path)
+    if left:
+        print("incomplete rounds left out: %s" % " ".join(map(str, left)))
+
+
+def summarize(rows, floors, failed, nrounds, host_rel=None):
+    host_rel = host_rel or os.uname().release
+    print()
+    print("Transports side by side: host VM %s (TCG), one nested guest %s "
+          "(2 vCPUs, KVM),\nsched:* + raw_syscalls:*, pipe ping-pong CPU0<->CPU1, "
+          "%d interleaved rounds x %g s.\nMedian (min-max) over the rounds."
+          % (host_rel, GK, nrounds, SECONDS))
+    print("Host CPU s/GB = QEMU non-vCPU threads + vhost workers + readers, "
+          "over the bytes\nthat reached the host in the window; floor = 1 MiB "
+          "write()s of the same bytes to tmpfs.")
+    print()
+    hdr = ("transport", "workload vs none", "MB/s", "KiB/buf",
+           "guest agent s/GB", "guest exits/MB", "added exits/MB",
+           "host s/GB total", "QEMU other", "vhost", "readers",
+           "lost", "x floor")
+    table = []
+    fl = [f for f in floors if f]
+    table.append(("floor (1 MiB writes, tmpfs file)", "-", "-", "-", "-", "-", "-",
+                  med(fl), "-", "-", med(fl), "0", "1"))
+    for t, name in [("none", "no tracing")] + TRANSPORTS:
+        rs = rows[t]
+        if not rs:
+            table.append((name + " (failed)",) + ("-",) * (len(hdr) - 1))
+            continue
+
+        def per_gb(key):
+            return [r[key] / (r["bytes"] / 1e9) if r["bytes"] else None for r in rs]
+
+        def per_mb(key):
+            return [r[key] / (r["bytes"] / 1e6) if r["bytes"] else None for r in rs]
+        tot = [(r["qemu_s"] + r["vhost_s"] + r["readers_s"]) / (r["bytes"] / 1e9)
+               if r["bytes"] else None for r in rs]
+        xfl = [tt / r["floor"] if tt and r["floor"] else None
+               for tt, r in zip(tot, rs)]
+        kib = [r["bytes"] / r["buffers"] / 1024 if r["buffers"] else None for r in rs]
+        mbs = [r["bytes"] / 1e6 / SECONDS for r in rs] if t != "none" else []
+        lost = sum(r["lost"] for r in rs)
+        hl = sum(r["host_lost"] for r in rs)
+        table.append((name, med([r["ratio"] for r in rs]), med(mbs), med(kib),
+                      med(per_gb("agent_s")), med(per_mb("exits")),
+                      med(per_mb("added_exits")), med(tot),
+                      med(per_gb("qemu_s")), med(per_gb("vhost_s")),
+                      med(per_gb("readers_s")),
+                      "%d%s" % (lost, " +%d buffers" % hl if hl else ""),
+                      med(xfl)))
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "---|" * len(hdr))
+    for row in table:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+    # the same-run gain of the batching agent
+    print()
+    ratios = []
+    for a, b in zip(rows["vt"], rows["vt1"]):
+        if a["bytes"] and b["bytes"]:
+            ca = (a["qemu_s"] + a["vhost_s"] + a["readers_s"]) / a["bytes"]
+            cb = (b["qemu_s"] + b["vhost_s"] + b["readers_s"]) / b["bytes"]
+            ea = a["added_exits"] / a["bytes"]
+            eb = b["added_exits"] / b["bytes"]
+            ga = a["agent_s"] / a["bytes"]
+            gb = b["agent_s"] / b["bytes"]
+            ratios.append((cb / ca if ca else None, eb / ea if ea > 0 else None,
+                           gb / ga if ga else None))
+    if ratios:
+        print("same-run gain, old agent (1 page/buffer) / new (64 KiB), per "
+              "round: host CPU per GB %s, added guest exits per MB %s, guest "
+              "agent CPU per GB %s" % (med([r[0] for r in ratios]),
+                                      med([r[1] for r in ratios]),
+                                      med([r[2] for r in ratios])))
+    if failed:
+        print("left out after a failure: " + " ".join(sorted(failed)))
+    print("vsock: trace-cmd record reports its trace.dat data sizes "
+          "(compressed by default);\nits per-GB figures use raw-equivalent "
+          "bytes: its round trips x the bytes per round\ntrip the other "
+          "transports moved in the same round (reported bytes: %s MB)." %
+          med([r.get("reported_bytes", 0) / 1e6 for r in rows["vsock"]]))
+
+
 def main():
     if not all(os.path.exists(p) for p in (
             os.path.join(BUILD, "bench/vt-benchg"),
@@ -412,13 +543,7 @@ def main():
                 floors.append(fs / (fb / 1e9) if fb else None)
                 log("round %d floor: %d bytes in 1 MiB writes, %.4f s" %
                     (rnd + 1, fb, fs))
-                base = got["none"]
-                for t in got:
-                    r = got[t]
-                    r["ratio"] = r["iters"] / base["iters"] if base["iters"] else None
-                    per_iter = base["exits"] / base["iters"] if base["iters"] else 0
-                    r["added_exits"] = r["exits"] - per_iter * r["iters"]
-                    r["floor"] = floors[-1]
+                for t, r in finish_round(got, floors[-1]).items():
                     rows[t].append(r)
                 rnd += 1
             g.cmd("quit", timeout=60)
@@ -451,72 +576,13 @@ def main():
                     log("that round is run again in a new guest%s" %
                         (", without " + " ".join(sorted(failed)) if failed else ""))
 
-    print()
-    print("Transports side by side: host VM %s (TCG), one nested guest %s "
-          "(2 vCPUs, KVM),\nsched:* + raw_syscalls:*, pipe ping-pong CPU0<->CPU1, "
-          "%d interleaved rounds x %g s.\nMedian (min-max) over the rounds."
-          % (os.uname().release, GK, ROUNDS, SECONDS))
-    print("Host CPU s/GB = QEMU non-vCPU threads + vhost workers + readers, "
-          "over the bytes\nthat reached the host in the window; floor = 1 MiB "
-          "write()s of the same bytes to tmpfs.")
-    print()
-    hdr = ("transport", "workload vs none", "MB/s", "KiB/buf",
-           "guest agent s/GB", "guest exits/MB", "added exits/MB",
-           "host s/GB total", "QEMU other", "vhost", "readers",
-           "lost", "x floor")
-    table = []
-    fl = [f for f in floors if f]
-    table.append(("floor (1 MiB writes, tmpfs file)", "-", "-", "-", "-", "-", "-",
-                  med(fl), "-", "-", med(fl), "0", "1"))
-    for t, name in [("none", "no tracing")] + TRANSPORTS:
-        rs = rows[t]
-        if not rs:
-            table.append((name + " (failed)",) + ("-",) * (len(hdr) - 1))
-            continue
-
-        def per_gb(key):
-            return [r[key] / (r["bytes"] / 1e9) if r["bytes"] else None for r in rs]
-
-        def per_mb(key):
-            return [r[key] / (r["bytes"] / 1e6) if r["bytes"] else None for r in rs]
-        tot = [(r["qemu_s"] + r["vhost_s"] + r["readers_s"]) / (r["bytes"] / 1e9)
-               if r["bytes"] else None for r in rs]
-        xfl = [tt / r["floor"] if tt and r["floor"] else None
-               for tt, r in zip(tot, rs)]
-        kib = [r["bytes"] / r["buffers"] / 1024 if r["buffers"] else None for r in rs]
-        mbs = [r["bytes"] / 1e6 / SECONDS for r in rs] if t != "none" else []
-        lost = sum(r["lost"] for r in rs)
-        hl = sum(r["host_lost"] for r in rs)
-        table.append((name, med([r["ratio"] for r in rs]), med(mbs), med(kib),
-                      med(per_gb("agent_s")), med(per_mb("exits")),
-                      med(per_mb("added_exits")), med(tot),
-                      med(per_gb("qemu_s")), med(per_gb("vhost_s")),
-                      med(per_gb("readers_s")),
-                      "%d%s" % (lost, " +%d buffers" % hl if hl else ""),
-                      med(xfl)))
-    print("| " + " | ".join(hdr) + " |")
-    print("|" + "---|" * len(hdr))
-    for row in table:
-        print("| " + " | ".join(str(c) for c in row) + " |")
-    # the same-run gain of the batching agent
-    print()
-    ratios = []
-    for a, b in zip(rows["vt"], rows["vt1"]):
-        if a["bytes"] and b["bytes"]:
-            ca = (a["qemu_s"] + a["vhost_s"] + a["readers_s"]) / a["bytes"]
-            cb = (b["qemu_s"] + b["vhost_s"] + b["readers_s"]) / b["bytes"]
-            ea = a["exits"] / a["bytes"]
-            eb = b["exits"] / b["bytes"]
-            ratios.append((cb / ca if ca else None, eb / ea if ea else None))
-    if ratios:
-        print("same-run gain, old agent (1 page/buffer) / new (64 KiB): host CPU "
-              "per GB %s, guest exits per MB %s" %
-              (med([r[0] for r in ratios]), med([r[1] for r in ratios])))
-    if failed:
-        print("left out after a failure: " + " ".join(sorted(failed)))
+    summarize(rows, floors, failed, rnd)
     shutil.rmtree(D, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--from-log":
+        from_log(sys.argv[2])
+        sys.exit(0)
     sys.exit(main())
