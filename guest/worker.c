@@ -131,9 +131,10 @@ static int send_pages(struct worker *w, int bytes)
 }
 
 /*
- * Pages the port did not take must not stay in the pipe: they would go
- * with the next batch, after pages that are newer. They are counted
- * dropped (send_pages did).
+ * Pages the port did not take must not stay in the pipe: the next cycle's
+ * splice in would not fit (trace_pipe_raw frees the pages a full pipe does
+ * not take) and its port write would ask for less than the pipe holds
+ * (empty sg entries). They are counted dropped (send_pages did).
  */
 static void discard_pipe(struct worker *w)
 {
