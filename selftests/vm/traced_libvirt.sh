@@ -12,9 +12,13 @@
 #     sched_switch is traced while a workload runs; stop: stock trace-cmd
 #     reads DIR/trace.dat with every page accounted for, `virsh dumpxml`
 #     is as before, the domain runs on, QEMU holds no device fd;
-#   - the same again (attach twice in a row);
-#   - a third attach, then `virsh destroy`: the session ends by itself with
-#     its files (DIR/stats state=ended, the page files).
+#   - the same again (attach twice in a row), and while traced migration
+#     is refused (virsh save: libvirt finds the unmigratable device),
+#     the domain running on, traced;
+#   - from boot: virsh start --paused, record --domain -d, virsh resume:
+#     the guest finds the device at boot; then `virsh destroy`: the
+#     session ends by itself with its files (DIR/stats state=ended, page
+#     files, trace.dat).
 # Prints its own time per step (VM seconds).
 . "$(dirname "$0")/lib.sh"
 
@@ -232,6 +236,9 @@ record_domain() {
 	cat $W/record-$1.log
 	[ "$a" = running ] || { cat $W/traced.log; tail -n 20 $W/$DOM.console; return 1; }
 	"$VT" status $1
+	$VIRSH dumpxml $DOM > $W/during-$1.xml
+	cmp $W/before.xml $W/during-$1.xml &&
+		echo "virsh dumpxml while traced: as before" &&
 	"$VT" status $1 | grep -q "attached to libvirt domain $DOM ($URI): device vtrace[0-9]* attached" &&
 		grep -q "attached to domain, QEMU pid $QPID, 2 port(s)" $W/record-$1.log &&
 		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 1 ]
@@ -260,29 +267,92 @@ stop_domain() {
 		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 0 ]
 }
 
+# all_pages DIR: per CPU, the agent's byte count (its stop answer) = the
+# module's = the file's size; every page valid (check-pages)
+all_pages() {
+	local p b ab f
+	for p in 0 1; do
+		b=$(sed -n "s/^cpu$p bytes=\([0-9]*\) .*/\1/p" $1/stats)
+		ab=$(sed -n "s/^cpu$p .* agent_bytes=\([0-9]*\).*/\1/p" $1/stats)
+		f=$(stat -c %s $1/cpu$p.raw)
+		echo "cpu$p: agent $ab, module $b, file $f bytes"
+		[ -n "$ab" ] && [ "$ab" = "$b" ] && [ "$b" = "$f" ] || return 1
+	done
+	"$CTL_BIN" check-pages $1/cpu0.raw $1/cpu1.raw
+}
+
 round() {
 	local n=$1 dir=$2
 	record_domain $n $dir || return 1
 	sleep 3
-	stop_domain $n $dir
+	stop_domain $n $dir && all_pages $dir
 }
 
-check "$REL: record --domain: hot-plugged through libvirt, the agent runs; stop: detached, dumpxml unchanged, domain running" \
+# virsh save (a migration to a file) while traced: refused (libvirt 9.0
+# says "cannot migrate domain: non-migratable device: .../vhost-trace");
+# the domain runs on, traced
+no_migration() {
+	local rc
+	$VIRSH save $DOM $W/save.img > $W/save.out 2>&1
+	rc=$?
+	cat $W/save.out
+	echo "virsh save: exit $rc; domain $($VIRSH domstate $DOM);" \
+	     "session $("$VT" list | awk '$2 == "lb" {print $3}')"
+	[ "$rc" != 0 ] && grep -qi "migrat" $W/save.out &&
+		[ "$($VIRSH domstate $DOM)" = running ] &&
+		[ "$("$VT" list | awk '$2 == "lb" {print $3}')" = running ] &&
+		[ ! -s $W/save.img ]
+}
+
+round_migrate() {
+	record_domain lb $W/out2 || return 1
+	no_migration || { stop_domain lb $W/out2; return 1; }
+	sleep 1
+	stop_domain lb $W/out2 && all_pages $W/out2
+}
+
+check "$REL: record --domain: hot-plugged through libvirt, the agent runs; stop: detached, dumpxml unchanged, domain running; agent bytes = module's = files'" \
 	round la $OUT
 check "$REL: --domain: stock trace-cmd reads DIR/trace.dat, sched_switch on both CPUs, every page's events" \
 	tracedat_ok $OUT "0 1"
 step "first round"
 
-check "$REL: record --domain again (twice in a row): traced, detached, dumpxml unchanged" \
-	round lb $W/out2
+check "$REL: record --domain again (twice in a row); migration (virsh save) refused while traced; detached, dumpxml unchanged" \
+	round_migrate
 check "$REL: --domain again: trace.dat read by stock trace-cmd, every page's events" \
 	tracedat_ok $W/out2 "0 1"
 step "second round"
 
-# a domain shut down (destroyed) while traced: the session ends by itself
+# from boot: started paused, the device attached before the guest's
+# first instruction, resumed; then destroyed while traced: the session
+# ends by itself, with its files
+from_boot() {
+	local t a t0=$SECONDS
+	$VIRSH destroy $DOM > /dev/null || return 1
+	$VIRSH start --paused $DOM || return 1
+	QPID=$(cat /run/libvirt/qemu/$DOM.pid)
+	"$VT" record --domain $DOM --connect $URI -o $W/out3 -N lc -q -d \
+		-e sched:sched_switch > $W/record-lc.log 2>&1 ||
+		{ cat $W/record-lc.log; return 1; }
+	cat $W/record-lc.log
+	$VIRSH resume $DOM || return 1
+	for t in $(seq 240); do
+		a=$(agent_of lc)
+		[ "$a" = running ] && break
+		case $a in error|gone|silent|"") break ;; esac
+		sleep 0.5
+	done
+	echo "agent $a $((SECONDS - t0)) s after virsh start --paused"
+	grep "^guest:" $W/$DOM.console
+	[ "$a" = running ] && grep -q "^guest: the device is here (1)" $W/$DOM.console &&
+		grep -q "attached to domain, QEMU pid $QPID" $W/record-lc.log
+}
+check "$REL: from boot: virsh start --paused, record --domain, virsh resume: the guest's agent finds the device and runs" \
+	from_boot
+step "from boot"
+
 destroyed() {
-	local t s rc
-	record_domain lc $W/out3 || return 1
+	local t s
 	sleep 2
 	$VIRSH destroy $DOM || return 1
 	for t in $(seq 100); do
@@ -291,21 +361,18 @@ destroyed() {
 		sleep 0.2
 	done
 	echo "session lc: $s after virsh destroy"
-	wait $RECORD
-	rc=$?
-	echo "record exited $rc"
-	cat $W/record-lc.log
+	"$VT" stop lc > $W/stop-lc.out 2>&1 || { cat $W/stop-lc.out; return 1; }
+	cat $W/stop-lc.out
 	ls -l $W/out3
-	cat $W/out3/stats
-	[ "$s" = ended ] && [ "$rc" = 0 ] &&
-		grep -q "^session .* state=ended" $W/out3/stats &&
+	[ "$s" = ended ] && grep -q "^session .* state=ended" $W/out3/stats &&
 		[ -s $W/out3/cpu0.raw ] && [ -s $W/out3/cpu1.raw ] &&
-		"$CTL_BIN" check-pages $W/out3/cpu0.raw $W/out3/cpu1.raw &&
 		[ "$($VIRSH domstate $DOM)" = "shut off" ] &&
-		"$VT" list | grep -q "no sessions"
+		"$VT" list | grep -q "no sessions" && ! grep -q "not running" $W/stop-lc.out
 }
-check "$REL: a domain destroyed while traced: the session ends cleanly with its files" \
+check "$REL: a domain destroyed while traced: the session ends cleanly (stats state=ended)" \
 	destroyed
+check "$REL: the destroyed domain's files: stock trace-cmd reads DIR/trace.dat, every page's events" \
+	tracedat_ok $W/out3 "0 1"
 step destroyed
 
 finish() {

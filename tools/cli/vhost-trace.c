@@ -273,7 +273,9 @@ static void libvirt_line(struct ctl_req *r, void *arg)
 	snprintf(l->domain, sizeof(l->domain), "%s", ctl_get(r, "domain"));
 	snprintf(l->uri, sizeof(l->uri), "%s",
 		 ctl_get(r, "uri") ? ctl_get(r, "uri") : "");
-	l->state_running = !strcmp(get(r, "device_state"), "attached");
+	/* the device is in the domain (an ended session's left with QEMU) */
+	l->state_running = !strcmp(get(r, "device_state"), "attached") &&
+			   strcmp(get(r, "state"), "ended");
 }
 
 /*
