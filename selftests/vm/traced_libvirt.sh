@@ -405,6 +405,7 @@ destroyed() {
 	cat $W/stop-lc.out
 	ls -l $W/out3
 	[ "$s" = ended ] && grep -q "^session .* state=ended" $W/out3/stats &&
+		grep -q "device_state=detached" $W/out3/stats &&
 		[ -s $W/out3/cpu0.raw ] && [ -s $W/out3/cpu1.raw ] &&
 		[ "$($VIRSH domstate $DOM)" = "shut off" ] &&
 		"$VT" list | grep -q "no sessions" && ! grep -q "not running" $W/stop-lc.out
