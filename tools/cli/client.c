@@ -52,8 +52,36 @@ static int read_some(int fd, struct vt_buf *in)
 	return vt_buf_append(in, buf, r);
 }
 
+/* send(), with passfd (when >= 0) going along with the first byte */
+static ssize_t send_fd(int fd, const char *p, size_t len, int passfd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct iovec iov = { (char *)p, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (passfd >= 0) {
+		memset(&c, 0, sizeof(c));
+		mh.msg_control = c.buf;
+		mh.msg_controllen = sizeof(c.buf);
+		c.h.cmsg_level = SOL_SOCKET;
+		c.h.cmsg_type = SCM_RIGHTS;
+		c.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&c.h), &passfd, sizeof(int));
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
 int client_call(int fd, char *const *argv, int argc, char *const *extra,
 		int nextra, struct vt_buf *body)
+{
+	return client_call_fd(fd, argv, argc, extra, nextra, -1, body);
+}
+
+int client_call_fd(int fd, char *const *argv, int argc, char *const *extra,
+		   int nextra, int passfd, struct vt_buf *body)
 {
 	struct vt_buf req, in;
 	size_t len, off;
@@ -75,13 +103,14 @@ int client_call(int fd, char *const *argv, int argc, char *const *extra,
 		goto out;
 	}
 	for (off = 0; off < req.len;) {
-		ssize_t w = send(fd, req.p + off, req.len - off, MSG_NOSIGNAL);
+		ssize_t w = send_fd(fd, req.p + off, req.len - off, passfd);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			break;	/* a refusal may be waiting: read it */
 		off += w;
+		passfd = -1;	/* it went with the first bytes */
 	}
 	while (!(in.p && (nl = memchr(in.p, '\n', in.len))))
 		if (read_some(fd, &in))

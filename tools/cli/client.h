@@ -20,5 +20,8 @@ int client_open(const char *path);
  */
 int client_call(int fd, char *const *argv, int argc, char *const *extra,
 		int nextra, struct vt_buf *body);
+/* The same, passing passfd (SCM_RIGHTS) with the request when >= 0. */
+int client_call_fd(int fd, char *const *argv, int argc, char *const *extra,
+		   int nextra, int passfd, struct vt_buf *body);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "merge.h"
 #include "client.h"
+#include "domain.h"
 #include "vt_qemu.h"
 
 #define DEFAULT_SOCKET	"/run/vhost-trace/traced.sock"
@@ -45,6 +46,14 @@ static void usage(FILE *f)
 "        device again (the guest must let the PCI device go) and the VM\n"
 "        runs on untraced. Files as for --launch, without qemu.log.\n"
 "          -b, --bus BUS       device_add bus= (default: QEMU's choice)\n"
+"  record --domain NAME [--connect URI] -o DIR [OPTION]...\n"
+"        the same for a running libvirt domain, through your own libvirt\n"
+"        connection (URI, or libvirt's default): this command relays the\n"
+"        daemon's QMP commands to the domain's QEMU with\n"
+"        virDomainQemuMonitorCommandWithFiles, so libvirt decides whether\n"
+"        you may change the domain. Its XML is left as it was. A later\n"
+"        `stop` relays the unplug through the stopping user's libvirt.\n"
+"        See vhost-trace(1), \"Tracing a libvirt domain\"\n"
 "  Options of both:\n"
 "          -n, --ports N       trace ports (default: QEMU's -smp CPUs with\n"
 "                              --launch, its vCPUs with --attach; or 1)\n"
@@ -167,7 +176,12 @@ static void status_line(struct ctl_req *r, void *arg)
 		int header = 0;
 
 		list_line(r, &header);
-		if (mode && !strcmp(mode, "attach"))
+		if (mode && !strcmp(mode, "attach") && ctl_get(r, "domain"))
+			printf("attached to libvirt domain %s (%s): device %s "
+			       "%s\n", get(r, "domain"), ctl_get(r, "uri")[0] ?
+			       ctl_get(r, "uri") : "default URI",
+			       get(r, "device"), get(r, "device_state"));
+		else if (mode && !strcmp(mode, "attach"))
 			printf("attached over %s: device %s %s\n", get(r, "qmp"),
 			       get(r, "device"), get(r, "device_state"));
 		if (ctl_get(r, "error"))
@@ -243,9 +257,55 @@ static int cmd_status(int fd, int argc, char **argv)
 	return rc;
 }
 
+/* A session attached through libvirt: its domain and URI. */
+struct libvirt_of {
+	char domain[256];
+	char uri[256];
+	int state_running;
+};
+
+static void libvirt_line(struct ctl_req *r, void *arg)
+{
+	struct libvirt_of *l = arg;
+
+	if (strcmp(r->argv[0], "session") || !ctl_get(r, "domain"))
+		return;
+	snprintf(l->domain, sizeof(l->domain), "%s", ctl_get(r, "domain"));
+	snprintf(l->uri, sizeof(l->uri), "%s",
+		 ctl_get(r, "uri") ? ctl_get(r, "uri") : "");
+	/* the device is in the domain (an ended session's left with QEMU) */
+	l->state_running = !strcmp(get(r, "device_state"), "attached") &&
+			   strcmp(get(r, "state"), "ended");
+}
+
+/*
+ * A session on a libvirt domain whose device is still in: a bridge of
+ * this user's libvirt connection for the unplug (domain.h). NULL when
+ * not such a session, or when libvirt cannot be reached (the daemon
+ * then says the unplug failed; the files are complete all the same).
+ */
+static struct domain_bridge *stop_bridge(int fd, char *id)
+{
+	char *req[] = { "status", id };
+	struct domain_bridge *b = NULL;
+	struct libvirt_of l;
+	struct vt_buf body;
+
+	memset(&l, 0, sizeof(l));
+	vt_buf_init(&body);
+	if (!client_call(fd, req, 2, NULL, -1, &body))
+		each_line(body.p, libvirt_line, &l);
+	vt_buf_free(&body);
+	if (l.domain[0] && l.state_running &&
+	    domain_bridge_open(l.domain, l.uri[0] ? l.uri : NULL, 0, &b))
+		b = NULL;
+	return b;
+}
+
 static int cmd_stop(int fd, int argc, char **argv)
 {
 	char *req[] = { "stop", argc > 1 ? argv[1] : NULL };
+	struct domain_bridge *b;
 	struct vt_buf body;
 	int rc, failed = 0;
 
@@ -254,11 +314,16 @@ static int cmd_stop(int fd, int argc, char **argv)
 			"or a name)\n");
 		return EXIT_USAGE;
 	}
+	b = stop_bridge(fd, argv[1]);
 	vt_buf_init(&body);
-	rc = call(fd, req, 2, NULL, -1, &body);
+	rc = client_call_fd(fd, req, 2, NULL, -1, b ? domain_bridge_fd(b) : -1,
+			    &body);
+	if (rc && body.p && body.len)
+		fprintf(stderr, "vhost-trace: %s\n", body.p);
 	if (!rc)
 		each_line(body.p, status_line, &failed);
 	vt_buf_free(&body);
+	domain_bridge_close(b, 0);
 	return rc ? rc : failed ? EXIT_REFUSED : 0;
 }
 
@@ -384,6 +449,8 @@ static int cmd_record(int fd, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "launch", no_argument, NULL, 'L' },
 		{ "attach", required_argument, NULL, 'a' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "connect", required_argument, NULL, 'C' },
 		{ "bus", required_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "ports", required_argument, NULL, 'n' },
@@ -401,6 +468,8 @@ static int cmd_record(int fd, int argc, char **argv)
 	char dir[PATH_MAX], cwd[PATH_MAX], qmp[PATH_MAX];
 	const char *out = NULL, *name = NULL, *policy = "block";
 	const char *attach = NULL, *bus = NULL;
+	const char *domain = NULL, *uri = NULL;
+	struct domain_bridge *bridge = NULL;
 	const char *clock = "x86-tsc";
 	int launch = 0, fifo = 0, agent = 1, detach = 0, quiet = 0;
 	int opt, ports = 0, ports_given = 0, rc;
@@ -410,11 +479,13 @@ static int cmd_record(int fd, int argc, char **argv)
 
 	vt_buf_init(&events);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+La:b:o:n:N:p:FAe:c:dqh", opts,
+	while ((opt = getopt_long(argc, argv, "+La:D:C:b:o:n:N:p:FAe:c:dqh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'L': launch = 1; break;
 		case 'a': attach = optarg; break;
+		case 'D': domain = optarg; break;
+		case 'C': uri = optarg; break;
 		case 'b': bus = optarg; break;
 		case 'o': out = optarg; break;
 		case 'n': ports = atoi(optarg); ports_given = 1; break;
@@ -434,9 +505,18 @@ static int cmd_record(int fd, int argc, char **argv)
 		}
 	}
 	rc = EXIT_USAGE;
-	if (launch == !!attach) {
-		fprintf(stderr, "vhost-trace: record needs --launch or "
-			"--attach QMP_SOCKET\n");
+	if (launch + !!attach + !!domain != 1) {
+		fprintf(stderr, "vhost-trace: record needs one of --launch, "
+			"--attach QMP_SOCKET, --domain NAME\n");
+		goto out_events;
+	}
+	if (uri && !domain) {
+		fprintf(stderr, "vhost-trace: --connect goes with --domain\n");
+		goto out_events;
+	}
+	if (domain && (!out || optind < argc)) {
+		fprintf(stderr, "vhost-trace: record --domain NAME [--connect "
+			"URI] -o DIR [OPTION]... (no QEMU command)\n");
 		goto out_events;
 	}
 	if (launch && (!out || optind >= argc)) {
@@ -449,8 +529,9 @@ static int cmd_record(int fd, int argc, char **argv)
 			"[OPTION]... (no QEMU command)\n");
 		goto out_events;
 	}
-	if (bus && !attach) {
-		fprintf(stderr, "vhost-trace: --bus goes with --attach\n");
+	if (bus && !attach && !domain) {
+		fprintf(stderr, "vhost-trace: --bus goes with --attach or "
+			"--domain\n");
 		goto out_events;
 	}
 	if (strcmp(clock, "x86-tsc") && strcmp(clock, "keep")) {
@@ -490,12 +571,22 @@ static int cmd_record(int fd, int argc, char **argv)
 		goto out_events;
 	}
 
+	if (domain) {
+		rc = domain_bridge_open(domain, uri, 1, &bridge);
+		if (rc)
+			goto out_events;
+		rc = EXIT_USAGE;
+	}
 	req_start(&req, launch ? "launch" : "attach");
 	req_add(&req, "dir", "%s", dir);
 	if (launch)
 		req_add(&req, "cwd", "%s", cwd);
+	else if (domain)
+		req_add(&req, "domain", "%s", domain);
 	else
 		req_add(&req, "qmp", "%s", qmp);
+	if (uri)
+		req_add(&req, "uri", "%s", uri);
 	if (launch || ports_given)	/* attach without: QEMU's vCPUs */
 		req_add(&req, "ports", "%d", ports);
 	req_add(&req, "policy", "%s", policy);
@@ -514,9 +605,16 @@ static int cmd_record(int fd, int argc, char **argv)
 		fprintf(stderr, "vhost-trace: out of memory\n");
 		rc = EXIT_DAEMON;
 	} else {
-		rc = call(fd, req.word, req.n, launch ? argv + optind : NULL,
-			  launch ? argc - optind : -1, &body);
+		rc = client_call_fd(fd, req.word, req.n,
+				    launch ? argv + optind : NULL,
+				    launch ? argc - optind : -1,
+				    bridge ? domain_bridge_fd(bridge) : -1,
+				    &body);
+		if (rc && body.p && body.len)
+			fprintf(stderr, "vhost-trace: %s\n", body.p);
 	}
+	if (bridge)
+		domain_bridge_sent(bridge);
 	req_free(&req);
 	if (rc)
 		goto out;
@@ -531,7 +629,8 @@ static int cmd_record(int fd, int argc, char **argv)
 		snprintf(id, sizeof(id), "%s", get(&r, "id"));
 		printf("vhost-trace: session %s (%s) %s, QEMU pid %s, %s "
 		       "port(s), output in %s\n", id, get(&r, "name"),
-		       launch ? "started" : "attached", get(&r, "pid"),
+		       launch ? "started" : domain ? "attached to domain" :
+		       "attached", get(&r, "pid"),
 		       get(&r, "ports"), dir);
 		ctl_req_free(&r);
 	}
@@ -540,6 +639,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		rc = follow(fd, id, quiet);
 out:
 	vt_buf_free(&body);
+	domain_bridge_close(bridge, 0);
 out_events:
 	vt_buf_free(&events);
 	return rc;

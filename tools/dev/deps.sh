@@ -25,8 +25,12 @@ TRACE_PKGS="trace-cmd libtracefs-dev libtraceevent-dev liburcu-dev
 # vhost-traced parses QMP with jansson; the fuzz targets (selftests/fuzz)
 # are libFuzzer programs built by clang with ASan and UBSan.
 HOSTILE_PKGS="libjansson-dev clang libclang-rt-14-dev"
+# vhost-trace record --domain talks to libvirt (libvirt, libvirt-qemu).
+# Only the library: libvirt-daemon-system must not run on this machine;
+# the test's copy is downloaded below and installed inside the host VM.
+LIBVIRT_PKGS="libvirt-dev"
 PKGS="$KERNEL_PKGS $BUILD_PKGS $QEMU_BUILD_PKGS $RUN_PKGS $TRACE_PKGS
-	$HOSTILE_PKGS"
+	$HOSTILE_PKGS $LIBVIRT_PKGS"
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
@@ -84,3 +88,6 @@ fi
 
 # The test kernels, unpacked (not installed) into the build directory.
 "$(dirname "$0")/kernel-images.sh" "$BUILD"
+
+# libvirt-daemon-system's .debs for the host VM (selftests/vm/traced_libvirt.sh).
+"$(dirname "$0")/libvirt-debs.sh" "$BUILD"

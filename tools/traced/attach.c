@@ -17,22 +17,14 @@
 
 #include <linux/vhost_trace.h>
 
+#include "attach.h"
 #include "fsid.h"
+#include "libvirt.h"
 #include "log.h"
 #include "qmp.h"
 #include "persist.h"
 #include "session.h"
 #include "state.h"
-
-#define QMP_TIMEOUT_MS		10000	/* connecting; one command */
-#define UNPLUG_TIMEOUT_MS	30000	/* device_del until DEVICE_DELETED */
-
-/* QEMU's names for what a session adds: fd, chardev, device. */
-struct qemu_ids {
-	char fd[32];
-	char chardev[32];
-	char device[32];
-};
 
 static void make_ids(struct qemu_ids *ids, unsigned long id)
 {
@@ -172,6 +164,8 @@ static void undo(struct qmp *q, const char *path, const struct qemu_ids *ids,
 {
 	struct vt_buf j;
 
+	if (q->fd < 0 && !path)		/* libvirt's bridge broke: nothing */
+		return;
 	if (q->fd < 0 && qmp_connect(q, path, QMP_TIMEOUT_MS)) {
 		vt_log("attach %s: cannot undo: %s", path, q->err);
 		return;
@@ -316,13 +310,16 @@ void session_detach(struct session *s)
 	make_ids(&ids, s->te.id);
 	vt_buf_init(&j);
 	agent_close(&s->agent);		/* before its chardev goes */
-	rc = connect_as(&q, s->qmp, s->uid, s->gid);
+	if (s->domain[0])		/* QMP through libvirt (libvirt.c) */
+		rc = libvirt_bridge_open(s, &q);
+	else
+		rc = connect_as(&q, s->qmp, s->uid, s->gid);
 	if (rc) {
 		snprintf(s->error, sizeof(s->error), "detach: %s", q.err);
 		goto out;
 	}
 	/* the path is the requester's to change: it must still be QEMU */
-	if (q.pid != s->pid) {
+	if (!s->domain[0] && q.pid != s->pid) {
 		rc = -EPERM;
 		snprintf(s->error, sizeof(s->error), "detach: %s answers from "
 			 "pid %d, not QEMU (pid %d): no command sent", s->qmp,
@@ -355,4 +352,37 @@ out:
 		vt_log("session %lu: %s", s->te.id, s->error);
 	cmm_smp_wmb();		/* error before device (session_describe) */
 	uatomic_set(&s->device, rc ? DEV_DETACH_FAILED : DEV_DETACHED);
+}
+
+/* For libvirt.c (attach.h): the steps above, shared. */
+void attach_make_ids(struct qemu_ids *ids, unsigned long id)
+{
+	make_ids(ids, id);
+}
+
+int attach_traced_by(pid_t pid, char *name, size_t len)
+{
+	return traced_by(pid, name, len);
+}
+
+int attach_run(struct qmp *q, const char *cmd, const struct vt_buf *args,
+	       int fd, struct vt_buf *ret, struct vt_buf *err)
+{
+	return run(q, cmd, args, fd, ret, err);
+}
+
+int attach_one_arg(struct vt_buf *j, const char *key, const char *val)
+{
+	return one_arg(j, key, val);
+}
+
+int attach_device_add(struct qmp *q, struct session *s, const char *bus,
+		      const struct qemu_ids *ids, struct vt_buf *err)
+{
+	return device_add(q, s, bus, ids, err);
+}
+
+void attach_undo(struct qmp *q, const struct qemu_ids *ids, int chardev)
+{
+	undo(q, NULL, ids, chardev);
 }

@@ -59,6 +59,8 @@ struct field {
 	int (*by_name)(const char *);
 	int unknown;		/* F_ENUM: a name not known reads as this */
 	int absolute;		/* F_STR: an absolute path */
+	int optional;		/* F_STR: missing reads as "" (a state file of
+				 * a daemon before the field) */
 };
 
 #define AT(m)	.off = offsetof(struct session, m), \
@@ -100,6 +102,8 @@ static const struct field fields[] = {
 	STR("machine", agent.machine),
 	INT("device", device, 0, DEV_DETACH_FAILED),
 	STR("qmp", qmp),
+	STR("domain", domain, .optional = 1),
+	STR("uri", uri, .optional = 1),
 	STR("clock", agent.want_clock),
 	U64("trace_id", trace_id),
 };
@@ -226,6 +230,8 @@ int persist_load(struct session *s, const struct ctl_req *r,
 	for (f = fields; f < fields + sizeof(fields) / sizeof(*f); f++) {
 		*bad = f->key;
 		v = ctl_get(r, f->key);
+		if (!v && f->optional)
+			v = "";
 		if (!v || load_one(s, f, v))
 			return -EINVAL;
 	}

@@ -16,6 +16,7 @@
 #include "persist.h"
 #include "server.h"
 #include "session.h"
+#include "libvirt.h"
 
 #define VERSION "0.1"
 
@@ -200,13 +201,14 @@ static int parse_session_args(const struct ctl_req *req,
 }
 
 /* launch (attach 0) or attach: a new session, described in the reply */
-static void do_start(const struct ctl_req *req, const struct peer *peer,
+static void do_start(const struct ctl_req *req, struct peer *peer,
 		     int attach, struct vt_buf *out)
 {
 	static const char *const launch_keys[] = { SESSION_KEYS, "cwd", NULL };
 	static const char *const attach_keys[] = { SESSION_KEYS, "qmp", "bus",
-		NULL };
-	struct sess_args a = { .uid = peer->uid, .gid = peer->gid };
+		"domain", "uri", NULL };
+	struct sess_args a = { .uid = peer->uid, .gid = peer->gid,
+			       .bridge = -1 };
 	struct session *s;
 	struct vt_buf body;
 	int ok = 1;
@@ -217,7 +219,13 @@ static void do_start(const struct ctl_req *req, const struct peer *peer,
 		ok = 0;
 		goto out;
 	}
-	if (attach) {
+	if (attach && ctl_get(req, "domain")) {
+		/* record --domain: QMP through the requester's libvirt */
+		if (libvirt_parse_args(req, peer, &a, &body)) {
+			ok = 0;
+			goto out;
+		}
+	} else if (attach) {
 		a.qmp = ctl_get(req, "qmp");
 		if (!a.qmp || a.qmp[0] != '/')
 			REPLY_ERR("attach: qmp= must be the absolute path of "
@@ -238,7 +246,8 @@ static void do_start(const struct ctl_req *req, const struct peer *peer,
 		a.argc = req->nextra;
 		a.argv = req->extra;
 	}
-	if ((attach ? session_attach : session_launch)(&a, &s, &body)) {
+	if ((a.domain ? session_attach_libvirt : attach ? session_attach :
+	     session_launch)(&a, &s, &body)) {
 		ok = 0;
 		goto out;
 	}
@@ -273,7 +282,7 @@ static void do_list(const struct peer *peer, struct vt_buf *out)
 	vt_buf_free(&body);
 }
 
-static void do_session(const struct ctl_req *req, const struct peer *peer,
+static void do_session(const struct ctl_req *req, struct peer *peer,
 		       struct vt_buf *out)
 {
 	static const char *const keys[] = { "timeout", NULL };
@@ -304,6 +313,8 @@ static void do_session(const struct ctl_req *req, const struct peer *peer,
 		if (get_uint(req, "timeout", 60000, 3600000, &timeout))
 			REPLY_ERR("stop: timeout= must be 0..3600000 (ms)");
 		was = uatomic_read(&s->state);
+		/* a libvirt session unplugs through this requester's bridge */
+		libvirt_new_bridge(s, peer);
 		if (was < SESS_STOPPED) {
 			session_request(s, SESS_CMD_STOP);
 			if (session_wait(s, SESS_STOPPED, timeout))
@@ -327,7 +338,7 @@ out:
 	vt_buf_free(&body);
 }
 
-void server_handle(const struct ctl_req *req, const struct peer *peer,
+void server_handle(const struct ctl_req *req, struct peer *peer,
 		   struct vt_buf *out)
 {
 	const char *cmd = req->argv[0];
@@ -379,12 +390,50 @@ static int send_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/*
+ * recv() that also takes one fd passed with the bytes (SCM_RIGHTS): it
+ * goes to *passed (one per request: a second replaces the first, which
+ * is closed). Anything else in the control data is closed.
+ */
+static ssize_t recv_fd(int fd, char *p, size_t len, int *passed)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} c;
+	struct iovec iov = { p, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = c.buf,
+			     .msg_controllen = sizeof(c.buf) };
+	struct cmsghdr *h;
+	ssize_t r;
+
+	r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	if (r < 0)
+		return r;
+	for (h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+		size_t i, n;
+		int v;
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&v, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (*passed >= 0)
+				close(*passed);
+			*passed = v;
+		}
+	}
+	return r;
+}
+
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
 	char *buf = malloc(CTL_MAX_LINE);
 	size_t have = 0;
-	struct peer peer;
+	struct peer peer = { .fd = -1 };
 	int fd = c->fd;
 
 	rcu_register_thread();
@@ -411,7 +460,8 @@ static void *conn_main(void *arg)
 		if (!nl) {
 			if (have == CTL_MAX_LINE)
 				break;		/* too long: drop the client */
-			r = recv(fd, buf + have, CTL_MAX_LINE - have, 0);
+			r = recv_fd(fd, buf + have, CTL_MAX_LINE - have,
+				    &peer.fd);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0)
@@ -430,6 +480,9 @@ static void *conn_main(void *arg)
 			server_handle(&req, &peer, &o);
 			ctl_req_free(&req);
 		}
+		if (peer.fd >= 0)	/* not taken by this request */
+			close(peer.fd);
+		peer.fd = -1;
 		have -= nl + 1 - buf;
 		memmove(buf, nl + 1, have);
 		err = send_all(fd, o.p, o.len);
@@ -438,6 +491,8 @@ static void *conn_main(void *arg)
 			break;
 	}
 out:
+	if (peer.fd >= 0)
+		close(peer.fd);
 	close(fd);
 	free(buf);
 	free(c);

@@ -78,6 +78,9 @@ struct sess_args {
 	char **argv;
 	const char *qmp;	/* attach: QEMU's QMP socket */
 	const char *bus;	/* attach: device_add bus=, or NULL */
+	const char *domain;	/* attach through libvirt (libvirt.c): ... */
+	const char *uri;	/* ... the domain's name and connection URI */
+	int bridge;		/* its QMP bridge (the requester's), or -1 */
 };
 
 /* An attached session's device in QEMU. */
@@ -142,6 +145,16 @@ struct session {
 	int clock_set;		/* uatomic */
 	int device;		/* enum sess_device, uatomic */
 	char qmp[108];		/* attached: QEMU's QMP socket */
+	/*
+	 * Attached through libvirt (libvirt.c): the domain, its URI, and
+	 * the requester's QMP bridge (under lock; -1 none, e.g. after a
+	 * restart: the next stop request brings one); the agent's end of
+	 * the socket pair given to QEMU as its chardev (-1 once taken).
+	 */
+	char domain[256];
+	char uri[256];
+	int bridge;
+	int agent_fd;
 	char error[640];	/* set once, before state changes */
 	/* what the guest did wrong (agent.error), trace.dat's failure */
 	char agent_error[256];	/* set once, before agent_error_set */
@@ -173,6 +186,9 @@ int session_launch(const struct sess_args *a, struct session **out,
 /* attach.c. The same; a failed attach leaves nothing in QEMU. */
 int session_attach(const struct sess_args *a, struct session **out,
 		   struct vt_buf *err);
+/* libvirt.c. The same through a libvirt domain (a->domain, a->bridge). */
+int session_attach_libvirt(const struct sess_args *a, struct session **out,
+			   struct vt_buf *err);
 /* One "session ..." line. With ports, a "cpuN ..." line per port too. */
 int session_describe(struct session *s, int ports, struct vt_buf *out);
 void session_request(struct session *s, unsigned int cmd);

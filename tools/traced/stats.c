@@ -257,6 +257,10 @@ static int describe_run(struct session *s, int state, struct vt_buf *line)
 	KV("mode=%s", s->device == DEV_NONE ? "launch" : "attach");
 	if (s->device != DEV_NONE) {
 		KV("qmp=%s", s->qmp);
+		if (s->domain[0]) {	/* attached through libvirt */
+			KV("domain=%s", s->domain);
+			KV("uri=%s", s->uri);
+		}
 		KV("device=vtrace%lu", s->te.id);
 		KV("device_state=%s", device_names[uatomic_read(&s->device)]);
 	}

@@ -90,6 +90,9 @@ void session_qemu_exited(struct session *s, int state)
 		session_tick(s, 0);
 	}
 	session_tsc_end(s);
+	/* an attached device went with QEMU: nothing is left to unplug */
+	if (uatomic_read(&s->device) == DEV_ATTACHED)
+		uatomic_set(&s->device, DEV_DETACHED);
 	session_set_state(s, SESS_ENDED);
 	/* a session stopped before keeps the DIR/stats of its stop */
 	if (state == SESS_RUNNING)

@@ -1,0 +1,436 @@
+#!/bin/bash
+# In the host VM, booted with a writable root (tools/dev/vmrun -w): Debian
+# 12's libvirt-daemon-system, downloaded into the build directory
+# (tools/dev/libvirt-debs.sh), dpkg-installed into the VM's overlay and
+# libvirtd run by hand (no systemd here). A nested guest is a libvirt
+# domain defined by XML (our QEMU as its <emulator>, the nested tests'
+# kernel and initramfs) and started with virsh; its trace agent waits for
+# its ports. Then, as libvirt users do:
+#   - refusals a libvirt user understands: no such domain, a domain that
+#     is not running, a QEMU without the device;
+#   - vhost-trace record --domain: the agent finds the hot-plugged ports,
+#     sched_switch is traced while a workload runs; stop: stock trace-cmd
+#     reads DIR/trace.dat with every page accounted for, `virsh dumpxml`
+#     is as before, the domain runs on, QEMU holds no device fd;
+#   - the same again (attach twice in a row), and while traced migration
+#     is refused (virsh save: libvirt finds the unmigratable device),
+#     the domain running on, traced;
+#   - from boot: virsh start --paused, record --domain -d, virsh resume:
+#     the guest finds the device at boot; then `virsh destroy`: the
+#     session ends by itself with its files (DIR/stats state=ended, page
+#     files, trace.dat).
+# Prints its own time per step (VM seconds).
+. "$(dirname "$0")/lib.sh"
+
+W=/tmp/vtlv
+SOCK=$W/traced.sock
+OUT=$W/out
+URI=qemu:///system
+DOM=vtguest
+DEBS=$BUILD/libvirt-debs
+QEMU_BIN=$BUILD/qemu/build/qemu-system-x86_64
+. "$(dirname "$0")/traced_lib.sh"
+rm -rf $W
+mkdir -p $W
+VIRSH="virsh -q -c $URI"
+
+for f in "$TRACED" "$VT" "$AGENT" "$CTL_BIN" "$QEMU_BIN"; do
+	[ -x "$f" ] || { echo "no $f"; exit 1; }
+done
+
+step() { echo "time: $1 at ${SECONDS} s"; }
+
+check "$REL: module loads" load_module
+
+# The VM's root must be writable (vmrun -w): the packages go to /usr,
+# /etc, /var. Default: dpkg -i, maintainer scripts and all (~120 s under
+# TCG: dpkg reads this machine's whole package database over 9p).
+# LIBVIRT_INSTALL=unpack: the packages' files only (dpkg-deb, 4 s), the
+# socket's group and ldconfig (NOT WORKING YET: libvirtd did not come up
+# that way in its one run, before ldconfig was added; why not known).
+install_libvirt() {
+	local t0=$SECONDS rc d how=${LIBVIRT_INSTALL:-dpkg}
+	touch /usr/.vt-writable 2>/dev/null && rm -f /usr/.vt-writable ||
+		{ echo "the root is read-only: run under tools/dev/vmrun -w"; return 1; }
+	ls $DEBS/*.deb > /dev/null || return 1
+	if [ "$how" = dpkg ]; then
+		# no service is started by a maintainer script, no man-db
+		# index rebuild, no docs, man pages or translations, no fsync
+		# (the overlay's upper is a tmpfs)
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		rm -f /var/lib/man-db/auto-update
+		DEBIAN_FRONTEND=noninteractive dpkg --force-unsafe-io \
+			--path-exclude='/usr/share/doc/*' \
+			--path-exclude='/usr/share/man/*' \
+			--path-exclude='/usr/share/locale/*' \
+			-i $DEBS/*.deb > $W/dpkg.log 2>&1
+		rc=$?
+		tail -n 3 $W/dpkg.log
+		dpkg-query -W -f='${Package} ${Version} ${Status}\n' \
+			libvirt-daemon-system libvirt-daemon-driver-qemu \
+			libvirt-clients
+	else
+		rc=0
+		for d in $DEBS/*.deb; do
+			# merged /usr: /lib, /bin, /sbin stay links
+			dpkg-deb --fsys-tarfile "$d" |
+				tar -x -C / --keep-directory-symlink \
+				--exclude='./usr/share/doc/*' \
+				--exclude='./usr/share/man/*' \
+				--exclude='./usr/share/locale/*' || rc=1
+		done
+		getent group libvirt > /dev/null || groupadd -r libvirt || rc=1
+		ldconfig || rc=1
+	fi
+	echo "$how of $(ls $DEBS/*.deb | wc -l) packages ($(cat $DEBS/list |
+		grep -o '^libvirt-daemon-system=.*')): exit $rc, $((SECONDS - t0)) s"
+	[ "$rc" = 0 ] && command -v libvirtd && command -v virsh
+}
+check "$REL: Debian's libvirt-daemon-system in the VM's overlay (${LIBVIRT_INSTALL:-dpkg})" \
+	install_libvirt
+step installed
+
+# libvirtd by hand: QEMU as root (the VM has no libvirt-qemu rights to
+# manage), no cgroups, namespaces or security driver (none set up in the
+# VM), QEMU's output to a file (no virtlogd); root's unix socket.
+start_libvirtd() {
+	local t
+	cat >> /etc/libvirt/qemu.conf <<'EOF'
+user = "root"
+group = "root"
+cgroup_controllers = [ ]
+namespaces = [ ]
+security_driver = "none"
+stdio_handler = "file"
+EOF
+	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
+	kvm_shadow_paging || return 1
+	# in the background rather than --daemon: its errors stay in the log
+	libvirtd --pid-file $W/libvirtd.pid > $W/libvirtd.out 2>&1 &
+	LIBVIRTD=$!
+	for t in $(seq 100); do
+		$VIRSH version > $W/version 2>&1 && break
+		sleep 0.2
+	done
+	cat $W/version
+	grep -q "Running hypervisor: QEMU" $W/version ||
+		{ cat $W/libvirtd.out; return 1; }
+}
+check "$REL: libvirtd runs (virsh -c $URI version)" start_libvirtd
+step libvirtd
+
+# the guest: its agent waits for ports; it says when they come and go
+cat > $W/guest.sh <<'EOS'
+/bin/trace-agent 2> /tmp/agent.log &
+for c in 0 1; do
+	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
+done
+port() { grep -qx trace-path-cpu0 /sys/class/virtio-ports/*/name 2>/dev/null; }
+echo "guest: ready, agent waiting for its ports"
+round=1
+while :; do
+	until port; do sleep 0.5; done
+	echo "guest: the device is here ($round)"
+	while port; do sleep 0.5; done
+	echo "guest: the device is gone ($round), the guest runs on"
+	round=$((round + 1))
+done
+EOS
+
+# guestrun's initramfs: the base, then the script and the agent
+make_initrd() {
+	local d=$W/initrd.d
+	mkdir -p $d/bin
+	cp $W/guest.sh $d/run.sh
+	cp "$AGENT" $d/bin/trace-agent
+	(cd $d && find . | cpio -o -H newc --quiet | gzip -1) > $W/extra
+	cat $BUILD/vm/initramfs-guest-$REL.cpio.gz $W/extra > $W/initrd
+}
+
+# domain_xml NAME EMULATOR [OS]: a domain of 2 vCPUs; the kernel
+# command line and CPU as tools/dev/guestrun has them
+domain_xml() {
+	cat <<EOF
+<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>$1</name>
+  <memory unit='MiB'>512</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    ${3:-}
+  </os>
+  <features><acpi/></features>
+  <cpu mode='host-passthrough' check='none' migratable='off'/>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>$2</emulator>
+    <controller type='usb' model='none'/>
+    <serial type='file'>
+      <source path='$W/$1.console'/>
+      <target port='0'/>
+    </serial>
+    <memballoon model='none'/>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-L'/><qemu:arg value='/usr/share/qemu'/>
+    <qemu:arg value='-L'/><qemu:arg value='/usr/share/seabios'/>
+    <qemu:arg value='-cpu'/><qemu:arg value='host,kvm-steal-time=off'/>
+  </qemu:commandline>
+</domain>
+EOF
+}
+
+start_domain() {
+	local t
+	make_initrd || return 1
+	domain_xml $DOM "$QEMU_BIN" "<kernel>$BUILD/kernels/$REL/boot/vmlinuz-$REL</kernel>
+    <initrd>$W/initrd</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1 maxcpus=1 pci=noearly noreplace-smp</cmdline>" \
+		> $W/$DOM.xml
+	$VIRSH define $W/$DOM.xml && $VIRSH start $DOM || {
+		tail -n 20 /var/log/libvirt/qemu/$DOM.log; return 1; }
+	for t in $(seq 240); do
+		grep -q "^guest: ready" $W/$DOM.console 2>/dev/null && break
+		sleep 0.5
+	done
+	QPID=$(cat /run/libvirt/qemu/$DOM.pid)
+	echo "QEMU pid $QPID: $(tr '\0' ' ' < /proc/$QPID/cmdline | cut -c1-300)"
+	grep -q "^guest: ready" $W/$DOM.console ||
+		{ cat $W/$DOM.console; return 1; }
+	$VIRSH dumpxml $DOM > $W/before.xml
+}
+check "$REL: a nested guest defined by XML and started with virsh; its agent waits" \
+	start_domain
+step domain
+
+check "$REL: vhost-traced starts" start_daemon
+step daemon
+
+# the refusals, before any session: each names what is wrong
+refusals() {
+	local t0=$SECONDS r
+	# a second domain, defined, not started: "not running"; then started
+	# with Debian's stock QEMU (no device; SeaBIOS alone, no guest)
+	domain_xml idle /usr/bin/qemu-system-x86_64 > $W/idle.xml
+	sed -i '/<qemu:commandline>/,/<\/qemu:commandline>/d; s/ xmlns:qemu=[^>]*//' \
+		$W/idle.xml
+	$VIRSH define $W/idle.xml > /dev/null || return 1
+	"$VT" record --domain nosuch --connect $URI -o $W/bad -q > $W/r1 2>&1
+	r=$?
+	"$VT" record --domain idle --connect $URI -o $W/bad -q > $W/r2 2>&1
+	r="$r $?"
+	$VIRSH start idle > /dev/null || return 1
+	"$VT" record --domain idle --connect $URI -o $W/bad -q > $W/r3 2>&1
+	r="$r $?"
+	$VIRSH destroy idle > /dev/null
+	$VIRSH undefine idle > /dev/null
+	cat $W/r1 $W/r2 $W/r3
+	echo "exit codes: $r ($((SECONDS - t0)) s)"
+	[ "$r" = "1 1 1" ] && grep -q "no domain nosuch" $W/r1 &&
+		grep -q "domain idle is not running" $W/r2 &&
+		grep -q "has no vhost-trace-pci device" $W/r3 &&
+		"$VT" list | grep -q "no sessions"
+}
+check "$REL: record --domain refuses: no such domain, not running, QEMU without the device" \
+	refusals
+step refusals
+
+# a lying bridge (not the CLI): names a process of its own as the
+# domain's vCPU and passes the device fd to nobody; the daemon finds that
+# process without the device file (kcmp) and takes back the getfd
+lying_bridge() {
+	local before sp out
+	before=$(ls /proc/$DAEMON/fd | wc -l)
+	sleep 60 &
+	sp=$!
+	out=$(python3 "$TOP/selftests/vm/libvirt_fake_bridge.py" $SOCK $W/fk $sp)
+	kill $sp
+	echo "$out"
+	echo "daemon fds: $before before, $(ls /proc/$DAEMON/fd | wc -l) after"
+	echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast getfd closefd" &&
+		echo "$out" | grep -q "did not get the device file" &&
+		[ "$(ls /proc/$DAEMON/fd | wc -l)" = "$before" ] &&
+		"$VT" list | grep -q "no sessions"
+}
+check "$REL: a lying bridge (a vCPU thread of a process without the device): refused, getfd taken back, nothing left" \
+	lying_bridge
+
+agent_of() { "$VT" list 2>/dev/null | awk -v n="$1" '$2 == n {print $9}'; }
+
+# record_domain NAME DIR: record --domain in the background (pid RECORD)
+# until the agent runs
+record_domain() {
+	local t a t0=$SECONDS
+	"$VT" record --domain $DOM --connect $URI -o $2 -N $1 -q \
+		-e sched:sched_switch > $W/record-$1.log 2>&1 &
+	RECORD=$!
+	for t in $(seq 240); do
+		a=$(agent_of $1)
+		[ "$a" = running ] && break
+		case $a in error|gone|silent) break ;; esac
+		kill -0 $RECORD 2>/dev/null || break
+		sleep 0.5
+	done
+	echo "agent $a $((SECONDS - t0)) s after record --domain"
+	cat $W/record-$1.log
+	[ "$a" = running ] || { cat $W/traced.log; tail -n 20 $W/$DOM.console; return 1; }
+	"$VT" status $1
+	$VIRSH dumpxml $DOM > $W/during-$1.xml
+	cmp $W/before.xml $W/during-$1.xml &&
+		echo "virsh dumpxml while traced: as before" &&
+	"$VT" status $1 | grep -q "attached to libvirt domain $DOM ($URI): device vtrace[0-9]* attached" &&
+		grep -q "attached to domain, QEMU pid $QPID, 2 port(s)" $W/record-$1.log &&
+		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 1 ]
+}
+
+# stop_domain NAME DIR: vhost-trace stop; files complete, device gone,
+# XML as before, the domain runs on
+stop_domain() {
+	local rc rrc t0=$SECONDS
+	"$VT" stop $1 > $W/stop-$1.out 2>&1
+	rc=$?
+	wait $RECORD
+	rrc=$?
+	echo "stop: exit $rc in $((SECONDS - t0)) s; record exited $rrc"
+	cat $W/stop-$1.out
+	$VIRSH dumpxml $DOM > $W/after-$1.xml
+	diff $W/before.xml $W/after-$1.xml && echo "virsh dumpxml: the same"
+	echo "domain: $($VIRSH domstate $DOM); QEMU vhost-trace fds:" \
+	     "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)"
+	[ "$rc" = 0 ] && [ "$rrc" = 0 ] &&
+		grep -q "device vtrace[0-9]* detached" $W/stop-$1.out &&
+		grep -q "agent=stopped" $2/stats &&
+		grep -q "device_state=detached" $2/stats &&
+		cmp -s $W/before.xml $W/after-$1.xml &&
+		[ "$($VIRSH domstate $DOM)" = running ] &&
+		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 0 ]
+}
+
+# all_pages DIR: per CPU, the agent's byte count (its stop answer) = the
+# module's = the file's size; every page valid (check-pages)
+all_pages() {
+	local p b ab f
+	for p in 0 1; do
+		b=$(sed -n "s/^cpu$p bytes=\([0-9]*\) .*/\1/p" $1/stats)
+		ab=$(sed -n "s/^cpu$p .* agent_bytes=\([0-9]*\).*/\1/p" $1/stats)
+		f=$(stat -c %s $1/cpu$p.raw)
+		echo "cpu$p: agent $ab, module $b, file $f bytes"
+		[ -n "$ab" ] && [ "$ab" = "$b" ] && [ "$b" = "$f" ] || return 1
+	done
+	"$CTL_BIN" check-pages $1/cpu0.raw $1/cpu1.raw
+}
+
+round() {
+	local n=$1 dir=$2
+	record_domain $n $dir || return 1
+	sleep 3
+	stop_domain $n $dir && all_pages $dir
+}
+
+# virsh save (a migration to a file) while traced: refused (libvirt 9.0
+# says "cannot migrate domain: non-migratable device: .../vhost-trace");
+# the domain runs on, traced
+no_migration() {
+	local rc
+	$VIRSH save $DOM $W/save.img > $W/save.out 2>&1
+	rc=$?
+	cat $W/save.out
+	echo "virsh save: exit $rc; domain $($VIRSH domstate $DOM);" \
+	     "session $("$VT" list | awk '$2 == "lb" {print $3}')"
+	[ "$rc" != 0 ] && grep -qi "migrat" $W/save.out &&
+		[ "$($VIRSH domstate $DOM)" = running ] &&
+		[ "$("$VT" list | awk '$2 == "lb" {print $3}')" = running ] &&
+		[ ! -s $W/save.img ]
+}
+
+round_migrate() {
+	record_domain lb $W/out2 || return 1
+	no_migration || { stop_domain lb $W/out2; return 1; }
+	sleep 1
+	stop_domain lb $W/out2 && all_pages $W/out2
+}
+
+check "$REL: record --domain: hot-plugged through libvirt, the agent runs; stop: detached, dumpxml unchanged, domain running; agent bytes = module's = files'" \
+	round la $OUT
+check "$REL: --domain: stock trace-cmd reads DIR/trace.dat, sched_switch on both CPUs, every page's events" \
+	tracedat_ok $OUT "0 1"
+step "first round"
+
+check "$REL: record --domain again (twice in a row); migration (virsh save) refused while traced; detached, dumpxml unchanged" \
+	round_migrate
+check "$REL: --domain again: trace.dat read by stock trace-cmd, every page's events" \
+	tracedat_ok $W/out2 "0 1"
+step "second round"
+
+# from boot: started paused, the device attached before the guest's
+# first instruction, resumed; then destroyed while traced: the session
+# ends by itself, with its files
+from_boot() {
+	local t a t0=$SECONDS
+	$VIRSH destroy $DOM > /dev/null || return 1
+	$VIRSH start --paused $DOM || return 1
+	QPID=$(cat /run/libvirt/qemu/$DOM.pid)
+	"$VT" record --domain $DOM --connect $URI -o $W/out3 -N lc -q -d \
+		-e sched:sched_switch > $W/record-lc.log 2>&1 ||
+		{ cat $W/record-lc.log; return 1; }
+	cat $W/record-lc.log
+	$VIRSH resume $DOM || return 1
+	for t in $(seq 240); do
+		a=$(agent_of lc)
+		[ "$a" = running ] && break
+		case $a in error|gone|silent|"") break ;; esac
+		sleep 0.5
+	done
+	echo "agent $a $((SECONDS - t0)) s after virsh start --paused"
+	grep "^guest:" $W/$DOM.console
+	[ "$a" = running ] && grep -q "^guest: the device is here (1)" $W/$DOM.console &&
+		grep -q "attached to domain, QEMU pid $QPID" $W/record-lc.log
+}
+check "$REL: from boot: virsh start --paused, record --domain, virsh resume: the guest's agent finds the device and runs" \
+	from_boot
+step "from boot"
+
+destroyed() {
+	local t s
+	sleep 2
+	$VIRSH destroy $DOM || return 1
+	for t in $(seq 100); do
+		s=$("$VT" list | awk '$2 == "lc" {print $3}')
+		[ "$s" = ended ] && break
+		sleep 0.2
+	done
+	echo "session lc: $s after virsh destroy"
+	"$VT" stop lc > $W/stop-lc.out 2>&1 || { cat $W/stop-lc.out; return 1; }
+	cat $W/stop-lc.out
+	ls -l $W/out3
+	[ "$s" = ended ] && grep -q "^session .* state=ended" $W/out3/stats &&
+		grep -q "device_state=detached" $W/out3/stats &&
+		[ -s $W/out3/cpu0.raw ] && [ -s $W/out3/cpu1.raw ] &&
+		[ "$($VIRSH domstate $DOM)" = "shut off" ] &&
+		"$VT" list | grep -q "no sessions" && ! grep -q "not running" $W/stop-lc.out
+}
+check "$REL: a domain destroyed while traced: the session ends cleanly (stats state=ended)" \
+	destroyed
+check "$REL: the destroyed domain's files: stock trace-cmd reads DIR/trace.dat, every page's events" \
+	tracedat_ok $W/out3 "0 1"
+step destroyed
+
+finish() {
+	local rc
+	kill -TERM $DAEMON
+	wait $DAEMON
+	rc=$?
+	echo "daemon exit status $rc"
+	$VIRSH undefine $DOM > /dev/null
+	kill $LIBVIRTD
+	grep -E "error|warning" /var/log/libvirt/qemu/$DOM.log | tail -n 5
+	[ "$rc" = 0 ] && rmmod vhost_trace && [ ! -e /dev/vhost-trace ]
+}
+check "$REL: daemon exits, module unloads" finish
+
+echo "traced_libvirt.sh: ${SECONDS} s"
+exit $FAILED
