@@ -299,13 +299,19 @@ stage_libvirt() {
 # The debug kernel (tools/dev/debug-kernel.sh: Debian's 6.12 source with
 # KASAN, lockdep, DEBUG_ATOMIC_SLEEP, kmemleak, DEBUG_LIST, UBSAN; built
 # once, cached outside the clone) and the module built against it; then
-# in one host-VM boot on it: kmemleak cleared, the module's kselftests
+# in one host-VM boot on it: kmemleak cleared, KVM loads (kvm.sh: a
+# nested guest could run), the module's kselftests
 # one by one (selftests/vm/ksft_each.sh: hostile rings, release while
-# busy, sink swaps, SIGKILL of the owner; unload after them), a kmemleak
-# scan. The randomized hostile driver (vt_fuzz) is `make fuzz-ring` until
-# its reports on the module are explained (README). tools/dev/vmrun fails on any KASAN, lockdep, UBSAN or
+# busy, sink swaps, SIGKILL of the owner; the module unloaded and loaded
+# again after each), the randomized hostile driver (vt_fuzz: the seeds of
+# its earlier reports, then FUZZ_CHECK_TIME s, 60 by default, from a
+# random first seed it prints; `make fuzz-ring` runs it longer), a
+# kmemleak scan. tools/dev/vmrun fails on any KASAN, lockdep, UBSAN or
 # kmemleak report in dmesg and prints it. Not in the default STAGES:
 # `make check-debug` (.ci/run runs it after make check).
+FUZZ_SEEDS=95399094,156777839,472066627,759751769,762519086,757335630
+FUZZ_SEEDS=$FUZZ_SEEDS,760763956,761803766,492957258,516235323,464338217
+FUZZ_SEEDS=$FUZZ_SEEDS,493627411,676829500
 stage_debug() {
 	local rel series
 	run "debug kernel built or cached (tools/dev/debug-kernel.sh)" \
@@ -316,7 +322,9 @@ stage_debug() {
 		"$top/tools/dev/build-module.sh" "$BUILD" "$rel" "$series"
 	run_vm "vm $rel" "$top/tools/dev/vmrun" -k "$rel" -t 2400 -- \
 		"$top/selftests/vm/suite.sh" "KMEMLEAK=clear kmemleak.sh" \
-		ksft_each.sh "VDPA_PAGES=4096 vdpa_virtio.sh" kmemleak.sh
+		kvm.sh ksft_each.sh "VDPA_PAGES=4096 vdpa_virtio.sh" \
+		"FUZZ_SEEDS=$FUZZ_SEEDS FUZZ_TIME=${FUZZ_CHECK_TIME:-60} fuzz.sh" \
+		kmemleak.sh
 }
 
 for s in deps build guards libvt tracedat fuzz module nested qemu agent traced libvirt debug; do

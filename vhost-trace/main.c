@@ -199,17 +199,33 @@ static bool vhost_trace_core_ioctl(unsigned int ioctl)
 	}
 }
 
+/* The ioctls that set a queue up again (see VHOST_TRACE_SET_RUNNING). */
+static bool vhost_trace_vring_setup_ioctl(unsigned int ioctl)
+{
+	return ioctl == VHOST_SET_VRING_NUM || ioctl == VHOST_SET_VRING_BASE ||
+	       ioctl == VHOST_SET_VRING_ADDR;
+}
+
 static long vhost_trace_core(struct vhost_trace *vt, unsigned int ioctl,
 			     void __user *argp)
 {
 	long r;
+	u32 idx;
 
 	mutex_lock(&vt->dev.mutex);
 	r = vhost_dev_ioctl(&vt->dev, ioctl, argp);
-	if (r == -ENOIOCTLCMD)
+	if (r == -ENOIOCTLCMD) {
 		r = vhost_vring_ioctl(&vt->dev, ioctl, argp);
-	else
+		/*
+		 * The index is read again: an owner that changes it meanwhile
+		 * can only clear the error stop of one of its own queues.
+		 */
+		if (!r && vhost_trace_vring_setup_ioctl(ioctl) &&
+		    !get_user(idx, (u32 __user *)argp))
+			vhost_trace_vring_set_up(vt, idx);
+	} else {
 		vhost_dev_flush(&vt->dev);
+	}
 	mutex_unlock(&vt->dev.mutex);
 	return r == -ENOIOCTLCMD ? -ENOTTY : r;
 }

@@ -9,6 +9,7 @@
  * a poll on the sink for EPOLLOUT resumes the port, as vhost-net does with
  * its socket.
  */
+#include <linux/nospec.h>
 #include <linux/uio.h>
 
 #include "vhost_trace.h"
@@ -148,8 +149,11 @@ static int vt_port_start(struct vhost_trace_port *vport)
 	struct vt_port *port = &vport->port;
 	int r;
 
-	/* A queue the guest did not set up is not serviced. */
-	if (!vq->desc || vhost_vq_get_backend(vq))
+	/*
+	 * A queue the guest did not set up is not serviced, nor one stopped
+	 * on an error until it is set up again (vhost_trace_vring_set_up).
+	 */
+	if (!vq->desc || vhost_vq_get_backend(vq) || port->broken)
 		return 0;
 	if (!vhost_vq_access_ok(vq))
 		return -EFAULT;
@@ -159,9 +163,27 @@ static int vt_port_start(struct vhost_trace_port *vport)
 		vhost_vq_set_backend(vq, NULL);
 		return r;
 	}
-	WRITE_ONCE(port->broken, false);
 	WRITE_ONCE(port->running, true);
 	return 0;
+}
+
+/*
+ * A VHOST_SET_VRING_NUM, _BASE or _ADDR on vhost queue idx succeeded (the
+ * core refuses them while the queue has a backend): its port, if stopped
+ * on an error, may be started again. Called with dev.mutex held.
+ */
+void vhost_trace_vring_set_up(struct vhost_trace *vt, u32 idx)
+{
+	struct vhost_trace_port *vport;
+
+	if (idx >= vt->core.nports * 2 || idx % 2 != VT_VQ_TX)
+		return;
+	vport = &vt->ports[array_index_nospec(idx / 2, vt->core.nports)];
+	mutex_lock(&vt_tx_vq(vport)->mutex);
+	mutex_lock(&vport->port.lock);
+	WRITE_ONCE(vport->port.broken, false);
+	mutex_unlock(&vport->port.lock);
+	mutex_unlock(&vt_tx_vq(vport)->mutex);
 }
 
 /* Called with vq->mutex held. */

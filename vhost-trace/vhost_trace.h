@@ -217,6 +217,7 @@ void vhost_trace_port_prepare(struct vhost_trace_port *port,
 			      struct vhost_trace *vt);
 void vhost_trace_port_init(struct vhost_trace_port *port);
 long vhost_trace_set_running(struct vhost_trace *vt, bool run);
+void vhost_trace_vring_set_up(struct vhost_trace *vt, u32 idx);
 void vhost_trace_stop_ports(struct vhost_trace *vt);
 
 /* vdpa.c: the vDPA front end, where the kernel has it */

@@ -381,7 +381,8 @@ TEST_F_TIMEOUT(hostile, other_port_unharmed, 30)
 
 /*
  * A queue stopped on an error works again once the owner sets it up
- * again (stop, vring setup, start), as QEMU does on a device reset.
+ * again (stop, vring setup, start), as QEMU does on a device reset; a
+ * stop and start alone leave it stopped, and the chain is not met again.
  */
 TEST_F_TIMEOUT(hostile, set_up_again, 30)
 {
@@ -395,6 +396,19 @@ TEST_F_TIMEOUT(hostile, set_up_again, 30)
 	ASSERT_EQ(0, post_bad(q, &self->d.mem, variant->kind, self->outside));
 	ASSERT_EQ(0, vt_vq_kick_always(q));
 	ASSERT_TRUE(err_fired(q, 5000));
+
+	/* stop and start without a vring setup: still stopped */
+	ASSERT_EQ(0, vt_dev_run(&self->d, 0)) TH_LOG("%s", vt_error());
+	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
+	ASSERT_EQ(0, vt_vq_kick_always(q));
+	EXPECT_FALSE(err_fired(q, 200))
+		TH_LOG("a start without a setup met the bad chain again");
+	ASSERT_EQ(0, vt_get_stats(self->d.ctl, 0, &st));
+	TH_LOG("%s", vt_stats_str(&st, self->buf, sizeof(self->buf)));
+	EXPECT_TRUE(!!(st.flags & VHOST_TRACE_STATS_BROKEN));
+	EXPECT_FALSE(!!(st.flags & VHOST_TRACE_STATS_RUNNING));
+	EXPECT_EQ(1ULL, st.queue_errors);
+	EXPECT_EQ((uint64_t)GOOD, st.buffers);
 
 	ASSERT_EQ(0, vt_dev_run(&self->d, 0)) TH_LOG("%s", vt_error());
 	vt_vq_reset(q);

@@ -12,19 +12,27 @@
  *     buffers + dropped_buffers + bad_buffers equals the used entries,
  *     bytes equals what the sinks hold (when no reader was closed under
  *     a sink): "delivered once and in order, or counted as dropped";
- *   - counters never decrease (GET_STATS, on every step);
- *   - no queue is left with posted buffers and no reason to wait; a port
- *     under the drop policy never makes the guest wait;
+ *   - counters never decrease (GET_STATS, on every step, also across a
+ *     new control fd);
+ *   - no queue is left with posted buffers and no reason to wait, nor
+ *     WAITING with nothing to write; a port under the drop policy never
+ *     makes the guest wait;
  *   - the error eventfd and queue_errors only for chains the contract says
  *     the vhost core cannot map (outside the memory table, loop, bad
- *     indirect table, readable after writable); such chains are never
+ *     indirect table, readable after writable), each met once: a queue
+ *     stopped on one stays stopped through a start until its vring is set
+ *     up again; every queue error signalled; such chains are never
  *     returned; writable-after-readable and empty chains come back unread
  *     (used length 0) and are counted in bad_buffers;
+ *   - once the device fd is closed (after a quiescent point or in the
+ *     middle of everything), what the counters say was written is what
+ *     the sinks hold;
  *   - ioctl errors as documented (EINVAL, EBADF, ENOTTY, ENODEV).
  *
  * A run is a sequence of episodes (one device each: open, ports, ring
  * size, features, then random steps, then its fds closed in random
- * order). Each episode has its own seed, printed; `--seed N` runs that
+ * order, after a quiescent point or, one time in three, with buffers in
+ * flight, sinks full and readers paused). Each episode has its own seed, printed; `--seed N` runs that
  * episode alone. The kernel's timing is not replayed: a seed replays the
  * same choices, which usually reproduces a failure but may not.
  *
@@ -135,11 +143,13 @@ struct port {
 	unsigned int policy;
 	int exact;
 	uint64_t err_posted;	/* core-error chains posted, episode */
-	uint64_t err_restarts;	/* starts with such a chain in the ring */
+	uint64_t err_signals;	/* counted on the error eventfd */
+	uint64_t err_sig_max;	/* what the posted ones may signal */
 	int err_pending;	/* one is in the ring now */
 	uint64_t inflight;
 	uint64_t used_good, used_bad, maybe_bad_used, bad_posted;
 	uint64_t sink_bufs, sink_bytes;	/* intact buffers in sinks */
+	uint64_t torn_bytes;	/* a buffer's head a closed sink ended in */
 	struct vhost_trace_stats last;
 };
 
@@ -159,6 +169,8 @@ static int running, released, verbose, indirect_ok;
 static int contract = 2;
 static uint8_t *outside;	/* memory not in the table */
 static uint64_t ep_seed, step, total_steps;
+/* drains that found buffers in a sink after the used entries were reaped */
+static uint64_t drains, late_drains;
 static char tmpdir[] = "/tmp";
 
 static void fail(const char *fmt, ...)
@@ -186,6 +198,19 @@ static void fail(const char *fmt, ...)
 		       ports[p].used_good, ports[p].used_bad,
 		       ports[p].sink_bufs, ports[p].sink_bytes,
 		       ports[p].err_posted, ports[p].exact);
+	}
+	for (p = 0; p < MAX_SINKS; p++) {
+		struct sink *s = &sinks[p];
+
+		if (s->used)
+			printf("#   sink %u: port %d %s%s%s%s%s, %" PRIu64
+			       " buffers %" PRIu64 " bytes, %zu pending\n", p,
+			       s->port, s->is_pipe ? "pipe" : "file",
+			       ports[s->port].cur == (int)p ? " current" : "",
+			       s->paused ? " paused" : "",
+			       s->eof ? " eof" : "",
+			       s->rfd < 0 ? " closed" : "", s->bufs, s->bytes,
+			       s->have);
 	}
 	printf("# rerun: vt_fuzz --seed %" PRIu64 "\n", ep_seed);
 	fflush(stdout);
@@ -333,6 +358,7 @@ static void sink_end(struct sink *s, int torn_ok)
 {
 	if (contract < 2)
 		torn_ok = 1;
+	ports[s->port].torn_bytes += s->have;
 	if (s->have && !torn_ok)
 		fail("port %d sink %ld: ends in a torn buffer (%zu bytes of %u)",
 		     s->port, (long)(s - sinks), s->have,
@@ -364,14 +390,25 @@ static struct rec *rec_of(struct port *pt, int head)
 	return &pt->rec[head];
 }
 
+/*
+ * The error eventfd: for each chain the core cannot map, met once (a
+ * queue stopped on one is not started again without a vring setup), one
+ * signal, two for a bad indirect table (vhost_get_vq_desc() and
+ * get_indirect() both report it).
+ */
 static void check_err_fd(unsigned int p)
 {
+	struct port *pt = &ports[p];
 	uint64_t v;
 
-	if (read(ports[p].q->err, &v, sizeof(v)) == sizeof(v) &&
-	    !ports[p].err_posted)
-		fail("port %u: error eventfd signalled (%" PRIu64 ") with no "
-		     "chain the vhost core cannot map", p, v);
+	if (read(pt->q->err, &v, sizeof(v)) != sizeof(v))
+		return;
+	pt->err_signals += v;
+	if (pt->err_signals > pt->err_sig_max)
+		fail("port %u: error eventfd signalled %" PRIu64 " times, "
+		     "%" PRIu64 " chains the vhost core cannot map posted "
+		     "(at most %" PRIu64 " signals)", p, pt->err_signals,
+		     pt->err_posted, pt->err_sig_max);
 }
 
 static void reap(unsigned int p)
@@ -440,18 +477,19 @@ static void check_stats(void)
 		GROW(bad_buffers);
 		GROW(queue_errors);
 #undef GROW
-		if (st.queue_errors > pt->err_posted + pt->err_restarts)
+		if (st.queue_errors > pt->err_posted)
 			fail("port %u: queue_errors %llu but %" PRIu64
-			     " chains the core cannot map (%" PRIu64
-			     " restarts with one in the ring)", p,
+			     " chains the core cannot map", p,
 			     (unsigned long long)st.queue_errors,
-			     pt->err_posted, pt->err_restarts);
+			     pt->err_posted);
 		if (st.bad_buffers > pt->bad_posted + pt->maybe_bad_used +
 		    pt->inflight)
 			fail("port %u: bad_buffers %llu, more than posted",
 			     p, (unsigned long long)st.bad_buffers);
-		if ((st.flags & VHOST_TRACE_STATS_BROKEN) && !pt->err_posted)
-			fail("port %u: BROKEN with no bad chain", p);
+		/* a vring setup (reset_queue) ends the error stop */
+		if ((st.flags & VHOST_TRACE_STATS_BROKEN) && !pt->err_pending)
+			fail("port %u: BROKEN with no chain the core cannot "
+			     "map in the ring", p);
 		if (released && !(st.flags & VHOST_TRACE_STATS_RELEASED))
 			fail("port %u: device fd closed, RELEASED not set", p);
 		*o = st;
@@ -617,6 +655,8 @@ static void post_err(unsigned int p)
 	vt_vq_publish(q, a, r);
 	pt->inflight++;
 	pt->err_posted++;
+	/* the core reports a bad indirect table twice (get_indirect too) */
+	pt->err_sig_max += what >= 3 ? 2 : 1;
 	pt->err_pending = 1;
 	note("port %u: core-error chain %d", p, what);
 }
@@ -776,20 +816,34 @@ static void close_reader(unsigned int p)
 
 static void set_running(int on)
 {
-	int r = vt_dev_run(&dev, on);
-	unsigned int p;
+	struct vhost_trace_stats st;
+	unsigned int p, broken = 0;
+	int r;
 
+	for (p = 0; on && p < nports; p++) {
+		if (vt_get_stats(dev.ctl, p, &st))
+			fail("GET_STATS: %s", vt_error());
+		if (st.flags & VHOST_TRACE_STATS_BROKEN)
+			broken |= 1u << p;
+	}
+	r = vt_dev_run(&dev, on);
 	if (r)
 		fail("SET_RUNNING %d: %s", on, vt_error());
 	/*
-	 * A start clears a queue's broken state without a new vring setup
-	 * (the module, 6.12 and wt-kernel alike): the same chain is met and
-	 * counted again. The uapi says the queue stays stopped until it is
-	 * set up again; counted here as one more error allowed, and reported.
+	 * A queue stopped on an error stays stopped through a start until
+	 * its vring is set up again (reset_queue): the same chain is not
+	 * met, counted or signalled again (check_err_fd, check_stats).
 	 */
-	for (p = 0; on && p < nports; p++)
-		if (ports[p].err_pending)
-			ports[p].err_restarts++;
+	for (p = 0; p < nports; p++) {
+		if (!(broken & (1u << p)))
+			continue;
+		if (vt_get_stats(dev.ctl, p, &st))
+			fail("GET_STATS: %s", vt_error());
+		if ((st.flags & VHOST_TRACE_STATS_RUNNING) ||
+		    !(st.flags & VHOST_TRACE_STATS_BROKEN))
+			fail("port %u: stopped on an error, started again "
+			     "without a vring setup (flags %#x)", p, st.flags);
+	}
 	running = on;
 }
 
@@ -878,6 +932,24 @@ static void bad_ioctls(void)
 	}
 }
 
+/*
+ * A new control fd for the sink manager, the old one closed: the same
+ * ports, sinks and counters (check_stats compares with the last ones).
+ */
+static void new_ctl(void)
+{
+	int fd;
+
+	if (dev.fd < 0)
+		return;
+	fd = ioctl(dev.fd, VHOST_TRACE_GET_CTL_FD);
+	if (fd < 0)
+		fail("GET_CTL_FD: %s", strerror(errno));
+	close(dev.ctl);
+	dev.ctl = fd;
+	note("new control fd");
+}
+
 /* ------------------------------------------------------- quiescence */
 
 /*
@@ -888,13 +960,15 @@ static void drain(void)
 {
 	int64_t end;
 	unsigned int p, i;
+	uint64_t before;
 
-	for (i = 0; i < MAX_SINKS; i++)
-		sinks[i].paused = 0;
 	for (p = 0; p < nports; p++) {
 		if (ports[p].cur < 0 || chance(10))
 			attach(p, rn(2));
 	}
+	/* after the attaches: a new pipe may start paused */
+	for (i = 0; i < MAX_SINKS; i++)
+		sinks[i].paused = 0;
 	if (!running)
 		set_running(1);
 	end = vt_now_ms() + 20000;
@@ -912,9 +986,14 @@ static void drain(void)
 
 			if (vt_get_stats(dev.ctl, p, &st))
 				fail("GET_STATS: %s", vt_error());
+			/*
+			 * Not quiescent yet: the restart may still write the
+			 * rest of a buffer this port's sink took in part.
+			 */
 			if (pt->err_pending &&
 			    (st.flags & VHOST_TRACE_STATS_BROKEN)) {
 				reset_queue(p);
+				busy = 1;
 				continue;
 			}
 			if (pt->inflight)
@@ -941,6 +1020,21 @@ static void drain(void)
 		usleep(1000);
 	}
 	check_stats();
+	/*
+	 * pump_all() reads the sinks before it reaps: the buffers whose used
+	 * entries the last reap found were written after that read. The
+	 * device writes a buffer before it returns it, so they are in the
+	 * sinks now.
+	 */
+	before = 0;
+	for (p = 0; p < nports; p++)
+		before += ports[p].sink_bufs;
+	for (i = 0; i < MAX_SINKS; i++)
+		sink_pump(&sinks[i]);
+	for (p = 0; p < nports; p++)
+		before -= ports[p].sink_bufs;
+	if (before)
+		late_drains++;
 	/* sinks the device let go of (no longer current, read to EOF) */
 	for (i = 0; i < MAX_SINKS; i++) {
 		struct sink *s = &sinks[i];
@@ -953,6 +1047,16 @@ static void drain(void)
 		struct port *pt = &ports[p];
 		struct vhost_trace_stats *st = &pt->last;
 
+		/* every queue error was signalled (read after the stats) */
+		check_err_fd(p);
+		if (pt->err_signals < st->queue_errors)
+			fail("port %u: queue_errors %llu, the error eventfd "
+			     "signalled %" PRIu64 " times", p,
+			     (unsigned long long)st->queue_errors,
+			     pt->err_signals);
+		/* nothing in the ring, no rest owed: no reason to wait */
+		if (st->flags & VHOST_TRACE_STATS_WAITING)
+			fail("port %u: WAITING with nothing to write", p);
 		if (st->bad_buffers < pt->used_bad ||
 		    st->bad_buffers > pt->used_bad + pt->maybe_bad_used)
 			fail("port %u: bad_buffers %llu, used bad chains %"
@@ -970,6 +1074,7 @@ static void drain(void)
 			     (unsigned long long)st->bytes, pt->sink_bufs,
 			     pt->sink_bytes);
 	}
+	drains++;
 	note("drained");
 }
 
@@ -999,6 +1104,34 @@ static void drop_never_waits(unsigned int p)
 	note("port %u: drop policy, nothing waits", p);
 }
 
+/*
+ * The device fd is closed, every sink read to its end: what the counters
+ * say was written is what the sinks hold, whole buffers and the head of
+ * the one whose rest the release dropped (counted dropped).
+ */
+static void released_sums(void)
+{
+	unsigned int p;
+
+	check_stats();
+	for (p = 0; p < nports; p++) {
+		struct port *pt = &ports[p];
+		struct vhost_trace_stats *st = &pt->last;
+
+		if (!pt->exact)
+			continue;
+		if (st->buffers != pt->sink_bufs ||
+		    st->bytes != pt->sink_bytes + pt->torn_bytes)
+			fail("port %u, released: stats say %llu buffers %llu "
+			     "bytes written, the sinks hold %" PRIu64 " whole "
+			     "buffers %" PRIu64 " bytes and %" PRIu64 " bytes "
+			     "of torn ones", p,
+			     (unsigned long long)st->buffers,
+			     (unsigned long long)st->bytes, pt->sink_bufs,
+			     pt->sink_bytes, pt->torn_bytes);
+	}
+}
+
 /* -------------------------------------------------------- an episode */
 
 static void episode(uint64_t seed, uint64_t max_steps, int64_t deadline)
@@ -1007,6 +1140,7 @@ static void episode(uint64_t seed, uint64_t max_steps, int64_t deadline)
 	uint64_t features = VT_F_VERSION_1;
 	unsigned int p, i, order[MAX_PORTS + 2];
 	uint64_t steps;
+	int busy_end;
 
 	ep_seed = seed;
 	rs = seed * 0x9E3779B97F4A7C15ULL + 1;
@@ -1079,13 +1213,20 @@ static void episode(uint64_t seed, uint64_t max_steps, int64_t deadline)
 			drain();
 		} else if (w < 92) {
 			drop_never_waits(p);
+		} else if (w < 93) {
+			new_ctl();
 		} else {
 			usleep(rn(3000));
 		}
 		pump_all();
 		check_stats();
 	}
-	drain();
+	/* most episodes end quiescent, some with everything in flight */
+	busy_end = chance(33);
+	if (!busy_end)
+		drain();
+	else
+		note("closing while busy");
 	total_steps += step - 1;
 
 	/* close everything in a random order: 0 device fd, 1 ctl, 2 sinks */
@@ -1113,8 +1254,11 @@ static void episode(uint64_t seed, uint64_t max_steps, int64_t deadline)
 			dev.ctl = -1;
 			break;
 		default:
+			/* while busy a sink may end in a buffer's head */
 			for (p = 0; p < MAX_SINKS; p++)
-				sink_close(&sinks[p], released);
+				sink_close(&sinks[p], released || busy_end);
+			if (released && dev.ctl >= 0)
+				released_sums();
 			break;
 		}
 	}
@@ -1200,6 +1344,9 @@ int main(int argc, char **argv)
 	       "), %" PRIu64 " steps in %.1f s: %.0f steps/s\n", episodes,
 	       first, seed - 1, total_steps, t0 / 1000.0,
 	       t0 ? total_steps * 1000.0 / t0 : 0.0);
+	printf("# vt_fuzz: %" PRIu64 " quiescent points checked, %" PRIu64
+	       " with buffers read only after their used entries\n", drains,
+	       late_drains);
 	printf("ok 1 vt_fuzz\n");
 	return 0;
 }

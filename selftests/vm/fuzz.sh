@@ -1,21 +1,42 @@
 #!/bin/sh
 # In the host VM: the randomized hostile driver (selftests/vhost_trace/
-# vt_fuzz.c) for FUZZ_TIME seconds (default 20), or one episode with
-# FUZZ_SEED. Loads the module if it is not loaded.
+# vt_fuzz.c). FUZZ_SEEDS=N,M,...: those episodes, one by one (seeds that
+# once found something); then, unless FUZZ_SEED is set, episodes from a
+# random first seed (printed) for FUZZ_TIME seconds (default 20; 0: none).
+# FUZZ_SEED=N: that one episode alone. Loads the module if it is not
+# loaded.
 . "$(dirname "$0")/lib.sh"
 
 FUZZ=$BUILD/selftests/$SERIES/vhost_trace/vt_fuzz
 grep -q '^vhost_trace ' /proc/modules ||
 	check "$REL: module loads, /dev/vhost-trace exists" load_module
 
-# FUZZ_CONTRACT=1: the uapi before whole buffers across swaps (vt_fuzz.c)
+# FUZZ_CONTRACT=1: the uapi before whole buffers across swaps (vt_fuzz.c);
+# FUZZ_ARGS: more vt_fuzz options (e.g. --verbose)
 fuzz() {
-	set -- --contract "${FUZZ_CONTRACT:-2}"
+	# shellcheck disable=SC2086
+	set -- --contract "${FUZZ_CONTRACT:-2}" ${FUZZ_ARGS:-}
 	if [ -n "${FUZZ_SEED:-}" ]; then
 		"$FUZZ" "$@" --seed "$FUZZ_SEED"
 	else
 		"$FUZZ" "$@" --time "${FUZZ_TIME:-20}"
 	fi
 }
-check "$REL: randomized hostile driver (vt_fuzz)" fuzz
+
+fuzz_seeds() {
+	for s in $(echo "$FUZZ_SEEDS" | tr , ' '); do
+		# shellcheck disable=SC2086
+		"$FUZZ" --contract "${FUZZ_CONTRACT:-2}" ${FUZZ_ARGS:-} \
+			--seed "$s" || return 1
+	done
+}
+
+if [ -n "${FUZZ_SEEDS:-}" ]; then
+	check "$REL: vt_fuzz, the seeds of earlier reports" fuzz_seeds
+fi
+if [ -n "${FUZZ_SEED:-}" ] || [ "${FUZZ_TIME:-20}" != 0 ]; then
+	# a long run is no hang (lib.sh's check reports one after CHECK_SLOW)
+	CHECK_SLOW=$((${FUZZ_TIME:-20} + 150))
+	check "$REL: randomized hostile driver (vt_fuzz)" fuzz
+fi
 exit $FAILED

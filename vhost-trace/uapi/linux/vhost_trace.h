@@ -44,8 +44,10 @@
  *     pieces (UIO_MAXIOV): the
  *     vhost core cannot map it. It is reported on the queue's error
  *     eventfd (VHOST_SET_VRING_ERR), counted in queue_errors, not
- *     returned, and stops that queue until it is set up again (stop,
- *     VHOST_SET_VRING_*, start).
+ *     returned, and stops that queue until it is set up again: stop
+ *     (VHOST_TRACE_SET_RUNNING 0), VHOST_SET_VRING_NUM, _BASE or _ADDR
+ *     on it, start. A start without that setup leaves it stopped (see
+ *     VHOST_TRACE_SET_RUNNING).
  *
  * Rights. /dev/vhost-trace is created 0600 root:root by the misc core. To
  * let a group use it, a udev rule such as
@@ -124,7 +126,12 @@
  * VHOST_TRACE_SET_RUNNING: start (1) or stop (0) servicing the guest-to-host
  * queues; the owner calls it after setting the vrings up (start) and before
  * reading them back with VHOST_GET_VRING_BASE (stop), as QEMU does for
- * vhost-vsock. Device fd, owner only.
+ * vhost-vsock. Device fd, owner only. A start leaves out a queue the owner
+ * has not set up, and one stopped on a queue error (VHOST_TRACE_STATS_BROKEN)
+ * until a VHOST_SET_VRING_NUM, _BASE or _ADDR on it has succeeded since
+ * the error: it stays stopped (no RUNNING flag), with BROKEN, and its
+ * chains are not read, so the chain that stopped it is not met, counted
+ * or signalled again. The other queues start.
  *   EPERM   not the owner
  *   EFAULT  a queue's rings are not accessible
  */

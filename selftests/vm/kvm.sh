@@ -1,0 +1,20 @@
+#!/bin/sh
+# In the host VM: KVM loads (kvm_amd under TCG -cpu max, kvm_intel on an
+# Intel host with nested VMX) and /dev/kvm appears, so a nested guest can
+# run on this kernel (the debug kernel builds KVM as modules).
+. "$(dirname "$0")/lib.sh"
+
+kvm_loads() {
+	if grep -qw svm /proc/cpuinfo; then
+		m=kvm_amd
+	elif grep -qw vmx /proc/cpuinfo; then
+		m=kvm_intel
+	else
+		echo "no svm or vmx in /proc/cpuinfo"
+		return 1
+	fi
+	modprobe "$m" && [ -c /dev/kvm ] && echo "$m loaded, /dev/kvm there" &&
+		rmmod "$m" kvm
+}
+check "$REL: KVM loads, /dev/kvm exists" kvm_loads
+exit $FAILED
