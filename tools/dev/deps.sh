@@ -84,3 +84,7 @@ fi
 
 # The test kernels, unpacked (not installed) into the build directory.
 "$(dirname "$0")/kernel-images.sh" "$BUILD"
+
+# Debian's QEMU 10.0 from bookworm-backports for the vDPA front end,
+# unpacked (not installed) into the build directory.
+"$(dirname "$0")/stock-qemu.sh" "$BUILD"
