@@ -67,6 +67,19 @@ static long vt_ctl_ioctl(struct file *f, unsigned int ioctl,
 	}
 }
 
+/* Port 0 belongs to QEMU on a vhost front end device. */
+static ssize_t vt_ctl_read(struct file *f, char __user *buf, size_t len,
+			   loff_t *ppos)
+{
+	return -EINVAL;
+}
+
+static ssize_t vt_ctl_write(struct file *f, const char __user *buf,
+			    size_t len, loff_t *ppos)
+{
+	return -EINVAL;
+}
+
 static int vt_ctl_release(struct inode *inode, struct file *f)
 {
 	vhost_trace_put(f->private_data);
@@ -76,6 +89,8 @@ static int vt_ctl_release(struct inode *inode, struct file *f)
 static const struct file_operations vt_ctl_fops = {
 	.owner		= THIS_MODULE,
 	.release	= vt_ctl_release,
+	.read		= vt_ctl_read,
+	.write		= vt_ctl_write,
 	.unlocked_ioctl	= vt_ctl_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,

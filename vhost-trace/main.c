@@ -245,6 +245,12 @@ static long vhost_trace_ioctl_locked(struct vhost_trace *vt,
 		if (get_user(run, (int __user *)argp))
 			return -EFAULT;
 		return vhost_trace_set_running(vt, run);
+	case VHOST_TRACE_VDPA_ADD:
+	case VHOST_TRACE_VDPA_CTL:
+	case VHOST_TRACE_VDPA_DEL:
+		if (vt->nports)
+			return -EINVAL;
+		return vt_vdpa_ioctl(ioctl, argp);
 	default:
 		if (!vhost_trace_core_ioctl(ioctl))
 			return -ENOTTY;

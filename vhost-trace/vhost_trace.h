@@ -147,4 +147,14 @@ void vhost_trace_unwait(struct vhost_trace_port *port);
 int vhost_trace_wait(struct vhost_trace_port *port, struct file *file,
 		     bool was_waiting);
 
+/* vdpa.c: the vDPA front end, where the kernel has it */
+#if IS_ENABLED(CONFIG_VDPA)
+long vt_vdpa_ioctl(unsigned int ioctl, void __user *argp);
+#else
+static inline long vt_vdpa_ioctl(unsigned int ioctl, void __user *argp)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
 #endif /* _VHOST_TRACE_H */

@@ -218,4 +218,76 @@ struct vhost_trace_stats {
 
 #define VHOST_TRACE_GET_STATS	_IOWR(VHOST_VIRTIO, 0xA5, struct vhost_trace_stats)
 
+/*
+ * The vDPA front end (kernels with CONFIG_VDPA: Debian 6.12, not 6.1).
+ *
+ * vhost_trace.ko is then also a vDPA parent: it registers the vDPA
+ * management device "vhost-trace" (`vdpa mgmtdev show`). A vDPA device
+ * presents the whole virtio-console to a driver: with vhost_vdpa bound
+ * (/dev/vhost-vdpa-N), stock QEMU >= 8.0 hands it to a guest with
+ *   -device vhost-vdpa-device-pci,vhostfd=FD   (or vhostdev=/dev/vhost-vdpa-N);
+ * with virtio_vdpa bound, the host's own virtio_console drives it
+ * (/dev/vportNpM, /sys/class/virtio-ports). Guest memory is reached by
+ * user virtual address (use_va: vhost_vdpa binds the guest's mm), so
+ * nothing pins the guest's RAM.
+ *
+ * The device: virtio-console (device id 3) with VIRTIO_F_VERSION_1,
+ * VIRTIO_F_ACCESS_PLATFORM and VIRTIO_CONSOLE_F_MULTIPORT, max_nr_ports =
+ * nports + 1. Port 0 is "agent-ctl-path", port k >= 1 "trace-path-cpu<k-1>"
+ * (trace port p of the control fd = virtio-console port p + 1). The module
+ * answers the control queue itself: DEVICE_READY -> PORT_ADD for each port;
+ * PORT_READY -> PORT_NAME and PORT_OPEN; the guest's PORT_OPEN is noted.
+ * The trace ports' guest-to-host buffers go to the sinks exactly as with
+ * the vhost front end (same policies, whole buffers, statistics, chain
+ * cases above). Chains the ring walker cannot map (an address outside the
+ * driver's map, a loop, a bad indirect table, a chain longer than the ring
+ * or VHOST_TRACE_MAX_BUFFER worth of pieces) count in queue_errors and
+ * stop that queue (VHOST_TRACE_STATS_BROKEN) until the driver resets the
+ * device; the driver is told by VIRTIO_CONFIG_S_NEEDS_RESET.
+ *
+ * Creating a device:
+ *   - `vdpa dev add mgmtdev vhost-trace name NAME`: the vhost_trace module
+ *     parameter vdpa_ports (default 4) trace ports; no creator (rights:
+ *     CAP_SYS_ADMIN only, as for the vdpa tool itself).
+ *   - VHOST_TRACE_VDPA_ADD on an fd of /dev/vhost-trace that has not set
+ *     ports (any holder of the node): nports trace ports; returns a
+ *     control fd (O_CLOEXEC). The caller's euid is the device's creator.
+ * A device lives until deleted (VHOST_TRACE_VDPA_DEL or `vdpa dev del`),
+ * whoever holds control fds; the module cannot be unloaded while devices
+ * exist. A control fd of a deleted device answers GET_STATS (released).
+ */
+struct vhost_trace_vdpa {
+	char name[32];		/* NUL-terminated; [A-Za-z0-9_.-], not empty */
+	__u32 nports;		/* ADD: 1..VHOST_TRACE_MAX_PORTS; else 0 */
+	__u32 flags;		/* must be 0 */
+};
+
+/*
+ * VHOST_TRACE_VDPA_ADD: create device name with nports trace ports; returns
+ * a control fd.
+ *   EEXIST      the name is taken (by any vDPA device)
+ *   EINVAL      bad name, count or flags; or this fd has set ports
+ *   EOPNOTSUPP  the kernel has no vDPA (CONFIG_VDPA); the ioctls exist on
+ *               every kernel so that the tools can say why
+ * VHOST_TRACE_VDPA_CTL: a new control fd for the existing device name (a
+ * restarted daemon).
+ *   ENOENT      no such vhost-trace device
+ *   EPERM       neither its creator's euid nor CAP_SYS_ADMIN
+ * VHOST_TRACE_VDPA_DEL: delete device name (same rights as CTL). Its
+ * driver is unbound first (virtio_vdpa: the host's ports go away).
+ *   EBUSY       a vhost_vdpa user (QEMU) has bound an mm to it
+ *
+ * The control fd of a vDPA device takes VHOST_TRACE_SET_SINK, GET_STATS and
+ * GET_PORTS as above, and carries port 0 ("agent-ctl-path") as a byte
+ * stream: read() returns what the guest wrote to it, write() sends bytes to
+ * the guest (as many as its posted buffers take), poll() says which is
+ * possible (EPOLLHUP once the device is deleted). Without O_NONBLOCK read()
+ * and write() wait; with it they fail with EAGAIN. On the control fd of a
+ * vhost front end device (VHOST_TRACE_GET_CTL_FD) read() and write() fail
+ * with EINVAL: QEMU owns port 0 there.
+ */
+#define VHOST_TRACE_VDPA_ADD	_IOW(VHOST_VIRTIO, 0xA6, struct vhost_trace_vdpa)
+#define VHOST_TRACE_VDPA_CTL	_IOW(VHOST_VIRTIO, 0xA7, struct vhost_trace_vdpa)
+#define VHOST_TRACE_VDPA_DEL	_IOW(VHOST_VIRTIO, 0xA8, struct vhost_trace_vdpa)
+
 #endif /* _UAPI_LINUX_VHOST_TRACE_H */
