@@ -12,6 +12,7 @@
 #include "persist.h"
 #include "session.h"
 #include "state.h"
+#include "vdpa.h"
 
 static const char *const state_names[] = {
 	[SESS_RUNNING] = "running",
@@ -59,6 +60,7 @@ struct field {
 	int (*by_name)(const char *);
 	int unknown;		/* F_ENUM: a name not known reads as this */
 	int absolute;		/* F_STR: an absolute path */
+	int optional;		/* may be missing (newer than the format) */
 };
 
 #define AT(m)	.off = offsetof(struct session, m), \
@@ -102,6 +104,11 @@ static const struct field fields[] = {
 	STR("qmp", qmp),
 	STR("clock", agent.want_clock),
 	U64("trace_id", trace_id),
+	/* the vDPA front end; state files from before it have none */
+	{ "front", F_ENUM, AT(front), .name = front_name,
+	  .by_name = front_by_name, .unknown = -1, .optional = 1 },
+	STR("vdpa", vdpa, .optional = 1),
+	STR("vhostdev", vhostdev, .optional = 1),
 };
 
 static long long get_int(const void *p, size_t size)
@@ -226,6 +233,8 @@ int persist_load(struct session *s, const struct ctl_req *r,
 	for (f = fields; f < fields + sizeof(fields) / sizeof(*f); f++) {
 		*bad = f->key;
 		v = ctl_get(r, f->key);
+		if (!v && f->optional)
+			continue;
 		if (!v || load_one(s, f, v))
 			return -EINVAL;
 	}

@@ -78,6 +78,7 @@ struct sess_args {
 	char **argv;
 	const char *qmp;	/* attach: QEMU's QMP socket */
 	const char *bus;	/* attach: device_add bus=, or NULL */
+	int front;		/* enum sess_front (vdpa.h) */
 };
 
 /* An attached session's device in QEMU. */
@@ -142,6 +143,10 @@ struct session {
 	int clock_set;		/* uatomic */
 	int device;		/* enum sess_device, uatomic */
 	char qmp[108];		/* attached: QEMU's QMP socket */
+	int front;		/* enum sess_front (vdpa.h), set before running */
+	char vdpa[32];		/* vDPA front end: the device's name */
+	char vhostdev[32];	/* and its vhost-vdpa node ("" not known) */
+	int vdpa_deleted;	/* the vDPA device is gone (vdpa_delete) */
 	char error[640];	/* set once, before state changes */
 	/* what the guest did wrong (agent.error), trace.dat's failure */
 	char agent_error[256];	/* set once, before agent_error_set */
