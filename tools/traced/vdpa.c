@@ -268,7 +268,9 @@ int vdpa_open_device(struct session *s, struct vt_buf *err)
 		vt_buf_printf(err, "vDPA front end: VHOST_TRACE_VDPA_ADD %s: "
 			      "%s", s->vdpa, e == EOPNOTSUPP ? why :
 			      e == EEXIST ? "a vDPA device of that name exists "
-			      "(`vdpa dev show`)" : strerror(e));
+			      "(`vdpa dev show`)" : e == ENOTTY ? "this "
+			      "vhost_trace.ko predates the vDPA front end" :
+			      strerror(e));
 		s->vdpa[0] = '\0';	/* not ours to delete */
 		return -1;
 	}
