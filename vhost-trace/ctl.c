@@ -8,24 +8,25 @@
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/nospec.h>
+#include <linux/poll.h>
 #include <linux/uaccess.h>
 
 #include "vhost_trace.h"
 
-static long vt_get_stats(struct vhost_trace *vt,
+static long vt_get_stats(struct vt_core *core,
 			 struct vhost_trace_stats __user *argp)
 {
-	struct vhost_trace_port *port;
+	struct vt_port *port;
 	struct vhost_trace_stats st;
 	u32 i;
 
 	if (get_user(i, &argp->port))
 		return -EFAULT;
-	if (i >= vt->nports)
+	if (i >= core->nports)
 		return -EINVAL;
-	port = &vt->ports[array_index_nospec(i, vt->nports)];
+	port = core->ports[array_index_nospec(i, core->nports)];
 
-	/* Never the vq mutex: statistics do not wait for the worker. */
+	/* Never the port lock: statistics do not wait for the worker. */
 	spin_lock(&port->stats_lock);
 	st = port->stats;
 	spin_unlock(&port->stats_lock);
@@ -38,7 +39,7 @@ static long vt_get_stats(struct vhost_trace *vt,
 		st.flags |= VHOST_TRACE_STATS_RUNNING;
 	if (READ_ONCE(port->broken))
 		st.flags |= VHOST_TRACE_STATS_BROKEN;
-	if (READ_ONCE(vt->released))
+	if (READ_ONCE(core->released))
 		st.flags |= VHOST_TRACE_STATS_RELEASED;
 	st.port = i;
 	st.reserved = 0;
@@ -49,40 +50,57 @@ static long vt_get_stats(struct vhost_trace *vt,
 static long vt_ctl_ioctl(struct file *f, unsigned int ioctl,
 			 unsigned long arg)
 {
-	struct vhost_trace *vt = f->private_data;
+	struct vt_core *core = f->private_data;
 	void __user *argp = (void __user *)arg;
 	struct vhost_trace_sink sink;
 
 	switch (ioctl) {
 	case VHOST_TRACE_GET_PORTS:
-		return put_user(vt->nports, (u32 __user *)argp);
+		return put_user(core->nports, (u32 __user *)argp);
 	case VHOST_TRACE_SET_SINK:
 		if (copy_from_user(&sink, argp, sizeof(sink)))
 			return -EFAULT;
-		return vhost_trace_set_sink(vt, &sink);
+		return vhost_trace_set_sink(core, &sink);
 	case VHOST_TRACE_GET_STATS:
-		return vt_get_stats(vt, argp);
+		return vt_get_stats(core, argp);
 	default:
 		return -ENOTTY;
 	}
 }
 
-/* Port 0 belongs to QEMU on a vhost front end device. */
+/* Port 0: the vDPA front end's; QEMU owns it on a vhost device. */
 static ssize_t vt_ctl_read(struct file *f, char __user *buf, size_t len,
 			   loff_t *ppos)
 {
-	return -EINVAL;
+	struct vt_core *core = f->private_data;
+
+	if (!core->ops->read)
+		return -EINVAL;
+	return core->ops->read(core, f, buf, len);
 }
 
 static ssize_t vt_ctl_write(struct file *f, const char __user *buf,
 			    size_t len, loff_t *ppos)
 {
-	return -EINVAL;
+	struct vt_core *core = f->private_data;
+
+	if (!core->ops->write)
+		return -EINVAL;
+	return core->ops->write(core, f, buf, len);
+}
+
+static __poll_t vt_ctl_poll(struct file *f, poll_table *wait)
+{
+	struct vt_core *core = f->private_data;
+
+	if (!core->ops->poll)
+		return EPOLLERR;
+	return core->ops->poll(core, f, wait);
 }
 
 static int vt_ctl_release(struct inode *inode, struct file *f)
 {
-	vhost_trace_put(f->private_data);
+	vt_core_put(f->private_data);
 	return 0;
 }
 
@@ -91,22 +109,45 @@ static const struct file_operations vt_ctl_fops = {
 	.release	= vt_ctl_release,
 	.read		= vt_ctl_read,
 	.write		= vt_ctl_write,
+	.poll		= vt_ctl_poll,
 	.unlocked_ioctl	= vt_ctl_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,
 };
 
-/* VHOST_TRACE_GET_CTL_FD; called with ioctl_mutex held. */
-long vhost_trace_get_ctl_fd(struct vhost_trace *vt)
+static void vt_core_free(struct kref *ref)
+{
+	struct vt_core *core = container_of(ref, struct vt_core, ref);
+
+	core->ops->free(core);
+}
+
+void vt_core_put(struct vt_core *core)
+{
+	kref_put(&core->ref, vt_core_free);
+}
+
+void vt_core_init(struct vt_core *core, const struct vt_core_ops *ops)
+{
+	core->ops = ops;
+	kref_init(&core->ref);
+	mutex_init(&core->lock);
+}
+
+/*
+ * A new control fd: VHOST_TRACE_GET_CTL_FD (with core->lock held), and the
+ * vDPA device's ADD and CTL.
+ */
+long vt_core_get_ctl_fd(struct vt_core *core)
 {
 	int fd;
 
-	if (!vt->nports)
+	if (!core->nports)
 		return -EINVAL;
-	kref_get(&vt->ref);
-	fd = anon_inode_getfd("[vhost-trace-ctl]", &vt_ctl_fops, vt,
+	vt_core_get(core);
+	fd = anon_inode_getfd("[vhost-trace-ctl]", &vt_ctl_fops, core,
 			      O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		vhost_trace_put(vt);
+		vt_core_put(core);
 	return fd;
 }

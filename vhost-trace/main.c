@@ -23,10 +23,27 @@
 
 static void vhost_trace_dev_init(struct vhost_trace *vt)
 {
-	vhost_dev_init(&vt->dev, vt->vqs, vt->nports * 2, UIO_MAXIOV,
+	vhost_dev_init(&vt->dev, vt->vqs, vt->core.nports * 2, UIO_MAXIOV,
 		       VHOST_TRACE_PKT_WEIGHT, VHOST_TRACE_BYTE_WEIGHT, true,
 		       NULL);
 }
+
+static void vhost_trace_free(struct vt_core *core)
+{
+	struct vhost_trace *vt = container_of(core, struct vhost_trace, core);
+	u32 i;
+
+	for (i = 0; i < core->nports; i++)
+		vt_port_cleanup(&vt->ports[i].port);
+	kvfree(vt->ports);
+	kfree(core->ports);
+	kfree(vt->vqs);
+	kfree(vt);
+}
+
+static const struct vt_core_ops vhost_trace_core_ops = {
+	.free	= vhost_trace_free,
+};
 
 static int vhost_trace_open(struct inode *inode, struct file *f)
 {
@@ -36,29 +53,11 @@ static int vhost_trace_open(struct inode *inode, struct file *f)
 	if (!vt)
 		return -ENOMEM;
 
-	kref_init(&vt->ref);
-	mutex_init(&vt->ioctl_mutex);
+	vt_core_init(&vt->core, &vhost_trace_core_ops);
 	/* No ports yet: a device without queues until SET_PORTS. */
 	vhost_trace_dev_init(vt);
 	f->private_data = vt;
 	return 0;
-}
-
-static void vhost_trace_free(struct kref *ref)
-{
-	struct vhost_trace *vt = container_of(ref, struct vhost_trace, ref);
-	u32 i;
-
-	for (i = 0; i < vt->nports; i++)
-		kvfree(vt->ports[i].rest.buf);
-	kvfree(vt->ports);
-	kfree(vt->vqs);
-	kfree(vt);
-}
-
-void vhost_trace_put(struct vhost_trace *vt)
-{
-	kref_put(&vt->ref, vhost_trace_free);
 }
 
 /*
@@ -74,25 +73,19 @@ static int vhost_trace_release(struct inode *inode, struct file *f)
 	struct vhost_trace *vt = f->private_data;
 	u32 i;
 
-	mutex_lock(&vt->ioctl_mutex);
-	WRITE_ONCE(vt->released, true);
+	mutex_lock(&vt->core.lock);
+	WRITE_ONCE(vt->core.released, true);
 	vhost_trace_stop_ports(vt);
-	for (i = 0; i < vt->nports; i++)
-		timer_delete_sync(&vt->ports[i].retry);
+	for (i = 0; i < vt->core.nports; i++)
+		timer_delete_sync(&vt->ports[i].port.retry);
 	vhost_dev_stop(&vt->dev);
 	vhost_dev_flush(&vt->dev);
-	for (i = 0; i < vt->nports; i++) {
-		struct vhost_virtqueue *vq = vt_tx_vq(&vt->ports[i]);
-
-		mutex_lock(&vq->mutex);
-		vhost_trace_sink_release(&vt->ports[i]);
-		mutex_unlock(&vq->mutex);
-		cancel_work_sync(&vt->ports[i].put_work);
-	}
+	for (i = 0; i < vt->core.nports; i++)
+		vt_port_release(&vt->ports[i].port);
 	vhost_dev_cleanup(&vt->dev);
-	mutex_unlock(&vt->ioctl_mutex);
+	mutex_unlock(&vt->core.lock);
 
-	vhost_trace_put(vt);
+	vt_core_put(&vt->core);
 	return 0;
 }
 
@@ -128,11 +121,12 @@ static long vhost_trace_set_features(struct vhost_trace *vt, u64 features)
 	return r;
 }
 
-/* Called with ioctl_mutex held. */
+/* Called with core.lock held. */
 static long vhost_trace_set_ports(struct vhost_trace *vt, u32 nports)
 {
 	struct vhost_trace_port *ports;
 	struct vhost_virtqueue **vqs;
+	struct vt_port **cports;
 	bool busy;
 	u32 i;
 
@@ -140,22 +134,25 @@ static long vhost_trace_set_ports(struct vhost_trace *vt, u32 nports)
 		return -EINVAL;
 
 	mutex_lock(&vt->dev.mutex);
-	busy = vt->nports || vhost_dev_has_owner(&vt->dev);
+	busy = vt->core.nports || vhost_dev_has_owner(&vt->dev);
 	mutex_unlock(&vt->dev.mutex);
 	if (busy)
 		return -EBUSY;
 
 	ports = kvcalloc(nports, sizeof(*ports), GFP_KERNEL_ACCOUNT);
 	vqs = kcalloc(nports * 2, sizeof(*vqs), GFP_KERNEL_ACCOUNT);
-	if (!ports || !vqs) {
+	cports = kcalloc(nports, sizeof(*cports), GFP_KERNEL_ACCOUNT);
+	if (!ports || !vqs || !cports) {
 		kvfree(ports);
 		kfree(vqs);
+		kfree(cports);
 		return -ENOMEM;
 	}
 
 	for (i = 0; i < nports; i++) {
 		vqs[2 * i] = &ports[i].vqs[VT_VQ_RX];
 		vqs[2 * i + 1] = &ports[i].vqs[VT_VQ_TX];
+		cports[i] = &ports[i].port;
 		vhost_trace_port_prepare(&ports[i], vt);
 	}
 
@@ -166,7 +163,8 @@ static long vhost_trace_set_ports(struct vhost_trace *vt, u32 nports)
 	 */
 	vt->ports = ports;
 	vt->vqs = vqs;
-	vt->nports = nports;
+	vt->core.ports = cports;
+	vt->core.nports = nports;
 	vhost_trace_dev_init(vt);
 	for (i = 0; i < nports; i++)
 		vhost_trace_port_init(&ports[i]);
@@ -238,9 +236,9 @@ static long vhost_trace_ioctl_locked(struct vhost_trace *vt,
 			return -EFAULT;
 		return vhost_trace_set_ports(vt, n);
 	case VHOST_TRACE_GET_PORTS:
-		return put_user(vt->nports, (u32 __user *)argp);
+		return put_user(vt->core.nports, (u32 __user *)argp);
 	case VHOST_TRACE_GET_CTL_FD:
-		return vhost_trace_get_ctl_fd(vt);
+		return vt_core_get_ctl_fd(&vt->core);
 	case VHOST_TRACE_SET_RUNNING:
 		if (get_user(run, (int __user *)argp))
 			return -EFAULT;
@@ -248,7 +246,7 @@ static long vhost_trace_ioctl_locked(struct vhost_trace *vt,
 	case VHOST_TRACE_VDPA_ADD:
 	case VHOST_TRACE_VDPA_CTL:
 	case VHOST_TRACE_VDPA_DEL:
-		if (vt->nports)
+		if (vt->core.nports)
 			return -EINVAL;
 		return vt_vdpa_ioctl(ioctl, argp);
 	default:
@@ -264,9 +262,9 @@ static long vhost_trace_ioctl(struct file *f, unsigned int ioctl,
 	struct vhost_trace *vt = f->private_data;
 	long r;
 
-	mutex_lock(&vt->ioctl_mutex);
+	mutex_lock(&vt->core.lock);
 	r = vhost_trace_ioctl_locked(vt, ioctl, (void __user *)arg);
-	mutex_unlock(&vt->ioctl_mutex);
+	mutex_unlock(&vt->core.lock);
 	return r;
 }
 

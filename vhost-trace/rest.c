@@ -19,9 +19,9 @@
 /*
  * Keep what iter still holds as the rest owed to file. Returns 0, or a
  * negative errno (the buffer is then lost for file, which failed).
- * Called with the tx vq mutex held, no rest pending.
+ * Called with the port lock held, no rest pending.
  */
-int vhost_trace_rest_save(struct vhost_trace_port *port, struct file *file,
+int vhost_trace_rest_save(struct vt_port *port, struct file *file,
 			  struct iov_iter *iter)
 {
 	struct vhost_trace_rest *rest = &port->rest;
@@ -44,9 +44,9 @@ int vhost_trace_rest_save(struct vhost_trace_port *port, struct file *file,
 
 /*
  * The rest will never be written (its sink failed, or the device is
- * released): the buffer counts as dropped. Called with the vq mutex.
+ * released): the buffer counts as dropped. Called with the port lock.
  */
-void vhost_trace_rest_drop(struct vhost_trace_port *port)
+void vhost_trace_rest_drop(struct vt_port *port)
 {
 	struct vhost_trace_rest *rest = &port->rest;
 
@@ -62,9 +62,9 @@ void vhost_trace_rest_drop(struct vhost_trace_port *port)
 /*
  * Write the rest, if any. Returns 0 when none is left, -EAGAIN when its
  * sink is full or frozen (the port then waits for it), -EINTR when the
- * worker is being killed. Called by the worker with the tx vq mutex held.
+ * worker is being killed. Called by the worker with the port lock held.
  */
-int vhost_trace_rest_flush(struct vhost_trace_port *port, bool was_waiting)
+int vhost_trace_rest_flush(struct vt_port *port, bool was_waiting)
 {
 	struct vhost_trace_rest *rest = &port->rest;
 	struct iov_iter iter;
@@ -84,7 +84,7 @@ int vhost_trace_rest_flush(struct vhost_trace_port *port, bool was_waiting)
 		if (r == -EINTR)
 			return r;
 		if (r == -EAGAIN) {
-			r = vhost_trace_wait(port, rest->file, was_waiting);
+			r = vt_port_wait(port, rest->file, was_waiting);
 			if (!r)
 				return -EAGAIN;
 		}

@@ -95,9 +95,9 @@ static void vt_fput(struct file *file)
 /*
  * A write to file failed: count it and stop using the file. The worker
  * never drops a file itself (a final fput() from a vhost_task would wait
- * until the task exits): put_work does. Called with the tx vq mutex held.
+ * until the task exits): put_work does. Called with the port lock held.
  */
-void vhost_trace_sink_failed(struct vhost_trace_port *port,
+void vhost_trace_sink_failed(struct vt_port *port,
 			     struct file *file, int err)
 {
 	spin_lock(&port->stats_lock);
@@ -105,7 +105,7 @@ void vhost_trace_sink_failed(struct vhost_trace_port *port,
 	port->stats.last_error = err;
 	spin_unlock(&port->stats_lock);
 
-	vhost_trace_unwait(port);
+	vt_port_unwait(port);
 	if (file == port->sink) {
 		WRITE_ONCE(port->sink, NULL);
 		port->dead_sink = file;
@@ -116,8 +116,8 @@ void vhost_trace_sink_failed(struct vhost_trace_port *port,
 	schedule_work(&port->put_work);
 }
 
-/* Take the files nobody writes to any more. Called with the vq mutex. */
-static void vt_take_unused(struct vhost_trace_port *port, struct file **old,
+/* Take the files nobody writes to any more. Called with the port lock. */
+static void vt_take_unused(struct vt_port *port, struct file **old,
 			   struct file **dead)
 {
 	*old = NULL;
@@ -132,26 +132,26 @@ static void vt_take_unused(struct vhost_trace_port *port, struct file **old,
 /* put_work: drop the files the worker is done with. */
 void vhost_trace_put_files(struct work_struct *work)
 {
-	struct vhost_trace_port *port = container_of(work,
-			struct vhost_trace_port, put_work);
+	struct vt_port *port = container_of(work,
+			struct vt_port, put_work);
 	struct file *old, *dead;
 
-	mutex_lock(&vt_tx_vq(port)->mutex);
+	mutex_lock(&port->lock);
 	vt_take_unused(port, &old, &dead);
-	mutex_unlock(&vt_tx_vq(port)->mutex);
+	mutex_unlock(&port->lock);
 	vt_fput(old);
 	vt_fput(dead);
 }
 
 /* VHOST_TRACE_SET_SINK, from the control fd. */
-long vhost_trace_set_sink(struct vhost_trace *vt,
+long vhost_trace_set_sink(struct vt_core *core,
 			  const struct vhost_trace_sink *req)
 {
-	struct vhost_trace_port *port;
+	struct vt_port *port;
 	struct file *file = NULL, *cur, *old, *dead;
 	bool is_pipe = false;
 
-	if (req->port >= vt->nports || req->flags ||
+	if (req->port >= core->nports || req->flags ||
 	    req->policy > VHOST_TRACE_POLICY_DROP)
 		return -EINVAL;
 	if (req->fd >= 0) {
@@ -162,21 +162,21 @@ long vhost_trace_set_sink(struct vhost_trace *vt,
 		return -EBADF;
 	}
 
-	mutex_lock(&vt->ioctl_mutex);
-	if (vt->released) {
-		mutex_unlock(&vt->ioctl_mutex);
+	mutex_lock(&core->lock);
+	if (core->released) {
+		mutex_unlock(&core->lock);
 		vt_fput(file);
 		return -ENODEV;
 	}
-	port = &vt->ports[array_index_nospec(req->port, vt->nports)];
+	port = core->ports[array_index_nospec(req->port, core->nports)];
 
 	/*
 	 * Between two buffers: the worker holds this mutex for each one and
 	 * never sleeps on a sink with it. A buffer the old sink took part of
 	 * is finished there first (the rest keeps the old sink).
 	 */
-	mutex_lock(&vt_tx_vq(port)->mutex);
-	vhost_trace_unwait(port);
+	mutex_lock(&port->lock);
+	vt_port_unwait(port);
 	vt_take_unused(port, &old, &dead);
 	cur = port->sink;
 	if (cur && port->rest.len && port->rest.file == cur) {
@@ -188,11 +188,11 @@ long vhost_trace_set_sink(struct vhost_trace *vt,
 	port->sink_is_pipe = is_pipe;
 	port->policy = req->policy;
 	port->fsize_limit = rlimit(RLIMIT_FSIZE);
-	mutex_unlock(&vt_tx_vq(port)->mutex);
+	mutex_unlock(&port->lock);
 
 	/* Buffers that waited for a sink, or for room in the old one. */
-	vhost_trace_kick_port(port);
-	mutex_unlock(&vt->ioctl_mutex);
+	port->ops->kick(port);
+	mutex_unlock(&core->lock);
 
 	vt_fput(cur);
 	vt_fput(old);
@@ -202,16 +202,16 @@ long vhost_trace_set_sink(struct vhost_trace *vt,
 
 /*
  * On release: drop every sink and what was owed to them. Called with the
- * tx vq mutex held, the worker stopped.
+ * port lock held, the worker stopped.
  */
-void vhost_trace_sink_release(struct vhost_trace_port *port)
+void vhost_trace_sink_release(struct vt_port *port)
 {
 	struct file *files[3];
 	int i;
 
 	if (port->rest.len)
 		vhost_trace_rest_drop(port);
-	vhost_trace_unwait(port);
+	vt_port_unwait(port);
 	files[0] = port->sink;
 	files[1] = port->old_sink;
 	files[2] = port->dead_sink;
@@ -227,7 +227,7 @@ void vhost_trace_sink_release(struct vhost_trace_port *port)
  * and the worker's own (6.12: the owner's; reaching it in the write would
  * send SIGXFSZ to the owner). Shortens iter to it; EFBIG at it.
  */
-static int vt_file_limit(struct vhost_trace_port *port, struct file *file,
+static int vt_file_limit(struct vt_port *port, struct file *file,
 			 struct iov_iter *iter)
 {
 	unsigned long limit = min(port->fsize_limit, rlimit(RLIMIT_FSIZE));
@@ -246,9 +246,9 @@ static int vt_file_limit(struct vhost_trace_port *port, struct file *file,
  * fewer than asked), -EAGAIN when a pipe is full or the filesystem is
  * frozen, -EINTR when the worker is being killed (a vhost_task dies with
  * its owner), or another negative errno. Called by the worker with the tx
- * vq mutex held; never sleeps waiting for the sink.
+ * port lock held; never sleeps waiting for the sink.
  */
-ssize_t vhost_trace_sink_write(struct vhost_trace_port *port,
+ssize_t vhost_trace_sink_write(struct vt_port *port,
 			       struct file *file, struct iov_iter *iter)
 {
 	bool is_pipe = S_ISFIFO(file_inode(file)->i_mode);

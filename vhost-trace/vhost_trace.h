@@ -6,7 +6,9 @@
  *   ctl.c   the control fd (sinks, statistics)
  *   sink.c  attaching sinks and writing to them (rights, limits, freeze)
  *   rest.c  the tail of a buffer a sink took only part of
- *   tx.c    the worker: guest-to-host queues to sinks
+ *   port.c  a port's buffers to its sink: what both front ends share
+ *   tx.c    the vhost worker: guest-to-host queues to sinks
+ *   vdpa.c  the vDPA front end (kernels with CONFIG_VDPA)
  */
 #ifndef _VHOST_TRACE_H
 #define _VHOST_TRACE_H
@@ -14,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
 #include <linux/workqueue.h>
@@ -29,7 +32,8 @@ enum {
 	VT_VQ_TX = 1,	/* guest to host: the trace pages */
 };
 
-struct vhost_trace;
+struct vt_core;
+struct vt_port;
 
 /*
  * The tail of a buffer a sink took only part of (a pipe short of room, a
@@ -44,23 +48,45 @@ struct vhost_trace_rest {
 	size_t len;		/* 0: no rest */
 };
 
-struct vhost_trace_port {
-	struct vhost_virtqueue vqs[2];
-	struct vhost_trace *vt;
+/* What a front end (vhost device, vDPA device) does for the port core. */
+struct vt_port_ops {
+	/* Service the port's guest-to-host queue soon (its worker). */
+	void (*kick)(struct vt_port *port);
+	/* The same, because its sink has room again (or to retry it). */
+	void (*room)(struct vt_port *port);
+};
+
+/* A poll on a full sink, for EPOLLOUT (the front end's worker resumes). */
+struct vt_sink_poll {
+	poll_table table;
+	wait_queue_head_t *wqh;
+	wait_queue_entry_t wait;
+};
+
+/*
+ * A trace port: its sink, policy, the rest of a buffer and statistics,
+ * shared by both front ends. The front end's worker feeds it buffers
+ * (vt_port_consume) with port->lock held; the control fd swaps sinks
+ * under the same lock.
+ */
+struct vt_port {
+	struct vt_core *core;
+	const struct vt_port_ops *ops;
 	/* Wakes the worker when a full pipe has room again. */
-	struct vhost_poll sink_poll;
+	struct vt_sink_poll sink_poll;
 	/* Wakes it to try a regular file again (frozen, EAGAIN). */
 	struct timer_list retry;
 	/* Drops, in process context, the files the worker is done with. */
 	struct work_struct put_work;
 
 	/*
-	 * The fields below are protected by vqs[VT_VQ_TX].mutex: the worker
-	 * holds it while it services the queue, the control fd while it
-	 * swaps the sink. The worker never sleeps on a sink with it held:
-	 * pipes are written without blocking, regular files only when their
-	 * filesystem is not frozen.
+	 * The fields below are protected by lock: the worker holds it while
+	 * it services the queue, the control fd while it swaps the sink. The
+	 * worker never sleeps on a sink with it held: pipes are written
+	 * without blocking, regular files only when their filesystem is not
+	 * frozen. (The vhost front end takes it inside the vq mutex.)
 	 */
+	struct mutex lock;
 	struct file *sink;	/* NULL: none */
 	struct file *old_sink;	/* swapped out, still owed rest */
 	struct file *dead_sink;	/* failed, dropped by put_work */
@@ -76,28 +102,63 @@ struct vhost_trace_port {
 
 	/*
 	 * Statistics: the worker adds to them under stats_lock, GET_STATS
-	 * reads them under it, never under the vq mutex.
+	 * reads them under it, never under lock.
 	 */
 	spinlock_t stats_lock;
 	struct vhost_trace_stats stats;
 };
 
-struct vhost_trace {
-	struct vhost_dev dev;
-	/* Held by the device fd and by each control fd. */
+/* What a control fd holds: the ports of one device, either front end. */
+struct vt_core_ops {
+	/* The last reference is gone: free the front end's device. */
+	void (*free)(struct vt_core *core);
+	/* Port 0 as a byte stream (vDPA); NULL: EINVAL (QEMU owns it). */
+	ssize_t (*read)(struct vt_core *core, struct file *f,
+			char __user *buf, size_t len);
+	ssize_t (*write)(struct vt_core *core, struct file *f,
+			 const char __user *buf, size_t len);
+	__poll_t (*poll)(struct vt_core *core, struct file *f,
+			 poll_table *wait);
+};
+
+struct vt_core {
+	const struct vt_core_ops *ops;
+	/* Held by the device (fd or vDPA device) and by each control fd. */
 	struct kref ref;
 	/*
-	 * Serializes the ioctls of the device fd, and release against the
-	 * control fd's sink changes. VHOST_TRACE_SET_PORTS re-initializes
-	 * dev (including dev.mutex), so it needs a lock of its own.
+	 * Serializes sink changes against the end of the data path
+	 * (released). The vhost front end uses it for its device fd's
+	 * ioctls too.
 	 */
-	struct mutex ioctl_mutex;
+	struct mutex lock;
 	u32 nports;
+	struct vt_port **ports;
+	bool released;		/* the data path is gone */
+};
+
+static inline void vt_core_get(struct vt_core *core)
+{
+	kref_get(&core->ref);
+}
+
+void vt_core_put(struct vt_core *core);
+void vt_core_init(struct vt_core *core, const struct vt_core_ops *ops);
+
+/* The vhost front end's port: the core port and its two vhost queues. */
+struct vhost_trace_port {
+	struct vt_port port;
+	struct vhost_virtqueue vqs[2];
+	/* The worker's work for "the sink has room": never started. */
+	struct vhost_poll room_poll;
+};
+
+struct vhost_trace {
+	struct vt_core core;	/* core.lock serializes the fd's ioctls */
+	struct vhost_dev dev;
 	struct vhost_trace_port *ports;
 	struct vhost_virtqueue **vqs;
 	u64 features;
 	bool running;
-	bool released;		/* the device fd is closed */
 };
 
 static inline struct vhost_virtqueue *vt_tx_vq(struct vhost_trace_port *port)
@@ -105,14 +166,11 @@ static inline struct vhost_virtqueue *vt_tx_vq(struct vhost_trace_port *port)
 	return &port->vqs[VT_VQ_TX];
 }
 
-void vhost_trace_put(struct vhost_trace *vt);
-
 /* ctl.c */
-long vhost_trace_get_ctl_fd(struct vhost_trace *vt);
+long vt_core_get_ctl_fd(struct vt_core *core);
 
 /* Counting, by the worker; GET_STATS reads under the same lock. */
-static inline void vt_count(struct vhost_trace_port *port, __u64 *counter,
-			    u64 n)
+static inline void vt_count(struct vt_port *port, __u64 *counter, u64 n)
 {
 	spin_lock(&port->stats_lock);
 	*counter += n;
@@ -120,21 +178,39 @@ static inline void vt_count(struct vhost_trace_port *port, __u64 *counter,
 }
 
 /* sink.c */
-long vhost_trace_set_sink(struct vhost_trace *vt,
+long vhost_trace_set_sink(struct vt_core *core,
 			  const struct vhost_trace_sink *req);
-void vhost_trace_sink_failed(struct vhost_trace_port *port,
-			     struct file *file, int err);
-void vhost_trace_sink_release(struct vhost_trace_port *port);
+void vhost_trace_sink_failed(struct vt_port *port, struct file *file,
+			     int err);
+void vhost_trace_sink_release(struct vt_port *port);
 void vhost_trace_put_files(struct work_struct *work);
 size_t vhost_trace_pipe_room(struct file *file);
-ssize_t vhost_trace_sink_write(struct vhost_trace_port *port,
-			       struct file *file, struct iov_iter *iter);
+ssize_t vhost_trace_sink_write(struct vt_port *port, struct file *file,
+			       struct iov_iter *iter);
 
 /* rest.c */
-int vhost_trace_rest_save(struct vhost_trace_port *port, struct file *file,
+int vhost_trace_rest_save(struct vt_port *port, struct file *file,
 			  struct iov_iter *iter);
-int vhost_trace_rest_flush(struct vhost_trace_port *port, bool was_waiting);
-void vhost_trace_rest_drop(struct vhost_trace_port *port);
+int vhost_trace_rest_flush(struct vt_port *port, bool was_waiting);
+void vhost_trace_rest_drop(struct vt_port *port);
+
+/* port.c: what both front ends' workers do with a port */
+void vt_port_init(struct vt_port *port, struct vt_core *core,
+		  const struct vt_port_ops *ops);
+void vt_port_cleanup(struct vt_port *port);
+void vt_port_unwait(struct vt_port *port);
+int vt_port_wait(struct vt_port *port, struct file *file, bool was_waiting);
+bool vt_port_begin(struct vt_port *port, bool sink_room, bool *was_waiting);
+bool vt_port_consume(struct vt_port *port, struct iov_iter *iter,
+		     size_t len, bool was_waiting);
+void vt_port_end(struct vt_port *port);
+void vt_port_release(struct vt_port *port);
+
+/* Not a trace buffer: returned unread (see the uapi header). */
+static inline bool vt_bad_buffer(unsigned int in, size_t len)
+{
+	return in || !len || len > VHOST_TRACE_MAX_BUFFER;
+}
 
 /* tx.c */
 void vhost_trace_port_prepare(struct vhost_trace_port *port,
@@ -142,10 +218,6 @@ void vhost_trace_port_prepare(struct vhost_trace_port *port,
 void vhost_trace_port_init(struct vhost_trace_port *port);
 long vhost_trace_set_running(struct vhost_trace *vt, bool run);
 void vhost_trace_stop_ports(struct vhost_trace *vt);
-void vhost_trace_kick_port(struct vhost_trace_port *port);
-void vhost_trace_unwait(struct vhost_trace_port *port);
-int vhost_trace_wait(struct vhost_trace_port *port, struct file *file,
-		     bool was_waiting);
 
 /* vdpa.c: the vDPA front end, where the kernel has it */
 #if IS_ENABLED(CONFIG_VDPA)
