@@ -89,6 +89,10 @@ fi
 
 check "$REL: kvm_amd with shadow paging (npt=0) for the hot-plug" kvm_shadow_paging
 
+# vhost-vdpa maps guest RAM by virtual address only where it is a shared
+# file mapping: every guest here has a shared memfd backend
+MEMFD="-object memory-backend-memfd,id=vtmem,size=512M,share=on -machine memory-backend=vtmem"
+
 # vDPA devices of the module
 vdpa_devs() { ls /sys/bus/vdpa/devices 2>/dev/null | paste -sd' '; }
 
@@ -97,8 +101,17 @@ vdpa_devs() { ls /sys/bus/vdpa/devices 2>/dev/null | paste -sd' '; }
 # the session ends and its vDPA device is deleted.
 probe() {
 	local t st
+	# without shared RAM: refused with why, the device deleted again
 	"$VT" record --launch -o $W/p -n 1 -N p0 -A -d -- "$STOCK" \
 		-machine none -display none -nodefaults > $W/p.log 2>&1
+	cat $W/p.log
+	grep -q "the guest's RAM must be a shared memory backend" $W/p.log &&
+		[ -z "$(vdpa_devs)" ] && "$VT" list | grep -q "no sessions" ||
+		return 1
+	"$VT" record --launch -o $W/p -n 1 -N p0 -A -d -- "$STOCK" \
+		-machine none -display none -nodefaults \
+		-object memory-backend-memfd,id=m,size=64M,share=on \
+		> $W/p.log 2>&1
 	cat $W/p.log
 	for t in $(seq 80); do
 		"$VT" status p0 2>/dev/null | grep -q " ended " && break
@@ -113,7 +126,7 @@ probe() {
 		echo "$st" | grep -q "front end vdpa" &&
 		[ -z "$(vdpa_devs)" ] && "$VT" stop p0 > /dev/null
 }
-check "$REL: auto picks vdpa for the stock QEMU (-device help); the device goes with QEMU" probe
+check "$REL: auto picks vdpa for the stock QEMU (-device help); refused without shared RAM; the device goes with QEMU" probe
 
 # QEMU's I/O counters: "rchar wchar read_bytes write_bytes"
 qemu_io() {
@@ -167,7 +180,7 @@ launch() {
 	local t b0 b1
 	"$VT" record --launch --front-end vdpa -o $W/l -n 2 -N v1 -q -- \
 		"$TOP/tools/dev/guestrun" -q "$STOCK" -t 400 \
-		-f "$UPAGENT:/bin/virtio-trace-agent" $W/launch.sh \
+		-f "$UPAGENT:/bin/virtio-trace-agent" $W/launch.sh $MEMFD \
 		> $W/l.log 2>&1 &
 	RECORD=$!
 	for t in $(seq 360); do
@@ -263,7 +276,7 @@ EOS
 start_guest() {
 	local t
 	"$TOP/tools/dev/guestrun" -q "$STOCK" -t 500 -f "$AGENT:/bin/trace-agent" \
-		$W/attach.sh -qmp unix:$QMP,server=on,wait=off \
+		$W/attach.sh $MEMFD -qmp unix:$QMP,server=on,wait=off \
 		-pidfile $W/qemu.pid > $W/guest.log 2>&1 &
 	GUEST=$!
 	for t in $(seq 300); do

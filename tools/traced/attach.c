@@ -196,6 +196,23 @@ static void undo(struct qmp *q, const char *path, const struct qemu_ids *ids,
 }
 
 /*
+ * The vDPA front end maps only shared guest RAM (vdpa.h): a memory
+ * backend with share=on (query-memdev). 1 yes, 0 no, -errno.
+ */
+static int shared_ram(struct qmp *q)
+{
+	struct vt_buf ret;
+	int rc;
+
+	vt_buf_init(&ret);
+	rc = qmp_exec(q, "query-memdev", NULL, -1, &ret, QMP_TIMEOUT_MS);
+	if (!rc)
+		rc = ret.len && strstr(ret.p, "\"share\":true") ? 1 : 0;
+	vt_buf_free(&ret);
+	return rc;
+}
+
+/*
  * The vDPA front end: /dev/vhost-vdpa-N into an fd set (add-fd, SCM_RIGHTS),
  * device_add of vhost-vdpa-device-pci on /dev/fdset/S, and the set's fd
  * removed again (remove-fd) whatever came of it: the device holds a
@@ -210,6 +227,17 @@ static int plug_vdpa(struct qmp *q, struct session *s, const char *bus,
 	dev = vdpa_open_device(s, err);
 	if (dev < 0)
 		return -1;
+	/* after the kernel's answer: a kernel without vDPA is told first */
+	rc = shared_ram(q);
+	if (rc <= 0) {
+		if (rc < 0)
+			vt_buf_printf(err, "attach: query-memdev: %s", q->err);
+		else
+			front_no_shared_ram(err);
+		close(dev);
+		vdpa_delete(s, 0);
+		return -1;
+	}
 	vt_buf_init(&j);
 	rc = vt_buf_printf(&j, "{\"fdset-id\":%lu,\"opaque\":",
 			   VDPA_FDSET_BASE + s->te.id) ||
@@ -341,6 +369,7 @@ int session_attach(const struct sess_args *a, struct session **out,
 	front = front_choose(a->front, has, "QEMU", err, why, sizeof(why));
 	if (front < 0)
 		goto fail;
+
 	if (!args.ports && count_cpus(&q, &args.ports, err))
 		goto fail;
 	pidfd = pidfd_open(q.pid, 0);

@@ -140,3 +140,25 @@ int front_choose(int want, int has, const char *qemu, struct vt_buf *err,
 		      "nor " VDPA_QEMU_DEVICE " (QEMU >= 8.0)", qemu);
 	return -1;
 }
+
+int front_shared_ram_args(int argc, char *const *argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++)
+		if (strstr(argv[i], "memory-backend-") &&
+		    strstr(argv[i], "share=on"))
+			return 1;
+	return 0;
+}
+
+void front_no_shared_ram(struct vt_buf *err)
+{
+	vt_buf_printf(err, "vDPA front end: the guest's RAM must be a shared "
+		      "memory backend (e.g. -object memory-backend-memfd,"
+		      "id=mem,size=SIZE,share=on -machine memory-backend=mem; "
+		      "libvirt: memoryBacking memfd, access shared): vhost-vdpa "
+		      "in virtual-address mode maps only shared file mappings "
+		      "of QEMU (vhost_vdpa_va_map), so nothing pins the guest's "
+		      "RAM");
+}

@@ -172,6 +172,7 @@ int session_launch(const struct sess_args *a, struct session **out,
 	front = front_choose(a->front, has, a->argv[0], err, why, sizeof(why));
 	if (front < 0)
 		return -EINVAL;
+
 	rc = session_new(a, &s, err);
 	if (rc)
 		return rc;
@@ -182,6 +183,11 @@ int session_launch(const struct sess_args *a, struct session **out,
 	      session_open_device(s, err);
 	if (dev < 0)
 		goto fail;
+	/* after the kernel's answer: a kernel without vDPA is told first */
+	if (front == FRONT_VDPA && !front_shared_ram_args(a->argc, a->argv)) {
+		front_no_shared_ram(err);
+		goto fail;
+	}
 	argv = qemu_argv(a, s, dev);
 	if (!argv)
 		FAIL("out of memory");

@@ -71,6 +71,15 @@ unsigned int front_scan(const char *text);
  */
 int front_choose(int want, int has, const char *qemu, struct vt_buf *err,
 		 char *why, size_t whysz);
+/*
+ * vhost-vdpa maps guest RAM by virtual address (use_va) only where it is
+ * a shared file mapping: QEMU needs a memory backend with share=on. 1 when
+ * a launch's command line has one (an argument with memory-backend- and
+ * share=on), else 0. front_no_shared_ram: why, for the requester.
+ */
+int front_shared_ram_args(int argc, char *const *argv);
+void front_no_shared_ram(struct vt_buf *err);
+
 /* "vt-NAME", or "vt-sID" when that does not fit a vDPA name. */
 void vdpa_name(const struct session *s, char *buf, size_t len);
 /*

@@ -76,6 +76,18 @@ static void test_choice(void)
 	err.len = 0;
 	f = front_choose(FRONT_VDPA, -ENOENT, "q", &err, why, sizeof(why));
 	tap_ok(f == FRONT_VDPA, "vdpa asked, QEMU not asked: vdpa");
+	{
+		char *shared[] = { "qemu", "-object",
+			"memory-backend-memfd,id=m,size=1G,share=on",
+			"-machine", "memory-backend=m" };
+		char *private[] = { "qemu", "-m", "1G", "-object",
+			"memory-backend-ram,id=m,size=1G", "-name", "share=on" };
+
+		tap_ok(front_shared_ram_args(5, shared) &&
+		       !front_shared_ram_args(7, private),
+		       "shared RAM: a memory backend with share=on, nothing "
+		       "else");
+	}
 	tap_ok(front_by_name("vdpa") == FRONT_VDPA &&
 	   front_by_name("vhost") == FRONT_VHOST &&
 	   front_by_name("auto") == FRONT_AUTO && front_by_name("x") < 0 &&
@@ -215,7 +227,7 @@ static void test_port0(int upstream)
 
 int main(void)
 {
-	tap_plan("vdpa: front-end choice, the agent on port 0", 24);
+	tap_plan("vdpa: front-end choice, the agent on port 0", 25);
 	test_choice();
 	test_port0(0);
 	test_port0(1);
