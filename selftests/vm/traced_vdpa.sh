@@ -127,6 +127,11 @@ probe() {
 		[ -z "$(vdpa_devs)" ] && "$VT" stop p0 > /dev/null
 }
 check "$REL: auto picks vdpa for the stock QEMU (-device help); refused without shared RAM; the device goes with QEMU" probe
+if [ "$FAILED" != 0 ]; then
+	echo "the module's vDPA front end does not work here: no nested guests"
+	check "$REL: daemon exits, module unloads" finish_daemon
+	exit 1
+fi
 
 # QEMU's I/O counters: "rchar wchar read_bytes write_bytes"
 qemu_io() {
