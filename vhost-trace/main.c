@@ -285,13 +285,22 @@ static struct miscdevice vhost_trace_misc = {
 
 static int __init vhost_trace_init(void)
 {
-	return misc_register(&vhost_trace_misc);
+	int r;
+
+	r = vt_vdpa_init();
+	if (r)
+		return r;
+	r = misc_register(&vhost_trace_misc);
+	if (r)
+		vt_vdpa_exit();
+	return r;
 }
 module_init(vhost_trace_init);
 
 static void __exit vhost_trace_exit(void)
 {
 	misc_deregister(&vhost_trace_misc);
+	vt_vdpa_exit();
 }
 module_exit(vhost_trace_exit);
 

@@ -222,10 +222,21 @@ void vhost_trace_stop_ports(struct vhost_trace *vt);
 /* vdpa.c: the vDPA front end, where the kernel has it */
 #if IS_ENABLED(CONFIG_VDPA)
 long vt_vdpa_ioctl(unsigned int ioctl, void __user *argp);
+int vt_vdpa_init(void);
+void vt_vdpa_exit(void);
 #else
 static inline long vt_vdpa_ioctl(unsigned int ioctl, void __user *argp)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline int vt_vdpa_init(void)
+{
+	return 0;
+}
+
+static inline void vt_vdpa_exit(void)
+{
 }
 #endif
 

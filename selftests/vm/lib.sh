@@ -52,8 +52,11 @@ check() {
 	wait $_watch 2>/dev/null
 }
 
+# With the vDPA front end (6.12) the module also needs vdpa and vhost_iotlb.
 load_module() {
-	modprobe vhost && insmod "$KMOD" && [ -c /dev/vhost-trace ]
+	# shellcheck disable=SC2046
+	modprobe -a vhost $(modinfo -F depends "$KMOD" | tr , ' ') &&
+		insmod "$KMOD" && [ -c /dev/vhost-trace ]
 }
 
 # The host VM's KVM with shadow paging for its nested guests: tools/dev/vmrun

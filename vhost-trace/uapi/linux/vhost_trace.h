@@ -225,7 +225,9 @@ struct vhost_trace_stats {
  * management device "vhost-trace" (`vdpa mgmtdev show`). A vDPA device
  * presents the whole virtio-console to a driver: with vhost_vdpa bound
  * (/dev/vhost-vdpa-N), stock QEMU >= 8.0 hands it to a guest with
- *   -device vhost-vdpa-device-pci,vhostfd=FD   (or vhostdev=/dev/vhost-vdpa-N);
+ *   -device vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-N
+ * (QEMU 10.0 has no vhostfd property: an fd goes through an fd set,
+ * -add-fd fd=N,set=S and vhostdev=/dev/fdset/S);
  * with virtio_vdpa bound, the host's own virtio_console drives it
  * (/dev/vportNpM, /sys/class/virtio-ports). Guest memory is reached by
  * user virtual address (use_va: vhost_vdpa binds the guest's mm), so
@@ -239,11 +241,27 @@ struct vhost_trace_stats {
  * PORT_READY -> PORT_NAME and PORT_OPEN; the guest's PORT_OPEN is noted.
  * The trace ports' guest-to-host buffers go to the sinks exactly as with
  * the vhost front end (same policies, whole buffers, statistics, chain
- * cases above). Chains the ring walker cannot map (an address outside the
- * driver's map, a loop, a bad indirect table, a chain longer than the ring
- * or VHOST_TRACE_MAX_BUFFER worth of pieces) count in queue_errors and
- * stop that queue (VHOST_TRACE_STATS_BROKEN) until the driver resets the
- * device; the driver is told by VIRTIO_CONFIG_S_NEEDS_RESET.
+ * cases above). The module walks the rings itself with the vhost core's
+ * rules, and counts the same way: a chain it cannot map (an address
+ * outside the driver's map or without the access needed, a loop, a head
+ * or next index out of the ring or table, an avail index moved by more
+ * than the ring size, a bad indirect table (nested, of a length that is
+ * not a multiple of 16 or holds more than 1024 descriptors, or with NEXT
+ * set on the indirect descriptor), a readable descriptor after a
+ * device-writable one of nonzero length, more than 1024 pieces) counts in
+ * queue_errors, is not returned, and stops that queue
+ * (VHOST_TRACE_STATS_BROKEN) until the driver resets the device; the
+ * device then shows VIRTIO_CONFIG_S_NEEDS_RESET in its status. Refused
+ * chains (bad_buffers) are returned with used length 0 as above.
+ * Ring size: 1..256, a power of two. Split rings only (no
+ * VIRTIO_F_RING_PACKED, no VIRTIO_RING_F_EVENT_IDX).
+ * Memory: with vhost_vdpa, only what the driver mapped (IOTLB messages),
+ * read as user memory of the process that did VHOST_SET_OWNER (bind_mm);
+ * a vhost_vdpa user without an owner gets no service. vhost_vdpa (6.12)
+ * maps only shared file-backed memory in this mode (it skips anonymous or
+ * private mappings), so QEMU's guest RAM must be e.g.
+ * -object memory-backend-memfd,id=mem,size=...,share=on -machine memory-backend=mem. With virtio_vdpa,
+ * the host's own DMA (physical) addresses.
  *
  * Creating a device:
  *   - `vdpa dev add mgmtdev vhost-trace name NAME`: the vhost_trace module
@@ -279,10 +297,15 @@ struct vhost_trace_vdpa {
  *
  * The control fd of a vDPA device takes VHOST_TRACE_SET_SINK, GET_STATS and
  * GET_PORTS as above, and carries port 0 ("agent-ctl-path") as a byte
- * stream: read() returns what the guest wrote to it, write() sends bytes to
- * the guest (as many as its posted buffers take), poll() says which is
- * possible (EPOLLHUP once the device is deleted). Without O_NONBLOCK read()
- * and write() wait; with it they fail with EAGAIN. On the control fd of a
+ * stream: read() returns what the guest wrote to it, write() queues bytes
+ * for the guest, and takes them only while the guest has port 0 open (up
+ * to 64 KiB wait in the module for the guest's buffers; a driver reset
+ * drops them), poll() says which is possible (EPOLLIN,
+ * EPOLLOUT; EPOLLHUP once the device is deleted, when read() returns 0 and
+ * write() fails with EPIPE). Without O_NONBLOCK read() and write() wait;
+ * with it they fail with EAGAIN. The guest's bytes are taken from its ring
+ * only while they fit (64 KiB): a daemon that does not read makes the
+ * guest's writer wait, nothing is lost. On the control fd of a
  * vhost front end device (VHOST_TRACE_GET_CTL_FD) read() and write() fail
  * with EINVAL: QEMU owns port 0 there.
  */

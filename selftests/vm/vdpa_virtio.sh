@@ -1,0 +1,257 @@
+#!/bin/sh
+# In the host VM (kernels with CONFIG_VDPA): vhost_trace.ko as a vDPA device
+# driven by the host's own virtio_vdpa + virtio_console, no guest needed.
+# Port names, 64 MiB per port byte-exact into a pipe and a file sink, block
+# and drop with exact counts, port 0 both ways through the control fd, the
+# management device (vdpa tool), rights and errors of the ioctls, deletion
+# while data flows, unload refused while a device exists. With
+# VDPA_EXTRA=1 also a sink swap and hostile rings through vhost_vdpa
+# (vt_vdpa_hostile), which do not pass yet (see there).
+. "$(dirname "$0")/lib.sh"
+
+VT=$BUILD/selftests/$SERIES/vhost_trace/vt_vdpa
+PATTERN=$BUILD/tools/vt-pattern
+W=/tmp/vdpa
+rm -rf $W
+mkdir -p $W
+PAGES=${VDPA_PAGES:-16384}	# 64 MiB per port
+
+if ! grep -q '^CONFIG_VDPA=' "/boot/config-$REL" 2>/dev/null &&
+   ! modinfo vdpa > /dev/null 2>&1; then
+	echo "check: ok $REL: no CONFIG_VDPA, vDPA front end not built # SKIP"
+	exit 0
+fi
+
+load() {
+	load_module && modprobe -a virtio_vdpa virtio_console &&
+		[ -d /sys/bus/vdpa/drivers/virtio_vdpa ]
+}
+check "$REL: module loads with vdpa, virtio_vdpa" load
+
+mgmtdev() {
+	vdpa mgmtdev show | tee $W/mgmt && grep -q '^vhost-trace:' $W/mgmt &&
+		true
+}
+check "$REL: management device vhost-trace" mgmtdev
+
+# port_dev NAME: /dev/vportXpY of the virtio-console port named NAME
+port_dev() {
+	for d in /sys/class/virtio-ports/vport*; do
+		[ "$(cat "$d/name" 2>/dev/null)" = "$1" ] &&
+			echo "/dev/${d##*/}" && return 0
+	done
+	return 1
+}
+
+# wait_for TRIES CMD...: CMD succeeds within TRIES * 0.1 s
+wait_for() {
+	n=$1
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+ports_of() {
+	for n in agent-ctl-path $(seq -f 'trace-path-cpu%g' 0 $(($1 - 1))); do
+		port_dev "$n" > /dev/null || return 1
+	done
+}
+
+add_dev() {
+	"$VT" add vt0 2 &&
+		wait_for 100 ports_of 2 &&
+		for d in /sys/class/virtio-ports/vport*; do
+			echo "$d: $(cat "$d/name")"
+		done
+}
+check "$REL: VDPA_ADD vt0 with 2 ports, virtio_console names them" add_dev
+
+unload_refused() {
+	! rmmod vhost_trace 2>/dev/null && grep -q '^vhost_trace ' /proc/modules
+}
+check "$REL: unload refused while a device exists" unload_refused
+
+# stat NAME PORT FIELD
+stat() {
+	"$VT" stats "$1" "$2" | tr ' ' '\n' | sed -n "s/^$3=//p"
+}
+
+stat_is() {
+	[ "$(stat "$1" "$2" "$3")" = "$4" ]
+}
+
+# 64 MiB per port, byte-exact: port 0 (trace-path-cpu0) into a pipe by
+# write(), port 1 (cpu1) into a file by splice().
+transfer() {
+	rm -f $W/fifo0 $W/out1
+	mkfifo $W/fifo0
+	"$PATTERN" check 0 $W/fifo0 > $W/check0 2>&1 &
+	reader=$!
+	"$VT" sink vt0 0 $W/fifo0 block &&
+	"$VT" sink vt0 1 $W/out1 block || return 1
+	d0=$(port_dev trace-path-cpu0)
+	d1=$(port_dev trace-path-cpu1)
+	s=$(date +%s)
+	"$PATTERN" write 0 "$PAGES" "$d0" > $W/w0 2>&1 &
+	w0=$!
+	"$PATTERN" write 1 "$PAGES" "$d1" splice > $W/w1 2>&1 &
+	w1=$!
+	wait $w0 && wait $w1 || { cat $W/w0 $W/w1; return 1; }
+	bytes=$((PAGES * 4096))
+	wait_for 600 stat_is vt0 0 bytes $bytes &&
+		wait_for 600 stat_is vt0 1 bytes $bytes || {
+		"$VT" stats vt0 0; "$VT" stats vt0 1; return 1; }
+	echo "2 x $((bytes >> 20)) MiB in $(($(date +%s) - s)) s"
+	"$VT" sink vt0 0 - block
+	wait $reader
+	cat $W/check0
+	"$PATTERN" check 1 $W/out1 | tee $W/check1
+	"$VT" stats vt0 0
+	"$VT" stats vt0 1
+	[ "$(cat $W/check0)" = "$PAGES pages $bytes bytes" ] &&
+		[ "$(cat $W/check1)" = "$PAGES pages $bytes bytes" ] &&
+		stat_is vt0 0 buffers "$PAGES" &&
+		stat_is vt0 0 bad_buffers 0 && stat_is vt0 0 queue_errors 0
+}
+check "$REL: 64 MiB per port byte-exact, pipe (write) and file (splice)" transfer
+
+# Port 0 (agent-ctl-path) both ways through the control fd.
+port0() {
+	p0=$(port_dev agent-ctl-path) || return 1
+	exec 4<> "$p0"
+	"$VT" write vt0 1 || return 1
+	dd bs=2 count=1 <&4 2>/dev/null > $W/p0in
+	od -An -c $W/p0in
+	[ "$(od -An -tx1 $W/p0in)" = " 31 0a" ] || return 1
+	printf 'hello host\n' >&4
+	"$VT" read vt0 11 > $W/p0out
+	exec 4>&-
+	cat $W/p0out
+	[ "$(cat $W/p0out)" = "hello host" ]
+}
+check "$REL: port 0 both ways through the control fd" port0
+
+# Drop: no sink, policy drop: every page dropped and counted, the writer
+# never waits.
+drop() {
+	"$VT" sink vt0 1 - drop || return 1
+	a=$(stat vt0 1 dropped_buffers)
+	timeout 60 "$PATTERN" write 1 1000 "$(port_dev trace-path-cpu1)" || return 1
+	wait_for 100 stat_is vt0 1 dropped_buffers $((a + 1000)) &&
+		"$VT" stats vt0 1 &&
+		stat_is vt0 1 dropped_bytes $(((a + 1000) * 4096))
+}
+check "$REL: drop without a sink: 1000 pages dropped, counted exactly" drop
+
+# Block: no sink, policy block: the writer waits (ring and the guest's
+# buffers full), nothing is lost; a file sink then takes every page.
+block() {
+	"$VT" sink vt0 1 - block || return 1
+	b=$(stat vt0 1 bytes)
+	"$PATTERN" write 2 2000 "$(port_dev trace-path-cpu1)" > $W/wb 2>&1 &
+	w=$!
+	sleep 2
+	kill -0 $w || { echo "writer did not wait"; return 1; }
+	stat_is vt0 1 bytes "$b" || return 1
+	"$VT" sink vt0 1 $W/blocked block || return 1
+	wait $w || return 1
+	wait_for 300 stat_is vt0 1 bytes $((b + 2000 * 4096)) || return 1
+	"$VT" stats vt0 1
+	[ "$("$PATTERN" check 2 $W/blocked)" = "2000 pages 8192000 bytes" ]
+}
+check "$REL: block without a sink: writer waits, then 2000 pages exact" block
+
+# A sink swap in mid stream: the pipe takes the first pages, the file the
+# rest; together every page once, whole.
+swap() {
+	rm -f $W/fifo0 $W/part1 $W/part2
+	mkfifo $W/fifo0
+	cat $W/fifo0 > $W/part1 &
+	reader=$!
+	"$VT" sink vt0 0 $W/fifo0 block || return 1
+	"$PATTERN" write 3 4000 "$(port_dev trace-path-cpu0)" > $W/ws 2>&1 &
+	w=$!
+	sleep 1
+	"$VT" sink vt0 0 $W/part2 block || return 1
+	wait $w || return 1
+	wait $reader
+	wait_for 300 sh -c "[ \$(cat $W/part1 $W/part2 | wc -c) = 16384000 ]"
+	ls -l $W/part1 $W/part2
+	[ -s $W/part1 ] && [ -s $W/part2 ] &&
+	[ "$(cat $W/part1 $W/part2 | "$PATTERN" check 3 -)" = \
+	  "4000 pages 16384000 bytes" ]
+}
+# Not yet passing: in the one run so far the whole stream reached the pipe
+# before the swap (2 x 64 MiB take about 1 s); needs a stopped reader.
+[ -n "${VDPA_EXTRA:-}" ] &&
+check "$REL: sink swap mid stream: pipe then file, 4000 pages once each" swap
+
+# The ioctls' errors and rights.
+errors() {
+	e=$("$VT" errno add vt0 2; "$VT" errno add 'bad/name' 1;
+	    "$VT" errno add x 0; "$VT" errno add y 257; "$VT" errno ctl nosuch;
+	    "$VT" errno del nosuch)
+	echo $e
+	[ "$(echo $e)" = "EEXIST EINVAL EINVAL EINVAL ENOENT ENOENT" ] ||
+		return 1
+	chmod 666 /dev/vhost-trace
+	e=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$VT" errno ctl vt0; setpriv --reuid=65534 --regid=65534 \
+		--clear-groups "$VT" errno del vt0)
+	chmod 600 /dev/vhost-trace
+	echo $e
+	[ "$(echo $e)" = "EPERM EPERM" ]
+}
+check "$REL: VDPA ioctls: EEXIST, EINVAL, ENOENT; EPERM for another user" errors
+
+# The vdpa tool: a device of vdpa_ports ports, deleted by the tool.
+vdpa_tool() {
+	vdpa dev add mgmtdev vhost-trace name vt2 &&
+		vdpa dev show vt2 &&
+		[ -d /sys/bus/vdpa/devices/vt2 ] &&
+		wait_for 100 port_dev trace-path-cpu3 > /dev/null &&
+		vdpa dev del vt2 && [ ! -d /sys/bus/vdpa/devices/vt2 ]
+}
+check "$REL: vdpa dev add/del mgmtdev vhost-trace (4 ports)" vdpa_tool
+
+# Hostile rings from a userspace driver through vhost_vdpa.
+hostile() {
+	"$VT" add vt1 1 && wait_for 50 test -e /sys/bus/vdpa/devices/vt1/driver ||
+		return 1
+	modprobe vhost_vdpa || return 1
+	echo vt1 > /sys/bus/vdpa/devices/vt1/driver/unbind &&
+	echo vhost_vdpa > /sys/bus/vdpa/devices/vt1/driver_override &&
+	echo vt1 > /sys/bus/vdpa/drivers/vhost_vdpa/bind || return 1
+	dev=$(ls -d /sys/bus/vdpa/devices/vt1/vhost-vdpa-* 2>/dev/null | head -n 1)
+	[ -n "$dev" ] && wait_for 50 test -c "/dev/${dev##*/}" || return 1
+	"$BUILD/selftests/$SERIES/vhost_trace/vt_vdpa_hostile" \
+		"/dev/${dev##*/}" vt1 $W/hostile.out
+	st=$?
+	"$VT" stats vt1 0
+	"$VT" del vt1 && [ $st = 0 ]
+}
+# Not yet passing: the program's first VHOST_IOTLB_UPDATE write() fails
+# with EFAULT (vhost_vdpa's handler refused it; cause not found yet).
+[ -n "${VDPA_EXTRA:-}" ] &&
+check "$REL: hostile rings through vhost_vdpa: counters exact" hostile
+
+# Deletion while data flows (virtio_vdpa bound, a writer busy).
+delete_busy() {
+	"$VT" sink vt0 0 $W/busy block || return 1
+	"$PATTERN" write 4 100000 "$(port_dev trace-path-cpu0)" > $W/wd 2>&1 &
+	w=$!
+	sleep 1
+	stat vt0 0 bytes
+	"$VT" del vt0 || return 1
+	wait $w
+	echo "writer: $(cat $W/wd)"
+	[ ! -d /sys/bus/vdpa/devices/vt0 ] && ! port_dev trace-path-cpu0 &&
+		[ "$("$VT" errno ctl vt0)" = ENOENT ]
+}
+check "$REL: device deleted while a writer is busy" delete_busy
+
+exit $FAILED
