@@ -71,6 +71,12 @@ static void usage(FILE *f)
 "                              offsets, for a time shift in DIR/trace.dat\n"
 "                              and DIR/guest.map (see merge); keep: the\n"
 "                              guest's own trace clock\n"
+"          -f, --front-end F   who presents the device to the guest: vhost\n"
+"                              (vhost-trace-pci of the patched QEMU), vdpa\n"
+"                              (a stock QEMU >= 8.0's vhost-vdpa-device-pci\n"
+"                              on the module's vDPA device; kernels with\n"
+"                              CONFIG_VDPA), or auto (default): by what\n"
+"                              QEMU offers, vhost-trace-pci first\n"
 "          -d, --detach        return once QEMU is started (or attached)\n"
 "          -q, --quiet         no progress line\n"
 "  list                 the sessions: state, bytes, MB/s, drops\n"
@@ -184,6 +190,13 @@ static void status_line(struct ctl_req *r, void *arg)
 		else if (mode && !strcmp(mode, "attach"))
 			printf("attached over %s: device %s %s\n", get(r, "qmp"),
 			       get(r, "device"), get(r, "device_state"));
+		if (ctl_get(r, "front"))
+			printf("front end %s%s%s%s%s\n", get(r, "front"),
+			       ctl_get(r, "vdpa") ? ": vDPA device " : "",
+			       ctl_get(r, "vdpa") ? get(r, "vdpa") : "",
+			       ctl_get(r, "vhostdev") ? " on " : "",
+			       ctl_get(r, "vhostdev") ? get(r, "vhostdev") :
+			       "");
 		if (ctl_get(r, "error"))
 			fprintf(stderr, "vhost-trace: %s\n",
 				ctl_get(r, "error"));
@@ -462,9 +475,11 @@ static int cmd_record(int fd, int argc, char **argv)
 		{ "clock", required_argument, NULL, 'c' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "front-end", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
+	const char *front = "auto";
 	char dir[PATH_MAX], cwd[PATH_MAX], qmp[PATH_MAX];
 	const char *out = NULL, *name = NULL, *policy = "block";
 	const char *attach = NULL, *bus = NULL;
@@ -479,7 +494,7 @@ static int cmd_record(int fd, int argc, char **argv)
 
 	vt_buf_init(&events);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+La:D:C:b:o:n:N:p:FAe:c:dqh", opts,
+	while ((opt = getopt_long(argc, argv, "+La:D:C:b:o:n:N:p:FAe:c:dqf:h", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'L': launch = 1; break;
@@ -500,11 +515,18 @@ static int cmd_record(int fd, int argc, char **argv)
 		case 'c': clock = optarg; break;
 		case 'd': detach = 1; break;
 		case 'q': quiet = 1; break;
+		case 'f': front = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: return EXIT_USAGE;
 		}
 	}
 	rc = EXIT_USAGE;
+	if (strcmp(front, "vhost") && strcmp(front, "vdpa") &&
+	    strcmp(front, "auto")) {
+		fprintf(stderr, "vhost-trace: --front-end is vhost, vdpa or "
+			"auto\n");
+		goto out_events;
+	}
 	if (launch + !!attach + !!domain != 1) {
 		fprintf(stderr, "vhost-trace: record needs one of --launch, "
 			"--attach QMP_SOCKET, --domain NAME\n");
@@ -599,6 +621,8 @@ static int cmd_record(int fd, int argc, char **argv)
 	if (bus)
 		req_add(&req, "bus", "%s", bus);
 	req_add(&req, "clock", "%s", clock);
+	if (strcmp(front, "auto"))	/* a daemon before it knows no front= */
+		req_add(&req, "front", "%s", front);
 
 	vt_buf_init(&body);
 	if (req.err) {
@@ -632,6 +656,15 @@ static int cmd_record(int fd, int argc, char **argv)
 		       launch ? "started" : domain ? "attached to domain" :
 		       "attached", get(&r, "pid"),
 		       get(&r, "ports"), dir);
+		if (ctl_get(&r, "front")) {
+			printf("vhost-trace: front end %s", get(&r, "front"));
+			if (ctl_get(&r, "vdpa"))
+				printf(" (vDPA device %s%s%s)", get(&r, "vdpa"),
+				       ctl_get(&r, "vhostdev") ? " on " : "",
+				       ctl_get(&r, "vhostdev") ?
+				       get(&r, "vhostdev") : "");
+			printf("\n");
+		}
 		ctl_req_free(&r);
 	}
 	fflush(stdout);

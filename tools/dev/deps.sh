@@ -91,3 +91,6 @@ fi
 
 # libvirt-daemon-system's .debs for the host VM (selftests/vm/traced_libvirt.sh).
 "$(dirname "$0")/libvirt-debs.sh" "$BUILD"
+# Debian's QEMU 10.0 from bookworm-backports for the vDPA front end,
+# unpacked (not installed) into the build directory.
+"$(dirname "$0")/stock-qemu.sh" "$BUILD"

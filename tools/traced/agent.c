@@ -32,6 +32,7 @@
 #define DRAIN_MAX_MS	5000	/* stale bytes after a restart: the rest is
 				   skipped by resync_hello */
 #define INPUT_MAX_READS	64	/* agent_input: then back to the loop */
+#define ORDER_WAIT_MS	2000	/* port0: room for an order in the guest */
 
 /*
  * The guest's bytes, fit for a log line or DIR/stats: at most dstsz - 1
@@ -51,6 +52,56 @@ static const char *printable(char *dst, size_t dstsz, const char *src,
 	for (i = 0; i < n; i++)
 		dst[i] = src[i] >= 0x20 && src[i] <= 0x7e ? src[i] : '?';
 	return dst;
+}
+
+/*
+ * The agent's port 0: a QEMU chardev's unix socket, or (port0) the control
+ * fd of a vDPA device, whose read() and write() carry port 0's bytes
+ * (O_NONBLOCK: EAGAIN when there is nothing, or no room in the guest's
+ * buffers).
+ */
+static ssize_t port_recv(struct agent *a, void *buf, size_t n)
+{
+	return a->port0 ? read(a->fd, buf, n) :
+	       recv(a->fd, buf, n, MSG_DONTWAIT);
+}
+
+/*
+ * All of data to the agent. A vDPA control fd takes what the guest's
+ * posted buffers take: the rest waits for room, up to wait_ms.
+ */
+static int port_send(struct agent *a, const char *data, size_t len,
+		     int wait_ms)
+{
+	long end = vt_now_ms() + wait_ms;
+
+	if (!a->port0)
+		return vt_conn_send(a->fd, data, len);
+	while (len) {
+		struct pollfd p = { .fd = a->fd, .events = POLLOUT };
+		ssize_t r = write(a->fd, data, len);
+		long left;
+
+		if (r > 0) {
+			data += r;
+			len -= r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno != EAGAIN)
+			return -errno;
+		if (!r)
+			return -EPIPE;
+		left = end - vt_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, left) < 0 && errno != EINTR)
+			return -errno;
+		if (p.revents & (POLLHUP | POLLERR))
+			return -EPIPE;
+	}
+	return 0;
 }
 
 void agent_fail(struct agent *a, const char *fmt, ...)
@@ -124,7 +175,7 @@ static void drain_stale(struct agent *a)
 
 	/* a guest that never stops writing: resync_hello skips the rest */
 	while (vt_now_ms() < end && poll(&p, 1, n ? 50 : 200) > 0) {
-		r = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		r = port_recv(a, buf, sizeof(buf));
 		if (r <= 0)
 			break;
 		n += r;
@@ -156,6 +207,8 @@ static int send_order(struct agent *a, const char *order)
 
 	if (a->fd < 0)
 		return -ENOTCONN;
+	if (a->port0)
+		return port_send(a, order, 2, ORDER_WAIT_MS);
 	r = send(a->fd, order, 2, MSG_NOSIGNAL);
 	if (r == 2)
 		return 0;
@@ -171,9 +224,30 @@ static void upstream_start(struct agent *a)
 		a->state = AGENT_SILENT;
 }
 
+static const char hello[] = "hello 1\n";
+
+/*
+ * port0: as much of the hello as the guest's buffers take now; it is
+ * taken (hello_taken_ms) once all of it went. 0, or -errno.
+ */
+static int hello_more(struct agent *a)
+{
+	size_t left = sizeof(hello) - 1 - a->hello_sent;
+	ssize_t r;
+
+	if (!left)
+		return 0;
+	r = write(a->fd, hello + a->hello_sent, left);
+	if (r < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	a->hello_sent += r;
+	if (a->hello_sent == sizeof(hello) - 1)
+		a->hello_taken_ms = vt_now_ms();
+	return 0;
+}
+
 int agent_start(struct agent *a)
 {
-	static const char hello[] = "hello 1\n";
 	int err;
 
 	if (a->resume && a->fd >= 0) {
@@ -197,6 +271,13 @@ int agent_start(struct agent *a)
 	}
 	if (a->fd < 0)
 		return -ENOTCONN;
+	if (a->port0) {
+		/* the guest takes it once its agent opened the port */
+		a->state = AGENT_HELLO;
+		a->hello_taken_ms = 0;
+		a->hello_sent = 0;
+		return hello_more(a);
+	}
 	err = vt_conn_send(a->fd, hello, sizeof(hello) - 1);
 	if (!err) {
 		a->state = AGENT_HELLO;
@@ -216,6 +297,13 @@ void agent_tick(struct agent *a)
 	 * room for it: the hello waits in the socket until the agent (or
 	 * whatever the guest runs) reads. From then on it has a while.
 	 */
+	if (!a->hello_taken_ms && a->port0) {
+		if (hello_more(a)) {
+			agent_close(a);
+			a->state = AGENT_GONE;
+		}
+		return;
+	}
 	if (!a->hello_taken_ms) {
 		if (!ioctl(a->fd, SIOCOUTQ, &outq) && outq == 0)
 			a->hello_taken_ms = vt_now_ms();
@@ -245,9 +333,9 @@ static int request_t(struct agent *a, const char *line, struct vt_buf *body,
 	if (a->timeout_ms)
 		timeout_ms = a->timeout_ms;
 	body->len = 0;
-	ret = vt_conn_send(a->fd, line, strlen(line));
+	ret = port_send(a, line, strlen(line), timeout_ms);
 	if (!ret)
-		ret = vt_conn_send(a->fd, "\n", 1);
+		ret = port_send(a, "\n", 1, timeout_ms);
 	if (!ret)
 		ret = vt_conn_reply_max(a->fd, body, timeout_ms,
 				     strcmp(line, "meta") ? AGENT_MAX_REPLY :
@@ -583,8 +671,7 @@ static int resync_hello(struct agent *a, struct vt_buf *body, int timeout_ms)
 		}
 		if (poll(&p, 1, left) <= 0)
 			continue;
-		r = recv(a->fd, b + n, RESYNC_CHUNK + RESYNC_KEEP - n,
-			 MSG_DONTWAIT);
+		r = port_recv(a, b + n, RESYNC_CHUNK + RESYNC_KEEP - n);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r <= 0) {
@@ -680,9 +767,15 @@ void agent_input(struct agent *a)
 	}
 	/* a guest that writes without end: the rest at the next poll */
 	for (reads = 0; reads < INPUT_MAX_READS; reads++) {
-		r = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		r = port_recv(a, buf, sizeof(buf));
 		if (r < 0 && errno == EINTR)
 			continue;
+		/* a vDPA device deleted under us: not to be polled again */
+		if (r < 0 && a->port0 && errno != EAGAIN) {
+			agent_close(a);
+			a->state = AGENT_GONE;
+			return;
+		}
 		if (r < 0)
 			return;
 		if (r == 0) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The guest agent, seen from the daemon: its control port is a QEMU
- * chardev unix socket that the daemon connects to. The daemon first sends
+ * chardev unix socket that the daemon connects to (vhost front end), or
+ * the vDPA device's control fd, which carries port 0 itself (vDPA front
+ * end: read() what the guest wrote, write() as much as its buffers take). The daemon first sends
  * "hello 1" (guest/PROTOCOL). An agent that answers ok speaks version 1:
  * info, events, start, stop with per-CPU bytes and meta (requests and
  * replies through tools/libvt/conn.c). An agent that answers err, or
@@ -44,7 +46,10 @@ enum agent_state {
 };
 
 struct agent {
-	int fd;
+	int fd;			/* QEMU's chardev socket, or (port0) a vDPA
+				   control fd's duplicate, O_NONBLOCK */
+	int port0;		/* fd is a vDPA control fd: read()/write() */
+	size_t hello_sent;	/* port0: bytes of "hello 1\n" the guest took */
 	enum agent_state state;
 	int proto;		/* 0 not known yet, 1 version 1, -1 upstream */
 	long hello_taken_ms;	/* the guest took "hello 1" (0: not yet) */

@@ -25,6 +25,7 @@
 #include "persist.h"
 #include "session.h"
 #include "state.h"
+#include "vdpa.h"
 
 static void make_ids(struct qemu_ids *ids, unsigned long id)
 {
@@ -135,11 +136,19 @@ static int device_add(struct qmp *q, struct session *s, const char *bus,
 	int rc;
 
 	vt_buf_init(&j);
-	rc = lit(&j, "{\"driver\":\"vhost-trace-pci\",\"id\":") ||
-	     qmp_add_string(&j, ids->device) || lit(&j, ",\"vhostfd\":") ||
-	     qmp_add_string(&j, ids->fd) ||
-	     vt_buf_printf(&j, ",\"ports\":%u", s->nports);
-	if (!rc && s->agent.state != AGENT_OFF)
+	if (s->front == FRONT_VDPA)
+		/* no vhostfd property: the fd set of add-fd, by its path */
+		rc = lit(&j, "{\"driver\":\"" VDPA_QEMU_DEVICE "\",\"id\":") ||
+		     qmp_add_string(&j, ids->device) ||
+		     vt_buf_printf(&j, ",\"vhostdev\":\"/dev/fdset/%lu\"",
+				   VDPA_FDSET_BASE + s->te.id);
+	else
+		rc = lit(&j, "{\"driver\":\"vhost-trace-pci\",\"id\":") ||
+		     qmp_add_string(&j, ids->device) ||
+		     lit(&j, ",\"vhostfd\":") ||
+		     qmp_add_string(&j, ids->fd) ||
+		     vt_buf_printf(&j, ",\"ports\":%u", s->nports);
+	if (!rc && s->agent.state != AGENT_OFF && s->front != FRONT_VDPA)
 		rc = lit(&j, ",\"chardev\":") ||
 		     qmp_add_string(&j, ids->chardev);
 	if (!rc && bus)
@@ -180,6 +189,91 @@ static void undo(struct qmp *q, const char *path, const struct qemu_ids *ids,
 	vt_buf_free(&j);
 }
 
+/*
+ * The vDPA front end maps only shared guest RAM (vdpa.h): a memory
+ * backend with share=on (query-memdev). 1 yes, 0 no, -errno.
+ */
+static int shared_ram(struct qmp *q)
+{
+	struct vt_buf ret;
+	int rc;
+
+	vt_buf_init(&ret);
+	rc = qmp_exec(q, "query-memdev", NULL, -1, &ret, QMP_TIMEOUT_MS);
+	if (!rc)
+		rc = ret.len && strstr(ret.p, "\"share\":true") ? 1 : 0;
+	vt_buf_free(&ret);
+	return rc;
+}
+
+/*
+ * The vDPA front end: /dev/vhost-vdpa-N into an fd set (add-fd, SCM_RIGHTS),
+ * device_add of vhost-vdpa-device-pci on /dev/fdset/S, and the set's fd
+ * removed again (remove-fd) whatever came of it: the device holds a
+ * duplicate, and the set goes with the device.
+ */
+static int plug_vdpa(struct qmp *q, struct session *s, const char *bus,
+		     const struct qemu_ids *ids, struct vt_buf *err)
+{
+	struct vt_buf j;
+	int dev, rc;
+
+	dev = vdpa_open_device(s, err);
+	if (dev < 0)
+		return -1;
+	/* after the kernel's answer: a kernel without vDPA is told first */
+	rc = shared_ram(q);
+	if (rc <= 0) {
+		if (rc < 0)
+			vt_buf_printf(err, "attach: query-memdev: %s", q->err);
+		else
+			front_no_shared_ram(err);
+		close(dev);
+		vdpa_delete(s, 0);
+		return -1;
+	}
+	vt_buf_init(&j);
+	rc = vt_buf_printf(&j, "{\"fdset-id\":%lu,\"opaque\":",
+			   VDPA_FDSET_BASE + s->te.id) ||
+	     qmp_add_string(&j, ids->device) || lit(&j, "}");
+	if (rc)
+		vt_buf_printf(err, "out of memory");
+	else
+		rc = run(q, "add-fd", &j, dev, NULL, err);
+	close(dev);		/* QEMU holds it now (or not at all) */
+	if (!rc) {
+		rc = device_add(q, s, bus, ids, err);
+		j.len = 0;
+		if (!vt_buf_printf(&j, "{\"fdset-id\":%lu}",
+				   VDPA_FDSET_BASE + s->te.id) &&
+		    q->fd >= 0 && run(q, "remove-fd", &j, -1, NULL, NULL))
+			vt_log("attach %s: remove-fd %lu: %s", s->qmp,
+			       VDPA_FDSET_BASE + s->te.id, q->err);
+	}
+	vt_buf_free(&j);
+	if (rc)
+		vdpa_delete(s, 3000);
+	return rc ? -1 : 0;
+}
+
+/* What QEMU offers (vdpa.h bits), from qom-list-types; or -errno. */
+static int front_probe_qmp(struct qmp *q)
+{
+	static const char args[] = "{\"implements\":\"pci-device\","
+		"\"abstract\":false}";
+	struct vt_buf ret;
+	int has;
+
+	vt_buf_init(&ret);
+	has = qmp_exec(q, "qom-list-types", args, -1, &ret, QMP_TIMEOUT_MS);
+	/* qom-list-types answers a list; anything else tells nothing */
+	if (!has)
+		has = ret.len && ret.p[0] == '[' ? (int)front_scan(ret.p) :
+		      -EPROTO;
+	vt_buf_free(&ret);
+	return has;
+}
+
 /* Hot-plugs the session's device: getfd, chardev-add, device_add. */
 static int plug(struct qmp *q, struct session *s, const char *bus,
 		struct vt_buf *err)
@@ -189,6 +283,8 @@ static int plug(struct qmp *q, struct session *s, const char *bus,
 	int dev, rc = -1, chardev = 0;
 
 	make_ids(&ids, s->te.id);
+	if (s->front == FRONT_VDPA)
+		return plug_vdpa(q, s, bus, &ids, err);
 	vt_buf_init(&j);
 	dev = session_open_device(s, err);
 	if (dev < 0)
@@ -240,9 +336,9 @@ int session_attach(const struct sess_args *a, struct session **out,
 {
 	struct sess_args args = *a;
 	struct session *s = NULL;
-	char name[TABLE_NAME_MAX];
+	char name[TABLE_NAME_MAX], why[160];
 	struct qmp q;
-	int pidfd = -1, rc;
+	int pidfd = -1, rc, front, has = -ENOENT;
 	char pstate;
 
 	if (strlen(a->qmp) >= sizeof(s->qmp)) {
@@ -260,6 +356,14 @@ int session_attach(const struct sess_args *a, struct session **out,
 	if (traced_by(q.pid, name, sizeof(name)))
 		FAIL("attach: QEMU (pid %d) is traced already (session %s)",
 		     (int)q.pid, name);
+	if (a->front != FRONT_VHOST)
+		has = front_probe_qmp(&q);
+	if (q.fd < 0)
+		FAIL("attach: %s", q.err);
+	front = front_choose(a->front, has, "QEMU", err, why, sizeof(why));
+	if (front < 0)
+		goto fail;
+
 	if (!args.ports && count_cpus(&q, &args.ports, err))
 		goto fail;
 	pidfd = pidfd_open(q.pid, 0);
@@ -267,6 +371,8 @@ int session_attach(const struct sess_args *a, struct session **out,
 		FAIL("attach: pidfd_open %d: %s", (int)q.pid, strerror(errno));
 	if (session_new(&args, &s, err))
 		goto fail;
+	s->front = front;
+	sess_log(s, "front end %s (%s)", front_name(front), why);
 	s->pid = q.pid;
 	s->pidfd = pidfd;
 	pidfd = -1;
@@ -335,7 +441,13 @@ void session_detach(struct session *s)
 	if (rc)
 		snprintf(s->error, sizeof(s->error), "detach: device_del "
 			 "%s: %s", ids.device, q.err);
-	if (q.fd < 0 || s->agent.state == AGENT_OFF ||
+	/* QEMU closed /dev/vhost-vdpa-N with the device: ours to delete */
+	if (!rc && s->front == FRONT_VDPA && vdpa_delete(s, 5000)) {
+		rc = -EBUSY;
+		snprintf(s->error, sizeof(s->error), "detach: the vDPA device "
+			 "%s could not be deleted (see the log)", s->vdpa);
+	}
+	if (q.fd < 0 || s->agent.state == AGENT_OFF || s->front == FRONT_VDPA ||
 	    one_arg(&j, "id", ids.chardev))
 		goto out;
 	/* after a failed device_del this fails too (busy): said already */

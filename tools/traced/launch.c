@@ -20,6 +20,7 @@
 #include "persist.h"
 #include "session_int.h"
 #include "state.h"
+#include "vdpa.h"
 
 #define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
@@ -86,6 +87,22 @@ static char **qemu_argv(const struct sess_args *a, struct session *s,
 		return NULL;
 	for (i = 0; i < a->argc; i++)
 		v[i] = a->argv[i];
+	if (s->front == FRONT_VDPA) {
+		/*
+		 * vhost-vdpa-device-pci has no vhostfd property (QEMU 10.0:
+		 * vhostdev= only), but QEMU opens /dev/fdset/N from an fd set
+		 * (-add-fd): the inherited fd. Port 0 is the control fd's.
+		 */
+		if (asprintf(&v[i++], "-add-fd") < 0 ||
+		    asprintf(&v[i++], "fd=%d,set=%lu,opaque=vtrace0", dev,
+			     VDPA_FDSET_BASE + s->te.id) < 0 ||
+		    asprintf(&v[i++], "-device") < 0 ||
+		    asprintf(&v[i++], VDPA_QEMU_DEVICE ",id=vtrace0,"
+			     "vhostdev=/dev/fdset/%lu",
+			     VDPA_FDSET_BASE + s->te.id) < 0)
+			return NULL;
+		return v;
+	}
 	if (asprintf(&v[i++], "-chardev") < 0 ||
 	    asprintf(&v[i++], "socket,id=vtagent,path=%s/agent.sock,"
 		     "server=on,wait=off", s->rundir) < 0 ||
@@ -146,16 +163,31 @@ int session_launch(const struct sess_args *a, struct session **out,
 {
 	struct session *s;
 	char **argv = NULL;
-	char pstate;
-	int dev = -1, rc;
+	char pstate, why[160];
+	int dev = -1, rc, front, has = -ENOENT;
+
+	/* the front end: what QEMU offers, unless the vhost one is asked for */
+	if (a->front != FRONT_VHOST)
+		has = front_probe_launch(a);
+	front = front_choose(a->front, has, a->argv[0], err, why, sizeof(why));
+	if (front < 0)
+		return -EINVAL;
 
 	rc = session_new(a, &s, err);
 	if (rc)
 		return rc;
 	s->child = 1;
-	dev = session_open_device(s, err);
+	s->front = front;
+	sess_log(s, "front end %s (%s)", front_name(front), why);
+	dev = front == FRONT_VDPA ? vdpa_open_device(s, err) :
+	      session_open_device(s, err);
 	if (dev < 0)
 		goto fail;
+	/* after the kernel's answer: a kernel without vDPA is told first */
+	if (front == FRONT_VDPA && !front_shared_ram_args(a->argc, a->argv)) {
+		front_no_shared_ram(err);
+		goto fail;
+	}
 	argv = qemu_argv(a, s, dev);
 	if (!argv)
 		FAIL("out of memory");
@@ -190,6 +222,7 @@ fail:
 	free_qemu_argv(a, argv);
 	if (dev >= 0)
 		close(dev);
+	vdpa_delete(s, 5000);	/* QEMU, if it ran, let it go */
 	table_del(&s->te);
 	return -EIO;
 }

@@ -12,6 +12,7 @@
 #include "persist.h"
 #include "session.h"
 #include "state.h"
+#include "vdpa.h"
 
 static const char *const state_names[] = {
 	[SESS_RUNNING] = "running",
@@ -59,8 +60,8 @@ struct field {
 	int (*by_name)(const char *);
 	int unknown;		/* F_ENUM: a name not known reads as this */
 	int absolute;		/* F_STR: an absolute path */
-	int optional;		/* F_STR: missing reads as "" (a state file of
-				 * a daemon before the field) */
+	int optional;		/* may be missing (a state file of a daemon
+				 * before the field): stays as allocated */
 };
 
 #define AT(m)	.off = offsetof(struct session, m), \
@@ -106,6 +107,11 @@ static const struct field fields[] = {
 	STR("uri", uri, .optional = 1),
 	STR("clock", agent.want_clock),
 	U64("trace_id", trace_id),
+	/* the vDPA front end; state files from before it have none */
+	{ "front", F_ENUM, AT(front), .name = front_name,
+	  .by_name = front_by_name, .unknown = -1, .optional = 1 },
+	STR("vdpa", vdpa, .optional = 1),
+	STR("vhostdev", vhostdev, .optional = 1),
 };
 
 static long long get_int(const void *p, size_t size)
@@ -231,7 +237,7 @@ int persist_load(struct session *s, const struct ctl_req *r,
 		*bad = f->key;
 		v = ctl_get(r, f->key);
 		if (!v && f->optional)
-			v = "";
+			continue;
 		if (!v || load_one(s, f, v))
 			return -EINVAL;
 	}

@@ -38,6 +38,7 @@
 #include "persist.h"
 #include "session_int.h"
 #include "state.h"
+#include "vdpa.h"
 
 /* ms the agent has to answer before a stop begun by the old daemon goes on */
 #define RESUME_STOP_WAIT_MS	15000
@@ -97,6 +98,9 @@ static int take_device(const struct session *sv, int pidfd, int *ctl,
 	__u32 ports = 0;
 	int fd, c, err, num;
 
+	/* the vDPA front end: the device by its name, QEMU's fd not needed */
+	if (sv->front == FRONT_VDPA)
+		return vdpa_take_over(sv->vdpa, sv->nports, ctl, why, n);
 	if (stat(cfg.device, &dev)) {
 		err = -errno;
 		snprintf(why, n, "%s: %s", cfg.device, strerror(errno));

@@ -17,6 +17,7 @@
 #include "server.h"
 #include "session.h"
 #include "libvirt.h"
+#include "vdpa.h"
 
 #define VERSION "0.1"
 
@@ -131,7 +132,7 @@ static int valid_events(const char *v)
 }
 
 #define SESSION_KEYS "dir", "name", "ports", "policy", "sink", "agent", \
-	"stop_timeout", "events", "clock"
+	"stop_timeout", "events", "clock", "front"
 
 /*
  * The arguments launch and attach share. keys: every key the request
@@ -197,6 +198,11 @@ static int parse_session_args(const struct ctl_req *req,
 		return vt_buf_printf(body, "%s: clock= must be x86-tsc or keep",
 				   cmd), -1;
 	a->clock = v && !strcmp(v, "keep") ? NULL : "x86-tsc";
+	v = ctl_get(req, "front");
+	a->front = v ? front_by_name(v) : FRONT_AUTO;
+	if (a->front < 0)
+		return vt_buf_printf(body, "%s: front= must be vhost, vdpa or "
+				     "auto", cmd), -1;
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "persist.h"
 #include "session_int.h"
 #include "state.h"
+#include "vdpa.h"
 
 struct daemon_cfg cfg = {
 	.rundir = "/run/vhost-trace",
@@ -213,6 +214,15 @@ static int connect_agent(struct session *s)
 	struct stat st;
 	int fd, err;
 
+	if (s->front == FRONT_VDPA) {
+		/* port 0 is the vDPA device's control fd: nothing to connect */
+		fd = vdpa_agent_fd(s);
+		if (fd < 0)
+			return 0;
+		s->agent.fd = fd;
+		s->agent.port0 = 1;
+		return 1;
+	}
 	/* libvirt: our own end of a socket pair, no name to connect to */
 	if (s->agent_fd >= 0) {
 		s->agent.fd = s->agent_fd;

@@ -81,6 +81,7 @@ struct sess_args {
 	const char *domain;	/* attach through libvirt (libvirt.c): ... */
 	const char *uri;	/* ... the domain's name and connection URI */
 	int bridge;		/* its QMP bridge (the requester's), or -1 */
+	int front;		/* enum sess_front (vdpa.h) */
 };
 
 /* An attached session's device in QEMU. */
@@ -155,6 +156,10 @@ struct session {
 	char uri[256];
 	int bridge;
 	int agent_fd;
+	int front;		/* enum sess_front (vdpa.h), set before running */
+	char vdpa[32];		/* vDPA front end: the device's name */
+	char vhostdev[32];	/* and its vhost-vdpa node ("" not known) */
+	int vdpa_deleted;	/* the vDPA device is gone (vdpa_delete) */
 	char error[640];	/* set once, before state changes */
 	/* what the guest did wrong (agent.error), trace.dat's failure */
 	char agent_error[256];	/* set once, before agent_error_set */

@@ -17,6 +17,7 @@
 #include "fsid.h"
 #include "persist.h"
 #include "session_int.h"
+#include "vdpa.h"
 
 static const char *const tsc_names[] = {
 	[SESS_TSC_OFF] = "off",
@@ -255,6 +256,12 @@ static int describe_run(struct session *s, int state, struct vt_buf *line)
 		KV("lost_events=%llu", (unsigned long long)t.lost);
 	KV("uptime=%ld", (long)((s->ended ? s->ended : time(NULL)) - s->started));
 	KV("mode=%s", s->device == DEV_NONE ? "launch" : "attach");
+	KV("front=%s", front_name(s->front));
+	if (s->front == FRONT_VDPA) {
+		KV("vdpa=%s", s->vdpa);
+		if (s->vhostdev[0])
+			KV("vhostdev=/dev/%s", s->vhostdev);
+	}
 	if (s->device != DEV_NONE) {
 		KV("qmp=%s", s->qmp);
 		if (s->domain[0]) {	/* attached through libvirt */

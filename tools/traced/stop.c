@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "session_int.h"
+#include "vdpa.h"
 
 /*
  * The agent stops and flushes (when it answers), the last pages leave
@@ -93,6 +94,9 @@ void session_qemu_exited(struct session *s, int state)
 	/* an attached device went with QEMU: nothing is left to unplug */
 	if (uatomic_read(&s->device) == DEV_ATTACHED)
 		uatomic_set(&s->device, DEV_DETACHED);
+	/* QEMU let the vDPA device go with its exit */
+	if (s->front == FRONT_VDPA)
+		vdpa_delete(s, 5000);
 	session_set_state(s, SESS_ENDED);
 	/* a session stopped before keeps the DIR/stats of its stop */
 	if (state == SESS_RUNNING)

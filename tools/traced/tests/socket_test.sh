@@ -93,11 +93,12 @@ rc=$?
 echo "$out" | sed 's/^/# /'
 sed 's/^/# qmp: /' "$W/qmp.log"
 [ $rc = 1 ] && echo "$out" | grep -q "cannot open $W/no-device" &&
-	[ "$(grep -vc ready "$W/qmp.log")" = 3 ] &&
+	[ "$(grep -vc ready "$W/qmp.log")" = 4 ] &&
 	[ "$(grep -c qmp_capabilities "$W/qmp.log")" = 2 ] &&
+	grep -q qom-list-types "$W/qmp.log" &&
 	grep -q query-cpus-fast "$W/qmp.log" &&
 	[ -z "$("$VT" -s "$S" list | grep att)" ]
-ok $? "attach without the device: vCPUs counted, nothing sent to QEMU, no session"
+ok $? "attach without the device: front end asked (qom-list-types), vCPUs counted, nothing sent to QEMU, no session"
 kill $qpid
 
 kill -TERM $pid

@@ -12,6 +12,7 @@
 #include "persist.h"
 #include "session.h"
 #include "state.h"
+#include "vdpa.h"
 #include "tap.h"
 
 static char dir[64];
@@ -47,6 +48,9 @@ static void sample(struct session *s)
 	strcpy(s->qmp, "/run/qemu/vm a.qmp");
 	strcpy(s->agent.want_clock, "x86-tsc");
 	s->trace_id = 0xfedcba9876543210ULL;
+	s->front = FRONT_VDPA;
+	strcpy(s->vdpa, "vt-vm12");
+	strcpy(s->vhostdev, "vhost-vdpa-3");
 	snprintf(s->rundir, sizeof(s->rundir), "%s", dir);
 	s->runfd = dirfd;
 }
@@ -115,8 +119,11 @@ static void t_roundtrip(void)
 	tap_ok(!read_back(&b, err, sizeof(err)), "read back %s", err);
 	tap_ok(same(&a, &b) && !strcmp(b.dir, a.dir) &&
 	       b.trace_id == a.trace_id && b.agent.state == AGENT_RUNNING &&
-	       b.agent.proto == -1 && b.uid == 1000 && !b.agent.machine[0],
-	       "every field survives (blanks, %%, tab, empty values)");
+	       b.agent.proto == -1 && b.uid == 1000 && !b.agent.machine[0] &&
+	       b.front == FRONT_VDPA && !strcmp(b.vdpa, "vt-vm12") &&
+	       !strcmp(b.vhostdev, "vhost-vdpa-3"),
+	       "every field survives (blanks, %%, tab, empty values, the "
+	       "vDPA front end's)");
 	a.state = SESS_STOPPED;
 	a.agent.proto = 1;
 	a.vhostfd = -1;

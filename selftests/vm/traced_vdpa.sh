@@ -1,0 +1,391 @@
+#!/bin/bash
+# In the host VM: the vDPA front end with a stock QEMU (Debian's 10.0 from
+# bookworm-backports, tools/dev/stock-qemu.sh) through vhost-traced.
+#
+# A kernel without CONFIG_VDPA (Debian's 6.1): the tools say why, for
+# --front-end vdpa and for auto with a QEMU that only has
+# vhost-vdpa-device-pci; nothing is left behind.
+#
+# A kernel with it (6.12):
+#  - the front-end probe: auto picks vdpa for the stock QEMU (its -device
+#    help), and the vDPA device goes when QEMU exits;
+#  - launch mode, upstream agent: a nested guest under the stock QEMU with
+#    vhost-vdpa-device-pci runs linux's tools/virtio/virtio-trace
+#    trace-agent (its one-line EAGAIN fix); after "1" each CPU's pages
+#    arrive, after "0" the agent reads no more (the guest's ring buffers'
+#    "read events" stand still); QEMU's /proc/PID/io shows it moved none of
+#    the trace bytes;
+#  - attach mode, our agent: hot-plug into the running guest (auto: QMP
+#    qom-list-types; add-fd, device_add), trace.dat read by stock
+#    trace-cmd, detach (device_del, the vDPA device deleted), attach again
+#    with a daemon restart meanwhile (VHOST_TRACE_VDPA_CTL), detach again;
+#    QEMU as before each time, the guest runs on.
+. "$(dirname "$0")/lib.sh"
+
+STOCK=$BUILD/stock-qemu/qemu-system-x86_64
+UPAGENT=$BUILD/virtio-trace/trace-agent
+QMPCMD="python3 $TOP/selftests/vm/qmp_cmd.py"
+W=/tmp/vtvdpa
+SOCK=$W/traced.sock
+QMP=$W/qmp.sock
+export PYTHONDONTWRITEBYTECODE=1
+. "$(dirname "$0")/traced_lib.sh"
+rm -rf $W
+mkdir -p $W
+
+for f in "$TRACED" "$VT" "$AGENT" "$CTL_BIN" "$STOCK" "$UPAGENT"; do
+	[ -x "$f" ] || { echo "no $f"; exit 1; }
+done
+echo "stock QEMU: $(head -n 1 $BUILD/stock-qemu/VERSION)"
+
+vdpa_kernel() {
+	grep -q '^CONFIG_VDPA=[ym]' "$BUILD/kernels/$REL/boot/config-$REL" \
+		2>/dev/null
+}
+
+load() {
+	if vdpa_kernel; then
+		modprobe vdpa && modprobe vhost_iotlb || return 1
+	fi
+	load_module
+}
+check "$REL: module loads" load
+check "$REL: vhost-traced starts" start_daemon
+
+finish_daemon() {
+	kill -TERM $DAEMON
+	wait $DAEMON
+	local rc=$?
+	echo "daemon exit status $rc"
+	sleep 1
+	[ "$rc" = 0 ] && rmmod vhost_trace && [ ! -e /dev/vhost-trace ]
+}
+
+if ! vdpa_kernel; then
+	# the stock QEMU offers only vhost-vdpa-device-pci: auto picks vdpa
+	no_vdpa() {
+		local out1 out2 rc1 rc2
+		out1=$("$VT" record --launch --front-end vdpa -o $W/n1 -n 1 -A \
+			-q -- "$STOCK" -machine none 2>&1)
+		rc1=$?
+		out2=$("$VT" record --launch -o $W/n2 -n 1 -A -q -- \
+			"$STOCK" -machine none 2>&1)
+		rc2=$?
+		echo "--front-end vdpa: exit $rc1: $out1"
+		echo "auto, stock QEMU: exit $rc2: $out2"
+		grep "front end" $W/traced.log
+		[ "$rc1" = 1 ] && [ "$rc2" = 1 ] &&
+			echo "$out1" | grep -q "has no vDPA (CONFIG_VDPA" &&
+			echo "$out2" | grep -q "has no vDPA (CONFIG_VDPA" &&
+			grep -q "front end vdpa (QEMU has vhost-vdpa-device-pci" \
+				$W/traced.log &&
+			"$VT" list | grep -q "no sessions"
+	}
+	check "$REL: no CONFIG_VDPA: --front-end vdpa and auto with the stock QEMU are refused, saying why" no_vdpa
+	check "$REL: daemon exits, module unloads" finish_daemon
+	echo "traced_vdpa.sh: ${SECONDS} s"
+	exit $FAILED
+fi
+
+check "$REL: kvm_amd with shadow paging (npt=0) for the hot-plug" kvm_shadow_paging
+
+# vhost-vdpa maps guest RAM by virtual address only where it is a shared
+# file mapping: every guest here has a shared memfd backend
+MEMFD="-object memory-backend-memfd,id=vtmem,size=512M,share=on -machine memory-backend=vtmem"
+
+# vDPA devices of the module
+vdpa_devs() { ls /sys/bus/vdpa/devices 2>/dev/null | paste -sd' '; }
+
+# auto: the stock QEMU's -device help (run as the requester) has only
+# vhost-vdpa-device-pci. -machine none has no PCI bus: QEMU exits at once,
+# the session ends and its vDPA device is deleted.
+probe() {
+	local t st
+	# without shared RAM: refused with why, the device deleted again
+	"$VT" record --launch -o $W/p -n 1 -N p0 -A -d -- "$STOCK" \
+		-machine none -display none -nodefaults > $W/p.log 2>&1
+	cat $W/p.log
+	grep -q "the guest's RAM must be a shared memory backend" $W/p.log &&
+		[ -z "$(vdpa_devs)" ] && "$VT" list | grep -q "no sessions" ||
+		return 1
+	"$VT" record --launch -o $W/p -n 1 -N p0 -A -d -- "$STOCK" \
+		-machine none -display none -nodefaults \
+		-object memory-backend-memfd,id=m,size=64M,share=on \
+		> $W/p.log 2>&1
+	cat $W/p.log
+	for t in $(seq 80); do
+		"$VT" status p0 2>/dev/null | grep -q " ended " && break
+		sleep 0.25
+	done
+	st=$("$VT" status p0)
+	echo "$st"
+	cat $W/p/qemu.log
+	echo "vDPA devices after: '$(vdpa_devs)'"
+	grep -q "front end vdpa (vDPA device vt-p0 on /dev/vhost-vdpa-" \
+		$W/p.log && echo "$st" | grep -q " ended " &&
+		echo "$st" | grep -q "front end vdpa" &&
+		[ -z "$(vdpa_devs)" ] && "$VT" stop p0 > /dev/null
+}
+check "$REL: auto picks vdpa for the stock QEMU (-device help); refused without shared RAM; the device goes with QEMU" probe
+if [ "$FAILED" != 0 ]; then
+	echo "the module's vDPA front end does not work here: no nested guests"
+	check "$REL: daemon exits, module unloads" finish_daemon
+	exit 1
+fi
+
+# QEMU's I/O counters: "rchar wchar read_bytes write_bytes"
+qemu_io() {
+	awk '/^(rchar|wchar|read_bytes|write_bytes):/ {printf "%s ", $2}' \
+		/proc/$1/io
+}
+
+# io_none BEFORE AFTER BYTES: QEMU moved none of the BYTES traced meanwhile
+# (each counter grew by less than a tenth of them: the console, timers)
+io_none() {
+	echo "QEMU /proc/PID/io rchar wchar read_bytes write_bytes:" \
+	     "before: $1; after: $2; trace bytes meanwhile: $3"
+	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= 4; i++) {
+			d = y[i] - x[i]; printf "delta %d: %d\n", i, d
+			if (d * 10 >= t) bad = 1
+		}
+		exit bad || t < 65536 }'
+}
+
+# session bytes of cpuN in `status`
+cpu_bytes() { "$VT" status $1 2>/dev/null | awk -v c="cpu$2" '$1 == c {print $2}'; }
+total_bytes() { "$VT" status $1 2>/dev/null | awk '$1 ~ /^cpu[0-9]/ {s += $2} END {print s + 0}'; }
+
+# --- launch mode, the upstream virtio-trace agent ---------------------------
+cat > $W/launch.sh <<'EOS'
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+T=/sys/kernel/tracing
+[ -d $T/events ] || mount -t tracefs none $T
+for n in agent-ctl-path trace-path-cpu0 trace-path-cpu1; do
+	[ -c /dev/virtio-ports/$n ] ||
+		{ echo "guest: no $n"; cat /sys/class/virtio-ports/*/name; exit 1; }
+done
+echo 1 > $T/events/sched/enable
+echo 1 > $T/events/raw_syscalls/enable
+/bin/virtio-trace-agent > /tmp/agent.log 2>&1 &
+for c in 0 1; do
+	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
+done
+echo "guest: ready"
+# what the agent consumed of each CPU's ring buffer, every second
+while :; do
+	echo "guest: read $(awk '/^read events/ {printf "%s ", $3}' \
+		$T/per_cpu/cpu0/stats $T/per_cpu/cpu1/stats)"
+	sleep 1
+done
+EOS
+
+launch() {
+	local t b0 b1
+	"$VT" record --launch --front-end vdpa -o $W/l -n 2 -N v1 -q -- \
+		"$TOP/tools/dev/guestrun" -q "$STOCK" -t 400 \
+		-f "$UPAGENT:/bin/virtio-trace-agent" $W/launch.sh $MEMFD \
+		> $W/l.log 2>&1 &
+	RECORD=$!
+	for t in $(seq 360); do
+		b0=$(cpu_bytes v1 0); b1=$(cpu_bytes v1 1)
+		[ "${b0:-0}" -gt 0 ] && [ "${b1:-0}" -gt 0 ] && break
+		kill -0 $RECORD 2>/dev/null || break
+		sleep 0.5
+	done
+	QPID=$(pgrep -f "vhostdev=/dev/fdset/" | head -n 1)
+	cat $W/l.log
+	"$VT" status v1
+	echo "QEMU pid $QPID; its vhost-vdpa fds: $(ls -l /proc/$QPID/fd 2>/dev/null | grep -c vhost-vdpa)"
+	grep -E "front end|vDPA|hello" $W/traced.log
+	grep -q "front end vdpa (vDPA device vt-v1 on /dev/vhost-vdpa-" $W/l.log &&
+		[ "${b0:-0}" -gt 0 ] && [ "${b1:-0}" -gt 0 ] && [ -n "$QPID" ] &&
+		[ "$(ls -l /proc/$QPID/fd | grep -c vhost-vdpa)" = 1 ] ||
+		{ tail -n 40 $W/l/qemu.log; return 1; }
+}
+check "$REL: launch, stock QEMU + vhost-vdpa-device-pci: after \"1\" the upstream agent's pages arrive on each CPU" launch
+
+launch_io() {
+	local io1 io2 by1 by2
+	io1=$(qemu_io $QPID); by1=$(total_bytes v1)
+	sleep 8
+	io2=$(qemu_io $QPID); by2=$(total_bytes v1)
+	"$VT" status v1
+	io_none "$io1" "$io2" "$(awk -v a=$by1 -v b=$by2 'BEGIN {print b - a}')"
+}
+check "$REL: launch: QEMU's /proc/PID/io shows it moved none of the trace bytes" launch_io
+
+launch_stop() {
+	local t0 rc reads
+	t0=$(date +%s)
+	"$VT" stop v1 > $W/l.stop 2>&1
+	rc=$?
+	echo "stop took $(($(date +%s) - t0)) s, exit $rc"
+	cat $W/l.stop
+	# from 2 s after the stop: 5 samples of what the agent read
+	sleep 2
+	t0=$(grep -c "^guest: read" $W/l/qemu.log)
+	sleep 5
+	reads=$(grep "^guest: read" $W/l/qemu.log | tail -n +$((t0 + 1)) | sort -u)
+	echo "guest's read events before the stop:"
+	grep "^guest: read" $W/l/qemu.log | head -n "$t0" | tail -n 4
+	echo "after it (distinct): $reads"
+	ls -l $W/l
+	"$CTL_BIN" check-pages $W/l/cpu0.raw $W/l/cpu1.raw
+	[ "$rc" = 0 ] && grep -q " stopped " $W/l.stop &&
+		[ -n "$reads" ] && [ "$(echo "$reads" | wc -l)" = 1 ] &&
+		[ "$(echo "$reads" | awk '{print ($3 > 0 && $4 > 0)}')" = 1 ] &&
+		[ -s $W/l/cpu0.raw ] && [ -s $W/l/cpu1.raw ] &&
+		"$CTL_BIN" check-pages $W/l/cpu0.raw $W/l/cpu1.raw > /dev/null
+}
+check "$REL: launch: stop (\"0\"): the agent read on both CPUs before and reads nothing after; the pages are ring-buffer pages" launch_stop
+
+launch_end() {
+	local t
+	kill $QPID
+	wait $RECORD
+	for t in $(seq 40); do
+		[ -z "$(vdpa_devs)" ] && break
+		sleep 0.25
+	done
+	echo "vDPA devices after QEMU's exit: '$(vdpa_devs)'"
+	grep "vDPA device vt-v1" $W/traced.log
+	[ -z "$(vdpa_devs)" ] && "$VT" list | grep -q "no sessions"
+}
+check "$REL: launch: QEMU exits, the vDPA device is deleted, the session leaves" launch_end
+
+# --- attach mode, our agent -------------------------------------------------
+cat > $W/attach.sh <<'EOS'
+/bin/trace-agent 2> /tmp/agent.log &
+apid=$!
+for c in 0 1; do
+	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
+done
+port() { grep -qx trace-path-cpu0 /sys/class/virtio-ports/*/name 2>/dev/null; }
+echo "guest: ready, agent waiting for its ports"
+for round in 1 2; do
+	until port; do sleep 0.5; done
+	echo "guest: the device is here ($round)"
+	while port; do sleep 0.5; done
+	echo "guest: the device is gone ($round), the guest runs on"
+done
+sleep 4
+kill -TERM $apid
+wait $apid
+echo "guest: agent exited $?"
+grep -E "port|exit" /tmp/agent.log | head -n 20
+echo "guest: done"
+EOS
+
+start_guest() {
+	local t
+	"$TOP/tools/dev/guestrun" -q "$STOCK" -t 500 -f "$AGENT:/bin/trace-agent" \
+		$W/attach.sh $MEMFD -qmp unix:$QMP,server=on,wait=off \
+		-pidfile $W/qemu.pid > $W/guest.log 2>&1 &
+	GUEST=$!
+	for t in $(seq 300); do
+		grep -q "^guest: ready" $W/guest.log && break
+		kill -0 $GUEST 2>/dev/null || break
+		sleep 0.5
+	done
+	QPID=$(cat $W/qemu.pid 2>/dev/null)
+	echo "QEMU pid $QPID"
+	grep -q "^guest: ready" $W/guest.log || { cat $W/guest.log; return 1; }
+}
+check "$REL: a nested guest under the stock QEMU runs, its agent waits" start_guest
+
+qemu_state() {
+	kill -0 "$QPID" || { echo "QEMU $QPID is gone"; return 1; }
+	echo "devices: $($QMPCMD $QMP qom-list '{"path": "/machine/peripheral"}' |
+		python3 -c 'import json, sys
+print(" ".join(sorted(d["name"] for d in json.load(sys.stdin))))')"
+	echo "vhost-vdpa fds: $(ls -l /proc/$QPID/fd | grep -c /dev/vhost-vdpa)"
+	echo "vDPA devices: $(vdpa_devs)"
+}
+
+# attach NAME OUT [-d]: attached (auto), the agent runs
+attach() {
+	local name=$1 out=$2 t a t0
+	shift 2
+	t0=$(date +%s)
+	"$VT" record --attach $QMP -o $out -N $name -q -e sched:sched_switch \
+		"$@" > $W/$name.log 2>&1 &
+	RECORD=$!
+	for t in $(seq 240); do
+		a=$("$VT" list 2>/dev/null | awk -v n=$name '$2 == n {print $9}')
+		[ "$a" = running ] && break
+		case $a in error|gone|silent) break ;; esac
+		kill -0 $RECORD 2>/dev/null || [ "$1" = -d ] || break
+		sleep 0.5
+	done
+	echo "agent $a $(($(date +%s) - t0)) s after the attach request"
+	cat $W/$name.log
+	qemu_state
+	[ "$a" = running ] &&
+		grep -q "front end vdpa (vDPA device vt-$name on /dev/vhost-vdpa-" \
+			$W/$name.log &&
+		qemu_state | grep -q "^devices: .*vtrace" &&
+		qemu_state | grep -qx "vhost-vdpa fds: 1" ||
+		{ tail -n 30 $W/traced.log; tail -n 30 $W/guest.log; return 1; }
+}
+
+BEFORE=
+attach1() {
+	BEFORE=$(qemu_state) && echo "before: $BEFORE" &&
+		attach va $W/a1 && IO1=$(qemu_io $QPID) && BY1=$(total_bytes va)
+}
+check "$REL: attach (auto: qom-list-types picks vdpa; add-fd, device_add): the agent finds its ports" attach1
+
+# stop: files complete, device unplugged and the vDPA device deleted
+stop_detach() {
+	local name=$1 out=$2 rc s
+	"$VT" stop $name > $W/$name.stop 2>&1
+	rc=$?
+	cat $W/$name.stop
+	s=$(qemu_state)
+	echo "after: $s"
+	[ "$rc" = 0 ] && grep -q "device vtrace[0-9]* detached" $W/$name.stop &&
+		grep -q "agent=stopped" $out/stats &&
+		[ "$s" = "$BEFORE" ] || { tail -n 30 $W/traced.log; return 1; }
+}
+
+attach_stop() {
+	sleep 5
+	IO2=$(qemu_io $QPID)
+	BY2=$(total_bytes va)
+	stop_detach va $W/a1 && wait $RECORD &&
+		io_none "$IO1" "$IO2" "$(awk -v a=$BY1 -v b=$BY2 'BEGIN {print b - a}')"
+}
+check "$REL: attach: stop detaches (device_del, VDPA_DEL): QEMU as before; its /proc/PID/io moved none of the trace bytes" attach_stop
+
+check "$REL: attach: stock trace-cmd reads DIR/trace.dat: sched_switch on both CPUs, every event" \
+	tracedat_ok $W/a1 "0 1"
+
+reattach() {
+	attach vb $W/a2 -d || return 1
+	sleep 2
+	kill -KILL $DAEMON
+	wait $DAEMON 2> /dev/null
+	start_daemon || return 1
+	"$VT" status vb
+	"$VT" status vb | grep -q "taken over after a daemon restart" ||
+		{ last_log; return 1; }
+	sleep 1
+	stop_detach vb $W/a2 && tracedat_ok $W/a2 "0 1"
+}
+check "$REL: attach again; daemon SIGKILLed, restarted (VDPA_CTL by name); stop: trace.dat, detached, QEMU as before" reattach
+
+guest_end() {
+	wait $GUEST
+	local grc=$?
+	echo "guestrun exited $grc"
+	grep -v '^\[' $W/guest.log | grep "^guest:"
+	[ "$grc" = 0 ] && grep -q "^guest: done" $W/guest.log &&
+		grep -q "^guest: the device is gone (2)" $W/guest.log
+}
+check "$REL: the guest saw the device come and go twice, ran on, ends itself" guest_end
+check "$REL: daemon exits, module unloads" finish_daemon
+
+echo "traced_vdpa.sh: ${SECONDS} s"
+exit $FAILED
