@@ -3,7 +3,8 @@
 #
 # Usage: tools/dev/vm/mkinitramfs.sh host|guest RELEASE OUT.cpio.gz
 #   host:  modules to mount the dev machine's root over 9p (virtio_pci,
-#          9pnet_virtio, 9p); init is tools/dev/vm/init-host.
+#          9pnet_virtio, 9p) and overlay (vmrun --writable-root) where the
+#          kernel has it; init is tools/dev/vm/init-host.
 #   guest: the stock virtio-console driver (virtio_pci, virtio_console);
 #          init is tools/dev/vm/init-guest.
 # Modules come from the kernel unpacked in $BUILD/kernels/RELEASE
@@ -18,7 +19,13 @@ rel=$2
 out=$3
 
 case "$kind" in
-host)	mods="virtio_pci 9pnet_virtio 9p" ;;
+host)	mods="virtio_pci 9pnet_virtio 9p"
+	# The debug kernel (tools/dev/debug-kernel.sh) may have no overlay.
+	if modprobe -d "$build/kernels/$rel" -S "$rel" --show-depends overlay \
+		>/dev/null 2>&1; then
+		mods="$mods overlay"
+	fi
+	;;
 guest)	mods="virtio_pci virtio_console" ;;
 *)	echo "mkinitramfs: kind must be host or guest" >&2; exit 1 ;;
 esac
