@@ -37,7 +37,9 @@ deps:
 
 # One line per kernel: "release series".
 modules:
-	@tools/dev/kernels.sh | while read -r rel series; do \
+	@k=$$(tools/dev/kernels.sh); \
+	if [ -z "$$k" ]; then tools/dev/kernels.sh --why >&2; exit 1; fi; \
+	echo "$$k" | while read -r rel series; do \
 		tools/dev/build-module.sh $(BUILD) $$rel $$series || exit 1; \
 	done
 

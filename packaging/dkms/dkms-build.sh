@@ -2,6 +2,8 @@
 # Build vhost_trace.ko under DKMS (dkms.conf), or clean.
 #   dkms-build.sh build KERNELVER KERNEL_BUILD_DIR
 #   dkms-build.sh clean
+# By hand, in the source tree, for the running kernel:
+#   sh packaging/dkms/dkms-build.sh build $(uname -r) /lib/modules/$(uname -r)/build
 #
 # vhost_trace.ko includes the kernel's private drivers/vhost/vhost.h, which
 # no headers package ships; it must be the same kernel version as the
@@ -18,11 +20,19 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-out=$here/vhost-src/drivers/vhost
+# Installed for DKMS, this script sits beside Kbuild; in the source tree
+# (packaging/dkms/) it builds the tree two levels up, into build/own-kernel.
+if [ ! -f "$here/Kbuild" ] && [ -f "$here/../../Kbuild" ]; then
+	here=$(cd "$here/../.." && pwd)
+	gen=$here/build/own-kernel
+else
+	gen=$here
+fi
+out=$gen/vhost-src/drivers/vhost
 
 if [ "$1" = clean ]; then
-	rm -rf "$here/vhost-src"
-	find "$here" \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+	rm -rf "$gen/vhost-src"
+	find "$here/vhost-trace" \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name 'modules.order' \
 		-o -name 'Module.symvers' \) -delete
 	exit 0
@@ -56,7 +66,7 @@ EOH
 }
 
 [ -d "$kdir" ] || refuse "No kernel headers at $kdir (Debian: apt install linux-headers-$kver)."
-rm -rf "$here/vhost-src"
+rm -rf "$gen/vhost-src"
 mkdir -p "$out"
 
 # 1. a full tree (own kernel): its vhost.h is by definition this kernel's
@@ -97,7 +107,7 @@ else
 		       "dkms install vhost-trace/@VERSION@ -k $kver."
 	tarball=/usr/src/$src.tar.xz
 	[ -f "$tarball" ] || refuse "$src is installed but $tarball is missing."
-	tmp=$here/vhost-src/tmp
+	tmp=$gen/vhost-src/tmp
 	mkdir -p "$tmp"
 	tar -xJf "$tarball" -C "$tmp" --strip-components=1 \
 		"$src/Makefile" "$src/drivers/vhost/vhost.h" ||

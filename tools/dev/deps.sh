@@ -25,8 +25,12 @@ TRACE_PKGS="trace-cmd libtracefs-dev libtraceevent-dev liburcu-dev
 # vhost-traced parses QMP with jansson; the fuzz targets (selftests/fuzz)
 # are libFuzzer programs built by clang with ASan and UBSan.
 HOSTILE_PKGS="libjansson-dev clang libclang-rt-14-dev"
+# make deb (packaging/debian): debhelper and dh_dkms (no dkms: DKMS runs
+# only inside the host VM of the package test, from a downloaded .deb);
+# the full QEMU (make qemu-full) needs libslirp for -netdev user.
+PKG_PKGS="debhelper dh-dkms libslirp-dev"
 PKGS="$KERNEL_PKGS $BUILD_PKGS $QEMU_BUILD_PKGS $RUN_PKGS $TRACE_PKGS
-	$HOSTILE_PKGS"
+	$HOSTILE_PKGS $PKG_PKGS"
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
