@@ -17,6 +17,8 @@
 #   make deb        Debian packages in $(BUILD)/deb (packaging/debian)
 #   make qemu-full  the full QEMU (q35, virtio-blk/net, ...) with
 #                   vhost-trace-pci, for vhost-trace-qemu (qemu-glue/build.sh)
+#   make check-qemu-full  it, packaged, boots a q35 guest from virtio-blk
+#                   with virtio-net, traced (selftests/vm/qemu_full.sh)
 #
 # Supported kernels are discovered from the installed packages
 # (tools/dev/kernels.sh); everything built goes to $(BUILD).
@@ -28,7 +30,7 @@ KERNELS = $(shell tools/dev/kernels.sh)
 
 .PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench checkpatch clean fuzz
 .PHONY: debug-kernel check-debug fuzz-ring
-.PHONY: install install-agent install-dkms deb qemu-full
+.PHONY: install install-agent install-dkms deb qemu-full check-qemu-full
 
 all: modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced
 
@@ -119,6 +121,11 @@ debug-kernel:
 
 check-debug:
 	@STAGES=debug selftests/check.sh
+
+# The full QEMU built, packaged and booting a q35 guest from virtio-blk with
+# virtio-net, traced (not in make check: its build alone takes ~6 min).
+check-qemu-full:
+	@STAGES=qemufull selftests/check.sh
 
 # The randomized hostile driver for longer: FUZZ_TIME seconds (one
 # episode: FUZZ_SEED=N), then a kmemleak scan, on the debug kernel.
