@@ -91,6 +91,12 @@ check "$REL: disk image (mke2fs -d, ext4) and initrd" mkdisk
 
 check "$REL: vhost-traced starts" start_daemon
 
+kvm_dev() {
+	[ -e /dev/kvm ] || modprobe kvm_amd 2>/dev/null || modprobe kvm_intel
+	[ -c /dev/kvm ]
+}
+check "$REL: /dev/kvm (kvm_amd) for the nested guest" kvm_dev
+
 record() {
 	local t a
 	cat > $W/q35.sh <<EOF2
@@ -113,6 +119,7 @@ EOF2
 		a=$("$VT" list 2>/dev/null | awk '$2 == "q35" {print $9}')
 		[ "$a" = running ] && break
 		case $a in error|gone|silent) break ;; esac
+		"$VT" list 2>/dev/null | awk '$2 == "q35" {print $3}' | grep -qx ended && break
 		sleep 0.5
 	done
 	for t in $(seq 60); do
