@@ -9,6 +9,16 @@
 #   make demo       the main job on its built-in default (see README)
 #   make deps       only install dependencies (apt, QEMU source)
 #   make checkpatch kernel coding style of vhost-trace/
+#   make install    the host side: vhost-traced, vhost-trace, vhost-trace-dat,
+#                   man pages, udev rule, modules-load.d, systemd unit,
+#                   sysusers.d, the module's source for DKMS
+#                   (PREFIX=/usr/local, DESTDIR honoured)
+#   make install-agent  the guest side: trace-agent, its unit, udev rule
+#   make deb        Debian packages in $(BUILD)/deb (packaging/debian)
+#   make qemu-full  the full QEMU (q35, virtio-blk/net, ...) with
+#                   vhost-trace-pci, for vhost-trace-qemu (qemu-glue/build.sh)
+#   make check-qemu-full  it, packaged, boots a q35 guest from virtio-blk
+#                   with virtio-net, traced (selftests/vm/qemu_full.sh)
 #
 # Supported kernels are discovered from the installed packages
 # (tools/dev/kernels.sh); everything built goes to $(BUILD).
@@ -20,6 +30,7 @@ KERNELS = $(shell tools/dev/kernels.sh)
 
 .PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench bench-transports bench-tools checkpatch clean fuzz
 .PHONY: debug-kernel check-debug fuzz-ring
+.PHONY: install install-agent install-dkms deb qemu-full check-qemu-full
 
 all: modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced
 
@@ -28,7 +39,9 @@ deps:
 
 # One line per kernel: "release series".
 modules:
-	@tools/dev/kernels.sh | while read -r rel series; do \
+	@k=$$(tools/dev/kernels.sh); \
+	if [ -z "$$k" ]; then tools/dev/kernels.sh --why >&2; exit 1; fi; \
+	echo "$$k" | while read -r rel series; do \
 		tools/dev/build-module.sh $(BUILD) $$rel $$series || exit 1; \
 	done
 
@@ -45,6 +58,11 @@ selftests:
 
 qemu:
 	@qemu-glue/build.sh $(BUILD)
+
+# The QEMU that runs normal VMs (every default device) with vhost-trace-pci:
+# installed as qemu-system-x86_64-vhost-trace beside the distribution's.
+qemu-full:
+	@nice qemu-glue/build.sh $(BUILD) full
 
 # The code the guest agent and the host tools share: libvt.a.
 libvt:
@@ -103,6 +121,11 @@ debug-kernel:
 
 check-debug:
 	@STAGES=debug selftests/check.sh
+
+# The full QEMU built, packaged and booting a q35 guest from virtio-blk with
+# virtio-net, traced (not in make check: its build alone takes ~6 min).
+check-qemu-full:
+	@STAGES=qemufull selftests/check.sh
 
 # The randomized hostile driver for longer: FUZZ_TIME seconds (one
 # episode: FUZZ_SEED=N), then a kmemleak scan, on the debug kernel.
@@ -170,3 +193,79 @@ checkpatch:
 
 clean:
 	rm -rf $(BUILD)
+
+# Installation. The system's integration directories (udev, systemd,
+# sysusers.d, modules-load.d) are where udev and systemd look, whatever
+# PREFIX is (systemd reads /usr/local/lib/systemd/system too; udev reads
+# no /usr/local directory). Override them on the command line if needed.
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/vhost-trace
+pkgvar = $(or $(shell pkg-config --variable=$(2) $(1) 2>/dev/null),$(3))
+UDEVRULESDIR ?= $(call pkgvar,udev,udevdir,/usr/lib/udev)/rules.d
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(call pkgvar,systemd,systemdsystemunitdir,/usr/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(call pkgvar,systemd,sysusersdir,/usr/lib/sysusers.d)
+MODULESLOADDIR ?= $(call pkgvar,systemd,modulesloaddir,/usr/lib/modules-load.d)
+DKMSDIR ?= /usr/src/vhost-trace-$(VERSION)
+INSTALL ?= install
+
+install: libvt tracedat traced install-dkms
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(MODULESLOADDIR)
+	$(INSTALL) -m 0755 $(BUILD)/tools/vhost-traced $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 $(BUILD)/tools/vhost-trace \
+		$(BUILD)/tracedat/vhost-trace-dat $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 tools/man/vhost-trace.1 tools/man/vhost-trace-dat.1 \
+		$(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 tools/man/vhost-traced.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 packaging/udev/60-vhost-trace.rules \
+		$(DESTDIR)$(UDEVRULESDIR)/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/systemd/vhost-traced.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/vhost-traced.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/vhost-traced.service
+	$(INSTALL) -m 0644 packaging/sysusers.conf \
+		$(DESTDIR)$(SYSUSERSDIR)/vhost-trace.conf
+	$(INSTALL) -m 0644 packaging/modules-load.conf \
+		$(DESTDIR)$(MODULESLOADDIR)/vhost-trace.conf
+	@echo "installed; as root: systemd-sysusers vhost-trace.conf;" \
+		"dkms install vhost-trace/$(VERSION); modprobe vhost_trace;" \
+		"systemctl daemon-reload; systemctl enable --now vhost-traced"
+
+# The module's source where DKMS takes it (dkms add vhost-trace/VERSION).
+install-dkms:
+	$(INSTALL) -d $(DESTDIR)$(DKMSDIR)/vhost-trace/uapi/linux
+	$(INSTALL) -m 0644 Kbuild $(DESTDIR)$(DKMSDIR)/
+	$(INSTALL) -m 0644 vhost-trace/Kbuild vhost-trace/*.[ch] \
+		$(DESTDIR)$(DKMSDIR)/vhost-trace/
+	$(INSTALL) -m 0644 vhost-trace/uapi/linux/vhost_trace.h \
+		$(DESTDIR)$(DKMSDIR)/vhost-trace/uapi/linux/
+	sed 's|@VERSION@|$(VERSION)|g' packaging/dkms/dkms-build.sh \
+		> $(DESTDIR)$(DKMSDIR)/dkms-build.sh
+	sed 's|@VERSION@|$(VERSION)|g' packaging/dkms/dkms.conf.in \
+		> $(DESTDIR)$(DKMSDIR)/dkms.conf
+	chmod 0755 $(DESTDIR)$(DKMSDIR)/dkms-build.sh
+	chmod 0644 $(DESTDIR)$(DKMSDIR)/dkms.conf
+
+# The guest agent (in the guest): binary, man page, unit, udev rule.
+install-agent: guest
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) -m 0755 $(BUILD)/guest/trace-agent $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 tools/man/trace-agent.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 packaging/udev/60-trace-agent.rules \
+		$(DESTDIR)$(UDEVRULESDIR)/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/systemd/trace-agent.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/trace-agent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/trace-agent.service
+
+# Debian packages (packaging/debian, debhelper): vhost-trace,
+# vhost-trace-dkms, vhost-trace-agent, and vhost-trace-qemu when
+# $(BUILD)/qemu/full is built (make qemu-full). Output: $(BUILD)/deb/*.deb.
+deb:
+	@packaging/deb.sh $(BUILD)

@@ -2,11 +2,18 @@
 # Build qemu-system-x86_64 from Debian's QEMU source with the vhost-trace
 # patch series (qemu-glue/patches/series) applied.
 #
-# Usage: qemu-glue/build.sh BUILD_DIR
+# Usage: qemu-glue/build.sh BUILD_DIR [test|full]
 #   BUILD_DIR/qemu/src    pristine source (unpacked by tools/dev/deps.sh)
 #   BUILD_DIR/qemu/tree   source with the series applied
-#   BUILD_DIR/qemu/build  meson build tree; the binary is
-#                         BUILD_DIR/qemu/build/qemu-system-x86_64
+#   BUILD_DIR/qemu/build  meson build tree of the test build (default);
+#                         the binary is BUILD_DIR/qemu/build/qemu-system-x86_64
+#   BUILD_DIR/qemu/full   meson build tree of the full build (full): a
+#                         system emulator that runs normal VMs (every
+#                         default device: q35, virtio-blk, virtio-net with
+#                         -netdev user, VGA/VNC; KVM and TCG) plus
+#                         vhost-trace-pci, configured for /usr and Debian's
+#                         firmware paths; `make deb` packages it as
+#                         /usr/bin/qemu-system-x86_64-vhost-trace
 # The tree is re-made only when the series changes, and ninja rebuilds
 # only what changed.
 set -euo pipefail
@@ -16,9 +23,14 @@ top=$(cd "$here/.." && pwd)
 # The uapi the device uses, installed where QEMU keeps kernel headers.
 uapi=$top/vhost-trace/uapi/linux/vhost_trace.h
 build=$(cd "$1" && pwd)
+variant=${2:-test}
 src=$build/qemu/src
 tree=$build/qemu/tree
-obj=$build/qemu/build
+case "$variant" in
+test)	obj=$build/qemu/build ;;
+full)	obj=$build/qemu/full ;;
+*)	echo "qemu-glue: unknown variant '$variant' (test or full)" >&2; exit 2 ;;
+esac
 series=$here/patches/series
 
 if [ ! -f "$src/.unpacked" ]; then
@@ -75,6 +87,21 @@ config=(--meson=/usr/bin/meson
 	--enable-kvm --disable-tcg --enable-vhost-kernel
 	--disable-docs --disable-install-blobs --disable-werror
 	--disable-debug-info)
+# The shipped build: every default device of x86_64 (the series adds
+# vhost-trace-pci to them, CONFIG_VHOST_TRACE default y), KVM and TCG,
+# user networking (libslirp), VNC, vhost-net; Debian's firmware (seabios,
+# ipxe-qemu, qemu-system-data) found where Debian's own QEMU finds it.
+if [ "$variant" = full ]; then
+	config=(--meson=/usr/bin/meson
+		--target-list=x86_64-softmmu
+		--prefix=/usr --sysconfdir=/etc --localstatedir=/var
+		--firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+		--without-default-features
+		--enable-kvm --enable-tcg --enable-vhost-kernel --enable-vhost-net
+		--enable-slirp --enable-vnc
+		--disable-docs --disable-install-blobs --disable-werror
+		--disable-debug-info)
+fi
 
 # A build tree configured otherwise is made anew.
 if [ "$(cat "$obj/.configure-args" 2>/dev/null)" != "${config[*]}" ]; then

@@ -4,8 +4,9 @@
 # the last line is "N passed, N failed"; non-zero exit on any failure.
 #
 # STAGES (space separated) picks stages: deps build guards libvt tracedat fuzz
-# module nested qemu agent traced libvirt vdpa debug.
-# Default: all of them but debug (make check-debug).
+# module nested qemu agent traced libvirt vdpa pkg qemufull debug.
+# Default: all of them but pkg (STAGES=pkg, until its VM run is verified
+# in full), qemufull (make check-qemu-full) and debug (make check-debug).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -294,6 +295,8 @@ stage_traced() {
 # destroyed while traced.
 stage_libvirt() {
 	in_vm_writable oldest traced_libvirt.sh
+}
+
 # The vDPA front end with a stock QEMU (issue 17): Debian's QEMU 10.0 from
 # bookworm-backports unpacked into the build directory, linux's upstream
 # virtio-trace agent (with its EAGAIN fix) built; then in the host VM on
@@ -308,6 +311,93 @@ stage_vdpa() {
 	run "upstream virtio-trace agent builds (EAGAIN fix)" \
 		"$top/tools/dev/virtio-trace-agent.sh" "$BUILD"
 	in_vm all traced_vdpa.sh
+}
+
+# The packages (make deb: packaging/debian) on a host as a user would have
+# them, in a host VM of its own with a writable root (vmrun -w: an overlay
+# over the dev machine's root; nothing reaches this machine), on the
+# oldest kernel: dpkg -i with Debian's dkms (downloaded, never installed
+# here), DKMS's build, modules-load.d, the udev rule, the group, the
+# daemon as its unit starts it, a group member recording a guest whose
+# agent starts from its installed rule and unit, dpkg --purge and nothing
+# left (selftests/vm/pkg_install.sh).
+fetch_dkms() {
+	mkdir -p "$BUILD/pkgdeps" && chmod 0777 "$BUILD/pkgdeps" &&
+	(cd "$BUILD/pkgdeps" && { ls dkms_*.deb 2>/dev/null ||
+		apt-get download -q dkms; }) && ls "$BUILD/pkgdeps"/dkms_*.deb
+}
+# make install and install-agent into a DESTDIR: every file where it
+# belongs, the units naming the installed programs
+install_tree() {
+	local d f missing=""
+	d=$(mktemp -d)
+	make -s -C "$top" install install-agent DESTDIR="$d" > /dev/null || return 1
+	for f in /usr/local/sbin/vhost-traced /usr/local/bin/vhost-trace \
+		/usr/local/bin/vhost-trace-dat /usr/local/sbin/trace-agent \
+		/usr/local/share/man/man1/vhost-trace.1 \
+		/usr/local/share/man/man1/vhost-trace-dat.1 \
+		/usr/local/share/man/man8/vhost-traced.8 \
+		/usr/local/share/man/man8/trace-agent.8 \
+		/usr/local/lib/systemd/system/vhost-traced.service \
+		/usr/local/lib/systemd/system/trace-agent.service \
+		/usr/src/vhost-trace-0.1.0/dkms.conf /usr/lib/sysusers.d/vhost-trace.conf \
+		/usr/lib/modules-load.d/vhost-trace.conf; do
+		[ -f "$d$f" ] || missing="$missing $f"
+	done
+	ls "$d"/*/udev/rules.d/60-vhost-trace.rules || missing="$missing 60-vhost-trace.rules"
+	grep -q '^ExecStart=/usr/local/sbin/vhost-traced ' \
+		"$d/usr/local/lib/systemd/system/vhost-traced.service" ||
+		missing="$missing ExecStart"
+	rm -rf "$d"
+	echo "missing:${missing:- nothing}"
+	[ -z "$missing" ]
+}
+
+# The packaged module source built as DKMS builds it (dkms-build.sh) for
+# the newest kernel, and refused for a kernel without its vhost.h.
+dkms_tree() {
+	local d rel out rc
+	d=$(mktemp -d)
+	rel=$(kernels_of newest)
+	dpkg-deb -x "$BUILD"/deb/vhost-trace-dkms_*.deb "$d" || return 1
+	(cd "$d"/usr/src/vhost-trace-* &&
+		sh ./dkms-build.sh build "$rel" "/usr/src/linux-headers-$rel" > make.log 2>&1 &&
+		modinfo -F vhost_src vhost-trace/vhost_trace.ko) || { cat "$d"/usr/src/*/make.log; rm -rf "$d"; return 1; }
+	mkdir "$d/nokernel"
+	out=$(cd "$d"/usr/src/vhost-trace-* &&
+		sh ./dkms-build.sh build 9.9.9-none "$d/nokernel" 2>&1)
+	rc=$?
+	echo "$out"
+	rm -rf "$d"
+	[ "$rc" != 0 ] && echo "$out" | grep -q "cannot build vhost_trace.ko for kernel 9.9.9-none"
+}
+
+stage_pkg() {
+	local rel s
+	run "make install, install-agent (DESTDIR): every file in place" install_tree
+	run "make deb: vhost-trace, vhost-trace-dkms, vhost-trace-agent" \
+		make -s -C "$top" deb
+	run "vhost-trace-dkms's tree builds as DKMS does; a kernel without vhost.h is refused" \
+		dkms_tree
+	run "Debian's dkms .deb downloaded (apt-get download)" fetch_dkms
+	rel=$(kernels_of oldest)
+	s=$SECONDS
+	echo "# stage vm $rel (writable root): pkg_install.sh"
+	run_vm "vm $rel pkg" "$top/tools/dev/vmrun" -w -k "$rel" -t 1200 -s 600 -- \
+		"$top/selftests/vm/pkg_install.sh"
+	echo "# stage vm $rel pkg took $((SECONDS - s))s"
+}
+
+# The shipped QEMU (make qemu-full: every default device plus
+# vhost-trace-pci, ~6 min to build on 2 cores, which make check's budget
+# has no room for): packaged by make deb as vhost-trace-qemu, it boots a
+# q35 guest from a virtio-blk disk with virtio-net (user), traced through
+# the daemon (selftests/vm/qemu_full.sh). Not in the default STAGES:
+# `make check-qemu-full`.
+stage_qemufull() {
+	run "the full QEMU builds (qemu-glue/build.sh full)" make -s -C "$top" qemu-full
+	run "make deb: with vhost-trace-qemu" make -s -C "$top" deb
+	in_vm oldest qemu_full.sh
 }
 
 # The debug kernel (tools/dev/debug-kernel.sh: Debian's 6.12 source with
@@ -341,7 +431,7 @@ stage_debug() {
 		kmemleak.sh
 }
 
-for s in deps build guards libvt tracedat fuzz module nested qemu agent traced libvirt vdpa debug; do
+for s in deps build guards libvt tracedat fuzz module nested qemu agent traced libvirt vdpa pkg qemufull debug; do
 	has_stage "$s" && stage "$s"
 done
 run_vm_queues

@@ -4,7 +4,32 @@
 # of an installed linux-source-<series>. One line each:
 #   <release> <series>
 # e.g. "6.1.0-56-amd64 6.1". Nothing is hard-coded: new ABIs are found.
+#
+# tools/dev/kernels.sh --why: when it lists nothing, say what is missing
+# (another distribution, no headers, no linux-source of their version).
 set -euo pipefail
+
+if [ "${1:-}" = --why ]; then
+	exec >&2
+	echo "kernels: no kernel to build vhost_trace.ko for."
+	if ! command -v dpkg-query > /dev/null; then
+		echo "kernels: this is not a Debian system: kernels are found from" \
+		     "Debian's packages (linux-headers-<release> and" \
+		     "linux-source-<series> of the same version)."
+		echo "kernels: on another distribution build against the running" \
+		     "kernel's full source tree (vhost.h and vhost_src_version.h):"
+		echo "  sh packaging/dkms/dkms-build.sh build \$(uname -r) /lib/modules/\$(uname -r)/build"
+		echo "kernels: README, \"Other distributions and kernels\"."
+		exit 1
+	fi
+	dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'linux-source-*' \
+		'linux-headers-*-amd64' 2>/dev/null |
+		awk '$NF == "installed" {print "kernels: installed: " $1 " " $2}'
+	echo "kernels: needed: linux-headers-<release> (amd64) and linux-source-<series>" \
+	     "of exactly the same version (vhost.h comes from linux-source;" \
+	     "tools/dev/deps.sh installs both series of Debian 12)."
+	exit 1
+fi
 
 dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'linux-source-*' \
 	'linux-headers-*-amd64' 2>/dev/null |
