@@ -675,7 +675,7 @@ static int vt_vdpa_setup(struct vt_vdpa *vd, const char *name, u32 nports)
 	vd->nvqs = 2 * nports + VT_Q_PORTS;
 	mutex_init(&vd->lock);
 	spin_lock_init(&vd->work_lock);
-	vhost_iotlb_init(&vd->iotlb, 0, 0);
+	vhost_iotlb_init(&vd->iotlb, VT_IOTLB_ENTRIES, 0);
 	vt_core_init(&vd->core, &vt_vdpa_core_ops);
 	vd->config.max_nr_ports = (__force __virtio32)cpu_to_le32(nports + 1);
 

@@ -26,6 +26,11 @@
 #define VT_VDPA_MAX_SEGS	UIO_MAXIOV
 /* Port 0's buffers in the module, each direction. */
 #define VT_VDPA_P0_FIFO		(64 * 1024)
+/*
+ * Ranges the device's map holds at most (as vhost_vdpa's own): an iotlb
+ * initialized with a limit of 0 refuses every range.
+ */
+#define VT_IOTLB_ENTRIES	2048
 
 /* Virtio-console queues: port 0 in/out, control in/out, then ports. */
 enum {
