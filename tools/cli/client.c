@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vt_conn.h"
 #include "client.h"
 
 int client_open(const char *path)
@@ -55,23 +56,7 @@ static int read_some(int fd, struct vt_buf *in)
 /* send(), with passfd (when >= 0) going along with the first byte */
 static ssize_t send_fd(int fd, const char *p, size_t len, int passfd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} c;
-	struct iovec iov = { (char *)p, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (passfd >= 0) {
-		memset(&c, 0, sizeof(c));
-		mh.msg_control = c.buf;
-		mh.msg_controllen = sizeof(c.buf);
-		c.h.cmsg_level = SOL_SOCKET;
-		c.h.cmsg_type = SCM_RIGHTS;
-		c.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&c.h), &passfd, sizeof(int));
-	}
-	return sendmsg(fd, &mh, MSG_NOSIGNAL);
+	return vt_send_fd(fd, p, len, passfd, MSG_NOSIGNAL);
 }
 
 int client_call(int fd, char *const *argv, int argc, char *const *extra,

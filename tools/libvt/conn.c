@@ -141,3 +141,24 @@ int vt_conn_reply_max(int fd, struct vt_buf *body, int timeout_ms, size_t max)
 	body->p[body->len] = '\0';
 	return ok;
 }
+
+ssize_t vt_send_fd(int sock, const void *p, size_t len, int passfd, int flags)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct iovec iov = { (void *)p, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (passfd >= 0) {
+		memset(&c, 0, sizeof(c));
+		mh.msg_control = c.buf;
+		mh.msg_controllen = sizeof(c.buf);
+		c.h.cmsg_level = SOL_SOCKET;
+		c.h.cmsg_type = SCM_RIGHTS;
+		c.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&c.h), &passfd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, flags);
+}

@@ -4,6 +4,7 @@
 #define VT_CONN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "vt_buf.h"
 
@@ -21,5 +22,10 @@ int vt_conn_reply(int fd, struct vt_buf *body, int timeout_ms);
  * whole reply.
  */
 int vt_conn_reply_max(int fd, struct vt_buf *body, int timeout_ms, size_t max);
+/*
+ * sendmsg() of len bytes on a unix socket, with passfd (when >= 0) going
+ * along with them (SCM_RIGHTS); flags as sendmsg's. Returns sendmsg's.
+ */
+ssize_t vt_send_fd(int sock, const void *p, size_t len, int passfd, int flags);
 
 #endif

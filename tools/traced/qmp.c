@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "qmp.h"
+#include "vt_conn.h"
 #include "vt_time.h"
 
 __attribute__((format(printf, 3, 4)))
@@ -215,28 +216,13 @@ static int wait_answer(struct qmp *q, const char *cmd, struct vt_buf *ret,
 static int send_msg(struct qmp *q, const char *msg, size_t len, int fd,
 		    long deadline)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} c;
 	size_t off = 0;
 	ssize_t r;
 	int err;
 
 	while (off < len) {
-		struct iovec iov = { (char *)msg + off, len - off };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-		if (fd >= 0) {
-			memset(&c, 0, sizeof(c));
-			mh.msg_control = c.buf;
-			mh.msg_controllen = sizeof(c.buf);
-			c.h.cmsg_level = SOL_SOCKET;
-			c.h.cmsg_type = SCM_RIGHTS;
-			c.h.cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(&c.h), &fd, sizeof(int));
-		}
-		r = sendmsg(q->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		r = vt_send_fd(q->fd, msg + off, len - off, fd,
+			       MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r > 0) {
 			off += r;
 			fd = -1;	/* it went with the first bytes */
