@@ -21,7 +21,7 @@ kdir=/usr/src/linux-headers-$rel
 hver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel" 2>/dev/null || true)
 # The debug kernel (tools/dev/debug-kernel.sh) is no package: its build tree
 # and the linux-source version it was built from are in its cache.
-if read -r drel _ ddir < "$build/debug-kernel.release" 2>/dev/null &&
+if read -r drel _ ddir 2>/dev/null < "$build/debug-kernel.release" &&
    [ "$drel" = "$rel" ]; then
 	kdir=$ddir/obj
 	hver=$(cat "$ddir/PACKAGEVERSION")
