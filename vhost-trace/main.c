@@ -259,12 +259,6 @@ static long vhost_trace_ioctl_locked(struct vhost_trace *vt,
 		if (get_user(run, (int __user *)argp))
 			return -EFAULT;
 		return vhost_trace_set_running(vt, run);
-	case VHOST_TRACE_VDPA_ADD:
-	case VHOST_TRACE_VDPA_CTL:
-	case VHOST_TRACE_VDPA_DEL:
-		if (vt->core.nports)
-			return -EINVAL;
-		return vt_vdpa_ioctl(ioctl, argp);
 	default:
 		if (!vhost_trace_core_ioctl(ioctl))
 			return -ENOTTY;
@@ -276,7 +270,26 @@ static long vhost_trace_ioctl(struct file *f, unsigned int ioctl,
 			      unsigned long arg)
 {
 	struct vhost_trace *vt = f->private_data;
+	u32 nports;
 	long r;
+
+	switch (ioctl) {
+	case VHOST_TRACE_VDPA_ADD:
+	case VHOST_TRACE_VDPA_CTL:
+	case VHOST_TRACE_VDPA_DEL:
+		/*
+		 * Not under this device's lock: they touch nothing of it, and
+		 * registering a vDPA device takes vdpa_dev_lock, which `vdpa
+		 * dev del` holds while it takes that device's core lock (one
+		 * lock class for lockdep).
+		 */
+		mutex_lock(&vt->core.lock);
+		nports = vt->core.nports;
+		mutex_unlock(&vt->core.lock);
+		if (nports)
+			return -EINVAL;
+		return vt_vdpa_ioctl(ioctl, (void __user *)arg);
+	}
 
 	mutex_lock(&vt->core.lock);
 	r = vhost_trace_ioctl_locked(vt, ioctl, (void __user *)arg);
