@@ -409,18 +409,14 @@ stage_qemufull() {
 # busy, sink swaps, SIGKILL of the owner; the module unloaded and loaded
 # again after each), the randomized hostile driver (vt_fuzz: the seeds of
 # its earlier reports, then FUZZ_CHECK_TIME s, 60 by default, from a
-# random first seed it prints; `make fuzz-ring` runs it longer), a
-# kmemleak scan. tools/dev/vmrun fails on any KASAN, lockdep, UBSAN or
+# random first seed it prints; `make fuzz-ring` runs it longer), the
+# vDPA layer (vdpa_virtio.sh: virtio_vdpa, hostile vhost_vdpa rings, a
+# smaller stream), a kmemleak scan. tools/dev/vmrun fails on any KASAN, lockdep, UBSAN or
 # kmemleak report in dmesg and prints it. Not in the default STAGES:
 # `make check-debug` (.ci/run runs it after make check).
 FUZZ_SEEDS=95399094,156777839,472066627,759751769,762519086,757335630
 FUZZ_SEEDS=$FUZZ_SEEDS,760763956,761803766,492957258,516235323,464338217
 FUZZ_SEEDS=$FUZZ_SEEDS,493627411,676829500
-# Not yet here: the vDPA layer (vdpa_virtio.sh). On the debug kernel it
-# passes its points but lockdep reports a cycle: mmap_lock (vhost_vdpa's
-# IOTLB update) -> vd->lock (vt_set_map) -> p0_lock (vt_vcons_reset) ->
-# mmap_lock (kfifo_from_user/to_user in vt_vcons_write/read under
-# p0_lock). Port 0's copies must move out of p0_lock first (bounce buffer).
 stage_debug() {
 	local rel series
 	run "debug kernel built or cached (tools/dev/debug-kernel.sh)" \
@@ -433,7 +429,7 @@ stage_debug() {
 		"$top/selftests/vm/suite.sh" "KMEMLEAK=clear kmemleak.sh" \
 		kvm.sh ksft_each.sh \
 		"FUZZ_SEEDS=$FUZZ_SEEDS FUZZ_TIME=${FUZZ_CHECK_TIME:-60} fuzz.sh" \
-		kmemleak.sh
+		"VDPA_PAGES=4096 vdpa_virtio.sh" kmemleak.sh
 }
 
 for s in deps build guards libvt tracedat fuzz module nested qemu agent traced libvirt vdpa pkg qemufull debug; do

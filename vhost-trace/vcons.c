@@ -73,12 +73,70 @@ static void vt_ctl_handle(struct vt_vdpa *vd,
 	}
 }
 
-/* A chain was not what its queue takes: back unread. */
-static int vt_vcons_bad(struct vt_vdpa *vd, struct vt_vring *vq,
-			const struct vt_chain *ch)
+/*
+ * What a queue's handler does with a chain: the bytes it wrote into it,
+ * -EINVAL for a chain the queue does not take (given back unread), or
+ * -EAGAIN to leave it on the ring for now.
+ */
+typedef int (*vt_chain_fn)(struct vt_vdpa *vd, const struct vt_chain *ch);
+
+/*
+ * The walker of the control queues and port 0: up to weight chains of
+ * queue q, each handed to handle, while more (if any) says there is
+ * something to do. Returns how many chains were used.
+ */
+static int vt_vcons_serve(struct vt_vdpa *vd, u32 q, struct vt_chain *ch,
+			  int weight, bool (*more)(struct vt_vdpa *vd),
+			  vt_chain_fn handle)
 {
-	vt_vring_pop(vq);
-	return vt_vring_add_used(vd, vq, ch->head, 0);
+	struct vt_vring *vq = &vd->vqs[q];
+	int n = 0, r;
+
+	while (READ_ONCE(vq->ready) && n < weight && (!more || more(vd))) {
+		r = vt_vring_peek(vd, vq, ch);
+		if (r <= 0) {
+			if (r)
+				vt_vdpa_queue_error(vd);
+			break;
+		}
+		r = handle(vd, ch);
+		if (r == -EAGAIN)
+			break;
+		n++;
+		vt_vring_pop(vq);
+		if (vt_vring_add_used(vd, vq, ch->head, max(r, 0))) {
+			vt_vdpa_queue_error(vd);
+			break;
+		}
+	}
+	return n;
+}
+
+/* One control message from the guest (VT_Q_CTL_TX); ctl_lock held. */
+static int vt_ctl_tx_one(struct vt_vdpa *vd, const struct vt_chain *ch)
+{
+	struct virtio_console_control m;
+
+	if (ch->write_len || ch->read_len < sizeof(m) ||
+	    vt_vring_copy_from(vd, ch, &m, sizeof(m)) != sizeof(m))
+		return -EINVAL;
+	vt_ctl_handle(vd, &m);
+	return 0;
+}
+
+/* The same from the worker under vhost_vdpa: the copy may fault. */
+static int vt_ctl_tx_user(struct vt_vdpa *vd, const struct vt_chain *ch)
+{
+	struct virtio_console_control m;
+	unsigned long flags;
+
+	if (ch->write_len || ch->read_len < sizeof(m) ||
+	    vt_vring_copy_from(vd, ch, &m, sizeof(m)) != sizeof(m))
+		return -EINVAL;
+	spin_lock_irqsave(&vd->cons.ctl_lock, flags);
+	vt_ctl_handle(vd, &m);
+	spin_unlock_irqrestore(&vd->cons.ctl_lock, flags);
+	return 0;
 }
 
 /*
@@ -90,35 +148,12 @@ static int vt_vcons_bad(struct vt_vdpa *vd, struct vt_vring *vq,
  */
 static int vt_ctl_tx(struct vt_vdpa *vd, bool phys)
 {
-	struct vt_vring *vq = &vd->vqs[VT_Q_CTL_TX];
 	struct vt_seg segs[VT_CTL_SEGS];
-	struct virtio_console_control m;
 	struct vt_chain ch = { .segs = segs, .max_segs = VT_CTL_SEGS };
-	unsigned long flags;
-	int n = 0, r;
-	bool ok;
+	int n;
 
-	while (READ_ONCE(vq->ready) && n < VT_CTL_WEIGHT) {
-		r = vt_vring_peek(vd, vq, &ch);
-		if (r <= 0) {
-			if (r)
-				vt_vdpa_queue_error(vd);
-			break;
-		}
-		ok = !ch.write_len && ch.read_len >= sizeof(m) &&
-		     vt_vring_copy_from(vd, &ch, &m, sizeof(m)) == sizeof(m);
-		if (ok && !phys)
-			spin_lock_irqsave(&vd->cons.ctl_lock, flags);
-		if (ok)
-			vt_ctl_handle(vd, &m);
-		if (ok && !phys)
-			spin_unlock_irqrestore(&vd->cons.ctl_lock, flags);
-		n++;
-		if (vt_vcons_bad(vd, vq, &ch)) {
-			vt_vdpa_queue_error(vd);
-			break;
-		}
-	}
+	n = vt_vcons_serve(vd, VT_Q_CTL_TX, &ch, VT_CTL_WEIGHT, NULL,
+			   phys ? vt_ctl_tx_one : vt_ctl_tx_user);
 	if (n == VT_CTL_WEIGHT)
 		vt_vdpa_queue_ctl(vd, VT_Q_CTL_TX);
 	return n;
@@ -140,159 +175,95 @@ void vt_vcons_kick_ctl(struct vt_vdpa *vd)
 	vt_vdpa_queue_ctl(vd, VT_Q_CTL_RX);
 }
 
-/* Our control messages to the guest (VT_Q_CTL_RX). */
-static void vt_ctl_rx(struct vt_vdpa *vd)
+static bool vt_ctl_rx_more(struct vt_vdpa *vd)
 {
-	struct vt_vring *vq = &vd->vqs[VT_Q_CTL_RX];
+	return READ_ONCE(vd->cons.count);
+}
+
+/* Our next control message to the guest (VT_Q_CTL_RX). */
+static int vt_ctl_rx_one(struct vt_vdpa *vd, const struct vt_chain *ch)
+{
 	struct vt_vcons *c = &vd->cons;
 	struct {
 		struct virtio_console_control m;
 		char name[32];
 	} buf;
-	struct vt_chain ch = { .segs = vd->segs, .max_segs = VT_VDPA_MAX_SEGS };
 	unsigned long flags;
 	struct vt_cmsg cm;
-	bool used = false;
-	size_t len, n;
-	int r;
+	size_t len;
 
-	while (vq->ready && READ_ONCE(c->count)) {
-		r = vt_vring_peek(vd, vq, &ch);
-		if (r <= 0) {
-			if (r)
-				vt_vdpa_queue_error(vd);
-			break;
-		}
-		used = true;
-		if (ch.read_len) {
-			if (vt_vcons_bad(vd, vq, &ch))
-				break;
-			continue;
-		}
-		/* only the worker takes messages: the head stays */
-		spin_lock_irqsave(&c->ctl_lock, flags);
-		cm = c->msgs[c->head];
-		spin_unlock_irqrestore(&c->ctl_lock, flags);
-		buf.m.id = (__force __virtio32)cpu_to_le32(cm.id);
-		buf.m.event = (__force __virtio16)cpu_to_le16(cm.event);
-		buf.m.value = (__force __virtio16)cpu_to_le16(cm.value);
-		len = sizeof(buf.m);
-		if (cm.event == VIRTIO_CONSOLE_PORT_NAME) {
-			if (cm.id)
-				n = scnprintf(buf.name, sizeof(buf.name),
-					      "trace-path-cpu%u", cm.id - 1);
-			else
-				n = scnprintf(buf.name, sizeof(buf.name),
-					      "agent-ctl-path");
-			len += n + 1;
-		}
-		n = vt_vring_copy_to(vd, &ch, &buf, len);
-		spin_lock_irqsave(&c->ctl_lock, flags);
-		c->head = (c->head + 1) % c->nmsgs_max;
-		c->count--;
-		spin_unlock_irqrestore(&c->ctl_lock, flags);
-		vt_vring_pop(vq);
-		if (vt_vring_add_used(vd, vq, ch.head, n)) {
-			vt_vdpa_queue_error(vd);
-			break;
-		}
-	}
-	if (used)
-		vt_vring_notify(vd, vq);
+	if (ch->read_len)
+		return -EINVAL;
+	/* only the worker takes messages: the head stays */
+	spin_lock_irqsave(&c->ctl_lock, flags);
+	cm = c->msgs[c->head];
+	spin_unlock_irqrestore(&c->ctl_lock, flags);
+	buf.m.id = (__force __virtio32)cpu_to_le32(cm.id);
+	buf.m.event = (__force __virtio16)cpu_to_le16(cm.event);
+	buf.m.value = (__force __virtio16)cpu_to_le16(cm.value);
+	len = sizeof(buf.m);
+	if (cm.event == VIRTIO_CONSOLE_PORT_NAME && cm.id)
+		len += scnprintf(buf.name, sizeof(buf.name),
+				 "trace-path-cpu%u", cm.id - 1) + 1;
+	else if (cm.event == VIRTIO_CONSOLE_PORT_NAME)
+		len += scnprintf(buf.name, sizeof(buf.name),
+				 "agent-ctl-path") + 1;
+	len = vt_vring_copy_to(vd, ch, &buf, len);
+	spin_lock_irqsave(&c->ctl_lock, flags);
+	c->head = (c->head + 1) % c->nmsgs_max;
+	c->count--;
+	spin_unlock_irqrestore(&c->ctl_lock, flags);
+	return len;
 }
 
-/* Port 0, guest to host: into rx_fifo while it has room for a buffer. */
-static void vt_p0_tx(struct vt_vdpa *vd, void *bounce)
+/*
+ * Port 0, guest to host: into rx_fifo while it has room for a buffer.
+ * The worker is rx_fifo's only writer; the reader takes rd_lock.
+ */
+static int vt_p0_tx_one(struct vt_vdpa *vd, const struct vt_chain *ch)
 {
-	struct vt_vring *vq = &vd->vqs[VT_Q_P0_TX];
 	struct vt_vcons *c = &vd->cons;
-	struct vt_chain ch = { .segs = vd->segs, .max_segs = VT_VDPA_MAX_SEGS };
-	bool used = false;
 	size_t n;
-	int r;
 
-	while (vq->ready) {
-		r = vt_vring_peek(vd, vq, &ch);
-		if (r <= 0) {
-			if (r)
-				vt_vdpa_queue_error(vd);
-			break;
-		}
-		if (ch.write_len || !ch.read_len ||
-		    ch.read_len > VT_VDPA_P0_FIFO) {
-			used = true;
-			if (vt_vcons_bad(vd, vq, &ch))
-				break;
-			continue;
-		}
-		mutex_lock(&c->p0_lock);
-		if (kfifo_avail(&c->rx_fifo) < ch.read_len) {
-			/* the reader makes room, and kicks the queue */
-			mutex_unlock(&c->p0_lock);
-			break;
-		}
-		n = vt_vring_copy_from(vd, &ch, bounce, ch.read_len);
-		kfifo_in(&c->rx_fifo, (u8 *)bounce, n);
-		mutex_unlock(&c->p0_lock);
-		wake_up_interruptible_all(&c->p0_wait);
-		used = true;
-		vt_vring_pop(vq);
-		if (vt_vring_add_used(vd, vq, ch.head, 0)) {
-			vt_vdpa_queue_error(vd);
-			break;
-		}
-	}
-	if (used)
-		vt_vring_notify(vd, vq);
+	if (ch->write_len || !ch->read_len || ch->read_len > VT_VDPA_P0_FIFO)
+		return -EINVAL;
+	if (kfifo_avail(&c->rx_fifo) < ch->read_len)
+		return -EAGAIN;	/* the reader makes room, and kicks */
+	n = vt_vring_copy_from(vd, ch, c->bounce, ch->read_len);
+	kfifo_in(&c->rx_fifo, (u8 *)c->bounce, n);
+	wake_up_interruptible_all(&c->p0_wait);
+	return 0;
 }
 
 /*
  * Port 0, host to guest: tx_fifo into the guest's buffers, while the
  * guest has the port open (its driver discards what comes for a closed
- * port; like QEMU's chardev, the bytes wait for the next open).
+ * port; like QEMU's chardev, the bytes wait for the next open). The
+ * worker is tx_fifo's only reader; writers take wr_lock.
  */
-static void vt_p0_rx(struct vt_vdpa *vd, void *bounce)
+static bool vt_p0_rx_more(struct vt_vdpa *vd)
 {
-	struct vt_vring *vq = &vd->vqs[VT_Q_P0_RX];
-	struct vt_vcons *c = &vd->cons;
-	struct vt_chain ch = { .segs = vd->segs, .max_segs = VT_VDPA_MAX_SEGS };
-	bool used = false;
-	unsigned int n;
-	int r;
+	return READ_ONCE(vd->cons.guest_open) &&
+	       !kfifo_is_empty(&vd->cons.tx_fifo);
+}
 
-	while (vq->ready && READ_ONCE(c->guest_open) &&
-	       !kfifo_is_empty(&c->tx_fifo)) {
-		r = vt_vring_peek(vd, vq, &ch);
-		if (r <= 0) {
-			if (r)
-				vt_vdpa_queue_error(vd);
-			break;
-		}
-		used = true;
-		if (ch.read_len || !ch.write_len) {
-			if (vt_vcons_bad(vd, vq, &ch))
-				break;
-			continue;
-		}
-		mutex_lock(&c->p0_lock);
-		n = kfifo_out(&c->tx_fifo, (u8 *)bounce,
-			      min_t(u64, ch.write_len, VT_VDPA_P0_FIFO));
-		mutex_unlock(&c->p0_lock);
-		wake_up_interruptible_all(&c->p0_wait);
-		n = vt_vring_copy_to(vd, &ch, bounce, n);
-		vt_vring_pop(vq);
-		if (vt_vring_add_used(vd, vq, ch.head, n)) {
-			vt_vdpa_queue_error(vd);
-			break;
-		}
-	}
-	if (used)
-		vt_vring_notify(vd, vq);
+static int vt_p0_rx_one(struct vt_vdpa *vd, const struct vt_chain *ch)
+{
+	struct vt_vcons *c = &vd->cons;
+	unsigned int n;
+
+	if (ch->read_len || !ch->write_len)
+		return -EINVAL;
+	n = kfifo_out(&c->tx_fifo, (u8 *)c->bounce,
+		      min_t(u64, ch->write_len, VT_VDPA_P0_FIFO));
+	wake_up_interruptible_all(&c->p0_wait);
+	return vt_vring_copy_to(vd, ch, c->bounce, n);
 }
 
 /* The worker: the control queues and port 0. phys: virtio_vdpa. */
 void vt_vcons_work(struct vt_vdpa *vd, bool phys)
 {
+	struct vt_chain ch = { .segs = vd->segs, .max_segs = VT_VDPA_MAX_SEGS };
 	unsigned long flags;
 	int n;
 
@@ -306,9 +277,14 @@ void vt_vcons_work(struct vt_vdpa *vd, bool phys)
 	/* a kick served in place left its interrupt to the worker */
 	if (n || phys)
 		vt_vring_notify(vd, &vd->vqs[VT_Q_CTL_TX]);
-	vt_ctl_rx(vd);
-	vt_p0_tx(vd, vd->cons.bounce);
-	vt_p0_rx(vd, vd->cons.bounce);
+	if (vt_vcons_serve(vd, VT_Q_CTL_RX, &ch, INT_MAX, vt_ctl_rx_more,
+			   vt_ctl_rx_one))
+		vt_vring_notify(vd, &vd->vqs[VT_Q_CTL_RX]);
+	if (vt_vcons_serve(vd, VT_Q_P0_TX, &ch, INT_MAX, NULL, vt_p0_tx_one))
+		vt_vring_notify(vd, &vd->vqs[VT_Q_P0_TX]);
+	if (vt_vcons_serve(vd, VT_Q_P0_RX, &ch, INT_MAX, vt_p0_rx_more,
+			   vt_p0_rx_one))
+		vt_vring_notify(vd, &vd->vqs[VT_Q_P0_RX]);
 }
 
 int vt_vcons_init(struct vt_vdpa *vd)
@@ -316,7 +292,8 @@ int vt_vcons_init(struct vt_vdpa *vd)
 	struct vt_vcons *c = &vd->cons;
 
 	spin_lock_init(&c->ctl_lock);
-	mutex_init(&c->p0_lock);
+	mutex_init(&c->rd_lock);
+	mutex_init(&c->wr_lock);
 	init_waitqueue_head(&c->p0_wait);
 	/* every port added, named and opened, twice over, and some */
 	c->nmsgs_max = 6 * (vd->nports + 1) + 8;
@@ -356,9 +333,8 @@ void vt_vcons_reset(struct vt_vdpa *vd)
 	c->count = 0;
 	spin_unlock_irqrestore(&c->ctl_lock, flags);
 	WRITE_ONCE(c->guest_open, false);
-	mutex_lock(&c->p0_lock);
-	kfifo_reset(&c->tx_fifo);
-	mutex_unlock(&c->p0_lock);
+	/* as tx_fifo's reader (vd->lock): a writer may be adding */
+	kfifo_reset_out(&c->tx_fifo);
 	wake_up_interruptible_all(&c->p0_wait);
 }
 
@@ -377,16 +353,17 @@ ssize_t vt_vcons_read(struct vt_core *core, struct file *f,
 	int r;
 
 	for (;;) {
-		mutex_lock(&c->p0_lock);
+		/* rx_fifo's one reader; the copy may fault, nothing waits */
+		mutex_lock(&c->rd_lock);
 		if (!kfifo_is_empty(&c->rx_fifo)) {
 			r = kfifo_to_user(&c->rx_fifo, buf, len, &copied);
-			mutex_unlock(&c->p0_lock);
+			mutex_unlock(&c->rd_lock);
 			if (r)
 				return r;
 			vt_vdpa_queue_ctl(vd, VT_Q_P0_TX);
 			return copied;
 		}
-		mutex_unlock(&c->p0_lock);
+		mutex_unlock(&c->rd_lock);
 		if (READ_ONCE(core->released))
 			return 0;
 		if (f->f_flags & O_NONBLOCK)
@@ -417,16 +394,17 @@ ssize_t vt_vcons_write(struct vt_core *core, struct file *f,
 	for (;;) {
 		if (READ_ONCE(core->released))
 			return -EPIPE;
-		mutex_lock(&c->p0_lock);
+		/* tx_fifo's one writer; the copy may fault, nothing waits */
+		mutex_lock(&c->wr_lock);
 		if (READ_ONCE(c->guest_open) && kfifo_avail(&c->tx_fifo)) {
 			r = kfifo_from_user(&c->tx_fifo, buf, len, &copied);
-			mutex_unlock(&c->p0_lock);
+			mutex_unlock(&c->wr_lock);
 			if (r)
 				return r;
 			vt_vdpa_queue_ctl(vd, VT_Q_P0_RX);
 			return copied;
 		}
-		mutex_unlock(&c->p0_lock);
+		mutex_unlock(&c->wr_lock);
 		if (f->f_flags & O_NONBLOCK)
 			return -EAGAIN;
 		r = wait_event_interruptible(c->p0_wait,

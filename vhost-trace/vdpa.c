@@ -252,8 +252,10 @@ static void vt_vdpa_do_reset(struct vt_vdpa *vd, u32 flags)
 	vt_vdpa_update_running(vd);
 	vt_vcons_reset(vd);
 	if (flags & VDPA_RESET_F_CLEAN_MAP) {
+		spin_lock(&vd->map_lock);
 		vhost_iotlb_reset(&vd->iotlb);
 		vd->map_set = false;
+		spin_unlock(&vd->map_lock);
 	}
 }
 
@@ -543,11 +545,12 @@ static int vt_set_map(struct vdpa_device *vdpa, unsigned int asid,
 
 	if (asid)
 		return -EINVAL;
-	mutex_lock(&vd->lock);
+	spin_lock(&vd->map_lock);
 	vhost_iotlb_reset(&vd->iotlb);
 	vd->map_set = true;
 	for (map = vhost_iotlb_itree_first(iotlb, 0, U64_MAX); map;
 	     map = vhost_iotlb_itree_next(map, 0, U64_MAX)) {
+		/* GFP_ATOMIC inside */
 		r = vhost_iotlb_add_range(&vd->iotlb, map->start, map->last,
 					  map->addr, map->perm);
 		if (r) {
@@ -555,7 +558,7 @@ static int vt_set_map(struct vdpa_device *vdpa, unsigned int asid,
 			break;
 		}
 	}
-	mutex_unlock(&vd->lock);
+	spin_unlock(&vd->map_lock);
 	return r;
 }
 
@@ -565,10 +568,10 @@ static int vt_reset_map(struct vdpa_device *vdpa, unsigned int asid)
 
 	if (asid)
 		return -EINVAL;
-	mutex_lock(&vd->lock);
+	spin_lock(&vd->map_lock);
 	vhost_iotlb_reset(&vd->iotlb);
 	vd->map_set = false;
-	mutex_unlock(&vd->lock);
+	spin_unlock(&vd->map_lock);
 	return 0;
 }
 
@@ -674,6 +677,7 @@ static int vt_vdpa_setup(struct vt_vdpa *vd, const char *name, u32 nports)
 	vd->nports = nports;
 	vd->nvqs = 2 * nports + VT_Q_PORTS;
 	mutex_init(&vd->lock);
+	spin_lock_init(&vd->map_lock);
 	spin_lock_init(&vd->work_lock);
 	vhost_iotlb_init(&vd->iotlb, VT_IOTLB_ENTRIES, 0);
 	vt_core_init(&vd->core, &vt_vdpa_core_ops);

@@ -102,8 +102,15 @@ struct vt_vcons {
 	u32 nmsgs_max;
 	u32 head;
 	u32 count;
-	/* Port 0: guest to host (rx_fifo), host to guest (tx_fifo). */
-	struct mutex p0_lock;
+	/*
+	 * Port 0: guest to host (rx_fifo), host to guest (tx_fifo), each
+	 * with one writer and one reader, so no lock between the two: the
+	 * worker is one end of each (under vd->lock), the control fd's
+	 * readers (rd_lock) and writers (wr_lock) the other, copying from
+	 * and to user memory under nothing the worker takes.
+	 */
+	struct mutex rd_lock;	/* read() of the control fd */
+	struct mutex wr_lock;	/* write() of the control fd */
 	DECLARE_KFIFO_PTR(rx_fifo, u8);
 	DECLARE_KFIFO_PTR(tx_fifo, u8);
 	wait_queue_head_t p0_wait;
@@ -132,15 +139,22 @@ struct vt_vdpa {
 	struct kthread_work work;
 
 	/*
-	 * Device state: status, features, rings, map, mm. The worker holds
-	 * it while it runs; the config ops take it. Never taken by kick_vq
-	 * (the driver kicks from the callbacks the worker makes).
+	 * Device state: status, features, rings, mm. The worker holds it
+	 * while it runs, and faults on the driver's mm under it; the config
+	 * ops take it. Never taken by kick_vq (the driver kicks from the
+	 * callbacks the worker makes).
 	 */
 	struct mutex lock;
 	u8 status;
 	u64 features;
 	u32 generation;
 	struct mm_struct *mm;	/* bound by vhost_vdpa (use_va) */
+	/*
+	 * map_lock: the map. vhost_vdpa calls set_map with the mm's
+	 * mmap_lock held, so set_map may not wait for the worker: it takes
+	 * only this, and the worker only to translate an address.
+	 */
+	spinlock_t map_lock;
 	struct vhost_iotlb iotlb;
 	bool map_set;		/* the driver gave a map */
 	struct vdpa_callback config_cb;

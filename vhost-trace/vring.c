@@ -42,17 +42,22 @@ static int vt_xlate(struct vt_vdpa *vd, u64 iova, u64 len, u32 perm,
 {
 	struct vhost_iotlb_map *map;
 	u64 a, n = len;
+	bool ok;
 
 	if (vd->mm) {
 		/* vhost_vdpa: user addresses of the bound mm, by the map */
-		if (!vd->map_set)
+		spin_lock(&vd->map_lock);
+		map = vd->map_set ?
+		      vhost_iotlb_itree_first(&vd->iotlb, iova, iova) : NULL;
+		ok = map && (map->perm & perm) == perm;
+		if (ok) {
+			a = map->addr + (iova - map->start);
+			if (map->last - iova < len - 1)
+				n = map->last - iova + 1;
+		}
+		spin_unlock(&vd->map_lock);
+		if (!ok)
 			return -EFAULT;
-		map = vhost_iotlb_itree_first(&vd->iotlb, iova, iova);
-		if (!map || (map->perm & perm) != perm)
-			return -EFAULT;
-		a = map->addr + (iova - map->start);
-		if (map->last - iova < len - 1)
-			n = map->last - iova + 1;
 		if (!access_ok(u64_to_user_ptr(a), n))
 			return -EFAULT;
 	} else {
