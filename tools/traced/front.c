@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,8 +46,7 @@ static void probe_child(const struct sess_args *a, int out)
 	fd = open("/dev/null", O_RDWR);
 	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 2) < 0 || dup2(out, 1) < 0)
 		_exit(126);
-	if (a->uid && (setgroups(1, &a->gid) || setgid(a->gid) ||
-		       setuid(a->uid)))
+	if (session_become_requester(a))
 		_exit(126);
 	if (chdir(a->cwd ? a->cwd : "/"))
 		_exit(126);

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +64,7 @@ static void exec_qemu(const struct sess_args *a, int dev, int dirfd,
 	fd = open("/dev/null", O_RDONLY);
 	if (fd < 0 || dup2(fd, 0) < 0)
 		_exit(126);
-	if (a->uid && (setgroups(1, &a->gid) || setgid(a->gid) ||
-		       setuid(a->uid)))
+	if (session_become_requester(a))
 		_exit(126);
 	fd = open_log(dirfd);
 	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)

@@ -57,12 +57,31 @@ int server_listen(const char *path, gid_t gid)
 	return fd;
 }
 
+/*
+ * The requester's supplementary groups as they connected: QEMU runs with
+ * them (as the requester's own QEMU would: /dev/kvm is the kvm group's).
+ */
+static int peer_groups(int fd, struct peer *peer)
+{
+	socklen_t len = 0;
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len))
+		return 0;		/* none */
+	if (errno != ERANGE || !len || len % sizeof(gid_t))
+		return -1;
+	peer->groups = malloc(len);
+	if (!peer->groups ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, peer->groups, &len))
+		return -1;
+	peer->ngroups = len / sizeof(gid_t);
+	return 0;
+}
+
 int server_peer_allowed(int fd, gid_t gid, struct peer *peer)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
-	gid_t groups[NGROUPS_MAX];
-	size_t i, n;
+	int i;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
 		return 0;
@@ -71,16 +90,12 @@ int server_peer_allowed(int fd, gid_t gid, struct peer *peer)
 	peer->gid = cr.gid;
 	if (cr.uid == 0)
 		return 1;
-	if (gid == (gid_t)-1)
+	if (gid == (gid_t)-1 || peer_groups(fd, peer))
 		return 0;
 	if (cr.gid == gid)
 		return 1;
-	len = sizeof(groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
-		return 0;
-	n = len / sizeof(gid_t);
-	for (i = 0; i < n; i++)
-		if (groups[i] == gid)
+	for (i = 0; i < peer->ngroups; i++)
+		if (peer->groups[i] == gid)
 			return 1;
 	return 0;
 }
@@ -214,7 +229,8 @@ static void do_start(const struct ctl_req *req, struct peer *peer,
 	static const char *const attach_keys[] = { SESSION_KEYS, "qmp", "bus",
 		"domain", "uri", NULL };
 	struct sess_args a = { .uid = peer->uid, .gid = peer->gid,
-			       .bridge = -1 };
+			       .groups = peer->groups,
+			       .ngroups = peer->ngroups, .bridge = -1 };
 	struct session *s;
 	struct vt_buf body;
 	int ok = 1;
@@ -500,6 +516,7 @@ out:
 	if (peer.fd >= 0)
 		close(peer.fd);
 	close(fd);
+	free(peer.groups);
 	free(buf);
 	free(c);
 	rcu_unregister_thread();

@@ -11,6 +11,8 @@ struct peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	gid_t *groups;		/* supplementary (SO_PEERGROUPS), malloc'd */
+	int ngroups;
 	/*
 	 * An fd that came with the request (SCM_RIGHTS), or -1: record
 	 * --domain's libvirt bridge (libvirt.c). A request that keeps it

@@ -74,6 +74,8 @@ struct sess_args {
 	int stop_timeout_ms;
 	uid_t uid;		/* the requester: QEMU runs as it */
 	gid_t gid;
+	const gid_t *groups;	/* ... with its supplementary groups */
+	int ngroups;
 	int argc;		/* launch: QEMU's command line */
 	char **argv;
 	const char *qmp;	/* attach: QEMU's QMP socket */
@@ -202,6 +204,12 @@ int session_wait(struct session *s, int min, int timeout_ms);
 /* Stops every session and waits for their threads (daemon shutdown). */
 void sessions_shutdown(int timeout_ms);
 unsigned int sessions_live(void);
+
+/*
+ * In a forked child (async-signal-safe): become the requester, uid, gid
+ * and supplementary groups, unless it is root. Nonzero on failure.
+ */
+int session_become_requester(const struct sess_args *a);
 
 /*
  * The parts that attach.c and recover.c share with launch (session.c,

@@ -10,7 +10,7 @@
 # sessions only; a run directory others may write is refused. The same
 # with a device and QEMU (qemu.log, the agent socket, detach):
 # selftests/vm/traced_trust.sh. Needs root and setpriv; skipped otherwise.
-PLAN=17
+PLAN=18
 TITLE="vhost-traced: a hostile member of its group"
 NEEDS=setpriv
 . "$(dirname "$0")/daemon_env.sh"
@@ -174,6 +174,20 @@ out=$(vt $A record --launch --fifo -o "$D12" -n 2 -- /bin/true 2>&1)
 echo "$out" | sed 's/^/# /'
 [ -p "$D12/cpu1.fifo" ] && [ "$(stat -c %U "$D12/cpu1.fifo")" = "$A" ] && untouched
 ok $? "launch --fifo: a link as a FIFO is replaced by A's FIFO, its target untouched"
+
+# QEMU (here its -device help probe) runs as A with A's own groups, the
+# supplementary ones too (/dev/kvm is the kvm group's), not only A's gid
+D13=$W/a13
+userdir "$D13"
+printf '#!/bin/sh\nid -G > %s/groups\n' "$D13" > "$W/qemu-groups"
+chmod 755 "$W/qemu-groups"
+out=$(timeout 10 setpriv --reuid=$A --regid=nogroup --groups=4242,4343 \
+	"$VT" -s "$S" record --launch -o "$D13" -n 2 -- "$W/qemu-groups" 2>&1)
+echo "$out" | sed 's/^/# /'
+groups=$(cat "$D13/groups" 2>/dev/null)
+echo "# the probe ran with groups: $groups"
+[ "$(echo "$groups" | tr ' ' '\n' | sort -n | xargs)" = "4242 4343 65534" ]
+ok $? "launch: QEMU runs with the requester's supplementary groups"
 
 kill -TERM $pid
 wait $pid
