@@ -8,9 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 
 DIR=$BUILD/selftests/$SERIES/vhost_trace
-# KSFT_PROGS="a b": those programs only
-PROGS=${KSFT_PROGS:-$(sed -n 's/^TEST_GEN_PROGS *+\{0,1\}:\{0,1\}= *//p' \
-	"$TOP/selftests/vhost_trace/Makefile")}
+# KSFT_PROGS="a b" (or a,b, as a suite.sh word): those programs only
+PROGS=$(echo "${KSFT_PROGS:-$(sed -n 's/^TEST_GEN_PROGS *+\{0,1\}:\{0,1\}= *//p' \
+	"$TOP/selftests/vhost_trace/Makefile")}" | tr , ' ')
 
 grep -q '^vhost_trace ' /proc/modules ||
 	check "$REL: module loads, /dev/vhost-trace exists" load_module

@@ -43,7 +43,7 @@ stamp=$W/stamp
 touch $stamp
 sleep 1
 
-as_user() { setpriv --reuid=$USER_ --regid=kvm --init-groups -- "$@"; }
+as_user() { setpriv --reuid=$USER_ --regid=users --init-groups -- "$@"; }
 
 install_debs() {
 	local s=$SECONDS
@@ -120,14 +120,13 @@ units_verify() {
 check "$REL: systemd-analyze verify: both installed units" units_verify
 
 # kvm for QEMU as the user, as Debian's udev rule (50-udev-default.rules)
-# gives it; the test user, member of vhost-trace. kvm is the user's
-# primary group: vhost-traced starts QEMU with the requester's uid and
-# primary gid only (tools/traced/launch.c: setgroups(1, &gid)), so a
-# supplementary kvm membership would not reach QEMU (README: sg kvm).
+# gives it; the test user, as `adduser USER kvm; adduser USER vhost-trace`
+# leave one: both supplementary (vhost-traced starts QEMU with the
+# requester's supplementary groups too).
 user_ready() {
 	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel
 	chgrp kvm /dev/kvm && chmod 0660 /dev/kvm &&
-	useradd -M -N -g kvm -G vhost-trace -d /nonexistent $USER_ &&
+	useradd -M -N -g users -G kvm,vhost-trace -d /nonexistent $USER_ &&
 	id $USER_ &&
 	as_user sh -c 'exec 3<> /dev/vhost-trace' &&
 	! setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
@@ -204,7 +203,7 @@ EOS
 record() {
 	local t a
 	mkguest
-	mkdir -p $OUT && chown $USER_:kvm $OUT
+	mkdir -p $OUT && chown $USER_:users $OUT
 	as_user $VT record --launch -d -o $OUT -n 2 -N pkg \
 		-e sched:sched_switch -- "$TOP/tools/dev/guestrun" -t 300 \
 		-f /usr/sbin/trace-agent:/usr/sbin/trace-agent \
