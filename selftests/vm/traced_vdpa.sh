@@ -269,43 +269,8 @@ launch_end() {
 check "$REL: launch: QEMU exits, the vDPA device is deleted, the session leaves" launch_end
 
 # --- attach mode, our agent -------------------------------------------------
-cat > $W/attach.sh <<'EOS'
-/bin/trace-agent 2> /tmp/agent.log &
-apid=$!
-for c in 0 1; do
-	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
-done
-port() { grep -qx trace-path-cpu0 /sys/class/virtio-ports/*/name 2>/dev/null; }
-echo "guest: ready, agent waiting for its ports"
-for round in 1 2; do
-	until port; do sleep 0.5; done
-	echo "guest: the device is here ($round)"
-	while port; do sleep 0.5; done
-	echo "guest: the device is gone ($round), the guest runs on"
-done
-sleep 4
-kill -TERM $apid
-wait $apid
-echo "guest: agent exited $?"
-grep -E "port|exit" /tmp/agent.log | head -n 20
-echo "guest: done"
-EOS
-
-start_guest() {
-	local t
-	"$TOP/tools/dev/guestrun" -q "$STOCK" -t 500 -f "$AGENT:/bin/trace-agent" \
-		$W/attach.sh $MEMFD -qmp unix:$QMP,server=on,wait=off \
-		-pidfile $W/qemu.pid > $W/guest.log 2>&1 &
-	GUEST=$!
-	for t in $(seq 300); do
-		grep -q "^guest: ready" $W/guest.log && break
-		kill -0 $GUEST 2>/dev/null || break
-		sleep 0.5
-	done
-	QPID=$(cat $W/qemu.pid 2>/dev/null)
-	echo "QEMU pid $QPID"
-	grep -q "^guest: ready" $W/guest.log || { cat $W/guest.log; return 1; }
-}
+# the guest (guest_attach.sh) ends 4 s after the second detach
+start_guest() { start_attach_guest -q "$STOCK" -t 500 -e SETTLE=4 -- $MEMFD; }
 check "$REL: a nested guest under the stock QEMU runs, its agent waits" start_guest
 
 qemu_state() {
