@@ -39,61 +39,9 @@ start_daemon_fds() {
 }
 check "$REL: vhost-traced starts" start_daemon_fds
 
-# The agent runs from boot and waits for its ports: they come with the
-# hot-plugged device. The guest says when the device comes and goes (two
-# rounds: attach, detach, attach again, detach), runs on for a while
-# after that and ends itself.
-cat > $W/guest.sh <<'EOS'
-/bin/trace-agent 2> /tmp/agent.log &
-apid=$!
-# a line every 10 s: the guest lives, what the agent's threads wait for;
-# blocked tasks reported after 20 s (a wedged guest says nothing at all)
-echo 20 > /proc/sys/kernel/hung_task_timeout_secs
-while :; do
-	sleep 10
-	w=""
-	for t in /proc/$apid/task/*; do w="$w $(cat $t/wchan 2>/dev/null)"; done
-	echo "guest: alive $(cut -d' ' -f1 /proc/uptime), agent waits in$w"
-done &
-beat=$!
-for c in 0 1; do
-	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
-done
-port() { grep -qx trace-path-cpu0 /sys/class/virtio-ports/*/name 2>/dev/null; }
-echo "guest: ready, agent waiting for its ports"
-for round in 1 2; do
-	until port; do sleep 0.5; done
-	echo "guest: the device is here ($round)"
-	while port; do sleep 0.5; done
-	echo "guest: the device is gone ($round), the guest runs on"
-done
-sleep 8
-echo "guest: still running $(cat /proc/uptime)"
-kill -TERM $apid
-wait $apid
-echo "guest: agent exited $?"
-kill $beat
-grep -E "port|exit" /tmp/agent.log | head -n 20
-echo "guest: done"
-EOS
-
-start_guest() {
-	# the guest lives through the whole script (~3 min here): its time
-	# limit only catches a hang
-	"$TOP/tools/dev/guestrun" -t 600 -f "$AGENT:/bin/trace-agent" $W/guest.sh \
-		-qmp unix:$QMP,server=on,wait=off -pidfile $W/qemu.pid \
-		> $W/guest.log 2>&1 &
-	GUEST=$!
-	local t
-	for t in $(seq 300); do
-		grep -q "^guest: ready" $W/guest.log && break
-		kill -0 $GUEST 2>/dev/null || break
-		sleep 0.5
-	done
-	QPID=$(cat $W/qemu.pid 2>/dev/null)
-	echo "QEMU pid $QPID"
-	grep -q "^guest: ready" $W/guest.log || { cat $W/guest.log; return 1; }
-}
+# The guest (guest_attach.sh) lives through the whole script (~3 min
+# here): its time limit only catches a hang.
+start_guest() { start_attach_guest -t 600; }
 check "$REL: a nested guest runs, its agent waits for ports" start_guest
 
 # What attach adds to QEMU: devices with an id, chardevs, device fds.

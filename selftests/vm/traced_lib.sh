@@ -141,3 +141,30 @@ merged_ok() {
 	awk -f "$TOP/selftests/vm/kvm_windows.awk" -v host="${1##*/}" \
 		-v guest=trace.dat -v tids="$tids" -v mhz="$(tsc_mhz)" $W/merged
 }
+
+# start_attach_guest [GUESTRUN-OPTION...] [-- QEMU-ARG...]: a nested guest
+# for attach mode (guest_attach.sh: our agent, at /bin/trace-agent, waits
+# for the hot-plugged ports) with a QMP socket at $QMP, its console in
+# $W/guest.log; returns once the agent waits. GUEST is guestrun's pid,
+# QPID QEMU's.
+start_attach_guest() {
+	local opts=() t
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	"$TOP/tools/dev/guestrun" "${opts[@]}" -f "$AGENT:/bin/trace-agent" \
+		"$TOP/selftests/vm/guest_attach.sh" "$@" \
+		-qmp unix:$QMP,server=on,wait=off -pidfile $W/qemu.pid \
+		> $W/guest.log 2>&1 &
+	GUEST=$!
+	for t in $(seq 300); do
+		grep -q "^guest: ready" $W/guest.log && break
+		kill -0 $GUEST 2>/dev/null || break
+		sleep 0.5
+	done
+	QPID=$(cat $W/qemu.pid 2>/dev/null)
+	echo "QEMU pid $QPID"
+	grep -q "^guest: ready" $W/guest.log || { cat $W/guest.log; return 1; }
+}

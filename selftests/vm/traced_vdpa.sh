@@ -17,7 +17,12 @@
 #    the trace bytes;
 #  - attach mode, our agent: hot-plug into the running guest (auto: QMP
 #    qom-list-types; add-fd, device_add), trace.dat read by stock
-#    trace-cmd, detach (device_del, the vDPA device deleted), attach again
+#    trace-cmd, and on one time line with the host's kvm_entry/kvm_exit
+#    recorded meanwhile (trace-cmd record -C x86-tsc; `vhost-trace report
+#    -H host.dat DIR`, i.e. trace-cmd report -i host.dat -i DIR/trace.dat,
+#    as make demo shows it: each guest event on vCPU n inside a
+#    kvm_entry..kvm_exit window of vCPU n's thread, traced_lib.sh's
+#    merged_ok), detach (device_del, the vDPA device deleted), attach again
 #    with a daemon restart meanwhile (VHOST_TRACE_VDPA_CTL), detach again;
 #    QEMU as before each time, the guest runs on.
 . "$(dirname "$0")/lib.sh"
@@ -269,43 +274,8 @@ launch_end() {
 check "$REL: launch: QEMU exits, the vDPA device is deleted, the session leaves" launch_end
 
 # --- attach mode, our agent -------------------------------------------------
-cat > $W/attach.sh <<'EOS'
-/bin/trace-agent 2> /tmp/agent.log &
-apid=$!
-for c in 0 1; do
-	taskset -c $c sh -c 'while :; do ls -R /sys/class > /dev/null; usleep 20000; done' &
-done
-port() { grep -qx trace-path-cpu0 /sys/class/virtio-ports/*/name 2>/dev/null; }
-echo "guest: ready, agent waiting for its ports"
-for round in 1 2; do
-	until port; do sleep 0.5; done
-	echo "guest: the device is here ($round)"
-	while port; do sleep 0.5; done
-	echo "guest: the device is gone ($round), the guest runs on"
-done
-sleep 4
-kill -TERM $apid
-wait $apid
-echo "guest: agent exited $?"
-grep -E "port|exit" /tmp/agent.log | head -n 20
-echo "guest: done"
-EOS
-
-start_guest() {
-	local t
-	"$TOP/tools/dev/guestrun" -q "$STOCK" -t 500 -f "$AGENT:/bin/trace-agent" \
-		$W/attach.sh $MEMFD -qmp unix:$QMP,server=on,wait=off \
-		-pidfile $W/qemu.pid > $W/guest.log 2>&1 &
-	GUEST=$!
-	for t in $(seq 300); do
-		grep -q "^guest: ready" $W/guest.log && break
-		kill -0 $GUEST 2>/dev/null || break
-		sleep 0.5
-	done
-	QPID=$(cat $W/qemu.pid 2>/dev/null)
-	echo "QEMU pid $QPID"
-	grep -q "^guest: ready" $W/guest.log || { cat $W/guest.log; return 1; }
-}
+# the guest (guest_attach.sh) ends 4 s after the second detach
+start_guest() { start_attach_guest -q "$STOCK" -t 500 -e SETTLE=4 -- $MEMFD; }
 check "$REL: a nested guest under the stock QEMU runs, its agent waits" start_guest
 
 qemu_state() {
@@ -343,6 +313,9 @@ attach() {
 		{ tail -n 30 $W/traced.log; tail -n 30 $W/guest.log; return 1; }
 }
 
+# the host's kvm_entry/kvm_exit during the first attach, for the merge
+check "$REL: trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit runs" host_record
+
 BEFORE=
 attach1() {
 	BEFORE=$(qemu_state) && echo "before: $BEFORE" &&
@@ -364,16 +337,22 @@ stop_detach() {
 }
 
 attach_stop() {
+	local rc=0
 	sleep 5
 	IO2=$(qemu_io $QPID)
 	BY2=$(total_bytes va)
-	stop_detach va $W/a1 && wait $RECORD &&
+	stop_detach va $W/a1 && wait $RECORD || rc=1
+	host_record_stop || rc=1
+	[ $rc = 0 ] &&
 		io_none "$IO1" "$IO2" "$(awk -v a=$BY1 -v b=$BY2 'BEGIN {print b - a}')"
 }
 check "$REL: attach: stop detaches (device_del, VDPA_DEL): QEMU as before; its /proc/PID/io moved none of the trace bytes" attach_stop
 
 check "$REL: attach: stock trace-cmd reads DIR/trace.dat: sched_switch on both CPUs, every event" \
 	tracedat_ok $W/a1 "0 1"
+
+check "$REL: attach: host and guest on one time line (trace-cmd report -i host.dat -i DIR/trace.dat): >= 99% of guest events on vCPU n inside a kvm_entry..kvm_exit of its thread" \
+	merged_ok $W/host.dat $W/a1
 
 reattach() {
 	attach vb $W/a2 -d || return 1

@@ -6,8 +6,7 @@
 # management device (vdpa tool), rights and errors of the ioctls, deletion
 # while data flows, unload refused while a device exists. With
 # hostile rings from a userspace driver through vhost_vdpa
-# (vt_vdpa_hostile). VDPA_EXTRA=1 also a sink swap, which does not pass
-# yet (see there).
+# (vt_vdpa_hostile). Sink swaps in mid stream (pipe -> pipe -> file).
 . "$(dirname "$0")/lib.sh"
 
 VT=$BUILD/selftests/$SERIES/vhost_trace/vt_vdpa
@@ -166,30 +165,101 @@ block() {
 }
 check "$REL: block without a sink: writer waits, then 2000 pages exact" block
 
-# A sink swap in mid stream: the pipe takes the first pages, the file the
-# rest; together every page once, whole.
-swap() {
-	rm -f $W/fifo0 $W/part1 $W/part2
-	mkfifo $W/fifo0
-	cat $W/fifo0 > $W/part1 &
+# Sink swaps in mid stream, at points the test controls: each pipe's
+# reader takes SWAP_HEAD pages and then stops reading, so the pipe fills
+# and the port waits (WAITING, its bytes stand still) while the writer is
+# still busy (the ring and virtio_console's buffers full): only then the
+# sink is swapped, pipe -> pipe -> file. Afterwards the pipes are drained:
+# each holds exactly the bytes the port had written when it was swapped
+# out, the file the rest; end to end every page of the stream once, in
+# order.
+# (VDPA_SWAP_HEAD >= SWAP_PAGES never waits: how the test fails)
+SWAP_PAGES=4000
+SWAP_HEAD=${VDPA_SWAP_HEAD:-1000}
+
+# stalled_reader FIFO OUT: SWAP_HEAD pages of FIFO into OUT, then no more
+# until FIFO.go exists, then the rest to EOF (once the module lets go of
+# the pipe); pid in $reader
+stalled_reader() {
+	{
+		dd bs=4096 count=$SWAP_HEAD iflag=fullblock 2> /dev/null
+		while [ ! -e "$1.go" ]; do sleep 0.1; done
+		cat
+	} < "$1" > "$2" &
 	reader=$!
-	"$VT" sink vt0 0 $W/fifo0 block || return 1
-	"$PATTERN" write 3 4000 "$(port_dev trace-path-cpu0)" > $W/ws 2>&1 &
-	w=$!
-	sleep 1
-	"$VT" sink vt0 0 $W/part2 block || return 1
-	wait $w || return 1
-	wait $reader
-	wait_for 300 sh -c "[ \$(cat $W/part1 $W/part2 | wc -c) = 16384000 ]"
-	ls -l $W/part1 $W/part2
-	[ -s $W/part1 ] && [ -s $W/part2 ] &&
-	[ "$(cat $W/part1 $W/part2 | "$PATTERN" check 3 -)" = \
-	  "4000 pages 16384000 bytes" ]
 }
-# Not yet passing: in the one run so far the whole stream reached the pipe
-# before the swap (2 x 64 MiB take about 1 s); needs a stopped reader.
-[ -n "${VDPA_EXTRA:-}" ] &&
-check "$REL: sink swap mid stream: pipe then file, 4000 pages once each" swap
+
+# waits_past BYTES: port 0 has written more than BYTES and waits for room
+waits_past() {
+	[ "$(stat vt0 0 bytes)" -gt "$1" ] &&
+		[ $(($(stat vt0 0 flags) & 2)) != 0 ]
+}
+
+# swap_at BYTES SINK: once port 0 waits past BYTES, its bytes stand still
+# for a second and the writer $w waits too, swap to SINK; the bytes
+# written before it in $at
+swap_at() {
+	wait_for 100 waits_past "$1" || { echo "port 0 does not wait"; return 1; }
+	at=$(stat vt0 0 bytes)
+	sleep 1
+	"$VT" stats vt0 0
+	stat_is vt0 0 bytes "$at" && waits_past "$1" ||
+		{ echo "port 0 went on"; return 1; }
+	kill -0 $w || { echo "writer did not wait"; return 1; }
+	"$VT" sink vt0 0 "$2" block
+}
+
+swap_run() {
+	rm -f $W/fifo1 $W/fifo2 $W/fifo1.go $W/fifo2.go $W/part1 $W/part2 \
+		$W/part3
+	mkfifo $W/fifo1 $W/fifo2
+	b0=$(stat vt0 0 bytes)
+	# the readers' opens wait for the sinks' (vt_vdpa sink opens the FIFO)
+	stalled_reader $W/fifo1 $W/part1
+	r1=$reader
+	stalled_reader $W/fifo2 $W/part2
+	r2=$reader
+	"$VT" sink vt0 0 $W/fifo1 block || return 1
+	"$PATTERN" write 3 $SWAP_PAGES "$(port_dev trace-path-cpu0)" \
+		> $W/ws 2>&1 &
+	w=$!
+	swap_at $((b0 + SWAP_HEAD * 4096)) $W/fifo2 || return 1
+	a1=$at
+	swap_at $((a1 + SWAP_HEAD * 4096)) $W/part3 || return 1
+	a2=$at
+	wait $w || { cat $W/ws; return 1; }
+	wait_for 300 stat_is vt0 0 bytes $((b0 + SWAP_PAGES * 4096)) ||
+		{ "$VT" stats vt0 0; return 1; }
+	touch $W/fifo1.go $W/fifo2.go
+	wait $r1
+	wait $r2
+	"$VT" stats vt0 0
+	echo "swapped after $(((a1 - b0) / 4096)) and $(((a2 - b0) / 4096)) pages"
+	ls -l $W/part1 $W/part2 $W/part3
+	cat $W/part1 $W/part2 $W/part3 | "$PATTERN" check 3 - | tee $W/checks
+	[ "$(wc -c < $W/part1)" = $((a1 - b0)) ] &&
+		[ "$(wc -c < $W/part2)" = $((a2 - a1)) ] &&
+		[ "$(wc -c < $W/part3)" = $((b0 + SWAP_PAGES * 4096 - a2)) ] &&
+		[ -s $W/part3 ] &&
+		[ "$(cat $W/checks)" = "$SWAP_PAGES pages $((SWAP_PAGES * 4096)) bytes" ] &&
+		stat_is vt0 0 sink_errors 0 && stat_is vt0 0 dropped_buffers 0
+}
+
+# After a failure nothing may hang: port 0 into a file (the writer ends,
+# the module lets go of the pipes), the readers read to EOF (one still in
+# its open gets a writer that goes at once).
+swap() {
+	swap_run && return 0
+	"$VT" sink vt0 0 $W/rest block
+	touch $W/fifo1.go $W/fifo2.go
+	exec 3<> $W/fifo1
+	exec 3>&-
+	exec 3<> $W/fifo2
+	exec 3>&-
+	wait $w $r1 $r2
+	return 1
+}
+check "$REL: sink swaps at controlled points (pipe -> pipe -> file): each sink holds what was written before its swap, together every page once, in order" swap
 
 # The ioctls' errors and rights.
 errors() {
