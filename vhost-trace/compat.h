@@ -33,35 +33,4 @@ static inline void vt_poll_init(struct vhost_poll *poll, vhost_work_fn_t fn,
 #endif
 }
 
-/*
- * Freeze protection of a write to a regular file, without waiting on a
- * frozen filesystem: false when it is frozen (or freezing).
- *
- * Before 6.7 vfs_iter_write() takes no freeze protection: the write runs
- * inside the one taken here, released by vt_file_end_write().
- *
- * Since 6.7 vfs_iter_write() takes it itself and waits for a thaw. Taking
- * it here as well would nest a read of the freeze lock: a freeze starting
- * between the two would wait for the first while the second waits for
- * it. So only look here and let vfs_iter_write() take it; a freeze that
- * starts in between (a few instructions) makes that one write wait for
- * the thaw.
- */
-static inline bool vt_file_start_write(struct file *file)
-{
-	if (!file_start_write_trylock(file))
-		return false;
-#if KERNEL_VERSION(6, 7, 0) <= LINUX_VERSION_CODE
-	file_end_write(file);
-#endif
-	return true;
-}
-
-static inline void vt_file_end_write(struct file *file)
-{
-#if KERNEL_VERSION(6, 7, 0) > LINUX_VERSION_CODE
-	file_end_write(file);
-#endif
-}
-
 #endif /* _VHOST_TRACE_COMPAT_H */

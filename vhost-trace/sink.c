@@ -14,6 +14,7 @@
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/fsnotify.h>
 #include <linux/nospec.h>
 #include <linux/pipe_fs_i.h>
 #include <linux/sched/signal.h>
@@ -242,6 +243,37 @@ static int vt_file_limit(struct vt_port *port, struct file *file,
 }
 
 /*
+ * A regular file: what vfs_iter_write() does, with its freeze protection
+ * taken without waiting (vfs_iter_write() waits for a thaw since 6.7; the
+ * module's own protection around it would nest a read of the freeze lock
+ * that a freeze starting in between deadlocks). -EAGAIN when frozen.
+ */
+static ssize_t vt_file_write(struct file *file, struct iov_iter *iter,
+			     loff_t *pos)
+{
+	struct kiocb kiocb;
+	ssize_t r;
+
+	if (!(file->f_mode & FMODE_WRITE) ||
+	    !(file->f_mode & FMODE_CAN_WRITE) || !file->f_op->write_iter)
+		return -EBADF;
+	r = rw_verify_area(WRITE, file, pos, iov_iter_count(iter));
+	if (r)
+		return r;
+	if (!file_start_write_trylock(file))
+		return -EAGAIN;
+	init_sync_kiocb(&kiocb, file);
+	kiocb.ki_pos = *pos;
+	r = file->f_op->write_iter(&kiocb, iter);
+	if (r > 0) {
+		*pos = kiocb.ki_pos;
+		fsnotify_modify(file);
+	}
+	file_end_write(file);
+	return r;
+}
+
+/*
  * Write what iter holds to file, once. Returns the bytes written (maybe
  * fewer than asked), -EAGAIN when a pipe is full or the filesystem is
  * frozen, -EINTR when the worker is being killed (a vhost_task dies with
@@ -267,20 +299,16 @@ ssize_t vhost_trace_sink_write(struct vt_port *port,
 		r = vt_file_limit(port, file, iter);
 		if (r)
 			return r;
-		if (!vt_file_start_write(file))
-			return -EAGAIN;
 		pos = file->f_pos;
 	}
 
 	cred = override_creds(file->f_cred);
-	r = vfs_iter_write(file, iter, &pos, 0);
+	r = is_pipe ? vfs_iter_write(file, iter, &pos, 0) :
+		      vt_file_write(file, iter, &pos);
 	revert_creds(cred);
 
-	if (!is_pipe) {
-		vt_file_end_write(file);
-		if (r > 0)
-			file->f_pos = pos;
-	}
+	if (!is_pipe && r > 0)
+		file->f_pos = pos;
 	if (r == -ERESTARTSYS || (r < 0 && fatal_signal_pending(current)))
 		return -EINTR;
 	if (!r)

@@ -73,15 +73,13 @@
  *
  * Waiting sinks hold nothing else up. The worker never sleeps on a sink:
  * pipes and FIFOs are written without blocking; a regular file on a
- * frozen filesystem is not written (on every kernel: the freeze
- * protection 6.1's vfs_iter_write() lacks is taken here) and is tried
- * again every 50 ms. GET_STATS never waits for the worker; stopping the
- * queues, VHOST_TRACE_SET_SINK and closing the device fd answer at once
- * with full or frozen sinks. (A filesystem whose writes block for other
- * reasons, such as a FUSE server that does not answer, blocks the
- * worker, and with it these three; on 6.7 and later a freeze that starts
- * in the instant between the check and the write makes that one write
- * wait for the thaw.)
+ * frozen filesystem is not written (the module takes the file's freeze
+ * protection without waiting and holds it over the write, on every
+ * kernel) and is tried again every 50 ms. GET_STATS never waits for the
+ * worker; stopping the queues, VHOST_TRACE_SET_SINK and closing the
+ * device fd answer at once with full or frozen sinks. (A filesystem whose
+ * writes block for other reasons, such as a FUSE server that does not
+ * answer, blocks the worker, and with it these three.)
  */
 #ifndef _UAPI_LINUX_VHOST_TRACE_H
 #define _UAPI_LINUX_VHOST_TRACE_H
