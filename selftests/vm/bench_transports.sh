@@ -16,7 +16,7 @@ load_module || { echo "bench: cannot load $KMOD"; exit 1; }
 modprobe vhost_vsock || { echo "bench: no vhost_vsock"; exit 1; }
 # the vDPA rows (bench_transports.py leaves them out where this fails)
 modprobe vhost_vdpa 2> /dev/null &&
-	export BENCH_VT_VDPA=$BUILD/selftests/$SERIES/vhost_trace/vt_vdpa
+	export BENCH_VT_VDPA="$BUILD/selftests/$SERIES/vhost_trace/vt_vdpa"
 modprobe kvm_amd 2> /dev/null || modprobe kvm_intel
 grep -q ' /sys/kernel/debug ' /proc/mounts ||
 	mount -t debugfs debugfs /sys/kernel/debug
