@@ -150,7 +150,9 @@ fuzz:
 # The benchmarks (not in make check): vt_bench, the module against a
 # userspace relay on the same ring, in a host VM on each kernel; then the
 # transports side by side (selftests/vm/bench_transports.py) in one host VM
-# on the newest kernel with one nested guest. BENCH_ROUNDS, BENCH_SECONDS.
+# on the newest kernel with one nested guest, and a second one under stock
+# QEMU 10.0 for the vDPA front end (kernels with vDPA; tools/dev/stock-qemu.sh
+# unpacks that QEMU). BENCH_ROUNDS, BENCH_SECONDS.
 BENCH_ROUNDS ?= 5
 BENCH_SECONDS ?= 6
 bench: deps all bench-tools
@@ -160,6 +162,7 @@ bench: deps all bench-tools
 	@$(MAKE) -s bench-transports
 
 bench-transports: bench-tools
+	@tools/dev/stock-qemu.sh $(BUILD)
 	@tools/dev/vmrun -k $$(tools/dev/kernels.sh | awk 'END {print $$1}') \
 		-t 1500 -- env BENCH_ROUNDS=$(BENCH_ROUNDS) \
 		BENCH_SECONDS=$(BENCH_SECONDS) selftests/vm/bench_transports.sh

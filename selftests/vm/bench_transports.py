@@ -21,6 +21,16 @@ The floor: this process writing the bytes our agent moved in the round
 into a regular file on the same tmpfs, in 1 MiB writes (its thread CPU
 time). Prints one table; figures are medians over the rounds with the
 range in brackets.
+
+Where the kernel has vDPA (BENCH_VT_VDPA: the vt_vdpa selftest program,
+set by bench_transports.sh) and Debian's QEMU 10.0 is unpacked
+(build/stock-qemu), a second nested guest runs beside the first under that
+stock QEMU, with the module's vDPA device (2 ports, file sinks) on
+vhost_vdpa as vhost-vdpa-device-pci. Its rows (STOCK_ROWS: no tracing, the
+vDPA front end, virtio-serial chardev files) are windows of the same
+rounds, its workload ratio against its own no-tracing window; the vDPA
+device's kthread worker counts as a vhost worker. Both guests' RAM is a
+shared memfd (vhost_vdpa maps only shared file mappings).
 """
 import glob
 import re
@@ -51,7 +61,21 @@ TRANSPORTS = [
     ("vs", "virtio-serial -> QEMU chardev files, our agent"),
     ("vsock", "trace-cmd agent over vsock -> trace-cmd record"),
 ]
+# The rows of the stock QEMU 10.0 guest, and what its guest.sh runs for each
+STOCK_ROWS = [
+    ("none10", "QEMU 10.0: no tracing", "none"),
+    ("vdpa", "QEMU 10.0: vhost-trace vDPA front end, our agent (64 KiB)", "vt"),
+    ("vs10", "QEMU 10.0: virtio-serial -> chardev files, our agent", "vs"),
+]
+STOCK = {t: gt for t, _, gt in STOCK_ROWS}
 ALL = ["none"] + [t for t, _ in TRANSPORTS]
+# the host sink files of each transport
+SINKS = {"vt": ("vt0", "vt1"), "vs": ("vs0", "vs1"), "vdpa": ("vd0", "vd1"),
+         "vs10": ("vs10_0", "vs10_1")}
+SINKS["vt1"] = SINKS["vtup"] = SINKS["vt"]
+STOCK_QEMU = os.path.join(BUILD, "stock-qemu/qemu-system-x86_64")
+VT_VDPA = os.environ.get("BENCH_VT_VDPA")
+VDPA = "vtbench"	# the vDPA device's name
 
 
 def log(*a):
@@ -90,10 +114,12 @@ def guest_files():
     return args
 
 
-def qemu_pid():
+def qemu_pid(sock):
+    """The QEMU (not guestrun's shell) whose arguments name sock."""
     for p in glob.glob("/proc/[0-9]*/comm"):
         try:
-            if open(p).read().strip().startswith("qemu-system"):
+            if open(p).read().strip().startswith("qemu-system") and \
+                    sock.encode() in open(p[:-4] + "cmdline", "rb").read():
                 return int(p.split("/")[2])
         except OSError:
             pass
@@ -123,10 +149,13 @@ class Snap:
                 self.vhost += ticks
             else:
                 self.qemu += ticks
-        # vhost kthreads (6.1) are not in QEMU's thread group
+        # vhost kthreads (6.1) are not in QEMU's thread group, nor is the
+        # vDPA device's kthread worker ("vhost-trace-vdpa/NAME", vdpa.c)
         for c in glob.glob("/proc/[0-9]*/comm"):
             try:
-                if open(c).read().strip() == "vhost-%d" % qpid:
+                comm = open(c).read().strip()
+                if comm == "vhost-%d" % qpid or \
+                        comm.startswith("vhost-trace-vd"):
                     pid = int(c.split("/")[2])
                     if pid != qpid and not os.path.exists(
                             "/proc/%d/task/%d" % (qpid, pid)):
@@ -140,11 +169,14 @@ class Snap:
         for e in glob.glob("/sys/kernel/debug/kvm/%d-*/exits" % qpid):
             self.exits += int(open(e).read())
         self.sizes = {}
-        for n in ("vt0", "vt1", "vs0", "vs1"):
+        for n in set(sum(SINKS.values(), ())):
             p = os.path.join(D, n)
             self.sizes[n] = os.path.getsize(p) if os.path.exists(p) else 0
         self.vtstats = read_vtstats()
         self.t = time.monotonic()
+
+
+STAT_KEYS = ("bytes", "buffers", "dropped_buffers", "bad_buffers")
 
 
 def read_vtstats():
@@ -153,11 +185,54 @@ def read_vtstats():
         for line in open(os.path.join(D, "vtstats")):
             f = line.split()
             v = dict(zip(f[0::2], f[1::2]))
-            for k in ("bytes", "buffers", "dropped_buffers", "bad_buffers"):
+            for k in STAT_KEYS:
                 st[k] = st.get(k, 0) + int(v.get(k, 0))
     except OSError:
         pass
     return st
+
+
+def vdpa_stats():
+    """The vDPA device's statistics, both ports summed (vt_vdpa runs as a
+    child: call it outside a Snap pair, or its CPU counts as a reader's)."""
+    st = {}
+    for port in ("0", "1"):
+        v = kv(subprocess.check_output([VT_VDPA, "stats", VDPA, port],
+                                       text=True))
+        for k in STAT_KEYS:
+            st[k] = st.get(k, 0) + int(v[k])
+    return st
+
+
+def vdpa_setup():
+    """The vDPA device of the stock QEMU's guest: 2 trace ports with file
+    sinks vd0 and vd1 (block), bound to vhost_vdpa. Its /dev/vhost-vdpa-N
+    open, or None with the reason logged."""
+    why = ("no vhost_vdpa (this kernel has no vDPA)" if not VT_VDPA else
+           "no %s (make selftests)" % VT_VDPA if not os.path.exists(VT_VDPA)
+           else "no %s (tools/dev/stock-qemu.sh)" % STOCK_QEMU
+           if not os.path.exists(STOCK_QEMU) else None)
+    if why:
+        log("no QEMU 10.0 rows: " + why)
+        return None
+    sysfs = "/sys/bus/vdpa/devices/" + VDPA
+    subprocess.check_call([VT_VDPA, "add", VDPA, "2"])
+    for port, n in enumerate(SINKS["vdpa"]):
+        subprocess.check_call([VT_VDPA, "sink", VDPA, str(port),
+                               os.path.join(D, n), "block"])
+    # it binds at creation to the vDPA bus driver that is loaded
+    if os.path.basename(os.path.realpath(sysfs + "/driver")) != "vhost_vdpa":
+        with open(sysfs + "/driver_override", "w") as f:
+            f.write("vhost_vdpa")
+        with open("/sys/bus/vdpa/drivers/vhost_vdpa/bind", "w") as f:
+            f.write(VDPA)
+    for _ in range(50):
+        nodes = glob.glob(sysfs + "/vhost-vdpa-*")
+        if nodes and os.path.exists("/dev/" + os.path.basename(nodes[0])):
+            log("vDPA device %s on /dev/%s" % (VDPA, os.path.basename(nodes[0])))
+            return os.open("/dev/" + os.path.basename(nodes[0]), os.O_RDWR)
+        time.sleep(0.1)
+    raise RuntimeError("no /dev/vhost-vdpa-N for " + VDPA)
 
 
 class Guest:
@@ -269,20 +344,24 @@ def floor(nbytes):
 
 
 def window(g, qpid, t):
+    """One window of transport t in guest g (QEMU qpid)."""
+    gt = STOCK.get(t, t)	# what the guest runs
+    sa = vdpa_stats() if t == "vdpa" else {}
     a = Snap(qpid)
-    g.cmd("start " + t)
+    g.cmd("start " + gt)
     rec = record_start() if t == "vsock" else None
     iters = int(g.cmd("work %g" % SECONDS, timeout=SECONDS + 120).split()[1])
     tc = None
     if rec:
         tc = record_stop(rec)
-    r = kv(g.cmd("stop " + t, timeout=120))
+    r = kv(g.cmd("stop " + gt, timeout=120))
+    if t in SINKS:
+        settle(SINKS[t])
     if t in ("vt", "vt1", "vtup"):
-        settle(["vt0", "vt1"])
         time.sleep(1.2)		# vhost-trace-launch writes stats each second
-    elif t == "vs":
-        settle(["vs0", "vs1"])
     b = Snap(qpid)
+    if t == "vdpa":
+        a.vtstats, b.vtstats = sa, vdpa_stats()
     res = {
         "iters": iters,
         "agent_s": int(r["cpu_us"]) / 1e6,
@@ -294,14 +373,13 @@ def window(g, qpid, t):
         "secs": b.t - a.t,
         "bytes": 0, "buffers": 0, "host_lost": 0,
     }
-    if t in ("vt", "vt1", "vtup"):
-        res["bytes"] = sum(b.sizes[n] - a.sizes[n] for n in ("vt0", "vt1"))
+    if t in SINKS:
+        res["bytes"] = sum(b.sizes[n] - a.sizes[n] for n in SINKS[t])
+    if t in ("vt", "vt1", "vtup", "vdpa"):
         res["buffers"] = b.vtstats.get("buffers", 0) - a.vtstats.get("buffers", 0)
         res["mod_bytes"] = b.vtstats.get("bytes", 0) - a.vtstats.get("bytes", 0)
         res["host_lost"] = sum(b.vtstats.get(k, 0) - a.vtstats.get(k, 0)
                                for k in ("dropped_buffers", "bad_buffers"))
-    elif t == "vs":
-        res["bytes"] = sum(b.sizes[n] - a.sizes[n] for n in ("vs0", "vs1"))
     elif t == "vsock":
         res["bytes"], tlost, rc, text = tc
         res["lost"] += tlost
@@ -322,17 +400,24 @@ def med(xs):
     return "%s (%s-%s)" % (f(m), f(lo), f(hi))
 
 
-def finish_round(got, floor_per_gb):
+def finish_round(n, got, floor_per_gb):
     """Per-round figures against the round's no-tracing window. trace-cmd
     record reports compressed sizes: vsock's bytes become its round trips
     times the bytes per round trip of the other transports that round."""
-    base = got["none"]
     bpi = [r["bytes"] / r["iters"] for t, r in got.items()
            if t in ("vt", "vt1", "vtup", "vs") and r["bytes"] and r["iters"]]
     for t, r in got.items():
-        r["ratio"] = r["iters"] / base["iters"] if base["iters"] else None
-        per_iter = base["exits"] / base["iters"] if base["iters"] else 0
-        r["added_exits"] = r["exits"] - per_iter * r["iters"]
+        r["round"] = n
+        # each guest's rows against its own no-tracing window
+        base = got.get("none10" if t in STOCK else "none", {})
+        bi = base.get("iters")
+        r["ratio"] = r["iters"] / bi if bi else None
+        r["added_exits"] = r["exits"] - base["exits"] / bi * r["iters"] \
+            if bi else None
+        # QEMU's non-vCPU threads over their rate with no tracing (QEMU
+        # 10.0's are busy then too); none where the log has no durations
+        r["qemu_idle"] = base["qemu_s"] / base["secs"] if base.get("secs") else 0
+        r["qemu_over"] = r["qemu_s"] - r["qemu_idle"] * r["secs"]
         r["floor"] = floor_per_gb
         if t == "vsock" and bpi:
             r["reported_bytes"] = r["bytes"]
@@ -346,7 +431,7 @@ def from_log(path):
     pat = re.compile(r"bench: round (\d+) (\w+) +iters +(\d+) bytes +(\d+) "
                      r"buffers +(\d+) agent ([\d.]+)s exits +(\d+) qemu "
                      r"([\d.]+)s vhost ([\d.]+)s readers ([\d.]+)s lost "
-                     r"(\d+)\+(\d+)")
+                     r"(\d+)\+(\d+)(?: in ([\d.]+)s)?")
     fpat = re.compile(r"bench: round (\d+) floor: (\d+) bytes .*, ([\d.]+) s")
     for line in open(path, errors="replace"):
         m = pat.search(line)
@@ -357,17 +442,18 @@ def from_log(path):
                 "buffers": int(m.group(5)), "agent_s": float(m.group(6)),
                 "exits": int(m.group(7)), "qemu_s": float(m.group(8)),
                 "vhost_s": float(m.group(9)), "readers_s": float(m.group(10)),
-                "lost": int(m.group(11)), "host_lost": int(m.group(12))}
+                "lost": int(m.group(11)), "host_lost": int(m.group(12)),
+                "secs": float(m.group(13) or 0)}
             continue
         m = fpat.search(line)
         if m and int(m.group(2)):
             floors[int(m.group(1))] = float(m.group(3)) / (int(m.group(2)) / 1e9)
-    rows = {t: [] for t in ALL}
+    rows = {t: [] for t in ALL + list(STOCK)}
     fl = []
     done = sorted(n for n in rounds if n in floors and "none" in rounds[n])
     for n in done:
         fl.append(floors[n])
-        for t, r in finish_round(rounds[n], floors[n]).items():
+        for t, r in finish_round(n, rounds[n], floors[n]).items():
             rows[t].append(r)
     left = sorted(set(rounds) - set(done))
     summarize(rows, fl, set(), len(done), host_rel="(from %s)" % path)
@@ -382,41 +468,44 @@ def summarize(rows, floors, failed, nrounds, host_rel=None):
           "(2 vCPUs, KVM),\nsched:* + raw_syscalls:*, pipe ping-pong CPU0<->CPU1, "
           "%d interleaved rounds x %g s.\nMedian (min-max) over the rounds."
           % (host_rel, GK, nrounds, SECONDS))
-    print("Host CPU s/GB = QEMU non-vCPU threads + vhost workers + readers, "
-          "over the bytes\nthat reached the host in the window; floor = 1 MiB "
+    print("Host CPU s/GB = QEMU non-vCPU threads (over their rate in the "
+          "guest's no-tracing\nwindow) + vhost/vDPA workers + readers, over "
+          "the bytes that reached the host in\nthe window; floor = 1 MiB "
           "write()s of the same bytes to tmpfs.")
     print()
     hdr = ("transport", "workload vs none", "MB/s", "KiB/buf",
            "guest agent s/GB", "guest exits/MB", "added exits/MB",
-           "host s/GB total", "QEMU other", "vhost", "readers",
+           "host s/GB total", "QEMU other", "vhost/vDPA worker", "readers",
            "lost", "x floor")
     table = []
     fl = [f for f in floors if f]
     table.append(("floor (1 MiB writes, tmpfs file)", "-", "-", "-", "-", "-", "-",
                   med(fl), "-", "-", med(fl), "0", "1"))
-    for t, name in [("none", "no tracing")] + TRANSPORTS:
+    stock = [(t, name) for t, name, _ in STOCK_ROWS if rows.get(t)]
+    for t, name in [("none", "no tracing")] + TRANSPORTS + stock:
         rs = rows[t]
         if not rs:
             table.append((name + " (failed)",) + ("-",) * (len(hdr) - 1))
             continue
 
-        def per_gb(key):
-            return [r[key] / (r["bytes"] / 1e9) if r["bytes"] else None for r in rs]
+        def per_gb(key, unit=1e9):
+            return [r[key] / (r["bytes"] / unit)
+                    if r["bytes"] and r[key] is not None else None for r in rs]
 
         def per_mb(key):
-            return [r[key] / (r["bytes"] / 1e6) if r["bytes"] else None for r in rs]
-        tot = [(r["qemu_s"] + r["vhost_s"] + r["readers_s"]) / (r["bytes"] / 1e9)
-               if r["bytes"] else None for r in rs]
+            return per_gb(key, 1e6)
+        tot = [host_s(r) / (r["bytes"] / 1e9) if r["bytes"] else None
+               for r in rs]
         xfl = [tt / r["floor"] if tt and r["floor"] else None
                for tt, r in zip(tot, rs)]
         kib = [r["bytes"] / r["buffers"] / 1024 if r["buffers"] else None for r in rs]
-        mbs = [r["bytes"] / 1e6 / SECONDS for r in rs] if t != "none" else []
+        mbs = [r["bytes"] / 1e6 / SECONDS for r in rs] if t not in ("none", "none10") else []
         lost = sum(r["lost"] for r in rs)
         hl = sum(r["host_lost"] for r in rs)
         table.append((name, med([r["ratio"] for r in rs]), med(mbs), med(kib),
                       med(per_gb("agent_s")), med(per_mb("exits")),
                       med(per_mb("added_exits")), med(tot),
-                      med(per_gb("qemu_s")), med(per_gb("vhost_s")),
+                      med(per_gb("qemu_over")), med(per_gb("vhost_s")),
                       med(per_gb("readers_s")),
                       "%d%s" % (lost, " +%d buffers" % hl if hl else ""),
                       med(xfl)))
@@ -424,25 +513,25 @@ def summarize(rows, floors, failed, nrounds, host_rel=None):
     print("|" + "---|" * len(hdr))
     for row in table:
         print("| " + " | ".join(str(c) for c in row) + " |")
-    # the same-run gain of the batching agent
     print()
-    ratios = []
-    for a, b in zip(rows["vt"], rows["vt1"]):
-        if a["bytes"] and b["bytes"]:
-            ca = (a["qemu_s"] + a["vhost_s"] + a["readers_s"]) / a["bytes"]
-            cb = (b["qemu_s"] + b["vhost_s"] + b["readers_s"]) / b["bytes"]
-            ea = a["added_exits"] / a["bytes"]
-            eb = b["added_exits"] / b["bytes"]
-            ga = a["agent_s"] / a["bytes"]
-            gb = b["agent_s"] / b["bytes"]
-            ratios.append((cb / ca if ca else None, eb / ea if ea > 0 else None,
-                           gb / ga if ga else None))
-    if ratios:
-        print("same-run gain, old agent (1 page/buffer) / new (64 KiB), per "
-              "round: host CPU per GB %s, added guest exits per MB %s, guest "
-              "agent CPU per GB %s" % (med([r[0] for r in ratios]),
-                                      med([r[1] for r in ratios]),
-                                      med([r[2] for r in ratios])))
+    same_run(rows, "vt1", "vt", "old agent (1 page/buffer) / new (64 KiB)")
+    same_run(rows, "vdpa", "vt", "vDPA front end (QEMU 10.0) / vhost front "
+             "end (QEMU 7.2)")
+    same_run(rows, "vdpa", "vs10", "vDPA front end / chardev path, both "
+             "QEMU 10.0")
+    same_run(rows, "vs10", "vs", "chardev path, QEMU 10.0 / QEMU 7.2")
+    for t, what in (("none", "QEMU 7.2"), ("none10", "QEMU 10.0")):
+        if rows.get(t) and rows[t][0].get("secs"):
+            print("%s's non-vCPU threads with no tracing: %s CPU s per s "
+                  "(subtracted above)" % (what, med([r["qemu_s"] / r["secs"]
+                                                     for r in rows[t]])))
+    if stock:
+        print("QEMU 10.0 rows: a second nested guest (same kernel, agent, "
+              "events, workload),\nDebian's stock QEMU %s beside ours (7.2, "
+              "vhost-trace-pci); vDPA: the module's\nvDPA device on "
+              "vhost_vdpa as vhost-vdpa-device-pci. Their workload ratio "
+              "and added\nexits are against their own guest's no-tracing "
+              "window." % stock_version())
     if failed:
         print("left out after a failure: " + " ".join(sorted(failed)))
     print("vsock: trace-cmd record reports its trace.dat data sizes "
@@ -452,6 +541,163 @@ def summarize(rows, floors, failed, nrounds, host_rel=None):
           med([r.get("reported_bytes", 0) / 1e6 for r in rows["vsock"]]))
 
 
+def host_s(r):
+    """Host CPU seconds of a window: QEMU's non-vCPU threads over their
+    no-tracing rate, vhost or vDPA workers, readers."""
+    return r["qemu_over"] + r["vhost_s"] + r["readers_s"]
+
+
+def same_run(rows, a, b, what):
+    """Per round, row a's host CPU per GB, added guest exits per MB and
+    guest agent CPU per GB over row b's: one line."""
+    def per_byte(r):
+        return (host_s(r) / r["bytes"],
+                None if r["added_exits"] is None else
+                r["added_exits"] / r["bytes"], r["agent_s"] / r["bytes"])
+    ratios = []
+    rb_of = {r["round"]: r for r in rows.get(b, [])}
+    for ra in rows.get(a, []):
+        rb = rb_of.get(ra["round"])
+        if rb and ra["bytes"] and rb["bytes"]:
+            ratios.append([x / y if x is not None and y is not None and y > 0
+                           else None for x, y in zip(per_byte(ra), per_byte(rb))])
+    if ratios:
+        print("same run, %s, per round: host CPU per GB %s, added guest "
+              "exits per MB %s, guest agent CPU per GB %s" % (
+                  what, med([r[0] for r in ratios]),
+                  med([r[1] for r in ratios]), med([r[2] for r in ratios])))
+
+
+def stock_version():
+    try:
+        return open(os.path.join(BUILD, "stock-qemu/VERSION")).readline().split()[1]
+    except (OSError, IndexError):
+        return "10.0"
+
+
+def guest_cmd(qemu, files, tag, sinks):
+    """guestrun with QEMU qemu and the devices both guests have: RAM a
+    shared memfd, virtio-serial-pci with ports vs-cpu0/1 into the files
+    sinks, vs-ctl and bench-cmd (D/cmd<tag>.sock); QEMU arguments follow."""
+    a = [os.path.join(TOP, "tools/dev/guestrun"), "-q", qemu, "-k", GK,
+         "-t", "1800", "-c", "2", "-m", "512"] + files + [
+         os.path.join(TOP, "selftests/vm/bench/guest.sh"),
+         "-object", "memory-backend-memfd,id=mem,size=512M,share=on",
+         "-machine", "memory-backend=mem", "-device", "virtio-serial-pci"]
+    for i, n in enumerate(sinks):
+        a += ["-chardev", "file,id=vs%d,path=%s/%s" % (i, D, n),
+              "-device", "virtserialport,chardev=vs%d,name=vs-cpu%d" % (i, i)]
+    for port, name in (("vsctl", "vs-ctl"), ("cmd", "bench-cmd")):
+        a += ["-chardev", "socket,id=%s,path=%s/%s%s.sock,server=on,wait=off"
+              % (port, D, port, tag),
+              "-device", "virtserialport,chardev=%s,name=%s" % (port, name)]
+    # thread names: the vCPU threads are "CPU n/KVM"
+    return a + ["-name", "bench%s,debug-threads=on" % tag]
+
+
+def end_guest(vm, qpid, glog, lost):
+    """Waits for (or, lost, kills) a guest; prints its console's bench
+    lines, and its end when lost."""
+    if lost:
+        if qpid:
+            try:
+                os.kill(qpid, signal.SIGKILL)
+            except OSError:
+                pass
+        vm.terminate()
+    try:
+        vm.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        vm.kill()
+        vm.wait()
+    lines = open(glog, errors="replace").read().splitlines()
+    for line in lines:
+        if "bench-guest" in line or "guestrun:" in line or "qemu" in line:
+            print("  " + line)
+    if lost:
+        log("the end of its console:")
+        for line in lines[-60:]:
+            print("  | " + line)
+
+
+def log_threads(what, qpid):
+    """QEMU's threads' CPU seconds since it started, by name."""
+    cpu = {}
+    for t in glob.glob("/proc/%d/task/*" % qpid):
+        try:
+            comm = open(t + "/comm").read().strip()
+            cpu[comm] = cpu.get(comm, 0) + task_ticks(t + "/stat") / CLK
+        except OSError:
+            pass
+    log("%s threads, CPU s since start: %s" % (what, ", ".join(
+        "%s %.2f" % c for c in sorted(cpu.items()))))
+
+
+class StockGuest:
+    """The QEMU 10.0 guest with the vDPA device; ok is False once it (or
+    its vDPA device) failed: its rows are left out from then on. It boots
+    once the first guest runs: two guests booting at once crashed the
+    host VM once (int3 Oops in kvm_arch_vcpu_ioctl_run: the stale int3 of
+    TCG and the kernel's text patching, see README)."""
+
+    def __init__(self, files):
+        self.vm = self.g = self.qpid = None
+        self.ok = False
+        self.files = files
+        self.glog = os.path.join(D, "guest10.log")
+        try:
+            fd = vdpa_setup()
+        except (subprocess.SubprocessError, OSError, RuntimeError) as e:
+            log("no QEMU 10.0 rows: the vDPA device: %r" % e)
+            subprocess.call([VT_VDPA, "del", VDPA])
+            return
+        if fd is None:
+            return
+        self.fd = fd
+        self.ok = True
+
+    def connect(self):
+        if self.ok and not self.vm:
+            for n in SINKS["vs10"]:
+                open(os.path.join(D, n), "w").close()
+            cmd = guest_cmd(STOCK_QEMU, self.files, "10", SINKS["vs10"]) + [
+                "-add-fd", "fd=%d,set=1" % self.fd,
+                "-device", "vhost-vdpa-device-pci,vhostdev=/dev/fdset/1"]
+            with open(self.glog, "w") as out:
+                self.vm = subprocess.Popen(cmd, stdout=out,
+                                           stderr=subprocess.STDOUT,
+                                           pass_fds=(self.fd,))
+            os.close(self.fd)
+        if self.ok and not self.g:
+            try:
+                self.g = Guest(os.path.join(D, "cmd10.sock"))
+                log("QEMU 10.0 guest:", self.g.cmd("hello", timeout=600))
+                self.qpid = qemu_pid(os.path.join(D, "cmd10.sock"))
+                log("QEMU 10.0 guest: QEMU pid %d" % self.qpid)
+            except (RuntimeError, OSError) as e:
+                self.fail(e)
+        return self.ok
+
+    def fail(self, e):
+        log("QEMU 10.0 guest: %r; its rows are left out from now on" % e)
+        self.ok = False
+        end_guest(self.vm, self.qpid, self.glog, True)
+
+    def end(self):
+        if self.ok and not self.vm:
+            os.close(self.fd)
+        if self.vm and self.ok:
+            log_threads("QEMU 10.0", self.qpid)
+            try:
+                self.g.cmd("quit", timeout=60)
+            except (RuntimeError, OSError) as e:
+                self.fail(e)
+            else:
+                end_guest(self.vm, self.qpid, self.glog, False)
+        if VT_VDPA and (self.ok or self.vm):
+            subprocess.call([VT_VDPA, "del", VDPA])
+
+
 def main():
     if not all(os.path.exists(p) for p in (
             os.path.join(BUILD, "bench/vt-benchg"),
@@ -459,28 +705,20 @@ def main():
             os.path.join(BUILD, "guest/trace-agent"))):
         print("bench: build first: make guest bench-tools")
         return 1
-    for n in ("vt0", "vt1", "vs0", "vs1"):
+    for n in SINKS["vt"] + SINKS["vs"]:
         open(os.path.join(D, n), "w").close()
+    files = guest_files()
     cmd = [os.path.join(BUILD, "tools/vhost-trace-launch"), "-n", "2",
            "-s", "0=%s/vt0" % D, "-s", "1=%s/vt1" % D,
-           "-o", "%s/vtstats" % D, "--",
-           os.path.join(TOP, "tools/dev/guestrun"), "-k", GK, "-t", "1800",
-           "-c", "2", "-m", "512"] + guest_files() + [
-           os.path.join(TOP, "selftests/vm/bench/guest.sh"),
+           "-o", "%s/vtstats" % D, "--"] + guest_cmd(
+           os.path.join(BUILD, "qemu/build/qemu-system-x86_64"), files, "",
+           SINKS["vs"]) + [
            "-chardev", "socket,id=vtctl,path=%s/vtctl.sock,server=on,wait=off" % D,
            "-device", "vhost-trace-pci,vhostfd=@VHOSTFD@,ports=2,chardev=vtctl",
-           "-device", "virtio-serial-pci",
-           "-chardev", "file,id=vs0,path=%s/vs0" % D,
-           "-device", "virtserialport,chardev=vs0,name=vs-cpu0",
-           "-chardev", "file,id=vs1,path=%s/vs1" % D,
-           "-device", "virtserialport,chardev=vs1,name=vs-cpu1",
-           "-chardev", "socket,id=vsctl,path=%s/vsctl.sock,server=on,wait=off" % D,
-           "-device", "virtserialport,chardev=vsctl,name=vs-ctl",
-           "-chardev", "socket,id=cmd,path=%s/cmd.sock,server=on,wait=off" % D,
-           "-device", "virtserialport,chardev=cmd,name=bench-cmd",
-           "-device", "vhost-vsock-pci,guest-cid=3",
-           # thread names: the vCPU threads are "CPU n/KVM"
-           "-name", "bench,debug-threads=on"]
+           "-device", "vhost-vsock-pci,guest-cid=3"]
+    stock = StockGuest(files)
+    if stock.ok:
+        ALL.extend(STOCK)
     rows = {t: [] for t in ALL}
     floors = []
     failed = set()
@@ -497,45 +735,55 @@ def main():
         try:
             g = Guest(os.path.join(D, "cmd.sock"))
             log("guest:", g.cmd("hello", timeout=600))
-            qpid = qemu_pid()
+            qpid = qemu_pid(os.path.join(D, "cmd.sock"))
             log("guest boot %d, QEMU pid %d; %d rounds of %g s; order rotates "
                 "each round" % (boots, qpid, ROUNDS, SECONDS))
+            stock.connect()
             while rnd < ROUNDS:
                 k = rnd % len(ALL)
                 order = ALL[k:] + ALL[:k]
                 got = {}
                 for t in order:
-                    if t in failed:
+                    if t in failed or (t in STOCK and not stock.ok):
                         continue
-                    try:
-                        got[t] = window(g, qpid, t)
-                    except (RuntimeError, subprocess.TimeoutExpired, ValueError,
-                            KeyError, OSError) as e:
-                        if isinstance(e, OSError) or "-> ''" in str(e) or t == "none":
-                            # the guest (or its channel) is gone: the round
-                            # again in a new guest; a transport that loses
-                            # the guest twice is left out
-                            losses[t] = losses.get(t, 0) + 1
-                            if losses[t] >= 2:
-                                failed.add(t)
-                            log("round %d %s: the guest is gone (%r)" %
-                                (rnd + 1, t, e))
-                            lost_guest = True
-                            raise
-                        log("round %d %s failed: %r; %s left out from now on" %
-                            (rnd + 1, t, e, t))
-                        failed.add(t)
-                        try:	# the guest's side of it ends
-                            g.cmd("stop " + t, timeout=120)
-                        except Exception as e2:
-                            log("and its stop: %r" % e2)
-                        continue
+                    if t in STOCK:
+                        try:
+                            got[t] = window(stock.g, stock.qpid, t)
+                        except (RuntimeError, subprocess.SubprocessError,
+                                ValueError, KeyError, OSError) as e:
+                            stock.fail(e)
+                            continue
+                    else:
+                        try:
+                            got[t] = window(g, qpid, t)
+                        except (RuntimeError, subprocess.TimeoutExpired,
+                                ValueError, KeyError, OSError) as e:
+                            if isinstance(e, OSError) or "-> ''" in str(e) or t == "none":
+                                # the guest (or its channel) is gone: the round
+                                # again in a new guest; a transport that loses
+                                # the guest twice is left out
+                                losses[t] = losses.get(t, 0) + 1
+                                if losses[t] >= 2:
+                                    failed.add(t)
+                                log("round %d %s: the guest is gone (%r)" %
+                                    (rnd + 1, t, e))
+                                lost_guest = True
+                                raise
+                            log("round %d %s failed: %r; %s left out from now on" %
+                                (rnd + 1, t, e, t))
+                            failed.add(t)
+                            try:	# the guest's side of it ends
+                                g.cmd("stop " + t, timeout=120)
+                            except Exception as e2:
+                                log("and its stop: %r" % e2)
+                            continue
                     r = got[t]
                     log("round %d %-5s iters %6d bytes %9d buffers %6d agent %.3fs "
                         "exits %7d qemu %.2fs vhost %.2fs readers %.2fs lost %d+%d"
+                        " in %.1fs"
                         % (rnd + 1, t, r["iters"], r["bytes"], r["buffers"],
                            r["agent_s"], r["exits"], r["qemu_s"], r["vhost_s"],
-                           r["readers_s"], r["lost"], r["host_lost"]))
+                           r["readers_s"], r["lost"], r["host_lost"], r["secs"]))
                 fb = max(r["bytes"] for r in got.values())
                 if "vt" in got:
                     fb = got["vt"]["bytes"]
@@ -543,39 +791,23 @@ def main():
                 floors.append(fs / (fb / 1e9) if fb else None)
                 log("round %d floor: %d bytes in 1 MiB writes, %.4f s" %
                     (rnd + 1, fb, fs))
-                for t, r in finish_round(got, floors[-1]).items():
+                for t, r in finish_round(rnd + 1, got, floors[-1]).items():
                     rows[t].append(r)
                 rnd += 1
+            log_threads("QEMU 7.2", qpid)
             g.cmd("quit", timeout=60)
         except Exception as e:
             log("guest boot %d: %r" % (boots, e))
             lost_guest = True
         finally:
-            if lost_guest:
-                if qpid:
-                    try:
-                        os.kill(qpid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                vm.terminate()
-            try:
-                vm.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                vm.kill()
-                vm.wait()
             glog.close()
-            lines = open(glog_path, errors="replace").read().splitlines()
-            for line in lines:
-                if "bench-guest" in line or "guestrun:" in line or "qemu" in line:
-                    print("  " + line)
             if lost_guest:
-                log("guest lost in round %d; the end of its console:" % (rnd + 1))
-                for line in lines[-60:]:
-                    print("  | " + line)
-                if rnd < ROUNDS:
-                    log("that round is run again in a new guest%s" %
-                        (", without " + " ".join(sorted(failed)) if failed else ""))
-
+                log("guest lost in round %d" % (rnd + 1))
+            end_guest(vm, qpid, glog_path, lost_guest)
+            if lost_guest and rnd < ROUNDS:
+                log("that round is run again in a new guest%s" %
+                    (", without " + " ".join(sorted(failed)) if failed else ""))
+    stock.end()
     summarize(rows, floors, failed, rnd)
     shutil.rmtree(D, ignore_errors=True)
     return 0

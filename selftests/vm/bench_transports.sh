@@ -4,7 +4,9 @@
 # per buffer, the old agent), vhost-trace with upstream virtio-trace's
 # trace-agent, stock virtio-serial through QEMU chardev files, trace-cmd's
 # agent over vsock, and the floor, side by side in this one boot with one
-# nested guest. Figures, not a pass/fail test; see bench_transports.py.
+# nested guest; on a kernel with vDPA a second nested guest under Debian's
+# stock QEMU 10.0 (build/stock-qemu) with the module's vDPA device on
+# vhost_vdpa. Figures, not a pass/fail test; see bench_transports.py.
 #
 #   tools/dev/vmrun -k 6.12.118+deb12-amd64 -t 1500 -- \
 #       env BENCH_ROUNDS=5 BENCH_SECONDS=6 selftests/vm/bench_transports.sh
@@ -12,6 +14,9 @@
 
 load_module || { echo "bench: cannot load $KMOD"; exit 1; }
 modprobe vhost_vsock || { echo "bench: no vhost_vsock"; exit 1; }
+# the vDPA rows (bench_transports.py leaves them out where this fails)
+modprobe vhost_vdpa 2> /dev/null &&
+	export BENCH_VT_VDPA="$BUILD/selftests/$SERIES/vhost_trace/vt_vdpa"
 modprobe kvm_amd 2> /dev/null || modprobe kvm_intel
 grep -q ' /sys/kernel/debug ' /proc/mounts ||
 	mount -t debugfs debugfs /sys/kernel/debug
