@@ -6,7 +6,6 @@
  * hands each to its part (stop.c, sink.c, stats.c, tsc.c, finish.c).
  */
 #include <errno.h>
-#include <grp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -128,14 +127,6 @@ void session_free(struct session *s)
 }
 
 #define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
-
-int session_become_requester(const struct sess_args *a)
-{
-	if (!a->uid)
-		return 0;
-	return setgroups(a->ngroups, a->groups) || setgid(a->gid) ||
-	       setuid(a->uid);
-}
 
 /*
  * Shared by launch and attach: a new session in the table with its run
