@@ -452,7 +452,9 @@ boot_xml() {
 	local t
 	awk -v a="$OWN_ARGS" '/<\/qemu:commandline>/ {print "    " a} {print}' \
 		$W/$DOM.xml > $W/own.xml
-	$VIRSH define $W/own.xml > /dev/null || return 1
+	# defined anew (the same name with a new uuid is refused)
+	$VIRSH undefine $DOM > /dev/null && $VIRSH define $W/own.xml > /dev/null ||
+		return 1
 	: > $W/$DOM.console
 	$VIRSH start $DOM || { tail -n 20 /var/log/libvirt/qemu/$DOM.log; return 1; }
 	for t in $(seq 240); do
