@@ -18,7 +18,15 @@
 #   - from boot: virsh start --paused, record --domain -d, virsh resume:
 #     the guest finds the device at boot; then `virsh destroy`: the
 #     session ends by itself with its files (DIR/stats state=ended, page
-#     files, trace.dat).
+#     files, trace.dat);
+#   - from boot with the device in the domain's XML (qemu:commandline:
+#     -chardev null and vhost-trace-pci with it), started with virsh
+#     start: the guest finds it at boot; record --domain by vtlv1 (not
+#     root: the daemon's group and libvirt's) takes that device over
+#     (QEMU keeps one device fd), stop releases it (it stays, dumpxml as
+#     before, the files vtlv1's); taken over again by root, its own
+#     share of the device's counters; vtlv2 (not libvirt's) is refused
+#     by libvirt, vtlv3 (not the daemon's group) by the daemon.
 # Prints its own time per step (VM seconds).
 . "$(dirname "$0")/lib.sh"
 
