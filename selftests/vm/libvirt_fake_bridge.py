@@ -5,8 +5,12 @@ and answers every QMP command on it with success, naming thread TID as
 the domain's only vCPU, but passes the device fd to nobody. The daemon
 must not believe that TID's process is QEMU (kcmp: it does not hold the
 device file). With TID "nofd" the request goes without the bridge.
+With "own", it also says the domain has a vhost-trace-pci of its own
+(id vtrace, 2 ports, chardev vtagent) for the daemon to take over; the
+daemon must not believe TID's process either (it does not hold the
+socket passed with getfd).
 
-Usage: libvirt_fake_bridge.py SOCKET DIR TID
+Usage: libvirt_fake_bridge.py SOCKET DIR TID [own]
 Prints "commands: ..." (what the daemon sent on the bridge) and
 "reply: ..." (the daemon's answer)."""
 import array
@@ -16,6 +20,7 @@ import socket
 import sys
 
 sock_path, out_dir, tid = sys.argv[1:4]
+own = sys.argv[4:5] == ["own"]
 ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 ctl.connect(sock_path)
 req = ("attach domain=fake dir=%s name=fk agent=off clock=keep\n"
@@ -51,10 +56,19 @@ while True:
         buf += msg
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
-            cmd = json.loads(line).get("execute", "?")
+            j = json.loads(line)
+            cmd = j.get("execute", "?")
+            args = j.get("arguments", {})
             cmds.append(cmd)
             if cmd == "query-cpus-fast":
                 ans = {"return": [{"cpu-index": 0, "thread-id": int(tid)}]}
+            elif own and cmd == "qom-list" and \
+                    args.get("path") == "/machine/peripheral":
+                ans = {"return": [{"name": "vtrace",
+                                   "type": "child<vhost-trace-pci>"}]}
+            elif own and cmd == "qom-get":
+                ans = {"return": 2 if args.get("property") == "ports"
+                       else "vtagent"}
             else:
                 ans = {"return": {}}
             ours.sendall(json.dumps(ans).encode() + b"\n")

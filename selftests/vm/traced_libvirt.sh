@@ -18,7 +18,15 @@
 #   - from boot: virsh start --paused, record --domain -d, virsh resume:
 #     the guest finds the device at boot; then `virsh destroy`: the
 #     session ends by itself with its files (DIR/stats state=ended, page
-#     files, trace.dat).
+#     files, trace.dat);
+#   - from boot with the device in the domain's XML (qemu:commandline:
+#     -chardev null and vhost-trace-pci with it), started with virsh
+#     start: the guest finds it at boot; record --domain by vtlv1 (not
+#     root: the daemon's group and libvirt's) takes that device over
+#     (QEMU keeps one device fd), stop releases it (it stays, dumpxml as
+#     before, the files vtlv1's); taken over again by root, its own
+#     share of the device's counters; vtlv2 (not libvirt's) is refused
+#     by libvirt, vtlv3 (not the daemon's group) by the daemon.
 # Prints its own time per step (VM seconds).
 . "$(dirname "$0")/lib.sh"
 
@@ -103,6 +111,13 @@ cgroup_controllers = [ ]
 namespaces = [ ]
 security_driver = "none"
 stdio_handler = "file"
+EOF
+	# libvirt's own access rule for the non-root tests: members of
+	# group libvirt may manage every domain (no polkit in the VM)
+	cat >> /etc/libvirt/libvirtd.conf <<'EOF'
+unix_sock_group = "libvirt"
+unix_sock_rw_perms = "0770"
+auth_unix_rw = "none"
 EOF
 	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
 	kvm_shadow_paging || return 1
@@ -207,7 +222,20 @@ check "$REL: a nested guest defined by XML and started with virsh; its agent wai
 	start_domain
 step domain
 
-check "$REL: vhost-traced starts" start_daemon
+# users for the non-root tests: vtlv1 may use the daemon (group
+# vtusers) and manage domains (group libvirt); vtlv2 the daemon only,
+# vtlv3 libvirt only
+users() {
+	groupadd -f vtusers && getent group libvirt > /dev/null &&
+	useradd -M -N -g vtusers -G libvirt -d /nonexistent vtlv1 &&
+	useradd -M -N -g vtusers -d /nonexistent vtlv2 &&
+	useradd -M -N -g nogroup -G libvirt -d /nonexistent vtlv3 &&
+	chmod 755 $W
+}
+check "$REL: users vtlv1 (daemon's group, libvirt), vtlv2 (daemon's group), vtlv3 (libvirt)" users
+as_user() { local u=$1; shift; setpriv --reuid=$u --init-groups -- "$@"; }
+
+check "$REL: vhost-traced starts (group vtusers)" start_daemon -g vtusers
 step daemon
 
 # the refusals, before any session: each names what is wrong
@@ -251,7 +279,7 @@ lying_bridge() {
 	kill $sp
 	echo "$out"
 	echo "daemon fds: $before before, $(ls /proc/$DAEMON/fd | wc -l) after"
-	echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast getfd closefd" &&
+	echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast qom-list qom-list getfd closefd" &&
 		echo "$out" | grep -q "did not get the device file" &&
 		[ "$(ls /proc/$DAEMON/fd | wc -l)" = "$before" ] &&
 		"$VT" list | grep -q "no sessions"
@@ -418,6 +446,118 @@ check "$REL: a domain destroyed while traced: the session ends cleanly (stats st
 check "$REL: the destroyed domain's files: stock trace-cmd reads DIR/trace.dat, every page's events" \
 	tracedat_ok $W/out3 "0 1"
 step destroyed
+
+# The domain's own device, from its XML (qemu:commandline): the agent's
+# chardev a null backend, the device with it; QEMU opens /dev/vhost-trace
+# itself. The guest finds the device at boot (no paused start);
+# record --domain takes it over (vtlv1: not root, in the daemon's group
+# and libvirt's), stop lets go of it (the device stays, the guest keeps
+# its ports), and again (root): each session has its own share of the
+# device's counters.
+OWN_ARGS="<qemu:arg value='-chardev'/><qemu:arg value='null,id=vtagent'/>
+    <qemu:arg value='-device'/><qemu:arg value='vhost-trace-pci,id=vtrace,ports=2,chardev=vtagent'/>"
+boot_xml() {
+	local t
+	awk -v a="$OWN_ARGS" '/<\/qemu:commandline>/ {print "    " a} {print}' \
+		$W/$DOM.xml > $W/own.xml
+	# defined anew (the same name with a new uuid is refused)
+	$VIRSH undefine $DOM > /dev/null && $VIRSH define $W/own.xml > /dev/null ||
+		return 1
+	: > $W/$DOM.console
+	$VIRSH start $DOM || { tail -n 20 /var/log/libvirt/qemu/$DOM.log; return 1; }
+	for t in $(seq 240); do
+		grep -q "^guest: the device is here (1)" $W/$DOM.console && break
+		sleep 0.5
+	done
+	QPID=$(cat /run/libvirt/qemu/$DOM.pid)
+	grep "^guest:" $W/$DOM.console
+	$VIRSH dumpxml $DOM > $W/before.xml
+	echo "QEMU vhost-trace fds: $(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)"
+	grep -q "^guest: the device is here (1)" $W/$DOM.console &&
+		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 1 ]
+}
+check "$REL: a domain whose XML has the device (qemu:commandline), started with virsh start: the guest finds it at boot" \
+	boot_xml
+step "boot XML"
+
+# take_round USER NAME DIR: record --domain as USER takes the device
+# over (no second device), the agent runs; stop: released, the device
+# and the guest's ports stay, XML as before; agent = module = files
+take_round() {
+	local u=$1 n=$2 d=$3 t a rc rrc
+	mkdir -p $d && chown $u $d
+	as_user $u "$VT" record --domain $DOM --connect $URI -o $d -N $n -q \
+		-e sched:sched_switch > $W/record-$n.log 2>&1 &
+	RECORD=$!
+	for t in $(seq 240); do
+		a=$(agent_of $n)
+		[ "$a" = running ] && break
+		case $a in error|gone|silent) break ;; esac
+		kill -0 $RECORD 2>/dev/null || break
+		sleep 0.5
+	done
+	cat $W/record-$n.log
+	"$VT" status $n
+	echo "agent $a; QEMU vhost-trace fds: $(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)"
+	[ "$a" = running ] || { last_log | tail -n 20; return 1; }
+	grep -q "took over the domain's own device, QEMU pid $QPID, 2 port(s)" $W/record-$n.log &&
+		"$VT" status $n | grep -q "attached to libvirt domain $DOM ($URI): device vtrace taken" &&
+		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 1 ] || return 1
+	sleep 3
+	as_user $u "$VT" stop $n > $W/stop-$n.out 2>&1
+	rc=$?
+	wait $RECORD
+	rrc=$?
+	cat $W/stop-$n.out
+	$VIRSH dumpxml $DOM > $W/after-$n.xml
+	echo "stop: exit $rc, record exited $rrc; domain $($VIRSH domstate $DOM);" \
+	     "QEMU vhost-trace fds: $(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace);" \
+	     "files' owner $(stat -c %U $d/cpu0.raw)"
+	sleep 1
+	[ "$rc" = 0 ] && [ "$rrc" = 0 ] &&
+		grep -q "device vtrace released" $W/stop-$n.out &&
+		grep -q "device_state=released" $d/stats &&
+		grep -q "agent=stopped" $d/stats &&
+		cmp -s $W/before.xml $W/after-$n.xml &&
+		[ "$($VIRSH domstate $DOM)" = running ] &&
+		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 1 ] &&
+		! grep -q "^guest: the device is gone" $W/$DOM.console &&
+		[ "$(stat -c %U $d/cpu0.raw)" = $u ] &&
+		all_pages $d
+}
+check "$REL: record --domain by vtlv1 (not root): the XML's device taken over, not a second one; stop: released, the device stays, dumpxml unchanged; agent bytes = module's = files'" \
+	take_round vtlv1 ta $W/out4
+check "$REL: the taken-over device: stock trace-cmd reads DIR/trace.dat, every page's events" \
+	tracedat_ok $W/out4 "0 1"
+check "$REL: taken over again (root): this session's share of the device's counters = its files" \
+	take_round root tb $W/out5
+check "$REL: the second take-over: trace.dat read by stock trace-cmd" \
+	tracedat_ok $W/out5 "0 1"
+step "take-over"
+
+# who may not: vtlv2 (the daemon's group, not libvirt's): libvirt says
+# no; vtlv3 (libvirt's, not the daemon's group): the daemon says no
+refused_users() {
+	local r2 r3 n0
+	mkdir -p $W/out6 $W/out7 && chown vtlv2 $W/out6 && chown vtlv3 $W/out7
+	n0=$("$VT" list | wc -l)
+	as_user vtlv2 "$VT" record --domain $DOM --connect $URI -o $W/out6 -q \
+		> $W/r6 2>&1
+	r2=$?
+	as_user vtlv3 "$VT" record --domain $DOM --connect $URI -o $W/out7 -q \
+		> $W/r7 2>&1
+	r3=$?
+	cat $W/r6 $W/r7
+	echo "exit codes: vtlv2 $r2, vtlv3 $r3"
+	[ "$r2" = 1 ] && grep -q "cannot connect to libvirt at $URI" $W/r6 &&
+		[ "$r3" = 3 ] && [ "$("$VT" list | wc -l)" = "$n0" ] &&
+		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 1 ]
+}
+check "$REL: refused: vtlv2 (the daemon's group, not libvirt's) by libvirt; vtlv3 (libvirt's, not the daemon's group) by the daemon" \
+	refused_users
+$VIRSH destroy $DOM > /dev/null
+step "users"
+
 
 finish() {
 	local rc

@@ -287,7 +287,8 @@ static void libvirt_line(struct ctl_req *r, void *arg)
 	snprintf(l->uri, sizeof(l->uri), "%s",
 		 ctl_get(r, "uri") ? ctl_get(r, "uri") : "");
 	/* the device is in the domain (an ended session's left with QEMU) */
-	l->state_running = !strcmp(get(r, "device_state"), "attached") &&
+	l->state_running = (!strcmp(get(r, "device_state"), "attached") ||
+			    !strcmp(get(r, "device_state"), "taken")) &&
 			   strcmp(get(r, "state"), "ended");
 }
 
@@ -653,8 +654,10 @@ static int cmd_record(int fd, int argc, char **argv)
 		snprintf(id, sizeof(id), "%s", get(&r, "id"));
 		printf("vhost-trace: session %s (%s) %s, QEMU pid %s, %s "
 		       "port(s), output in %s\n", id, get(&r, "name"),
-		       launch ? "started" : domain ? "attached to domain" :
-		       "attached", get(&r, "pid"),
+		       launch ? "started" : !domain ? "attached" :
+		       !strcmp(get(&r, "device_state"), "taken") ?
+		       "took over the domain's own device" :
+		       "attached to domain", get(&r, "pid"),
 		       get(&r, "ports"), dir);
 		if (ctl_get(&r, "front")) {
 			printf("vhost-trace: front end %s", get(&r, "front"));

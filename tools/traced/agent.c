@@ -862,6 +862,13 @@ int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes)
 				n = sizeof(line) - 1;
 			memcpy(line, p, n);
 			line[n] = '\0';
+			if (a->session_counts) {
+				if (vt_proto_kv_get(line, "session_pages", v,
+						    sizeof(v)))
+					return -ENOENT;
+				*bytes = strtoull(v, NULL, 10) * 4096;
+				return 0;
+			}
 			if (vt_proto_kv_get(line, "bytes", v, sizeof(v)))
 				return -ENOENT;
 			*bytes = strtoull(v, NULL, 10);

@@ -62,6 +62,12 @@ struct agent {
 	char machine[64];
 	struct vt_buf stop_body;	/* the stop answer, version 1 */
 	/*
+	 * Bytes per CPU from the stop answer's session_pages (since its
+	 * last start), not its bytes (since the port opened): a device
+	 * that outlives sessions (taken over, libvirt.c).
+	 */
+	int session_counts;
+	/*
 	 * What the guest did wrong (set once; "" none): the agent is then
 	 * closed and in AGENT_ERROR, the session goes on without it.
 	 */

@@ -35,7 +35,8 @@ static void make_ids(struct qemu_ids *ids, unsigned long id)
 }
 
 /*
- * A session already traces QEMU pid (not ended; attached: not detached):
+ * A session already traces QEMU pid (not ended; attached: not detached;
+ * a device taken over: not released):
  * its name, or 0.
  */
 static int traced_by(pid_t pid, char *name, size_t len)
@@ -50,7 +51,8 @@ static int traced_by(pid_t pid, char *name, size_t len)
 
 		if (!found && s->pid == pid &&
 		    uatomic_read(&s->state) != SESS_ENDED &&
-		    uatomic_read(&s->device) != DEV_DETACHED) {
+		    uatomic_read(&s->device) != DEV_DETACHED &&
+		    uatomic_read(&s->device) != DEV_RELEASED) {
 			snprintf(name, len, "%s", v[i]->name);
 			found = 1;
 		}

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@
 #include "libvirt.h"
 #include "log.h"
 #include "persist.h"
+#include "session_int.h"
 #include "state.h"
 
 #define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
@@ -174,18 +177,15 @@ out:
 	return rc;
 }
 
-/*
- * QEMU (s->pid) holds the device file dev now (getfd went through the
- * bridge to it): its fd number for s->vhostfd, as recovery wants it.
- */
-static int holds_device(struct session *s, int dev, struct vt_buf *err)
+/* The number of pid's fd that is our file fd (kcmp), or -1. */
+static int holds(pid_t pid, int fd)
 {
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
 	int found = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)s->pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	dir = opendir(path);
 	while (dir && found < 0 && (d = readdir(dir))) {
 		char *end;
@@ -193,11 +193,22 @@ static int holds_device(struct session *s, int dev, struct vt_buf *err)
 
 		if (*end || n < 0 || end == d->d_name)
 			continue;
-		if (!syscall(SYS_kcmp, getpid(), s->pid, KCMP_FILE, dev, n))
+		if (!syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, fd, n))
 			found = n;
 	}
 	if (dir)
 		closedir(dir);
+	return found;
+}
+
+/*
+ * QEMU (s->pid) holds the device file dev now (getfd went through the
+ * bridge to it): its fd number for s->vhostfd, as recovery wants it.
+ */
+static int holds_device(struct session *s, int dev, struct vt_buf *err)
+{
+	int found = holds(s->pid, dev);
+
 	if (found < 0) {
 		vt_buf_printf(err, "attach: the domain's QEMU (pid %d) did not "
 			      "get the device file: the bridge did not pass "
@@ -211,6 +222,32 @@ static int holds_device(struct session *s, int dev, struct vt_buf *err)
 static int lit(struct vt_buf *j, const char *text)
 {
 	return vt_buf_append(j, text, strlen(text));
+}
+
+/*
+ * chardev-add or chardev-change (cmd) of chardev chr: a socket on the fd
+ * fdname (given with getfd), QEMU the client; or (NULL) a null backend.
+ */
+static int chardev_cmd(struct qmp *q, const char *cmd, const char *chr,
+		       const char *fdname, struct vt_buf *err)
+{
+	struct vt_buf j;
+	int rc;
+
+	vt_buf_init(&j);
+	if (lit(&j, "{\"id\":") || qmp_add_string(&j, chr) ||
+	    (fdname ? lit(&j, ",\"backend\":{\"type\":\"socket\",\"data\":"
+			  "{\"addr\":{\"type\":\"fd\",\"data\":{\"str\":") ||
+		      qmp_add_string(&j, fdname) ||
+		      lit(&j, "}},\"server\":false}}}") :
+		      lit(&j, ",\"backend\":{\"type\":\"null\",\"data\":{}}}"))) {
+		vt_buf_printf(err, "out of memory");
+		rc = -ENOMEM;
+	} else {
+		rc = attach_run(q, cmd, &j, -1, NULL, err);
+	}
+	vt_buf_free(&j);
+	return rc;
 }
 
 /* The agent's chardev: a socket pair's end, QEMU the client. */
@@ -232,17 +269,7 @@ static int agent_chardev(struct qmp *q, struct session *s,
 	close(sp[1]);
 	if (rc)
 		goto out;
-	j.len = 0;
-	if (lit(&j, "{\"id\":") || qmp_add_string(&j, ids->chardev) ||
-	    lit(&j, ",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":"
-		"{\"type\":\"fd\",\"data\":{\"str\":") ||
-	    qmp_add_string(&j, fdname) ||
-	    lit(&j, "}},\"server\":false}}}")) {
-		vt_buf_printf(err, "out of memory");
-		rc = -ENOMEM;
-	} else {
-		rc = attach_run(q, "chardev-add", &j, -1, NULL, err);
-	}
+	rc = chardev_cmd(q, "chardev-add", ids->chardev, fdname, err);
 	if (rc && q->fd >= 0 && !attach_one_arg(&j, "fdname", fdname))
 		attach_run(q, "closefd", &j, -1, NULL, NULL);
 out:
@@ -298,6 +325,278 @@ out:
 	return rc ? -1 : 0;
 }
 
+/*
+ * Taking over the domain's own device: a vhost-trace-pci of its XML
+ * (qemu:commandline), which QEMU opened /dev/vhost-trace for itself at
+ * start. The bridge names it, its ports and its agent chardev; none of
+ * that is believed for more than the requester could do anyway (pick a
+ * chardev of their own domain to swap). What the daemon acts on is
+ * checked here: the process is the one that got the file the daemon
+ * passed through the bridge (kcmp, as for a hot-plug), it holds exactly
+ * one /dev/vhost-trace file (stat of the fd), pidfd_getfd takes that
+ * file only to ask the module for a control fd (recover.c does the
+ * same after a restart; the copy is closed at once), and the module's
+ * VHOST_TRACE_GET_PORTS is the port count.
+ */
+
+/* QOM paths and chardev labels the daemon sends back and shows. */
+static int plain_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= max)
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789_.-[]/") == n;
+}
+
+/* qom-get path property: its JSON value (NULL: failed, said in err). */
+static json_t *qom_get(struct qmp *q, const char *path, const char *prop,
+		       struct vt_buf *err)
+{
+	struct vt_buf j, ret;
+	json_t *v = NULL;
+
+	vt_buf_init(&j);
+	vt_buf_init(&ret);
+	if (lit(&j, "{\"path\":") || qmp_add_string(&j, path) ||
+	    lit(&j, ",\"property\":") || qmp_add_string(&j, prop) ||
+	    lit(&j, "}"))
+		vt_buf_printf(err, "out of memory");
+	else if (!attach_run(q, "qom-get", &j, -1, &ret, err))
+		v = json_loadb(ret.p, ret.len, JSON_DECODE_ANY, NULL);
+	vt_buf_free(&j);
+	vt_buf_free(&ret);
+	return v;
+}
+
+/* The QOM path and chardev label of the domain's own device. */
+struct own {
+	char dev[sizeof(((struct session *)0)->own_dev)];
+	char chardev[sizeof(((struct session *)0)->own_chardev)];
+};
+
+/*
+ * The domain's own vhost-trace-pci, if it has one: into o, its ports
+ * into *ports. 1 found, 0 none, -1 (err said why).
+ */
+static int own_device(struct qmp *q, struct own *o, unsigned int *ports,
+		      struct vt_buf *err)
+{
+	static const char *const roots[] = { "/machine/peripheral",
+					     "/machine/peripheral-anon" };
+	struct vt_buf j, ret;
+	unsigned int k, found = 0;
+	json_t *a, *e, *v;
+	size_t i;
+
+	vt_buf_init(&j);
+	vt_buf_init(&ret);
+	for (k = 0; k < 2; k++) {
+		ret.len = 0;
+		if (attach_one_arg(&j, "path", roots[k]) ||
+		    attach_run(q, "qom-list", &j, -1, &ret, NULL)) {
+			if (q->fd < 0)
+				break;
+			continue;	/* no such container: no device there */
+		}
+		a = json_loadb(ret.p, ret.len, 0, NULL);
+		json_array_foreach(a, i, e) {
+			const char *n = json_string_value(json_object_get(e,
+								"name"));
+			const char *t = json_string_value(json_object_get(e,
+								"type"));
+
+			if (!n || !t || strcmp(t, "child<vhost-trace-pci>"))
+				continue;
+			if (!found++)
+				snprintf(o->dev, sizeof(o->dev),
+					 "%s/%s", roots[k], n);
+		}
+		json_decref(a);
+	}
+	vt_buf_free(&j);
+	vt_buf_free(&ret);
+	if (q->fd < 0) {
+		vt_buf_printf(err, "attach: qom-list: %s", q->err);
+		return -1;
+	}
+	if (!found)
+		return 0;
+	if (found > 1 || !plain_name(o->dev, sizeof(o->dev))) {
+		vt_buf_printf(err, "attach: the domain has %s vhost-trace-pci "
+			      "devices of its own: take-over needs exactly "
+			      "one (with a plain id)", found > 1 ? "several" :
+			      "odd");
+		return -1;
+	}
+	v = qom_get(q, o->dev, "ports", err);
+	*ports = json_is_integer(v) ? json_integer_value(v) : 0;
+	json_decref(v);
+	if (!*ports || *ports > VHOST_TRACE_MAX_PORTS) {
+		if (!err->len)
+			vt_buf_printf(err, "attach: the domain's device %s: no "
+				      "port count (qom-get ports)", o->dev);
+		return -1;
+	}
+	v = qom_get(q, o->dev, "chardev", err);
+	if (json_is_string(v))
+		snprintf(o->chardev, sizeof(o->chardev), "%s",
+			 json_string_value(v));
+	json_decref(v);
+	if (!v)
+		return -1;
+	if (o->chardev[0] &&
+	    !plain_name(o->chardev, sizeof(o->chardev))) {
+		vt_buf_printf(err, "attach: the domain's device %s: odd "
+			      "chardev label", o->dev);
+		return -1;
+	}
+	return 1;
+}
+
+/* A control fd of QEMU's own device file: s->ctl, s->vhostfd. 0 or -1. */
+static int take_ctl(struct session *s, struct vt_buf *err)
+{
+	char why[256];
+	struct stat dev;
+	int num, count;
+
+	if (stat(cfg.device, &dev)) {
+		vt_buf_printf(err, "attach: %s: %s", cfg.device,
+			      strerror(errno));
+		return -1;
+	}
+	num = session_find_device_fd(s->pid, &dev, &count);
+	if (count != 1) {
+		vt_buf_printf(err, "attach: the domain's QEMU (pid %d) holds "
+			      "%d %s files, not one: its XML's device did not "
+			      "open it", (int)s->pid, count, cfg.device);
+		return -1;
+	}
+	if (session_ctl_from(s->pidfd, num, &dev, s->nports, &s->ctl, why,
+			     sizeof(why))) {
+		vt_buf_printf(err, "attach: the domain's device (QEMU's fd "
+			      "%d): %s", num, why);
+		return -1;
+	}
+	s->vhostfd = num;
+	return 0;
+}
+
+/* The module's counters now: what this session does not count. */
+static int take_base(struct session *s, struct vt_buf *err)
+{
+	unsigned int p;
+
+	s->base = calloc(s->nports, sizeof(*s->base));
+	if (!s->base) {
+		vt_buf_printf(err, "out of memory");
+		return -1;
+	}
+	for (p = 0; p < s->nports; p++) {
+		s->base[p].port = p;
+		if (ioctl(s->ctl, VHOST_TRACE_GET_STATS, &s->base[p])) {
+			vt_buf_printf(err, "attach: VHOST_TRACE_GET_STATS: %s",
+				      strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Takes over the domain's own device: getfd of the agent's socket pair
+ * end (the proof that the bridge reaches pid s->pid), its control fd,
+ * the sinks, the agent's chardev swapped in.
+ */
+static int take(struct qmp *q, struct session *s, struct vt_buf *err)
+{
+	int sp[2] = { -1, -1 }, given = 0, sinks = 0, rc = -1;
+	struct vt_buf j;
+	char afd[32];
+
+	vt_buf_init(&j);
+	snprintf(afd, sizeof(afd), "vtafd%lu", s->te.id);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp)) {
+		vt_buf_printf(err, "socketpair: %s", strerror(errno));
+		goto out;
+	}
+	if (attach_one_arg(&j, "fdname", afd) ||
+	    attach_run(q, "getfd", &j, sp[1], NULL, err))
+		goto out;
+	given = 1;
+	if (holds(s->pid, sp[1]) < 0) {
+		vt_buf_printf(err, "attach: the domain's QEMU (pid %d) did not "
+			      "get the file passed: the bridge did not pass "
+			      "it to this domain", (int)s->pid);
+		goto out;
+	}
+	close(sp[1]);
+	sp[1] = -1;
+	if (take_ctl(s, err) || take_base(s, err))
+		goto out;
+	if (session_attach_sinks(s, err))
+		goto out;
+	sinks = 1;
+	if (s->agent.state != AGENT_OFF) {
+		if (!s->own_chardev[0]) {
+			vt_buf_printf(err, "attach: the domain's device %s has "
+				      "no chardev= for the agent (-chardev "
+				      "null,id=vtagent and chardev=vtagent "
+				      "in its XML; or --no-agent)", s->own_dev);
+			goto out;
+		}
+		if (chardev_cmd(q, "chardev-change", s->own_chardev, afd, err))
+			goto out;
+		given = 0;	/* the chardev has it now */
+		s->agent_fd = sp[0];
+		sp[0] = -1;
+		s->agent.session_counts = 1;
+	}
+	rc = 0;
+out:
+	if (rc && sinks)
+		session_detach_sinks(s);
+	if (given && q->fd >= 0 && !attach_one_arg(&j, "fdname", afd))
+		attach_run(q, "closefd", &j, -1, NULL, NULL);
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	vt_buf_free(&j);
+	return rc;
+}
+
+void libvirt_release(struct session *s)
+{
+	struct vt_buf err;
+	struct qmp q;
+	int rc = 0;
+
+	vt_buf_init(&err);
+	if (s->agent_on && s->own_chardev[0]) {
+		/* the chardev back to a null backend, then our end closed */
+		rc = libvirt_bridge_open(s, &q);
+		if (rc)
+			vt_buf_printf(&err, "release: %s", q.err);
+		else
+			rc = chardev_cmd(&q, "chardev-change", s->own_chardev,
+					 NULL, &err);
+		qmp_close(&q);
+	}
+	agent_close(&s->agent);
+	if (rc) {
+		snprintf(s->error, sizeof(s->error), "%.*s (the device stays "
+			 "in the domain; its agent chardev is left "
+			 "disconnected)", (int)err.len, err.p);
+		vt_log("session %lu: %s", s->te.id, s->error);
+	}
+	vt_buf_free(&err);
+	cmm_smp_wmb();		/* error before device (session_describe) */
+	uatomic_set(&s->device, rc ? DEV_DETACH_FAILED : DEV_RELEASED);
+}
+
 int session_attach_libvirt(const struct sess_args *a, struct session **out,
 			   struct vt_buf *err)
 {
@@ -306,9 +605,11 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 	char name[TABLE_NAME_MAX];
 	int pidfd = -1, bridge = a->bridge;
 	struct qmp q;
-	unsigned int n;
+	unsigned int n, own_ports = 0;
+	struct own probe;
 	pid_t pid;
 	char pstate;
+	int own;
 
 	if (open_on(bridge, &q)) {
 		vt_buf_printf(err, "attach: %s", q.err);
@@ -316,6 +617,19 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 	}
 	if (vcpus(&q, &n, &pid, err))
 		goto fail;
+	/* a pid the bridge names: the kcmp check cannot tell us from QEMU */
+	if (pid == getpid())
+		FAIL("attach: the domain's vCPU thread is vhost-traced's own: "
+		     "the bridge is not a libvirt domain's");
+	memset(&probe, 0, sizeof(probe));
+	own = own_device(&q, &probe, &own_ports, err);
+	if (own < 0)
+		goto fail;
+	if (own && args.ports && args.ports != own_ports)
+		FAIL("attach: the domain's own device %s has %u ports, not "
+		     "--ports %u", probe.dev, own_ports, args.ports);
+	if (own)
+		args.ports = own_ports;
 	if (!args.ports)
 		args.ports = n;
 	if (attach_traced_by(pid, name, sizeof(name)))
@@ -332,24 +646,39 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 	if (proc_stat(s->pid, &pstate, &s->start_time))
 		FAIL("attach: QEMU (pid %d) exited", (int)pid);
 	s->vhostfd = -1;
-	s->device = DEV_ATTACHED;
+	s->device = own ? DEV_TAKEN : DEV_ATTACHED;
 	snprintf(s->qmp, sizeof(s->qmp), "libvirt");
 	snprintf(s->domain, sizeof(s->domain), "%s", a->domain);
 	snprintf(s->uri, sizeof(s->uri), "%s", a->uri);
-	if (plug(&q, s, a->bus, err))
+	if (own) {
+		memcpy(s->own_dev, probe.dev, sizeof(s->own_dev));
+		memcpy(s->own_chardev, probe.chardev,
+		       sizeof(s->own_chardev));
+	}
+	if (own ? take(&q, s, err) : plug(&q, s, a->bus, err))
 		goto fail;
 	qmp_close(&q);
 	s->bridge = bridge;	/* for the detach at stop */
 	bridge = -1;
 	session_save(s);
 	if (session_run(s, err)) {
-		session_detach(s);
+		if (own) {
+			session_detach_sinks(s);
+			libvirt_release(s);
+		} else {
+			session_detach(s);
+		}
 		goto fail;
 	}
 	table_entry_get(&s->te);	/* the caller's */
-	vt_log("session %lu attached to libvirt domain %s (%s), QEMU pid %d",
-	       s->te.id, s->domain, s->uri[0] ? s->uri : "default URI",
-	       (int)s->pid);
+	vt_log("session %lu %s libvirt domain %s (%s), QEMU pid %d", s->te.id,
+	       own ? "took over the device of" : "attached to", s->domain,
+	       s->uri[0] ? s->uri : "default URI", (int)s->pid);
+	if (own)
+		vt_log("session %lu: the domain's own device %s (QEMU fd %d, "
+		       "%u ports), agent chardev %s", s->te.id, s->own_dev,
+		       s->vhostfd, s->nports, s->own_chardev[0] ?
+		       s->own_chardev : "(none)");
 	*out = s;
 	return 0;
 fail:

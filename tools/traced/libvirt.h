@@ -34,5 +34,12 @@ int libvirt_parse_args(const struct ctl_req *req, struct peer *peer,
 void libvirt_new_bridge(struct session *s, struct peer *peer);
 /* QMP over s's bridge (a new fd on it). 0, or -errno with q->err set. */
 int libvirt_bridge_open(struct session *s, struct qmp *q);
+/*
+ * At stop, a session that took over the domain's own device
+ * (DEV_TAKEN): the agent's chardev back to a null backend through the
+ * bridge, the agent closed; the device stays in the domain. Sets
+ * DEV_RELEASED, or DEV_DETACH_FAILED with s->error. Session thread.
+ */
+void libvirt_release(struct session *s);
 
 #endif

@@ -101,10 +101,12 @@ static const struct field fields[] = {
 	UINT("cpus", agent.cpus, 0, 65536),
 	STR("release", agent.release),
 	STR("machine", agent.machine),
-	INT("device", device, 0, DEV_DETACH_FAILED),
+	INT("device", device, 0, DEV_RELEASED),
 	STR("qmp", qmp),
 	STR("domain", domain, .optional = 1),
 	STR("uri", uri, .optional = 1),
+	STR("own_dev", own_dev, .optional = 1),
+	STR("own_chardev", own_chardev, .optional = 1),
 	STR("clock", agent.want_clock),
 	U64("trace_id", trace_id),
 	/* the vDPA front end; state files from before it have none */

@@ -61,9 +61,10 @@ static void say(unsigned long id, const char *name, const char *fmt, ...)
 /*
  * An attached session's device fd in QEMU: getfd does not tell its
  * number, /proc/PID/fd does (QEMU holds one vhost-trace device at most:
- * attach refuses a second). The number, or -1.
+ * attach refuses a second; a take-over (libvirt.c) wants exactly one:
+ * *count). The first one's number, or -1.
  */
-static int find_device_fd(pid_t pid, const struct stat *dev)
+int session_find_device_fd(pid_t pid, const struct stat *dev, int *count)
 {
 	char path[64], link[PATH_MAX];
 	struct dirent *e;
@@ -71,16 +72,17 @@ static int find_device_fd(pid_t pid, const struct stat *dev)
 	int num = -1;
 	DIR *d;
 
+	*count = 0;
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	d = opendir(path);
 	if (!d)
 		return -1;
-	while (num < 0 && (e = readdir(d))) {
+	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
 		if (!stat(link, &st) && S_ISCHR(st.st_mode) &&
-		    st.st_rdev == dev->st_rdev)
+		    st.st_rdev == dev->st_rdev && !(*count)++)
 			num = atoi(e->d_name);
 	}
 	closedir(d);
@@ -94,9 +96,8 @@ static int find_device_fd(pid_t pid, const struct stat *dev)
 static int take_device(const struct session *sv, int pidfd, int *ctl,
 		       char *why, size_t n)
 {
-	struct stat dev, st;
-	__u32 ports = 0;
-	int fd, c, err, num;
+	struct stat dev;
+	int err, num, count;
 
 	/* the vDPA front end: the device by its name, QEMU's fd not needed */
 	if (sv->front == FRONT_VDPA)
@@ -106,12 +107,23 @@ static int take_device(const struct session *sv, int pidfd, int *ctl,
 		snprintf(why, n, "%s: %s", cfg.device, strerror(errno));
 		return err;
 	}
-	num = sv->vhostfd >= 0 ? sv->vhostfd : find_device_fd(sv->pid, &dev);
+	num = sv->vhostfd >= 0 ? sv->vhostfd :
+	      session_find_device_fd(sv->pid, &dev, &count);
 	if (num < 0) {
 		snprintf(why, n, "no fd of QEMU's is %s any more (device "
 			 "unplugged?)", cfg.device);
 		return -ENODEV;
 	}
+	return session_ctl_from(pidfd, num, &dev, sv->nports, ctl, why, n);
+}
+
+int session_ctl_from(int pidfd, int num, const struct stat *dev,
+		     unsigned int nports, int *ctl, char *why, size_t n)
+{
+	struct stat st;
+	__u32 ports = 0;
+	int fd, c, err;
+
 	fd = pidfd_getfd(pidfd, num, 0);
 	if (fd < 0) {
 		err = -errno;
@@ -120,7 +132,7 @@ static int take_device(const struct session *sv, int pidfd, int *ctl,
 		return err;
 	}
 	if (fstat(fd, &st) || !S_ISCHR(st.st_mode) ||
-	    st.st_rdev != dev.st_rdev) {
+	    st.st_rdev != dev->st_rdev) {
 		close(fd);
 		snprintf(why, n, "its fd %d is not %s any more (device "
 			 "removed?)", num, cfg.device);
@@ -134,10 +146,10 @@ static int take_device(const struct session *sv, int pidfd, int *ctl,
 		snprintf(why, n, "VHOST_TRACE_GET_CTL_FD: %s", strerror(-err));
 		return err;
 	}
-	if (ioctl(c, VHOST_TRACE_GET_PORTS, &ports) || ports != sv->nports) {
+	if (ioctl(c, VHOST_TRACE_GET_PORTS, &ports) || ports != nports) {
 		close(c);
 		snprintf(why, n, "the device has %u ports, not %u", ports,
-			 sv->nports);
+			 nports);
 		return -ENODEV;
 	}
 	*ctl = c;
@@ -196,9 +208,11 @@ static void fill(struct session *s, const char *dir, int runfd)
 	snprintf(s->rundir, sizeof(s->rundir), "%s", dir);
 	s->runfd = runfd;
 	s->recovered = 1;
-	if (s->device == DEV_DETACHED || s->device == DEV_DETACH_FAILED)
+	if (s->device == DEV_DETACHED || s->device == DEV_DETACH_FAILED ||
+	    s->device == DEV_RELEASED)
 		s->stopped = time(NULL);	/* listed for -l seconds */
 	s->agent.fd = -1;
+	s->agent.session_counts = s->device == DEV_TAKEN;
 	s->agent.state = s->agent_on ? AGENT_CONNECTING : AGENT_OFF;
 	/* samples of the TSC terms from now on (the old ones went) */
 	if (!strcmp(s->agent.want_clock, "x86-tsc"))

@@ -80,6 +80,7 @@ static void release(struct table_entry *e)
 	free(s->agent_bytes);
 	free(s->lost);
 	free(s->saved);
+	free(s->base);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);

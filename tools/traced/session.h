@@ -27,6 +27,8 @@
 #include "ctlproto.h"
 #include "table.h"
 
+struct vhost_trace_stats;
+
 enum sess_state {
 	SESS_RUNNING,	/* QEMU runs, sinks attached */
 	SESS_STOPPING,	/* stop in progress */
@@ -92,6 +94,13 @@ enum sess_device {
 	DEV_ATTACHED,		/* hot-plugged */
 	DEV_DETACHED,		/* unplugged, chardev removed */
 	DEV_DETACH_FAILED,	/* see error */
+	/*
+	 * The domain's own device (its XML, QEMU opened it), taken over
+	 * (libvirt.c): at stop its agent chardev goes back to a null
+	 * backend, the device stays.
+	 */
+	DEV_TAKEN,
+	DEV_RELEASED,		/* let go of again, left in the domain */
 };
 
 struct session {
@@ -158,6 +167,14 @@ struct session {
 	char uri[256];
 	int bridge;
 	int agent_fd;
+	/*
+	 * DEV_TAKEN: the device's QOM path and its chardev's label in
+	 * QEMU, and the module's counters when it was taken (what earlier
+	 * sessions counted: subtracted by session_get_stats; NULL else).
+	 */
+	char own_dev[128];
+	char own_chardev[64];
+	struct vhost_trace_stats *base;
 	int front;		/* enum sess_front (vdpa.h), set before running */
 	char vdpa[32];		/* vDPA front end: the device's name */
 	char vhostdev[32];	/* and its vhost-vdpa node ("" not known) */

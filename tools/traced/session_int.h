@@ -29,6 +29,17 @@ void session_set_state(struct session *s, int state);
 /* RUNDIR/sID's fd (made first with create), no link followed; or -1. */
 int session_open_rundir(unsigned long id, int create);
 
+/* recover.c, shared with a take-over (libvirt.c) */
+/* pid's first fd that is the node dev (*count: how many are). Or -1. */
+int session_find_device_fd(pid_t pid, const struct stat *dev, int *count);
+/*
+ * pidfd's fd num, which must be the node dev, for a control fd of our
+ * own with nports ports (the copy is closed again at once). 0, or -errno
+ * with why.
+ */
+int session_ctl_from(int pidfd, int num, const struct stat *dev,
+		     unsigned int nports, int *ctl, char *why, size_t n);
+
 /* stop.c: the session thread's work on a stop request, QEMU's exit */
 void session_stop(struct session *s);
 int session_reap(struct session *s);

@@ -31,14 +31,31 @@ static const char *const device_names[] = {
 	[DEV_ATTACHED] = "attached",
 	[DEV_DETACHED] = "detached",
 	[DEV_DETACH_FAILED] = "detach-failed",
+	[DEV_TAKEN] = "taken",
+	[DEV_RELEASED] = "released",
 };
 
 int session_get_stats(struct session *s, unsigned int p,
 		      struct vhost_trace_stats *st)
 {
+	const struct vhost_trace_stats *b = s->base ? &s->base[p] : NULL;
+
 	memset(st, 0, sizeof(*st));
 	st->port = p;
-	return ioctl(s->ctl, VHOST_TRACE_GET_STATS, st) ? -errno : 0;
+	if (ioctl(s->ctl, VHOST_TRACE_GET_STATS, st))
+		return -errno;
+	/* a device taken over: this session's share of its counters */
+	if (b) {
+		st->bytes -= b->bytes;
+		st->buffers -= b->buffers;
+		st->dropped_bytes -= b->dropped_bytes;
+		st->dropped_buffers -= b->dropped_buffers;
+		st->stalls -= b->stalls;
+		st->sink_errors -= b->sink_errors;
+		st->bad_buffers -= b->bad_buffers;
+		st->queue_errors -= b->queue_errors;
+	}
+	return 0;
 }
 
 /* Bytes of a file sink, from its size (no module counters). */
@@ -268,7 +285,11 @@ static int describe_run(struct session *s, int state, struct vt_buf *line)
 			KV("domain=%s", s->domain);
 			KV("uri=%s", s->uri);
 		}
-		KV("device=vtrace%lu", s->te.id);
+		if (s->own_dev[0])	/* the domain's own, taken over */
+			KV("device=%s", strrchr(s->own_dev, '/') ?
+			   strrchr(s->own_dev, '/') + 1 : s->own_dev);
+		else
+			KV("device=vtrace%lu", s->te.id);
 		KV("device_state=%s", device_names[uatomic_read(&s->device)]);
 	}
 	if (uatomic_read(&s->device) == DEV_DETACH_FAILED) {

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "libvirt.h"
 #include "session_int.h"
 #include "vdpa.h"
 
@@ -58,6 +59,9 @@ void session_stop(struct session *s)
 	if (s->device == DEV_ATTACHED) {
 		session_detach(s);
 		s->stopped = time(NULL);
+	} else if (s->device == DEV_TAKEN) {
+		libvirt_release(s);	/* the domain keeps its device */
+		s->stopped = time(NULL);
 	}
 	session_set_state(s, SESS_STOPPED);
 	session_write_stats(s);
@@ -94,6 +98,8 @@ void session_qemu_exited(struct session *s, int state)
 	/* an attached device went with QEMU: nothing is left to unplug */
 	if (uatomic_read(&s->device) == DEV_ATTACHED)
 		uatomic_set(&s->device, DEV_DETACHED);
+	if (uatomic_read(&s->device) == DEV_TAKEN)
+		uatomic_set(&s->device, DEV_RELEASED);
 	/* QEMU let the vDPA device go with its exit */
 	if (s->front == FRONT_VDPA)
 		vdpa_delete(s, 5000);

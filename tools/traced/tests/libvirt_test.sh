@@ -7,7 +7,7 @@
 # speaks QMP without a greeting (qmp_capabilities, query-cpus-fast) and a
 # failure leaves no session and no fd. The real thing, against Debian's
 # libvirtd in a host VM: selftests/vm/traced_libvirt.sh.
-PLAN=6
+PLAN=8
 TITLE="record --domain: CLI refusals (libvirt test driver), the daemon's bridge"
 NEEDS=python3
 . "$(dirname "$0")/daemon_env.sh"
@@ -41,9 +41,21 @@ sleep 100 &
 sp=$!
 pids+=($sp)
 out=$(python3 "$FAKE" "$S" "$W/o" $sp 2>&1)
-echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast" &&
+echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast qom-list qom-list" &&
 	echo "$out" | grep -q "reply: err .*no-device"
 ok $? "a bridge: QMP without a greeting, the vCPU's process found; no device: refused${out:+: ${out//$'\n'/; }}"
+
+# the domain's own device to take over (PROTOCOL): the process named
+# does not hold the socket passed with getfd; then the daemon itself
+out=$(python3 "$FAKE" "$S" "$W/o" $sp own 2>&1)
+echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast qom-list qom-list qom-get qom-get getfd closefd" &&
+	echo "$out" | grep -q "reply: err .*did not get the file passed"
+ok $? "take-over of the domain's own device: a process without the passed file refused, getfd taken back${out:+: ${out//$'\n'/; }}"
+
+out=$(python3 "$FAKE" "$S" "$W/o" ${pids[0]} own 2>&1)
+echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast" &&
+	echo "$out" | grep -q "reply: err .*vhost-traced's own"
+ok $? "a bridge naming the daemon's own thread: refused before any getfd${out:+: ${out//$'\n'/; }}"
 
 list=$("$VT" list 2>&1)
 [ "$list" = "no sessions" ] && [ "$(fds)" = "$before" ]
