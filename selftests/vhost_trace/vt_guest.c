@@ -2,6 +2,7 @@
 /*
  * vhost-trace selftests: the guest's side of the device (see vt_guest.h).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -53,6 +54,28 @@ int vt_mem_init(struct vt_mem *m, size_t size)
 	m->size = size;
 	m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (m->base == MAP_FAILED) {
+		m->base = NULL;
+		return vt_fail("mmap %zu bytes", size);
+	}
+	return 0;
+}
+
+int vt_mem_init_shared(struct vt_mem *m, size_t size)
+{
+	int fd = memfd_create("vt_mem", MFD_CLOEXEC);
+
+	m->used = 0;
+	m->size = size;
+	m->base = NULL;
+	if (fd < 0 || ftruncate(fd, size)) {
+		if (fd >= 0)
+			close(fd);
+		return vt_fail("memfd of %zu bytes", size);
+	}
+	m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, fd, 0);
+	close(fd);
 	if (m->base == MAP_FAILED) {
 		m->base = NULL;
 		return vt_fail("mmap %zu bytes", size);

@@ -28,6 +28,8 @@ struct vt_mem {
 };
 
 int vt_mem_init(struct vt_mem *m, size_t size);
+/* The same from a shared memfd (what vhost_vdpa maps by address). */
+int vt_mem_init_shared(struct vt_mem *m, size_t size);
 void vt_mem_free(struct vt_mem *m);
 /* Zeroed memory from the region; NULL when it is exhausted. */
 void *vt_mem_alloc(struct vt_mem *m, size_t size, size_t align);

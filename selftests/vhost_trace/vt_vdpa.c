@@ -30,34 +30,17 @@
 
 #include <linux/vhost_trace.h>
 
+#include "vt_vdpa_lib.h"
+
 static void die(const char *what)
 {
 	fprintf(stderr, "vt_vdpa: %s: %s\n", what, strerror(errno));
 	exit(1);
 }
 
-static int vdpa_ioctl(unsigned long cmd, const char *name, unsigned int n)
-{
-	struct vhost_trace_vdpa req = { .nports = n };
-	int fd, r;
-
-	fd = open("/dev/vhost-trace", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("/dev/vhost-trace");
-	snprintf(req.name, sizeof(req.name), "%s", name);
-	r = ioctl(fd, cmd, &req);
-	if (r < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	close(fd);
-	return r;
-}
-
 static int ctl_fd(const char *name)
 {
-	int r = vdpa_ioctl(VHOST_TRACE_VDPA_CTL, name, 0);
+	int r = vt_vdpa_ioctl(VHOST_TRACE_VDPA_CTL, name, 0);
 
 	if (r < 0) {
 		errno = -r;
@@ -87,7 +70,7 @@ int main(int argc, char **argv)
 	int fd, r;
 
 	if (!strcmp(c, "add") && argc == 4) {
-		r = vdpa_ioctl(VHOST_TRACE_VDPA_ADD, name, atoi(argv[3]));
+		r = vt_vdpa_ioctl(VHOST_TRACE_VDPA_ADD, name, atoi(argv[3]));
 		if (r < 0) {
 			errno = -r;
 			die("VHOST_TRACE_VDPA_ADD");
@@ -95,7 +78,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(c, "del") && argc == 3) {
-		r = vdpa_ioctl(VHOST_TRACE_VDPA_DEL, name, 0);
+		r = vt_vdpa_ioctl(VHOST_TRACE_VDPA_DEL, name, 0);
 		if (r < 0) {
 			errno = -r;
 			die("VHOST_TRACE_VDPA_DEL");
@@ -103,7 +86,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(c, "errno") && argc >= 4) {
-		r = vdpa_ioctl(cmd_of(argv[2]), argv[3],
+		r = vt_vdpa_ioctl(cmd_of(argv[2]), argv[3],
 			       argc > 4 ? atoi(argv[4]) : 0);
 		printf("%s\n", r >= 0 ? "OK" : strerrorname_np(-r));
 		return 0;

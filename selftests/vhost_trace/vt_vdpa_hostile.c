@@ -35,6 +35,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "vt_vdpa_lib.h"
+
 #ifndef VHOST_BACKEND_F_IOTLB_PERSIST
 #define VHOST_BACKEND_F_IOTLB_PERSIST 0x8	/* 6.8 */
 #endif
@@ -67,20 +69,16 @@ static void die(const char *what)
 
 static void iotlb(uint64_t iova, uint64_t size, void *uaddr, uint8_t perm)
 {
-	struct vhost_msg_v2 m = { .type = VHOST_IOTLB_MSG_V2 };
-
-	m.iotlb.iova = iova;
-	m.iotlb.size = size;
-	m.iotlb.uaddr = (uint64_t)(uintptr_t)uaddr;
-	m.iotlb.perm = perm;
-	m.iotlb.type = VHOST_IOTLB_UPDATE;
-	if (write(vfd, &m, sizeof(m)) != sizeof(m))
+	errno = -vt_vdpa_iotlb(vfd, VHOST_IOTLB_UPDATE, iova, size, uaddr,
+			       perm);
+	if (errno)
 		die("VHOST_IOTLB_UPDATE");
 }
 
 static void set_status(uint8_t s)
 {
-	if (ioctl(vfd, VHOST_VDPA_SET_STATUS, &s))
+	errno = -vt_vdpa_set_status(vfd, s);
+	if (errno)
 		die("VHOST_VDPA_SET_STATUS");
 }
 
