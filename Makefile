@@ -28,7 +28,7 @@ export BUILD
 
 KERNELS = $(shell tools/dev/kernels.sh)
 
-.PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench bench-transports bench-tools checkpatch clean fuzz
+.PHONY: all deps modules selftests qemu vm-images libvt tracedat tools guest agent-ctl traced check demo bench bench-scale bench-transports bench-tools checkpatch clean fuzz
 .PHONY: debug-kernel check-debug fuzz-ring
 .PHONY: install install-agent install-dkms deb qemu-full check-qemu-full
 
@@ -148,7 +148,8 @@ fuzz:
 	@$(MAKE) -s -C selftests/fuzz BUILD=$(BUILD) run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # The benchmarks (not in make check): vt_bench, the module against a
-# userspace relay on the same ring, in a host VM on each kernel; then the
+# userspace relay on the same ring, in a host VM on each kernel; many
+# devices at once (vt_scale, newest kernel); then the
 # transports side by side (selftests/vm/bench_transports.py) in one host VM
 # on the newest kernel with one nested guest, and a second one under stock
 # QEMU 10.0 for the vDPA front end (kernels with vDPA; tools/dev/stock-qemu.sh
@@ -159,7 +160,13 @@ bench: deps all bench-tools
 	@for k in $$(tools/dev/kernels.sh | awk '{print $$1}'); do \
 		tools/dev/vmrun -k $$k -- selftests/vm/bench.sh || exit 1; \
 	done
+	@$(MAKE) -s bench-scale
 	@$(MAKE) -s bench-transports
+
+# Many devices at once (selftests/vm/bench_scale.sh), on the newest kernel.
+bench-scale: selftests
+	@tools/dev/vmrun -k $$(tools/dev/kernels.sh | awk 'END {print $$1}') \
+		-- selftests/vm/bench_scale.sh
 
 bench-transports: bench-tools
 	@tools/dev/stock-qemu.sh $(BUILD)

@@ -13,7 +13,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vt_cpu.h"
 #include "vt_guest.h"
 #include "vt_pattern.h"
 #include "vt_producer.h"
@@ -47,101 +47,6 @@ struct result {
 	uint64_t kicks;		/* guest to device notifications */
 	uint64_t waits;		/* times the guest waited for an interrupt */
 };
-
-/* A thread's CPU time in seconds from /proc/<pid>/task/<tid>/stat. */
-static double thread_cpu(pid_t pid, pid_t tid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut, st;
-	ssize_t n;
-	int fd;
-
-	if (tid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	/* after ") ": state is field 3, utime 14, stime 15 */
-	if (!p || sscanf(p + 2,
-			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
-static double self_cpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static bool comm_is(const char *path, const char *name)
-{
-	char buf[64];
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return !strcmp(buf, name);
-}
-
-/*
- * The vhost worker of a device whose owner is this thread: a thread of
- * ours named vhost-<tid> (vhost_task, 6.4+), or a kthread of that name
- * (6.1). Sets *pid and *tid; false when not found.
- */
-static bool find_worker(pid_t *pid, pid_t *tid)
-{
-	char name[32], path[300];
-	static const char * const dirs[] = { "/proc/self/task", "/proc" };
-	struct dirent *e;
-	unsigned int i;
-
-	snprintf(name, sizeof(name), "vhost-%ld", (long)syscall(SYS_gettid));
-	for (i = 0; i < 2; i++) {
-		DIR *d = opendir(dirs[i]);
-
-		while (d && (e = readdir(d))) {
-			if (e->d_name[0] < '0' || e->d_name[0] > '9')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s/comm", dirs[i],
-				 e->d_name);
-			if (!comm_is(path, name))
-				continue;
-			*tid = atoi(e->d_name);
-			*pid = i ? *tid : getpid();
-			closedir(d);
-			return true;
-		}
-		if (d)
-			closedir(d);
-	}
-	return false;
-}
 
 /* Drains a pipe, counting bytes. */
 struct drain {
@@ -191,7 +96,7 @@ static int run_case(enum mode mode, enum sink sink, uint64_t bytes,
 			goto out;
 		}
 		vq = &d.tx[0];
-		if (!find_worker(&wpid, &wtid))
+		if (vt_find_workers(&wpid, &wtid, 1) != 1)
 			ksft_print_msg("vhost worker thread not found: its CPU time is not counted\n");
 		r = vt_prod_init(&pr, &d.mem, vq, 0, 1, false);
 	} else {
@@ -242,10 +147,10 @@ static int run_case(enum mode mode, enum sink sink, uint64_t bytes,
 		wtid = relay.tid;
 	}
 
-	t0 = now();
-	g0 = self_cpu();
-	s0 = thread_cpu(wpid, wtid);
-	r0 = sink == PIPE ? thread_cpu(getpid(), dr.tid) : 0;
+	t0 = vt_now();
+	g0 = vt_self_cpu();
+	s0 = vt_thread_cpu(wpid, wtid);
+	r0 = sink == PIPE ? vt_thread_cpu(getpid(), dr.tid) : 0;
 	r = vt_prod_run(&pr, pages, 10000);
 	if (r) {
 		ksft_print_msg("%s\n", pr.why);
@@ -253,15 +158,15 @@ static int run_case(enum mode mode, enum sink sink, uint64_t bytes,
 	}
 	while (sink == PIPE &&
 	       __atomic_load_n(&dr.bytes, __ATOMIC_ACQUIRE) < pages * VT_PAGE &&
-	       now() - t0 < 600)
+	       vt_now() - t0 < 600)
 		usleep(500);
-	res->secs = now() - t0;
+	res->secs = vt_now() - t0;
 	res->kicks = vq->kicks;
 	res->waits = vq->waits;
-	res->guest = self_cpu() - g0;
-	res->service = thread_cpu(wpid, wtid) - s0;
+	res->guest = vt_self_cpu() - g0;
+	res->service = vt_thread_cpu(wpid, wtid) - s0;
 	if (sink == PIPE)
-		res->reader = thread_cpu(getpid(), dr.tid) - r0;
+		res->reader = vt_thread_cpu(getpid(), dr.tid) - r0;
 
 	if (mode == VHOST) {
 		vt_wait_stats(d.ctl, 0, pages, 2000, &st);

@@ -5,7 +5,7 @@
 # read, printed as ratios, not a pass/fail test.
 . "$(dirname "$0")/lib.sh"
 
-modprobe vhost && insmod "$KMOD" || exit 1
+load_module || exit 1
 echo "benchmark on $REL (vhost-trace against a userspace relay, same ring, same run):"
 "$BUILD/selftests/$SERIES/vhost_trace/vt_bench" -s 64 -p 1024 2>&1 |
 	sed 's/^/bench: /'
