@@ -164,9 +164,13 @@ bench: deps all bench-tools
 	@$(MAKE) -s bench-transports
 
 # Many devices at once (selftests/vm/bench_scale.sh), on the newest kernel.
+SCALE_DEVS ?= 1,16,64
+SCALE_PORTS ?= 8
+SCALE_SECONDS ?= 5
 bench-scale: selftests
 	@tools/dev/vmrun -k $$(tools/dev/kernels.sh | awk 'END {print $$1}') \
-		-- selftests/vm/bench_scale.sh
+		-- env SCALE_DEVS=$(SCALE_DEVS) SCALE_PORTS=$(SCALE_PORTS) \
+		SCALE_SECONDS=$(SCALE_SECONDS) selftests/vm/bench_scale.sh
 
 bench-transports: bench-tools
 	@tools/dev/stock-qemu.sh $(BUILD)
