@@ -43,21 +43,23 @@ port_dev() {
 	return 1
 }
 
-# wait_for TRIES CMD...: CMD succeeds within TRIES * 0.1 s
+# wait_for TRIES CMD...: CMD succeeds within TRIES * 0.1 s (sh has no
+# local: the count is wait_tries, a name no CMD uses)
 wait_for() {
-	n=$1
+	wait_tries=$1
 	shift
-	while [ "$n" -gt 0 ]; do
+	while [ "$wait_tries" -gt 0 ]; do
 		"$@" && return 0
 		sleep 0.1
-		n=$((n - 1))
+		wait_tries=$((wait_tries - 1))
 	done
 	return 1
 }
 
 ports_of() {
-	for n in agent-ctl-path $(seq -f 'trace-path-cpu%g' 0 $(($1 - 1))); do
-		port_dev "$n" > /dev/null || return 1
+	for port_name in agent-ctl-path \
+		$(seq -f 'trace-path-cpu%g' 0 $(($1 - 1))); do
+		port_dev "$port_name" > /dev/null || return 1
 	done
 }
 
