@@ -22,9 +22,14 @@ if ! grep -q '^CONFIG_VDPA=' "/boot/config-$REL" 2>/dev/null &&
 	exit 0
 fi
 
+# virtio_vdpa the only vDPA driver: a vhost_vdpa left loaded (by an
+# earlier script of the boot) could take vt0 first; the hostile part
+# below loads it and binds its own device with driver_override.
 load() {
+	modprobe -r vhost_vdpa 2>/dev/null
 	load_module && modprobe -a virtio_vdpa virtio_console &&
-		[ -d /sys/bus/vdpa/drivers/virtio_vdpa ]
+		[ -d /sys/bus/vdpa/drivers/virtio_vdpa ] &&
+		[ ! -d /sys/bus/vdpa/drivers/vhost_vdpa ]
 }
 check "$REL: module loads with vdpa, virtio_vdpa" load
 
