@@ -255,8 +255,11 @@ struct vhost_trace_stats {
  * set on the indirect descriptor), a readable descriptor after a
  * device-writable one of nonzero length, more than 1024 pieces) counts in
  * queue_errors, is not returned, and stops that queue
- * (VHOST_TRACE_STATS_BROKEN) until the driver resets the device; the
- * device then shows VIRTIO_CONFIG_S_NEEDS_RESET in its status. Refused
+ * (VHOST_TRACE_STATS_BROKEN) until the driver resets the device, or
+ * disables the queue and enables it again (as a queue set up again on
+ * the vhost device: the chain that stopped it is then met again and
+ * counted again); the device shows VIRTIO_CONFIG_S_NEEDS_RESET in its
+ * status until the reset. Refused
  * chains (bad_buffers) are returned with used length 0 as above.
  * Ring size: 1..256, a power of two. Split rings only (no
  * VIRTIO_F_RING_PACKED, no VIRTIO_RING_F_EVENT_IDX).
