@@ -112,13 +112,20 @@ static int vt_vcons_serve(struct vt_vdpa *vd, u32 q, struct vt_chain *ch,
 	return n;
 }
 
-/* One control message from the guest (VT_Q_CTL_TX); ctl_lock held. */
+/* The guest's control message in ch (VT_Q_CTL_TX) into m; false: none. */
+static bool vt_ctl_read(struct vt_vdpa *vd, const struct vt_chain *ch,
+			struct virtio_console_control *m)
+{
+	return !ch->write_len && ch->read_len >= sizeof(*m) &&
+	       vt_vring_copy_from(vd, ch, m, sizeof(*m)) == sizeof(*m);
+}
+
+/* One control message from the guest; ctl_lock held. */
 static int vt_ctl_tx_one(struct vt_vdpa *vd, const struct vt_chain *ch)
 {
 	struct virtio_console_control m;
 
-	if (ch->write_len || ch->read_len < sizeof(m) ||
-	    vt_vring_copy_from(vd, ch, &m, sizeof(m)) != sizeof(m))
+	if (!vt_ctl_read(vd, ch, &m))
 		return -EINVAL;
 	vt_ctl_handle(vd, &m);
 	return 0;
@@ -130,8 +137,7 @@ static int vt_ctl_tx_user(struct vt_vdpa *vd, const struct vt_chain *ch)
 	struct virtio_console_control m;
 	unsigned long flags;
 
-	if (ch->write_len || ch->read_len < sizeof(m) ||
-	    vt_vring_copy_from(vd, ch, &m, sizeof(m)) != sizeof(m))
+	if (!vt_ctl_read(vd, ch, &m))
 		return -EINVAL;
 	spin_lock_irqsave(&vd->cons.ctl_lock, flags);
 	vt_ctl_handle(vd, &m);
