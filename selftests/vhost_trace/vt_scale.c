@@ -192,7 +192,7 @@ static long kmem_of(unsigned int ndev, unsigned int ports, unsigned int num)
 }
 
 static int run_case(unsigned int ndev, unsigned int ports, unsigned int num,
-		    double secs, long kmem_port)
+		    double secs, long kmem_1port)
 {
 	struct guest *g = calloc(ndev, sizeof(*g));
 	pid_t wpid[MAX_DEVS], wtid[MAX_DEVS];
@@ -245,7 +245,9 @@ static int run_case(unsigned int ndev, unsigned int ports, unsigned int num,
 	}
 	gb = total / 1e9;
 	ksft_print_msg("scale: %3u devices x %u ports: kernel %ld KiB/device (%ld KiB/port), %d workers, %.1f MB/s, host %.2f CPU s/GB, guest %.2f CPU s/GB, per device %.1f-%.1f MB/s, Jain %.3f\n",
-		       ndev, ports, (after - before) / (long)ndev, kmem_port,
+		       ndev, ports, (after - before) / (long)ndev,
+		       ports > 1 && kmem_1port >= 0 ?
+		       (after - before - kmem_1port) / (long)(ndev * (ports - 1)) : -1,
 		       nw, total / 1e6 / (t1 - t0),
 		       gb ? (w1 - w0) / gb : 0, gb ? gcpu / gb : 0,
 		       lo / 1e6 / (t1 - t0), hi / 1e6 / (t1 - t0),
@@ -271,7 +273,7 @@ int main(int argc, char **argv)
 	double secs = 5;
 	char *list = NULL, *tok, *save;
 	struct rlimit nofile;
-	long per_port;
+	long kmem_1port;
 	int c, fails = 0;
 
 	while ((c = getopt(argc, argv, "d:p:t:n:")) != -1) {
@@ -303,11 +305,9 @@ int main(int argc, char **argv)
 			fails++;
 			continue;
 		}
-		/* per port: devs[i] devices of ports ports against of 1 */
-		per_port = ports > 1 ?
-			(kmem_of(devs[i], ports, num) - kmem_of(devs[i], 1, num)) /
-			(long)(devs[i] * (ports - 1)) : -1;
-		if (run_case(devs[i], ports, num, secs, per_port)) {
+		/* per port: the case's own devices against as many of 1 port */
+		kmem_1port = ports > 1 ? kmem_of(devs[i], 1, num) : -1;
+		if (run_case(devs[i], ports, num, secs, kmem_1port)) {
 			ksft_test_result_fail("%u devices x %u ports\n", devs[i], ports);
 			fails++;
 		} else {
