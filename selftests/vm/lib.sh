@@ -42,12 +42,15 @@ check() {
 		wait $_nap && hang_report "$name"
 	) &
 	_watch=$!
+	_t0=$(date +%s)
 	if "$@"; then
 		echo "check: ok $name"
 	else
 		echo "check: not ok $name"
 		FAILED=1
 	fi
+	# what each point costs (a comment in make check's TAP)
+	echo "check-time: $(( $(date +%s) - _t0 )) s"
 	kill $_watch 2>/dev/null
 	wait $_watch 2>/dev/null
 }
