@@ -1,7 +1,8 @@
 # vhost-trace top-level Makefile.
 #
 #   make            build the module for every supported kernel, the
-#                   kselftests, QEMU with the qemu-glue series, VM images
+#                   kselftests, QEMU with the qemu-glue series (the full
+#                   one: shipped and tested), VM images
 #   make check      install what is missing, build, run all tests (TAP)
 #   make check-debug the module's tests and vt_fuzz on a debug kernel
 #                   (KASAN, lockdep, kmemleak, UBSAN; built once, cached)
@@ -15,10 +16,12 @@
 #                   (PREFIX=/usr/local, DESTDIR honoured)
 #   make install-agent  the guest side: trace-agent, its unit, udev rule
 #   make deb        Debian packages in $(BUILD)/deb (packaging/debian)
-#   make qemu-full  the full QEMU (q35, virtio-blk/net, ...) with
-#                   vhost-trace-pci, for vhost-trace-qemu (qemu-glue/build.sh)
-#   make check-qemu-full  it, packaged, boots a q35 guest from virtio-blk
-#                   with virtio-net, traced (selftests/vm/qemu_full.sh)
+#   make qemu       QEMU with vhost-trace-pci and every default device (q35,
+#                   virtio-blk/net, ...): vhost-trace-qemu ships it, the
+#                   tests run it (qemu-glue/build.sh; make qemu-full: the same)
+#   make check-qemu-full  only make check's stage qemufull: it, packaged,
+#                   boots a q35 guest from virtio-blk with virtio-net,
+#                   traced (selftests/vm/qemu_full.sh)
 #
 # Supported kernels are discovered from the installed packages
 # (tools/dev/kernels.sh); everything built goes to $(BUILD).
@@ -56,13 +59,15 @@ selftests:
 			|| exit 1; \
 	done
 
-qemu:
-	@qemu-glue/build.sh $(BUILD)
-
 # The QEMU that runs normal VMs (every default device) with vhost-trace-pci:
-# installed as qemu-system-x86_64-vhost-trace beside the distribution's.
-qemu-full:
-	@nice qemu-glue/build.sh $(BUILD) full
+# installed as qemu-system-x86_64-vhost-trace beside the distribution's
+# (vhost-trace-qemu), and the one the tests run (build/qemu/full). The
+# tests-only build of old (KVM only, pc, the tests' devices; ~70 s less on
+# 2 cores): qemu-glue/build.sh $(BUILD) test.
+qemu:
+	@qemu-glue/build.sh $(BUILD) full
+
+qemu-full: qemu
 
 # The code the guest agent and the host tools share: libvt.a.
 libvt:
@@ -123,7 +128,7 @@ check-debug:
 	@STAGES=debug selftests/check.sh
 
 # The full QEMU built, packaged and booting a q35 guest from virtio-blk with
-# virtio-net, traced (not in make check: its build alone takes ~6 min).
+# virtio-net, traced: make check's stage qemufull alone.
 check-qemu-full:
 	@STAGES=qemufull selftests/check.sh
 
@@ -280,6 +285,6 @@ install-agent: guest
 
 # Debian packages (packaging/debian, debhelper): vhost-trace,
 # vhost-trace-dkms, vhost-trace-agent, and vhost-trace-qemu when
-# $(BUILD)/qemu/full is built (make qemu-full). Output: $(BUILD)/deb/*.deb.
+# $(BUILD)/qemu/full is built (make qemu). Output: $(BUILD)/deb/*.deb.
 deb:
 	@packaging/deb.sh $(BUILD)

@@ -5,7 +5,7 @@
 # The tracked and new (not ignored) files of the source tree are copied to
 # BUILD_DIR/deb/vhost-trace-VERSION with packaging/debian as its debian/,
 # and dpkg-buildpackage -b builds there. vhost-trace-qemu is built when
-# BUILD_DIR/qemu/full has the full QEMU (make qemu-full), else left out
+# BUILD_DIR/qemu/full has the full QEMU (make qemu), else left out
 # (build profile pkg.vhost-trace.noqemu). Output: BUILD_DIR/deb/*.deb.
 set -euo pipefail
 
@@ -37,7 +37,7 @@ qemu=$build/qemu/full
 if [ -x "$qemu/qemu-system-x86_64" ]; then
 	export VT_QEMU_FULL=$qemu
 else
-	echo "deb: no full QEMU in $qemu (make qemu-full): vhost-trace-qemu left out"
+	echo "deb: no full QEMU in $qemu (make qemu): vhost-trace-qemu left out"
 	profiles=(-Ppkg.vhost-trace.noqemu)
 fi
 

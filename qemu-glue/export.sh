@@ -1,7 +1,7 @@
 #!/bin/bash
 # Write one patch of the series from the working tree: edit QEMU in
 # build/qemu/tree (a copy of the source with the series applied, built in
-# build/qemu/build), then
+# build/qemu/full by make qemu), then
 #   qemu-glue/export.sh NAME.patch "Subject" FILE...
 # writes qemu-glue/patches/NAME.patch with the differences of FILE...
 # (paths relative to the QEMU tree) against the pristine source, and adds

@@ -711,7 +711,7 @@ def main():
     cmd = [os.path.join(BUILD, "tools/vhost-trace-launch"), "-n", "2",
            "-s", "0=%s/vt0" % D, "-s", "1=%s/vt1" % D,
            "-o", "%s/vtstats" % D, "--"] + guest_cmd(
-           os.path.join(BUILD, "qemu/build/qemu-system-x86_64"), files, "",
+           os.path.join(BUILD, "qemu/full/qemu-system-x86_64"), files, "",
            SINKS["vs"]) + [
            "-chardev", "socket,id=vtctl,path=%s/vtctl.sock,server=on,wait=off" % D,
            "-device", "vhost-trace-pci,vhostfd=@VHOSTFD@,ports=2,chardev=vtctl",

@@ -4,20 +4,22 @@
 # packages of `make deb` installed with dpkg, used as a user would, and
 # purged.
 #  - dpkg -i dkms (Debian's, from $PKGDEPS) and vhost-trace-dkms,
-#    vhost-trace, vhost-trace-agent: DKMS builds vhost_trace.ko for the
-#    running kernel (vhost.h from linux-source of the headers' version);
-#    postinst makes the vhost-trace group (systemd-sysusers).
+#    vhost-trace, vhost-trace-agent, vhost-trace-qemu: DKMS builds
+#    vhost_trace.ko for the running kernel (vhost.h from linux-source of
+#    the headers' version); postinst makes the vhost-trace group
+#    (systemd-sysusers); /usr/bin/qemu-system-x86_64-vhost-trace runs,
+#    with q35 and vhost-trace-pci.
 #  - systemd-modules-load (what systemd runs at boot) loads it from the
 #    installed modules-load.d file; no udevd runs in this busybox-init VM,
 #    so `udevadm test` evaluates the installed rules for /dev/vhost-trace
 #    and applies the GROUP/MODE they decide, as udevd would.
 #  - both units pass `systemd-analyze verify`; vhost-traced is started
 #    with the unit's RuntimeDirectory= and ExecStart= (no systemd here).
-#  - an unprivileged member of the group records a nested guest with the
-#    installed CLI; in the guest (busybox: no udev, no systemd) the
-#    installed agent rule is evaluated against the guest's virtio ports
-#    and the unit's ExecStart run, as udev + systemd would; trace.dat as
-#    stock trace-cmd reads it.
+#  - an unprivileged member of the group records a nested guest, run by
+#    the installed QEMU, with the installed CLI; in the guest (busybox: no
+#    udev, no systemd) the installed agent rule is evaluated against the
+#    guest's virtio ports and the unit's ExecStart run, as udev + systemd
+#    would; trace.dat as stock trace-cmd reads it.
 #  - dpkg --purge of all of them: no file of theirs left, no module under
 #    /lib/modules, nothing in /var/lib/dkms, no file anywhere in /etc,
 #    /usr, /lib or /var (dpkg's own records aside) but the test user's
@@ -32,7 +34,8 @@ OUT=$W/out
 DEBS=${DEBS:-$BUILD/deb}
 PKGDEPS=${PKGDEPS:-$BUILD/pkgdeps}
 USER_=vtuser
-PKGS="vhost-trace-agent vhost-trace vhost-trace-dkms dkms"
+PKGS="vhost-trace-qemu vhost-trace-agent vhost-trace vhost-trace-dkms dkms"
+QEMU_BIN=/usr/bin/qemu-system-x86_64-vhost-trace
 . "$(dirname "$0")/traced_lib.sh"
 VT=/usr/bin/vhost-trace
 export VHOST_TRACED_SOCKET=$SOCK
@@ -59,12 +62,13 @@ install_debs() {
 	rm -f /var/lib/man-db/auto-update
 	DEBIAN_FRONTEND=noninteractive dpkg -i $PKGDEPS/dkms_*.deb \
 		$DEBS/vhost-trace-dkms_*.deb $DEBS/vhost-trace_*.deb \
-		$DEBS/vhost-trace-agent_*.deb 2>&1 | tee $W/dpkg.log
+		$DEBS/vhost-trace-agent_*.deb $DEBS/vhost-trace-qemu_*.deb 2>&1 |
+		tee $W/dpkg.log
 	local rc=${PIPESTATUS[0]}
 	echo "dpkg -i: exit $rc in $((SECONDS - s)) s"
 	[ "$rc" = 0 ]
 }
-check "$REL: dpkg -i dkms vhost-trace-dkms vhost-trace vhost-trace-agent" install_debs
+check "$REL: dpkg -i dkms vhost-trace-dkms vhost-trace vhost-trace-agent vhost-trace-qemu" install_debs
 
 dkms_built() {
 	local ko
@@ -82,6 +86,15 @@ group_made() {
 	getent group vhost-trace
 }
 check "$REL: postinst made the vhost-trace group (sysusers.d)" group_made
+
+# the installed QEMU runs (its libraries are there); it runs the nested
+# guest recorded below too
+qemu_installed() {
+	$QEMU_BIN --version | head -n 1 &&
+		$QEMU_BIN -machine help | grep -q '^q35 ' &&
+		$QEMU_BIN -device help | grep -q '"vhost-trace-pci"'
+}
+check "$REL: vhost-trace-qemu: $QEMU_BIN --version; q35 and vhost-trace-pci" qemu_installed
 
 # systemd-modules-load reads modules-load.d as at boot
 modules_load() {
@@ -205,7 +218,7 @@ record() {
 	mkguest
 	mkdir -p $OUT && chown $USER_:users $OUT
 	as_user $VT record --launch -d -o $OUT -n 2 -N pkg \
-		-e sched:sched_switch -- "$TOP/tools/dev/guestrun" -t 300 \
+		-e sched:sched_switch -- "$TOP/tools/dev/guestrun" -t 300 -q $QEMU_BIN \
 		-f /usr/sbin/trace-agent:/usr/sbin/trace-agent \
 		-f /lib/udev/rules.d/60-trace-agent.rules:/lib/udev/rules.d/60-trace-agent.rules \
 		-f /lib/systemd/system/trace-agent.service:/lib/systemd/system/trace-agent.service \

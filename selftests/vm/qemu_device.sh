@@ -10,7 +10,7 @@
 
 PAGES=${PAGES:-16384}		# 64 MiB per port
 BYTES=$((PAGES * 4096))
-QEMU=$BUILD/qemu/build/qemu-system-x86_64
+QEMU=$BUILD/qemu/full/qemu-system-x86_64
 LAUNCH=$BUILD/tools/vhost-trace-launch
 PATTERN=$BUILD/tools/vt-pattern
 W=/tmp/vt

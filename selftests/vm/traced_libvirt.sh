@@ -36,7 +36,7 @@ OUT=$W/out
 URI=qemu:///system
 DOM=vtguest
 DEBS=$BUILD/libvirt-debs
-QEMU_BIN=$BUILD/qemu/build/qemu-system-x86_64
+QEMU_BIN=$BUILD/qemu/full/qemu-system-x86_64
 . "$(dirname "$0")/traced_lib.sh"
 rm -rf $W
 mkdir -p $W
