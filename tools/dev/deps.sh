@@ -31,7 +31,8 @@ HOSTILE_PKGS="libjansson-dev clang libclang-rt-14-dev"
 LIBVIRT_PKGS="libvirt-dev"
 # make deb (packaging/debian): debhelper and dh_dkms (no dkms: DKMS runs
 # only inside the host VM of the package test, from a downloaded .deb);
-# the full QEMU (make qemu-full) needs libslirp for -netdev user.
+# QEMU (make qemu: the full one, shipped and tested) needs libslirp for
+# -netdev user.
 PKG_PKGS="debhelper dh-dkms libslirp-dev"
 PKGS="$KERNEL_PKGS $BUILD_PKGS $QEMU_BUILD_PKGS $RUN_PKGS $TRACE_PKGS
 	$HOSTILE_PKGS $LIBVIRT_PKGS $PKG_PKGS"
