@@ -30,6 +30,7 @@
 #include "persist.h"
 #include "session_int.h"
 #include "state.h"
+#include "vdpa.h"
 
 #define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
@@ -282,7 +283,24 @@ out:
 	return 0;
 }
 
-/* getfd (checked: QEMU has it), the agent's chardev, device_add. */
+/* A domain whose RAM is not shared: the XML that makes it so. */
+static void no_shared_ram(const struct session *s, struct vt_buf *err)
+{
+	vt_buf_printf(err, "domain %s: the vDPA front end (a stock QEMU's "
+		      VDPA_QEMU_DEVICE ") needs the guest's RAM shared, and "
+		      "this domain's is not: add <memoryBacking><source "
+		      "type='memfd'/><access mode='shared'/></memoryBacking> "
+		      "to its XML (virsh edit %s) and start it again "
+		      "(vhost-vdpa maps only QEMU's shared memory); or give "
+		      "it vhost-trace's QEMU as its <emulator> (vhost-trace-pci"
+		      ", --front-end vhost)", s->domain, s->domain);
+}
+
+/*
+ * getfd (checked: QEMU has it), the agent's chardev, device_add; the vDPA
+ * front end: add-fd (checked the same way) and device_add, the agent on
+ * the vDPA device's control fd.
+ */
 static int plug(struct qmp *q, struct session *s, const char *bus,
 		struct vt_buf *err)
 {
@@ -291,6 +309,9 @@ static int plug(struct qmp *q, struct session *s, const char *bus,
 	struct vt_buf j;
 	int dev, rc = -1, chardev = 0;
 
+	if (s->front == FRONT_VDPA)
+		return attach_plug_vdpa(q, s, bus, err, holds_device,
+					no_shared_ram);
 	attach_make_ids(&ids, s->te.id);
 	snprintf(afd, sizeof(afd), "vtafd%lu", s->te.id);
 	vt_buf_init(&j);
@@ -608,8 +629,8 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 	unsigned int n, own_ports = 0;
 	struct own probe;
 	pid_t pid;
-	char pstate;
-	int own;
+	char pstate, why[160];
+	int own, front = FRONT_VHOST, has = -ENOENT;
 
 	if (open_on(bridge, &q)) {
 		vt_buf_printf(err, "attach: %s", q.err);
@@ -628,8 +649,24 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 	if (own && args.ports && args.ports != own_ports)
 		FAIL("attach: the domain's own device %s has %u ports, not "
 		     "--ports %u", probe.dev, own_ports, args.ports);
-	if (own)
+	if (own && a->front == FRONT_VDPA)
+		FAIL("attach: domain %s has a vhost-trace-pci of its own (%s), "
+		     "which record --domain takes over: not --front-end vdpa",
+		     a->domain, probe.dev);
+	if (own) {
 		args.ports = own_ports;
+		snprintf(why, sizeof(why), "the domain's own vhost-trace-pci");
+	} else {
+		/* what the domain's QEMU offers, unless vhost is asked for */
+		if (a->front != FRONT_VHOST)
+			has = attach_front_probe(&q);
+		if (q.fd < 0)
+			FAIL("attach: %s", q.err);
+		front = front_choose(a->front, has, "the domain's QEMU", err,
+				     why, sizeof(why));
+		if (front < 0)
+			goto fail;
+	}
 	if (!args.ports)
 		args.ports = n;
 	if (attach_traced_by(pid, name, sizeof(name)))
@@ -640,6 +677,8 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 		FAIL("attach: pidfd_open %d: %s", (int)pid, strerror(errno));
 	if (session_new(&args, &s, err))
 		goto fail;
+	s->front = front;
+	sess_log(s, "front end %s (%s)", front_name(front), why);
 	s->pid = pid;
 	s->pidfd = pidfd;
 	pidfd = -1;
