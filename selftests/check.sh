@@ -298,7 +298,8 @@ stage_traced() {
 # the vDPA front end (Debian's stock QEMU 10.0 as the <emulator>, RAM a
 # shared memfd): a domain without shared RAM refused naming the XML to
 # add, record --domain hot-plugs vhost-vdpa-device-pci (add-fd through
-# libvirt), stop unplugs it and deletes the vDPA device.
+# libvirt), stop unplugs it and deletes the vDPA device; a persistent vDPA
+# device in the domain's XML taken over by its name and released.
 stage_libvirt() {
 	run "stock QEMU unpacked (tools/dev/stock-qemu.sh): $(head -n 1 \
 		"$BUILD/stock-qemu/VERSION" 2>/dev/null)" \

@@ -37,7 +37,11 @@
 #     vhost-vdpa-device-pci through libvirt; the agent runs on the
 #     device's control fd; stop: device_del, the vDPA device deleted,
 #     QEMU holds no vhost-vdpa fd, dumpxml unchanged, the guest runs on;
-#     agent = module = files, trace.dat by stock trace-cmd.
+#     agent = module = files, trace.dat by stock trace-cmd; from boot: a
+#     persistent vDPA device (vdpa dev add, made before the hot-plug's)
+#     in the XML (qemu:commandline vhost-vdpa-device-pci,vhostdev=/dev/
+#     vhost-vdpa-N), found by the guest at boot, taken over by vtlv1 by
+#     its name and released at stop (it stays: domain, module).
 # Prints its own time per step (VM seconds).
 . "$(dirname "$0")/lib.sh"
 
@@ -126,7 +130,6 @@ step installed
 # manage), no cgroups, namespaces or security driver (none set up in the
 # VM), QEMU's output to a file (no virtlogd); root's unix socket.
 start_libvirtd() {
-	local t
 	cat >> /etc/libvirt/qemu.conf <<'EOF'
 user = "root"
 group = "root"
@@ -144,8 +147,12 @@ auth_unix_rw = "none"
 EOF
 	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
 	kvm_shadow_paging || return 1
-	# in the background rather than --daemon: its errors stay in the log
-	libvirtd --pid-file $W/libvirtd.pid > $W/libvirtd.out 2>&1 &
+	run_libvirtd
+}
+# in the background rather than --daemon: its errors stay in the log
+run_libvirtd() {
+	local t
+	libvirtd --pid-file $W/libvirtd.pid >> $W/libvirtd.out 2>&1 &
 	LIBVIRTD=$!
 	for t in $(seq 100); do
 		$VIRSH version > $W/version 2>&1 && break
@@ -600,11 +607,40 @@ step "users"
 STOCK=$BUILD/stock-qemu/qemu-system-x86_64
 VDOM=vtvdpa
 MEMFD_XML="<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>"
-vdpa_devs() { ls /sys/bus/vdpa/devices 2>/dev/null | paste -sd' '; }
+# the module's vDPA devices but the persistent vt-boot (below)
+vdpa_devs() { ls /sys/bus/vdpa/devices 2>/dev/null | grep -vx vt-boot | paste -sd' '; }
 vdpa_fds() { ls -l /proc/$1/fd 2>/dev/null | grep -c /dev/vhost-vdpa; }
 
 if vdpa_kernel && [ -x "$STOCK" ]; then
 	echo "stock QEMU: $(head -n 1 $BUILD/stock-qemu/VERSION)"
+
+	# For the boot-time form (below): a persistent vDPA device of the
+	# module (vdpa dev add, 2 ports from vdpa_ports, vhost_vdpa bound),
+	# made before any session's: the hot-plug's device is made beside it
+	vdpa_persistent() {
+		local t drv
+		echo 2 > /sys/module/vhost_trace/parameters/vdpa_ports &&
+			vdpa dev add mgmtdev vhost-trace name vt-boot || return 1
+		drv=$(basename "$(readlink /sys/bus/vdpa/devices/vt-boot/driver)")
+		if [ "$drv" != vhost_vdpa ]; then
+			modprobe vhost_vdpa
+			echo vhost_vdpa > /sys/bus/vdpa/devices/vt-boot/driver_override
+			[ -z "$drv" ] || [ "$drv" = . ] ||
+				echo vt-boot > /sys/bus/vdpa/drivers/$drv/unbind
+			# (vhost_vdpa, once loaded, may have bound it by itself)
+			echo vt-boot > /sys/bus/vdpa/drivers/vhost_vdpa/bind 2>/dev/null
+		fi
+		for t in $(seq 40); do
+			VNODE=$(ls /sys/bus/vdpa/devices/vt-boot | grep '^vhost-vdpa-')
+			[ -n "$VNODE" ] && [ -c /dev/$VNODE ] && break
+			sleep 0.25
+		done
+		echo "vDPA device vt-boot on /dev/$VNODE (driver '$drv' at first)"
+		[ -c /dev/$VNODE ]
+	}
+	check "$REL: vDPA: a persistent vDPA device (vdpa dev add mgmtdev vhost-trace, vhost_vdpa bound)" \
+		vdpa_persistent
+
 	# a stock-QEMU domain without shared RAM (SeaBIOS alone, no guest):
 	# refused, naming the XML to add; nothing left behind
 	vdpa_no_shared() {
@@ -706,6 +742,86 @@ if vdpa_kernel && [ -x "$STOCK" ]; then
 	$VIRSH destroy $VDOM > /dev/null
 	$VIRSH undefine $VDOM > /dev/null
 	step "vDPA"
+
+	# From boot: the persistent vDPA device (above) named in the
+	# domain's XML (qemu:commandline: vhost-vdpa-device-pci,vhostdev=
+	# /dev/vhost-vdpa-N; QEMU opens it itself: no namespaces, cgroups or
+	# security driver here). The guest finds it at boot; record --domain
+	# (vtlv1) takes it over by its name, stop lets go of it: the device
+	# stays, in the domain and in the module.
+	vdpa_boot() {
+		local t
+		domain_xml $VDOM "$STOCK" "$OS_BOOT" "$MEMFD_XML" |
+			awk -v a="<qemu:arg value='-device'/><qemu:arg value='vhost-vdpa-device-pci,id=vtrace,vhostdev=/dev/$VNODE'/>" \
+			'/<\/qemu:commandline>/ {print "    " a} {print}' > $W/vboot.xml
+		: > $W/$VDOM.console
+		$VIRSH define $W/vboot.xml > /dev/null && $VIRSH start $VDOM || {
+			tail -n 20 /var/log/libvirt/qemu/$VDOM.log; return 1; }
+		for t in $(seq 240); do
+			grep -q "^guest: the device is here (1)" $W/$VDOM.console && break
+			sleep 0.5
+		done
+		QPID=$(cat /run/libvirt/qemu/$VDOM.pid)
+		grep "^guest:" $W/$VDOM.console
+		$VIRSH dumpxml $VDOM > $W/before-vboot.xml
+		echo "QEMU vhost-vdpa fds: $(vdpa_fds $QPID)"
+		grep -q "^guest: the device is here (1)" $W/$VDOM.console &&
+			[ "$(vdpa_fds $QPID)" = 1 ]
+	}
+	check "$REL: vDPA from boot: a persistent vDPA device (vdpa dev add, vhost_vdpa) in the domain's XML (qemu:commandline vhostdev=/dev/vhost-vdpa-N): the guest finds it at boot" \
+		vdpa_boot
+
+	vdpa_take() {
+		local u=vtlv1 n=lt d=$W/out9 t a rc rrc
+		mkdir -p $d && chown $u $d
+		as_user $u "$VT" record --domain $VDOM --connect $URI -o $d \
+			-N $n -q -e sched:sched_switch > $W/record-$n.log 2>&1 &
+		RECORD=$!
+		for t in $(seq 240); do
+			a=$(agent_of $n)
+			[ "$a" = running ] && break
+			case $a in error|gone|silent) break ;; esac
+			kill -0 $RECORD 2>/dev/null || break
+			sleep 0.5
+		done
+		cat $W/record-$n.log
+		"$VT" status $n
+		echo "agent $a; vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID)"
+		[ "$a" = running ] || { last_log | tail -n 20; tail -n 20 $W/$VDOM.console; return 1; }
+		grep -q "took over the domain's own device, QEMU pid $QPID, 2 port(s)" $W/record-$n.log &&
+			grep -q "front end vdpa (vDPA device vt-boot on /dev/$VNODE)" $W/record-$n.log &&
+			"$VT" status $n | grep -q "attached to libvirt domain $VDOM ($URI): device vtrace taken" &&
+			[ "$(vdpa_fds $QPID)" = 1 ] || return 1
+		sleep 3
+		as_user $u "$VT" stop $n > $W/stop-$n.out 2>&1
+		rc=$?
+		wait $RECORD
+		rrc=$?
+		cat $W/stop-$n.out
+		sleep 1
+		$VIRSH dumpxml $VDOM > $W/after-$n.xml
+		echo "stop: exit $rc, record exited $rrc; domain $($VIRSH domstate $VDOM);" \
+		     "vDPA devices '$(ls /sys/bus/vdpa/devices | paste -sd' ')'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID);" \
+		     "files' owner $(stat -c %U $d/cpu0.raw)"
+		[ "$rc" = 0 ] && [ "$rrc" = 0 ] &&
+			grep -q "device vtrace released" $W/stop-$n.out &&
+			grep -q "device_state=released" $d/stats &&
+			grep -q "agent=stopped" $d/stats &&
+			cmp -s $W/before-vboot.xml $W/after-$n.xml &&
+			[ "$($VIRSH domstate $VDOM)" = running ] &&
+			[ -d /sys/bus/vdpa/devices/vt-boot ] && [ "$(vdpa_fds $QPID)" = 1 ] &&
+			! grep -q "^guest: the device is gone" $W/$VDOM.console &&
+			[ "$(stat -c %U $d/cpu0.raw)" = $u ] &&
+			all_pages $d
+	}
+	check "$REL: vDPA from boot: record --domain by vtlv1 takes the XML's vDPA device over by its name; stop: released, the device stays (domain, module), dumpxml unchanged; agent bytes = module's = files'" \
+		vdpa_take
+	check "$REL: vDPA from boot: stock trace-cmd reads DIR/trace.dat, every page's events" \
+		tracedat_ok $W/out9 "0 1"
+	$VIRSH destroy $VDOM > /dev/null
+	$VIRSH undefine $VDOM > /dev/null
+	vdpa dev del vt-boot
+	step "vDPA from boot"
 else
 	echo "no vDPA part: kernel $REL without CONFIG_VDPA, or no $STOCK"
 fi
