@@ -286,13 +286,23 @@ stage_traced() {
 }
 
 # libvirt (vhost-trace record --domain): Debian 12's libvirt-daemon-system
-# dpkg-installed into a writable host VM, libvirtd run by hand, a nested
-# guest defined by XML and started with virsh; refusals, two attaches in a
-# row (trace.dat by stock trace-cmd, virsh dumpxml unchanged, the domain
-# runs on), migration (virsh save) refused while traced, a domain
-# destroyed while traced.
+# dpkg-installed into a writable host VM, libvirtd run by hand, nested
+# guests defined by XML and started with virsh. On the newest kernel
+# (6.12), where both front ends exist, in one boot: vhost-trace-pci (our
+# QEMU as the <emulator>): refusals, two attaches in a row (trace.dat by
+# stock trace-cmd, virsh dumpxml unchanged, the domain runs on), migration
+# (virsh save) refused while traced, a domain destroyed while traced, the
+# XML's own device taken over, users libvirt or the daemon refuses; then
+# the vDPA front end (Debian's stock QEMU 10.0 as the <emulator>, RAM a
+# shared memfd): a domain without shared RAM refused naming the XML to
+# add, record --domain hot-plugs vhost-vdpa-device-pci (add-fd through
+# libvirt), stop unplugs it and deletes the vDPA device; a persistent vDPA
+# device in the domain's XML taken over by its name and released.
 stage_libvirt() {
-	in_vm_writable oldest traced_libvirt.sh
+	run "stock QEMU unpacked (tools/dev/stock-qemu.sh): $(head -n 1 \
+		"$BUILD/stock-qemu/VERSION" 2>/dev/null)" \
+		"$top/tools/dev/stock-qemu.sh" "$BUILD"
+	in_vm_writable newest traced_libvirt.sh
 }
 
 # The vDPA front end with a stock QEMU (issue 17): Debian's QEMU 10.0 from

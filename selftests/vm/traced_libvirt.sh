@@ -26,7 +26,22 @@
 #     (QEMU keeps one device fd), stop releases it (it stays, dumpxml as
 #     before, the files vtlv1's); taken over again by root, its own
 #     share of the device's counters; vtlv2 (not libvirt's) is refused
-#     by libvirt, vtlv3 (not the daemon's group) by the daemon.
+#     by libvirt, vtlv3 (not the daemon's group) by the daemon;
+#   - the vDPA front end (a kernel with CONFIG_VDPA: make check runs this
+#     script on 6.12, where both front ends exist): Debian's stock QEMU
+#     10.0 (tools/dev/stock-qemu.sh) as a domain's <emulator>. Without
+#     shared RAM refused, naming the XML to add; with it (memoryBacking
+#     memfd, access shared) record --domain by vtlv1, auto: the daemon
+#     picks vdpa (qom-list-types), creates the vDPA device, binds
+#     vhost_vdpa, add-fd of /dev/vhost-vdpa-N and device_add of
+#     vhost-vdpa-device-pci through libvirt; the agent runs on the
+#     device's control fd; stop: device_del, the vDPA device deleted,
+#     QEMU holds no vhost-vdpa fd, dumpxml unchanged, the guest runs on;
+#     agent = module = files, trace.dat by stock trace-cmd; from boot: a
+#     persistent vDPA device (vdpa dev add, made before the hot-plug's)
+#     in the XML (qemu:commandline vhost-vdpa-device-pci,vhostdev=/dev/
+#     vhost-vdpa-N), found by the guest at boot, taken over by vtlv1 by
+#     its name and released at stop (it stays: domain, module).
 # Prints its own time per step (VM seconds).
 . "$(dirname "$0")/lib.sh"
 
@@ -48,7 +63,19 @@ done
 
 step() { echo "time: $1 at ${SECONDS} s"; }
 
-check "$REL: module loads" load_module
+# the vDPA front end's modules where the kernel has vDPA (6.12: both
+# front ends; the vDPA part below needs it)
+vdpa_kernel() {
+	grep -q '^CONFIG_VDPA=[ym]' "$BUILD/kernels/$REL/boot/config-$REL" \
+		2>/dev/null
+}
+load() {
+	if vdpa_kernel; then
+		modprobe vdpa && modprobe vhost_iotlb || return 1
+	fi
+	load_module
+}
+check "$REL: module loads" load
 
 # The VM's root must be writable (vmrun -w): the packages go to /usr,
 # /etc, /var. Default: dpkg -i, maintainer scripts and all (~120 s under
@@ -103,7 +130,6 @@ step installed
 # manage), no cgroups, namespaces or security driver (none set up in the
 # VM), QEMU's output to a file (no virtlogd); root's unix socket.
 start_libvirtd() {
-	local t
 	cat >> /etc/libvirt/qemu.conf <<'EOF'
 user = "root"
 group = "root"
@@ -121,8 +147,12 @@ auth_unix_rw = "none"
 EOF
 	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
 	kvm_shadow_paging || return 1
-	# in the background rather than --daemon: its errors stay in the log
-	libvirtd --pid-file $W/libvirtd.pid > $W/libvirtd.out 2>&1 &
+	run_libvirtd
+}
+# in the background rather than --daemon: its errors stay in the log
+run_libvirtd() {
+	local t
+	libvirtd --pid-file $W/libvirtd.pid >> $W/libvirtd.out 2>&1 &
 	LIBVIRTD=$!
 	for t in $(seq 100); do
 		$VIRSH version > $W/version 2>&1 && break
@@ -163,14 +193,15 @@ make_initrd() {
 	cat $BUILD/vm/initramfs-guest-$REL.cpio.gz $W/extra > $W/initrd
 }
 
-# domain_xml NAME EMULATOR [OS]: a domain of 2 vCPUs; the kernel
-# command line and CPU as tools/dev/guestrun has them
+# domain_xml NAME EMULATOR [OS [MORE]]: a domain of 2 vCPUs; the kernel
+# command line and CPU as tools/dev/guestrun has them; MORE after <vcpu>
 domain_xml() {
 	cat <<EOF
 <domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$1</name>
   <memory unit='MiB'>512</memory>
   <vcpu>2</vcpu>
+  ${4:-}
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     ${3:-}
@@ -199,13 +230,14 @@ domain_xml() {
 EOF
 }
 
+OS_BOOT="<kernel>$BUILD/kernels/$REL/boot/vmlinuz-$REL</kernel>
+    <initrd>$W/initrd</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1 maxcpus=1 pci=noearly noreplace-smp</cmdline>"
+
 start_domain() {
 	local t
 	make_initrd || return 1
-	domain_xml $DOM "$QEMU_BIN" "<kernel>$BUILD/kernels/$REL/boot/vmlinuz-$REL</kernel>
-    <initrd>$W/initrd</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 maxcpus=1 pci=noearly noreplace-smp</cmdline>" \
-		> $W/$DOM.xml
+	domain_xml $DOM "$QEMU_BIN" "$OS_BOOT" > $W/$DOM.xml
 	$VIRSH define $W/$DOM.xml && $VIRSH start $DOM || {
 		tail -n 20 /var/log/libvirt/qemu/$DOM.log; return 1; }
 	for t in $(seq 240); do
@@ -279,7 +311,7 @@ lying_bridge() {
 	kill $sp
 	echo "$out"
 	echo "daemon fds: $before before, $(ls /proc/$DAEMON/fd | wc -l) after"
-	echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast qom-list qom-list getfd closefd" &&
+	echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast qom-list qom-list qom-list-types getfd closefd" &&
 		echo "$out" | grep -q "did not get the device file" &&
 		[ "$(ls /proc/$DAEMON/fd | wc -l)" = "$before" ] &&
 		"$VT" list | grep -q "no sessions"
@@ -424,7 +456,14 @@ step "from boot"
 
 destroyed() {
 	local t s
-	sleep 2
+	# the guest's metadata (fetched once the agent started) first: the
+	# trace.dat of a session that ends with its QEMU is made from it
+	for t in $(seq 120); do
+		grep -q "metadata: .* files in $W/out3/meta" $W/traced.log && break
+		sleep 0.5
+	done
+	grep "metadata: .* files in $W/out3/meta" $W/traced.log
+	sleep 1
 	$VIRSH destroy $DOM || return 1
 	for t in $(seq 100); do
 		s=$("$VT" list | awk '$2 == "lc" {print $3}')
@@ -557,6 +596,235 @@ check "$REL: refused: vtlv2 (the daemon's group, not libvirt's) by libvirt; vtlv
 	refused_users
 $VIRSH destroy $DOM > /dev/null
 step "users"
+
+# --- the vDPA front end: a domain under a stock QEMU ------------------------
+# Debian's QEMU 10.0 (tools/dev/stock-qemu.sh) as the domain's <emulator>:
+# no vhost-trace-pci, but vhost-vdpa-device-pci. record --domain (auto)
+# creates the module's vDPA device, binds vhost_vdpa, passes
+# /dev/vhost-vdpa-N through the bridge (add-fd), device_add on
+# /dev/fdset/S; the agent's port 0 is the device's control fd. The
+# guest's RAM must be shared: memfd, access shared (libvirt's XML).
+STOCK=$BUILD/stock-qemu/qemu-system-x86_64
+VDOM=vtvdpa
+MEMFD_XML="<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>"
+# the module's vDPA devices but the persistent vt-boot (below)
+vdpa_devs() { ls /sys/bus/vdpa/devices 2>/dev/null | grep -vx vt-boot | paste -sd' '; }
+vdpa_fds() { ls -l /proc/$1/fd 2>/dev/null | grep -c /dev/vhost-vdpa; }
+
+if vdpa_kernel && [ -x "$STOCK" ]; then
+	echo "stock QEMU: $(head -n 1 $BUILD/stock-qemu/VERSION)"
+
+	# For the boot-time form (below): a persistent vDPA device of the
+	# module (vdpa dev add, 2 ports from vdpa_ports, vhost_vdpa bound),
+	# made before any session's: the hot-plug's device is made beside it
+	vdpa_persistent() {
+		local t drv
+		echo 2 > /sys/module/vhost_trace/parameters/vdpa_ports &&
+			vdpa dev add mgmtdev vhost-trace name vt-boot || return 1
+		drv=$(basename "$(readlink /sys/bus/vdpa/devices/vt-boot/driver)")
+		if [ "$drv" != vhost_vdpa ]; then
+			modprobe vhost_vdpa
+			echo vhost_vdpa > /sys/bus/vdpa/devices/vt-boot/driver_override
+			[ -z "$drv" ] || [ "$drv" = . ] ||
+				echo vt-boot > /sys/bus/vdpa/drivers/$drv/unbind
+			# (vhost_vdpa, once loaded, may have bound it by itself)
+			echo vt-boot > /sys/bus/vdpa/drivers/vhost_vdpa/bind 2>/dev/null
+		fi
+		for t in $(seq 40); do
+			VNODE=$(ls /sys/bus/vdpa/devices/vt-boot | grep '^vhost-vdpa-')
+			[ -n "$VNODE" ] && [ -c /dev/$VNODE ] && break
+			sleep 0.25
+		done
+		echo "vDPA device vt-boot on /dev/$VNODE (driver '$drv' at first)"
+		[ -c /dev/$VNODE ]
+	}
+	check "$REL: vDPA: a persistent vDPA device (vdpa dev add mgmtdev vhost-trace, vhost_vdpa bound)" \
+		vdpa_persistent
+
+	# a stock-QEMU domain without shared RAM (SeaBIOS alone, no guest):
+	# refused, naming the XML to add; nothing left behind
+	vdpa_no_shared() {
+		local r
+		domain_xml vtplain "$STOCK" > $W/vtplain.xml
+		$VIRSH define $W/vtplain.xml > /dev/null &&
+			$VIRSH start vtplain > /dev/null || return 1
+		"$VT" record --domain vtplain --connect $URI -o $W/bad -q \
+			> $W/r8 2>&1
+		r=$?
+		$VIRSH destroy vtplain > /dev/null
+		$VIRSH undefine vtplain > /dev/null
+		cat $W/r8
+		grep "front end" $W/traced.log | tail -n 1
+		echo "exit $r; vDPA devices after: '$(vdpa_devs)'"
+		[ "$r" = 1 ] && grep -q "needs the guest's RAM shared" $W/r8 &&
+			grep -q "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>" $W/r8 &&
+			[ -z "$(vdpa_devs)" ] && "$VT" list | grep -q "no sessions"
+	}
+	check "$REL: vDPA: a stock-QEMU domain without shared RAM is refused, naming the XML to add (memoryBacking memfd, access shared); no vDPA device left" \
+		vdpa_no_shared
+
+	start_vdpa_domain() {
+		local t
+		domain_xml $VDOM "$STOCK" "$OS_BOOT" "$MEMFD_XML" > $W/$VDOM.xml
+		$VIRSH define $W/$VDOM.xml > /dev/null && $VIRSH start $VDOM || {
+			tail -n 20 /var/log/libvirt/qemu/$VDOM.log; return 1; }
+		for t in $(seq 240); do
+			grep -q "^guest: ready" $W/$VDOM.console 2>/dev/null && break
+			sleep 0.5
+		done
+		QPID=$(cat /run/libvirt/qemu/$VDOM.pid)
+		echo "QEMU pid $QPID: $(tr '\0' ' ' < /proc/$QPID/cmdline | grep -o 'memory-backend-memfd[^ ]*')"
+		grep -q "^guest: ready" $W/$VDOM.console ||
+			{ cat $W/$VDOM.console; return 1; }
+		$VIRSH dumpxml $VDOM > $W/before-vdpa.xml
+	}
+	check "$REL: vDPA: a domain under the stock QEMU (memfd, shared), started with virsh; its agent waits" \
+		start_vdpa_domain
+
+	# as vtlv1 (not root: the daemon's group and libvirt's), auto: the
+	# daemon picks vdpa (qom-list-types); stop: device_del, the vDPA
+	# device deleted, the files vtlv1's
+	vdpa_round() {
+		local u=vtlv1 n=lv d=$W/out8 t a rc rrc
+		mkdir -p $d && chown $u $d
+		as_user $u "$VT" record --domain $VDOM --connect $URI -o $d \
+			-N $n -q -e sched:sched_switch > $W/record-$n.log 2>&1 &
+		RECORD=$!
+		for t in $(seq 240); do
+			a=$(agent_of $n)
+			[ "$a" = running ] && break
+			case $a in error|gone|silent) break ;; esac
+			kill -0 $RECORD 2>/dev/null || break
+			sleep 0.5
+		done
+		cat $W/record-$n.log
+		"$VT" status $n
+		echo "agent $a; vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID)"
+		[ "$a" = running ] || { last_log | tail -n 20; tail -n 20 $W/$VDOM.console; return 1; }
+		$VIRSH dumpxml $VDOM > $W/during-$n.xml
+		grep -q "attached to domain, QEMU pid $QPID, 2 port(s)" $W/record-$n.log &&
+			grep -q "front end vdpa (vDPA device vt-$n on /dev/vhost-vdpa-" $W/record-$n.log &&
+			grep -q "front end vdpa (QEMU has vhost-vdpa-device-pci, not vhost-trace-pci)" $W/traced.log &&
+			"$VT" status $n | grep -q "attached to libvirt domain $VDOM ($URI): device vtrace[0-9]* attached" &&
+			cmp -s $W/before-vdpa.xml $W/during-$n.xml &&
+			[ "$(vdpa_devs)" = vt-$n ] && [ "$(vdpa_fds $QPID)" -ge 1 ] || return 1
+		sleep 3
+		as_user $u "$VT" stop $n > $W/stop-$n.out 2>&1
+		rc=$?
+		wait $RECORD
+		rrc=$?
+		cat $W/stop-$n.out
+		for t in $(seq 20); do
+			grep -q "^guest: the device is gone (1)" $W/$VDOM.console && break
+			sleep 0.5
+		done
+		$VIRSH dumpxml $VDOM > $W/after-$n.xml
+		diff $W/before-vdpa.xml $W/after-$n.xml && echo "virsh dumpxml: the same"
+		echo "stop: exit $rc, record exited $rrc; domain $($VIRSH domstate $VDOM);" \
+		     "vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID);" \
+		     "files' owner $(stat -c %U $d/cpu0.raw)"
+		grep "^guest:" $W/$VDOM.console
+		[ "$rc" = 0 ] && [ "$rrc" = 0 ] &&
+			grep -q "device vtrace[0-9]* detached" $W/stop-$n.out &&
+			grep -q "device_state=detached" $d/stats &&
+			grep -q "agent=stopped" $d/stats &&
+			cmp -s $W/before-vdpa.xml $W/after-$n.xml &&
+			[ "$($VIRSH domstate $VDOM)" = running ] &&
+			[ -z "$(vdpa_devs)" ] && [ "$(vdpa_fds $QPID)" = 0 ] &&
+			grep -q "^guest: the device is gone (1), the guest runs on" $W/$VDOM.console &&
+			[ "$(stat -c %U $d/cpu0.raw)" = $u ] &&
+			all_pages $d
+	}
+	check "$REL: vDPA: record --domain by vtlv1, auto picks vdpa; add-fd + device_add through libvirt, the agent runs; stop: device_del, the vDPA device deleted, dumpxml unchanged, the domain runs on; agent bytes = module's = files'" \
+		vdpa_round
+	check "$REL: vDPA: stock trace-cmd reads DIR/trace.dat, sched_switch on both CPUs, every page's events" \
+		tracedat_ok $W/out8 "0 1"
+	$VIRSH destroy $VDOM > /dev/null
+	$VIRSH undefine $VDOM > /dev/null
+	step "vDPA"
+
+	# From boot: the persistent vDPA device (above) named in the
+	# domain's XML (qemu:commandline: vhost-vdpa-device-pci,vhostdev=
+	# /dev/vhost-vdpa-N; QEMU opens it itself: no namespaces, cgroups or
+	# security driver here). The guest finds it at boot; record --domain
+	# (vtlv1) takes it over by its name, stop lets go of it: the device
+	# stays, in the domain and in the module.
+	vdpa_boot() {
+		local t
+		domain_xml $VDOM "$STOCK" "$OS_BOOT" "$MEMFD_XML" |
+			awk -v a="<qemu:arg value='-device'/><qemu:arg value='vhost-vdpa-device-pci,id=vtrace,vhostdev=/dev/$VNODE'/>" \
+			'/<\/qemu:commandline>/ {print "    " a} {print}' > $W/vboot.xml
+		: > $W/$VDOM.console
+		$VIRSH define $W/vboot.xml > /dev/null && $VIRSH start $VDOM || {
+			tail -n 20 /var/log/libvirt/qemu/$VDOM.log; return 1; }
+		for t in $(seq 240); do
+			grep -q "^guest: the device is here (1)" $W/$VDOM.console && break
+			sleep 0.5
+		done
+		QPID=$(cat /run/libvirt/qemu/$VDOM.pid)
+		grep "^guest:" $W/$VDOM.console
+		$VIRSH dumpxml $VDOM > $W/before-vboot.xml
+		echo "QEMU vhost-vdpa fds: $(vdpa_fds $QPID)"
+		grep -q "^guest: the device is here (1)" $W/$VDOM.console &&
+			[ "$(vdpa_fds $QPID)" = 1 ]
+	}
+	check "$REL: vDPA from boot: a persistent vDPA device (vdpa dev add, vhost_vdpa) in the domain's XML (qemu:commandline vhostdev=/dev/vhost-vdpa-N): the guest finds it at boot" \
+		vdpa_boot
+
+	vdpa_take() {
+		local u=vtlv1 n=lt d=$W/out9 t a rc rrc
+		mkdir -p $d && chown $u $d
+		as_user $u "$VT" record --domain $VDOM --connect $URI -o $d \
+			-N $n -q -e sched:sched_switch > $W/record-$n.log 2>&1 &
+		RECORD=$!
+		for t in $(seq 240); do
+			a=$(agent_of $n)
+			[ "$a" = running ] && break
+			case $a in error|gone|silent) break ;; esac
+			kill -0 $RECORD 2>/dev/null || break
+			sleep 0.5
+		done
+		cat $W/record-$n.log
+		"$VT" status $n
+		echo "agent $a; vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID)"
+		[ "$a" = running ] || { last_log | tail -n 20; tail -n 20 $W/$VDOM.console; return 1; }
+		grep -q "took over the domain's own device, QEMU pid $QPID, 2 port(s)" $W/record-$n.log &&
+			grep -q "front end vdpa (vDPA device vt-boot on /dev/$VNODE)" $W/record-$n.log &&
+			"$VT" status $n | grep -q "attached to libvirt domain $VDOM ($URI): device vtrace taken" &&
+			[ "$(vdpa_fds $QPID)" = 1 ] || return 1
+		sleep 3
+		as_user $u "$VT" stop $n > $W/stop-$n.out 2>&1
+		rc=$?
+		wait $RECORD
+		rrc=$?
+		cat $W/stop-$n.out
+		sleep 1
+		$VIRSH dumpxml $VDOM > $W/after-$n.xml
+		echo "stop: exit $rc, record exited $rrc; domain $($VIRSH domstate $VDOM);" \
+		     "vDPA devices '$(ls /sys/bus/vdpa/devices | paste -sd' ')'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID);" \
+		     "files' owner $(stat -c %U $d/cpu0.raw)"
+		[ "$rc" = 0 ] && [ "$rrc" = 0 ] &&
+			grep -q "device vtrace released" $W/stop-$n.out &&
+			grep -q "device_state=released" $d/stats &&
+			grep -q "agent=stopped" $d/stats &&
+			cmp -s $W/before-vboot.xml $W/after-$n.xml &&
+			[ "$($VIRSH domstate $VDOM)" = running ] &&
+			[ -d /sys/bus/vdpa/devices/vt-boot ] && [ "$(vdpa_fds $QPID)" = 1 ] &&
+			! grep -q "^guest: the device is gone" $W/$VDOM.console &&
+			[ "$(stat -c %U $d/cpu0.raw)" = $u ] &&
+			all_pages $d
+	}
+	check "$REL: vDPA from boot: record --domain by vtlv1 takes the XML's vDPA device over by its name; stop: released, the device stays (domain, module), dumpxml unchanged; agent bytes = module's = files'" \
+		vdpa_take
+	check "$REL: vDPA from boot: stock trace-cmd reads DIR/trace.dat, every page's events" \
+		tracedat_ok $W/out9 "0 1"
+	$VIRSH destroy $VDOM > /dev/null
+	$VIRSH undefine $VDOM > /dev/null
+	vdpa dev del vt-boot
+	step "vDPA from boot"
+else
+	echo "no vDPA part: kernel $REL without CONFIG_VDPA, or no $STOCK"
+fi
 
 
 finish() {

@@ -25,10 +25,11 @@
 #define GONE_MS		30000		/* device_del until the device left */
 
 /*
- * The device front ends the daemon may add, in its order of preference
- * (the stock-QEMU vDPA front end adds its driver here).
+ * The device front ends the daemon may add, in its order of preference:
+ * the patched QEMU's, then a stock QEMU's (>= 8.0) generic vDPA device.
  */
-static const char *const frontends[] = { "vhost-trace-pci", NULL };
+static const char *const frontends[] = { "vhost-trace-pci",
+					 "vhost-vdpa-device-pci", NULL };
 
 struct domain_bridge {
 	virConnectPtr conn;
@@ -334,10 +335,11 @@ static int check(struct domain_bridge *b, const char *uri, int check_device)
 		}
 		json_decref(r);
 	}
-	fprintf(stderr, "vhost-trace: the QEMU of domain %s has no %s device: "
-		"its <emulator> must be a QEMU with vhost-trace's device "
-		"(qemu-glue); see vhost-trace(1), \"Tracing a libvirt "
-		"domain\"\n", b->name, frontends[0]);
+	fprintf(stderr, "vhost-trace: the QEMU of domain %s has no %s device "
+		"and no %s: its <emulator> must be vhost-trace's QEMU "
+		"(qemu-glue), or a stock QEMU 8.0 or later for the vDPA front "
+		"end; see vhost-trace(1), \"Tracing a libvirt domain\"\n",
+		b->name, frontends[0], frontends[1]);
 	return EXIT_REFUSED;
 }
 

@@ -212,13 +212,18 @@ static int shared_ram(struct qmp *q)
  * The vDPA front end: /dev/vhost-vdpa-N into an fd set (add-fd, SCM_RIGHTS),
  * device_add of vhost-vdpa-device-pci on /dev/fdset/S, and the set's fd
  * removed again (remove-fd) whatever came of it: the device holds a
- * duplicate, and the set goes with the device.
+ * duplicate, and the set goes with the device. proof (libvirt: QEMU's
+ * pid is not a socket peer's) checks after add-fd that QEMU got the fd;
+ * no_shared says why a guest without shared RAM is refused.
  */
 static int plug_vdpa(struct qmp *q, struct session *s, const char *bus,
-		     const struct qemu_ids *ids, struct vt_buf *err)
+		     const struct qemu_ids *ids, struct vt_buf *err,
+		     int (*proof)(struct session *, int, struct vt_buf *),
+		     void (*no_shared)(const struct session *,
+				       struct vt_buf *))
 {
 	struct vt_buf j;
-	int dev, rc;
+	int dev, rc, added = 0;
 
 	dev = vdpa_open_device(s, err);
 	if (dev < 0)
@@ -228,6 +233,8 @@ static int plug_vdpa(struct qmp *q, struct session *s, const char *bus,
 	if (rc <= 0) {
 		if (rc < 0)
 			vt_buf_printf(err, "attach: query-memdev: %s", q->err);
+		else if (no_shared)
+			no_shared(s, err);
 		else
 			front_no_shared_ram(err);
 		close(dev);
@@ -242,16 +249,18 @@ static int plug_vdpa(struct qmp *q, struct session *s, const char *bus,
 		vt_buf_printf(err, "out of memory");
 	else
 		rc = run(q, "add-fd", &j, dev, NULL, err);
+	added = !rc;
+	if (!rc && proof)
+		rc = proof(s, dev, err);
 	close(dev);		/* QEMU holds it now (or not at all) */
-	if (!rc) {
+	if (!rc)
 		rc = device_add(q, s, bus, ids, err);
-		j.len = 0;
-		if (!vt_buf_printf(&j, "{\"fdset-id\":%lu}",
-				   VDPA_FDSET_BASE + s->te.id) &&
-		    q->fd >= 0 && run(q, "remove-fd", &j, -1, NULL, NULL))
-			vt_log("attach %s: remove-fd %lu: %s", s->qmp,
-			       VDPA_FDSET_BASE + s->te.id, q->err);
-	}
+	j.len = 0;
+	if (added && !vt_buf_printf(&j, "{\"fdset-id\":%lu}",
+				    VDPA_FDSET_BASE + s->te.id) &&
+	    q->fd >= 0 && run(q, "remove-fd", &j, -1, NULL, NULL))
+		vt_log("attach %s: remove-fd %lu: %s", s->qmp,
+		       VDPA_FDSET_BASE + s->te.id, q->err);
 	vt_buf_free(&j);
 	if (rc)
 		vdpa_delete(s, 3000);
@@ -259,7 +268,7 @@ static int plug_vdpa(struct qmp *q, struct session *s, const char *bus,
 }
 
 /* What QEMU offers (vdpa.h bits), from qom-list-types; or -errno. */
-static int front_probe_qmp(struct qmp *q)
+int attach_front_probe(struct qmp *q)
 {
 	static const char args[] = "{\"implements\":\"pci-device\","
 		"\"abstract\":false}";
@@ -286,7 +295,7 @@ static int plug(struct qmp *q, struct session *s, const char *bus,
 
 	make_ids(&ids, s->te.id);
 	if (s->front == FRONT_VDPA)
-		return plug_vdpa(q, s, bus, &ids, err);
+		return plug_vdpa(q, s, bus, &ids, err, NULL, NULL);
 	vt_buf_init(&j);
 	dev = session_open_device(s, err);
 	if (dev < 0)
@@ -359,7 +368,7 @@ int session_attach(const struct sess_args *a, struct session **out,
 		FAIL("attach: QEMU (pid %d) is traced already (session %s)",
 		     (int)q.pid, name);
 	if (a->front != FRONT_VHOST)
-		has = front_probe_qmp(&q);
+		has = attach_front_probe(&q);
 	if (q.fd < 0)
 		FAIL("attach: %s", q.err);
 	front = front_choose(a->front, has, "QEMU", err, why, sizeof(why));
@@ -499,4 +508,16 @@ int attach_device_add(struct qmp *q, struct session *s, const char *bus,
 void attach_undo(struct qmp *q, const struct qemu_ids *ids, int chardev)
 {
 	undo(q, NULL, ids, chardev);
+}
+
+int attach_plug_vdpa(struct qmp *q, struct session *s, const char *bus,
+		     struct vt_buf *err,
+		     int (*proof)(struct session *, int, struct vt_buf *),
+		     void (*no_shared)(const struct session *,
+				       struct vt_buf *))
+{
+	struct qemu_ids ids;
+
+	make_ids(&ids, s->te.id);
+	return plug_vdpa(q, s, bus, &ids, err, proof, no_shared);
 }

@@ -37,4 +37,19 @@ int attach_device_add(struct qmp *q, struct session *s, const char *bus,
 /* chardev-remove (when chardev) and closefd ids->fd, on q if it lives. */
 void attach_undo(struct qmp *q, const struct qemu_ids *ids, int chardev);
 
+/* What QEMU offers (vdpa.h's QEMU_HAS_*), qom-list-types; or -errno. */
+int attach_front_probe(struct qmp *q);
+/*
+ * The vDPA front end's hot-plug: the session's vDPA device created, its
+ * /dev/vhost-vdpa-N added to an fd set (add-fd), proof(s, fd, err) (NULL:
+ * none) that QEMU got it, device_add of vhost-vdpa-device-pci, the set's
+ * fd removed; the guest's RAM must be shared (no_shared says why not;
+ * NULL: front_no_shared_ram). 0, or -1 with err set and nothing left.
+ */
+int attach_plug_vdpa(struct qmp *q, struct session *s, const char *bus,
+		     struct vt_buf *err,
+		     int (*proof)(struct session *, int, struct vt_buf *),
+		     void (*no_shared)(const struct session *,
+				       struct vt_buf *));
+
 #endif

@@ -30,6 +30,7 @@
 #include "persist.h"
 #include "session_int.h"
 #include "state.h"
+#include "vdpa.h"
 
 #define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
@@ -282,7 +283,24 @@ out:
 	return 0;
 }
 
-/* getfd (checked: QEMU has it), the agent's chardev, device_add. */
+/* A domain whose RAM is not shared: the XML that makes it so. */
+static void no_shared_ram(const struct session *s, struct vt_buf *err)
+{
+	vt_buf_printf(err, "domain %s: the vDPA front end (a stock QEMU's "
+		      VDPA_QEMU_DEVICE ") needs the guest's RAM shared, and "
+		      "this domain's is not: add <memoryBacking><source "
+		      "type='memfd'/><access mode='shared'/></memoryBacking> "
+		      "to its XML (virsh edit %s) and start it again "
+		      "(vhost-vdpa maps only QEMU's shared memory); or give "
+		      "it vhost-trace's QEMU as its <emulator> (vhost-trace-pci"
+		      ", --front-end vhost)", s->domain, s->domain);
+}
+
+/*
+ * getfd (checked: QEMU has it), the agent's chardev, device_add; the vDPA
+ * front end: add-fd (checked the same way) and device_add, the agent on
+ * the vDPA device's control fd.
+ */
 static int plug(struct qmp *q, struct session *s, const char *bus,
 		struct vt_buf *err)
 {
@@ -291,6 +309,9 @@ static int plug(struct qmp *q, struct session *s, const char *bus,
 	struct vt_buf j;
 	int dev, rc = -1, chardev = 0;
 
+	if (s->front == FRONT_VDPA)
+		return attach_plug_vdpa(q, s, bus, err, holds_device,
+					no_shared_ram);
 	attach_make_ids(&ids, s->te.id);
 	snprintf(afd, sizeof(afd), "vtafd%lu", s->te.id);
 	vt_buf_init(&j);
@@ -328,7 +349,8 @@ out:
 /*
  * Taking over the domain's own device: a vhost-trace-pci of its XML
  * (qemu:commandline), which QEMU opened /dev/vhost-trace for itself at
- * start. The bridge names it, its ports and its agent chardev; none of
+ * start (or a vhost-vdpa-device-pci on a persistent vDPA device of the
+ * module's, vhostdev=/dev/vhost-vdpa-N: own_vdpa, take_ctl_vdpa). The bridge names it, its ports and its agent chardev; none of
  * that is believed for more than the requester could do anyway (pick a
  * chardev of their own domain to swap). What the daemon acts on is
  * checked here: the process is the one that got the file the daemon
@@ -374,11 +396,50 @@ static json_t *qom_get(struct qmp *q, const char *path, const char *prop,
 struct own {
 	char dev[sizeof(((struct session *)0)->own_dev)];
 	char chardev[sizeof(((struct session *)0)->own_chardev)];
+	/* a vhost-vdpa-device-pci on the module's vDPA device vdpa */
+	int front;
+	char vdpa[sizeof(((struct session *)0)->vdpa)];
+	char vhostdev[sizeof(((struct session *)0)->vhostdev)];
 };
 
 /*
- * The domain's own vhost-trace-pci, if it has one: into o, its ports
- * into *ports. 1 found, 0 none, -1 (err said why).
+ * A vhost-vdpa-device-pci of the domain at QOM path dev: on a vDPA device
+ * of the module's, named in its XML (vhostdev=/dev/vhost-vdpa-N, not an
+ * fd set: QEMU opened the node itself)? 1 (o's vdpa, vhostdev, *ports
+ * set), 0 not ours, -1 the bridge failed.
+ */
+static int own_vdpa(struct qmp *q, const char *dev, struct own *o,
+		    unsigned int *ports, struct vt_buf *err)
+{
+	struct vt_buf scratch;
+	json_t *v;
+	const char *path;
+	int rc = 0;
+
+	/* a device without vhostdev (another driver's?) is not ours */
+	vt_buf_init(&scratch);
+	v = qom_get(q, dev, "vhostdev", &scratch);
+	vt_buf_free(&scratch);
+	path = json_string_value(v);
+	if (!v && q->fd < 0) {
+		vt_buf_printf(err, "attach: qom-get: %s", q->err);
+		return -1;
+	}
+	if (path && !strncmp(path, "/dev/", 5) &&
+	    strlen(path + 5) < sizeof(o->vhostdev) &&
+	    vdpa_by_node(path + 5, o->vdpa, sizeof(o->vdpa), ports) == 1) {
+		snprintf(o->vhostdev, sizeof(o->vhostdev), "%s", path + 5);
+		rc = 1;
+	}
+	json_decref(v);
+	return rc;
+}
+
+/*
+ * The domain's own trace device, if it has one: a vhost-trace-pci, or a
+ * vhost-vdpa-device-pci on a vDPA device of the module's that the XML
+ * names: into o, its ports into *ports. 1 found, 0 none, -1 (err said
+ * why).
  */
 static int own_device(struct qmp *q, struct own *o, unsigned int *ports,
 		      struct vt_buf *err)
@@ -386,9 +447,10 @@ static int own_device(struct qmp *q, struct own *o, unsigned int *ports,
 	static const char *const roots[] = { "/machine/peripheral",
 					     "/machine/peripheral-anon" };
 	struct vt_buf j, ret;
-	unsigned int k, found = 0;
+	unsigned int k, found = 0, vports = 0;
 	json_t *a, *e, *v;
 	size_t i;
+	char path[sizeof(o->dev)];
 
 	vt_buf_init(&j);
 	vt_buf_init(&ret);
@@ -407,29 +469,51 @@ static int own_device(struct qmp *q, struct own *o, unsigned int *ports,
 			const char *t = json_string_value(json_object_get(e,
 								"type"));
 
-			if (!n || !t || strcmp(t, "child<vhost-trace-pci>"))
+			if (!n || !t)
 				continue;
-			if (!found++)
-				snprintf(o->dev, sizeof(o->dev),
-					 "%s/%s", roots[k], n);
+			snprintf(path, sizeof(path), "%s/%s", roots[k], n);
+			if (!strcmp(t, "child<vhost-trace-pci>")) {
+				if (!found++) {
+					memcpy(o->dev, path, sizeof(o->dev));
+					o->front = FRONT_VHOST;
+				}
+			} else if (!strcmp(t, "child<" VDPA_QEMU_DEVICE ">") &&
+				   plain_name(path, sizeof(path))) {
+				if (own_vdpa(q, path, o, &vports, err) < 0) {
+					json_decref(a);
+					goto out;
+				}
+				if (vports && !found++) {
+					memcpy(o->dev, path, sizeof(o->dev));
+					o->front = FRONT_VDPA;
+					*ports = vports;
+				}
+				vports = 0;
+			}
 		}
 		json_decref(a);
 	}
+out:
 	vt_buf_free(&j);
 	vt_buf_free(&ret);
 	if (q->fd < 0) {
-		vt_buf_printf(err, "attach: qom-list: %s", q->err);
+		if (!err->len)
+			vt_buf_printf(err, "attach: qom-list: %s", q->err);
 		return -1;
 	}
 	if (!found)
 		return 0;
 	if (found > 1 || !plain_name(o->dev, sizeof(o->dev))) {
-		vt_buf_printf(err, "attach: the domain has %s vhost-trace-pci "
-			      "devices of its own: take-over needs exactly "
-			      "one (with a plain id)", found > 1 ? "several" :
+		vt_buf_printf(err, "attach: the domain has %s trace devices "
+			      "of its own (vhost-trace-pci, or "
+			      VDPA_QEMU_DEVICE " on a vDPA device of "
+			      "vhost-trace's): take-over needs exactly one "
+			      "(with a plain id)", found > 1 ? "several" :
 			      "odd");
 		return -1;
 	}
+	if (o->front == FRONT_VDPA)
+		return 1;	/* ports: the module's; port 0 its own */
 	v = qom_get(q, o->dev, "ports", err);
 	*ports = json_is_integer(v) ? json_integer_value(v) : 0;
 	json_decref(v);
@@ -478,6 +562,49 @@ static int take_ctl(struct session *s, struct vt_buf *err)
 			     sizeof(why))) {
 		vt_buf_printf(err, "attach: the domain's device (QEMU's fd "
 			      "%d): %s", num, why);
+		return -1;
+	}
+	s->vhostfd = num;
+	return 0;
+}
+
+/*
+ * The vDPA one: QEMU holds exactly one file of the node its XML names
+ * (stat of its fds), the module's device behind that node (sysfs) is
+ * the one named, and VHOST_TRACE_VDPA_CTL gives the control fd (as
+ * after a restart). s->ctl, s->vhostfd. 0 or -1.
+ */
+static int take_ctl_vdpa(struct session *s, struct vt_buf *err)
+{
+	char node[64], name[sizeof(s->vdpa)], why[256];
+	unsigned int ports = 0;
+	struct stat dev;
+	int num, count;
+
+	snprintf(node, sizeof(node), "/dev/%s", s->vhostdev);
+	if (stat(node, &dev)) {
+		vt_buf_printf(err, "attach: %s: %s", node, strerror(errno));
+		return -1;
+	}
+	if (!S_ISCHR(dev.st_mode)) {
+		vt_buf_printf(err, "attach: %s: not a device", node);
+		return -1;
+	}
+	num = session_find_device_fd(s->pid, &dev, &count);
+	if (count != 1) {
+		vt_buf_printf(err, "attach: the domain's QEMU (pid %d) holds "
+			      "%d %s files, not one: its XML's device did not "
+			      "open it", (int)s->pid, count, node);
+		return -1;
+	}
+	if (vdpa_by_node(s->vhostdev, name, sizeof(name), &ports) != 1 ||
+	    strcmp(name, s->vdpa) || ports != s->nports) {
+		vt_buf_printf(err, "attach: %s is no longer the vDPA device %s "
+			      "of %u ports", node, s->vdpa, s->nports);
+		return -1;
+	}
+	if (vdpa_take_over(s->vdpa, s->nports, &s->ctl, why, sizeof(why))) {
+		vt_buf_printf(err, "attach: the domain's vDPA device: %s", why);
 		return -1;
 	}
 	s->vhostfd = num;
@@ -534,12 +661,16 @@ static int take(struct qmp *q, struct session *s, struct vt_buf *err)
 	}
 	close(sp[1]);
 	sp[1] = -1;
-	if (take_ctl(s, err) || take_base(s, err))
+	if ((s->front == FRONT_VDPA ? take_ctl_vdpa(s, err) :
+	     take_ctl(s, err)) || take_base(s, err))
 		goto out;
 	if (session_attach_sinks(s, err))
 		goto out;
 	sinks = 1;
-	if (s->agent.state != AGENT_OFF) {
+	if (s->front == FRONT_VDPA) {
+		/* port 0 is the device's: the control fd (session.c) */
+		s->agent.session_counts = 1;
+	} else if (s->agent.state != AGENT_OFF) {
 		if (!s->own_chardev[0]) {
 			vt_buf_printf(err, "attach: the domain's device %s has "
 				      "no chardev= for the agent (-chardev "
@@ -608,8 +739,8 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 	unsigned int n, own_ports = 0;
 	struct own probe;
 	pid_t pid;
-	char pstate;
-	int own;
+	char pstate, why[160];
+	int own, front = FRONT_VHOST, has = -ENOENT;
 
 	if (open_on(bridge, &q)) {
 		vt_buf_printf(err, "attach: %s", q.err);
@@ -628,8 +759,29 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 	if (own && args.ports && args.ports != own_ports)
 		FAIL("attach: the domain's own device %s has %u ports, not "
 		     "--ports %u", probe.dev, own_ports, args.ports);
-	if (own)
+	if (own && a->front != FRONT_AUTO && a->front != probe.front)
+		FAIL("attach: domain %s has a trace device of its own (%s, "
+		     "front end %s), which record --domain takes over: not "
+		     "--front-end %s", a->domain, probe.dev,
+		     front_name(probe.front), front_name(a->front));
+	if (own) {
 		args.ports = own_ports;
+		front = probe.front;
+		snprintf(why, sizeof(why), "the domain's own %s%s",
+			 front == FRONT_VDPA ? VDPA_QEMU_DEVICE " on vDPA "
+			 "device " : "vhost-trace-pci", front == FRONT_VDPA ?
+			 probe.vdpa : "");
+	} else {
+		/* what the domain's QEMU offers, unless vhost is asked for */
+		if (a->front != FRONT_VHOST)
+			has = attach_front_probe(&q);
+		if (q.fd < 0)
+			FAIL("attach: %s", q.err);
+		front = front_choose(a->front, has, "the domain's QEMU", err,
+				     why, sizeof(why));
+		if (front < 0)
+			goto fail;
+	}
 	if (!args.ports)
 		args.ports = n;
 	if (attach_traced_by(pid, name, sizeof(name)))
@@ -640,6 +792,8 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 		FAIL("attach: pidfd_open %d: %s", (int)pid, strerror(errno));
 	if (session_new(&args, &s, err))
 		goto fail;
+	s->front = front;
+	sess_log(s, "front end %s (%s)", front_name(front), why);
 	s->pid = pid;
 	s->pidfd = pidfd;
 	pidfd = -1;
@@ -654,6 +808,8 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 		memcpy(s->own_dev, probe.dev, sizeof(s->own_dev));
 		memcpy(s->own_chardev, probe.chardev,
 		       sizeof(s->own_chardev));
+		memcpy(s->vdpa, probe.vdpa, sizeof(s->vdpa));
+		memcpy(s->vhostdev, probe.vhostdev, sizeof(s->vhostdev));
 	}
 	if (own ? take(&q, s, err) : plug(&q, s, a->bus, err))
 		goto fail;
@@ -676,9 +832,11 @@ int session_attach_libvirt(const struct sess_args *a, struct session **out,
 	       s->uri[0] ? s->uri : "default URI", (int)s->pid);
 	if (own)
 		vt_log("session %lu: the domain's own device %s (QEMU fd %d, "
-		       "%u ports), agent chardev %s", s->te.id, s->own_dev,
-		       s->vhostfd, s->nports, s->own_chardev[0] ?
-		       s->own_chardev : "(none)");
+		       "%u ports), agent %s%s", s->te.id, s->own_dev,
+		       s->vhostfd, s->nports, s->front == FRONT_VDPA ?
+		       "on port 0 of vDPA device " : "chardev ",
+		       s->front == FRONT_VDPA ? s->vdpa :
+		       s->own_chardev[0] ? s->own_chardev : "(none)");
 	*out = s;
 	return 0;
 fail:

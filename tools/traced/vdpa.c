@@ -296,7 +296,8 @@ int vdpa_delete(struct session *s, int wait_ms)
 	struct vhost_trace_vdpa v;
 	int dev, rc;
 
-	if (!s->vdpa[0] || s->vdpa_deleted)
+	/* a device of a libvirt domain's XML (taken over) stays */
+	if (!s->vdpa[0] || s->vdpa_deleted || s->own_dev[0])
 		return 0;
 	dev = vt_dev();
 	if (dev < 0) {
@@ -345,7 +346,8 @@ int vdpa_take_over(const char *name, unsigned int nports, int *ctl,
 			 strerror(-err));
 		return err == -ENOENT ? -ENODEV : err;
 	}
-	if (ioctl(c, VHOST_TRACE_GET_PORTS, &ports) || ports != nports) {
+	if (ioctl(c, VHOST_TRACE_GET_PORTS, &ports) ||
+	    (nports && ports != nports)) {
 		close(c);
 		snprintf(why, whysz, "vDPA device %s has %u ports, not %u",
 			 name, ports, nports);
@@ -367,4 +369,42 @@ int vdpa_agent_fd(struct session *s)
 		return -1;
 	}
 	return fd;
+}
+
+int vdpa_by_node(const char *node, char *name, size_t len,
+		 unsigned int *nports)
+{
+	char path[320], why[256];
+	struct dirent *e;
+	struct stat st;
+	__u32 ports = 0;
+	int found = 0, c;
+	DIR *d;
+
+	if (strncmp(node, "vhost-vdpa-", 11) || !node[11] ||
+	    strspn(node + 11, "0123456789") != strlen(node + 11))
+		return 0;
+	d = opendir(SYS_VDPA "/devices");
+	while (d && !found && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= len)
+			continue;
+		snprintf(path, sizeof(path), SYS_VDPA "/devices/%s/%s",
+			 e->d_name, node);
+		if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+			snprintf(name, len, "%s", e->d_name);
+			found = 1;
+		}
+	}
+	if (d)
+		closedir(d);
+	if (!found)
+		return 0;
+	/* the module's own (VHOST_TRACE_VDPA_CTL knows only those) */
+	if (vdpa_take_over(name, 0, &c, why, sizeof(why)))
+		return 0;
+	if (ioctl(c, VHOST_TRACE_GET_PORTS, &ports))
+		ports = 0;
+	close(c);
+	*nports = ports;
+	return ports ? 1 : 0;
 }

@@ -94,9 +94,18 @@ int vdpa_open_device(struct session *s, struct vt_buf *err);
  * wait_ms while QEMU still holds it (EBUSY). 0 or -errno (logged).
  */
 int vdpa_delete(struct session *s, int wait_ms);
-/* After a restart: a control fd for the device by name, of nports. */
+/*
+ * After a restart, or a take-over: a control fd for the device by name,
+ * of nports (0: any).
+ */
 int vdpa_take_over(const char *name, unsigned int nports, int *ctl,
 		   char *why, size_t whysz);
+/*
+ * The module's vDPA device whose vhost-vdpa node is node ("vhost-vdpa-N",
+ * from sysfs): 1 with its name and ports, 0 none of the module's.
+ */
+int vdpa_by_node(const char *node, char *name, size_t len,
+		 unsigned int *nports);
 /* The agent's end of port 0: the control fd's duplicate, O_NONBLOCK. */
 int vdpa_agent_fd(struct session *s);
 

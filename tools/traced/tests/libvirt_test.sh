@@ -41,7 +41,7 @@ sleep 100 &
 sp=$!
 pids+=($sp)
 out=$(python3 "$FAKE" "$S" "$W/o" $sp 2>&1)
-echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast qom-list qom-list" &&
+echo "$out" | grep -qx "commands: qmp_capabilities query-cpus-fast qom-list qom-list qom-list-types" &&
 	echo "$out" | grep -q "reply: err .*no-device"
 ok $? "a bridge: QMP without a greeting, the vCPU's process found; no device: refused${out:+: ${out//$'\n'/; }}"
 
