@@ -3,13 +3,18 @@
  * vhost-trace: guest pages lent to a pipe (VHOST_TRACE_SINK_BY_REF).
  *
  * A buffer goes into a pipe or FIFO sink as references to the guest's own
- * pages, one pipe slot per page piece, without a copy in the module (what
- * vmsplice() does with a user's pages). The buffer is not returned to the
- * guest then: a loan (its head, and a count of the pipe buffers that hold
- * its pages) is, once the pipe has let go of every piece (the reader read
- * it, spliced it onward, or the pipe was freed). tee() takes a reference
- * of its own (.get), so a tee'd buffer is returned once both pipes have
- * let go.
+ * pages, one pipe slot per page piece, without a copy in the module (as
+ * vmsplice() does with a user's pages, but pinned: FOLL_PIN unshares a
+ * copy-on-write page first and keeps it out of a later fork's sharing,
+ * so the pipe holds the owner's page, never one another process may
+ * write). The buffer is not returned to the guest then: a loan is (its
+ * head, its pins, and a count of the pipe buffers that refer to it), once
+ * the pipe has let go of every piece (the reader read it, spliced it
+ * onward, or the pipe was freed); then the pages are unpinned. The pipe
+ * buffers hold no page reference of their own: the loan's pins keep the
+ * pages; whoever takes a page from a pipe buffer (a socket's skb) takes
+ * its own reference. tee() counts on the loan (.get), so a tee'd buffer
+ * is returned once both pipes have let go.
  *
  * The pipe side never touches the device: the last piece released (any
  * context that drops a pipe buffer, under that pipe's lock) moves the loan
@@ -31,6 +36,7 @@
 #include <linux/slab.h>
 #include <linux/splice.h>
 #include <linux/uio.h>
+#include <linux/version.h>
 
 #include "vhost_trace.h"
 
@@ -38,9 +44,11 @@
 struct vt_loan {
 	struct list_head node;	/* on refs->out or refs->done */
 	struct vt_refs *refs;
-	atomic_t count;		/* pipe buffers that hold its pages */
+	atomic_t count;		/* pipe buffers that refer to it */
 	u32 head;		/* the front end's id of the buffer */
 	bool returned;		/* given back early (queue stopped) */
+	unsigned int npages;
+	struct page *pages[];	/* pinned */
 };
 
 static void vt_refs_free(struct kref *ref)
@@ -74,6 +82,7 @@ static void vt_loan_free(struct vt_loan *loan)
 {
 	struct vt_refs *refs = loan->refs;
 
+	unpin_user_pages(loan->pages, loan->npages);
 	kfree(loan);
 	vt_refs_put(refs);
 }
@@ -107,7 +116,6 @@ static void vt_loan_put(struct vt_loan *loan)
 static void vt_ref_buf_release(struct pipe_inode_info *pipe,
 			       struct pipe_buffer *buf)
 {
-	put_page(buf->page);
 	vt_loan_put((struct vt_loan *)buf->private);
 }
 
@@ -116,8 +124,6 @@ static bool vt_ref_buf_get(struct pipe_inode_info *pipe,
 {
 	struct vt_loan *loan = (struct vt_loan *)buf->private;
 
-	if (!try_get_page(buf->page))
-		return false;
 	atomic_inc(&loan->count);
 	return true;
 }
@@ -139,10 +145,71 @@ static bool vt_ref_worth(size_t len, unsigned int n)
 	return n && n <= VT_REF_SLOTS && len * 2 >= (size_t)n * PAGE_SIZE;
 }
 
-static void vt_ref_unget(struct vt_refs *refs, unsigned int n)
+/* The user iovec iter is at (vhost: the owner's addresses). */
+static const struct iovec *vt_iter_iov(const struct iov_iter *iter)
 {
-	while (n--)
-		put_page(refs->bufs[n].page);
+#if KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE
+	return iter_iov(iter);
+#else
+	return iter->iov;
+#endif
+}
+
+/*
+ * Pin the pages of the first len bytes of iter into loan->pages, one
+ * pipe buffer per page piece into refs->bufs. Returns the number of
+ * pieces, or -EFAULT (nothing left pinned) when a page cannot be pinned
+ * or there are more than max pieces. Does not advance iter.
+ */
+static int vt_ref_pin(struct vt_refs *refs, struct vt_loan *loan,
+		      const struct iov_iter *iter, size_t len,
+		      unsigned int max)
+{
+	const struct iovec *iov = vt_iter_iov(iter);
+	size_t skip = iter->iov_offset;
+	unsigned long s;
+	unsigned int np = 0;
+	int r;
+
+	for (s = 0; len && s < iter->nr_segs; s++, skip = 0) {
+		unsigned long addr = (unsigned long)iov[s].iov_base + skip;
+		size_t seg = min(iov[s].iov_len - skip, len);
+		unsigned int i, npages;
+
+		if (!seg)
+			continue;
+		npages = DIV_ROUND_UP(offset_in_page(addr) + seg, PAGE_SIZE);
+		if (npages > max - np)
+			goto fail;
+		r = pin_user_pages_fast(addr & PAGE_MASK, npages, 0,
+					loan->pages + np);
+		if (r > 0)
+			loan->npages += r;
+		if (r != npages)
+			goto fail;
+		len -= seg;
+		for (i = 0; i < npages; i++) {
+			size_t off = offset_in_page(addr);
+			size_t piece = min_t(size_t, seg, PAGE_SIZE - off);
+
+			refs->bufs[np] = (struct pipe_buffer) {
+				.page = loan->pages[np],
+				.offset = off,
+				.len = piece,
+				.ops = &vt_ref_buf_ops,
+				.private = (unsigned long)loan,
+			};
+			np++;
+			addr += piece;
+			seg -= piece;
+		}
+	}
+	if (!len)
+		return np;
+fail:
+	unpin_user_pages(loan->pages, loan->npages);
+	loan->npages = 0;
+	return -EFAULT;
 }
 
 /* Wake a pipe's readers, as fs/splice.c does after it filled a pipe. */
@@ -155,11 +222,11 @@ static void vt_ref_wake_readers(struct pipe_inode_info *pipe)
 /*
  * Lend the buffer in iter (len bytes, head its id) to the pipe sink file.
  * Returns len when all of it is in the pipe (the loan is returned later,
- * by ops->room and vt_refs_take_done), -EAGAIN when the pipe has fewer
+ * by ops->room and vt_refs_return), -EAGAIN when the pipe has fewer
  * free slots than the buffer needs, -EPIPE when it has no reader, or
  * -EOPNOTSUPP when the buffer goes by copy instead (small pieces, more
  * pieces than the pipe holds, memory that has no pages to lend, no
- * memory for the loan). iter is left as it was unless len is returned.
+ * memory for the loan). iter is advanced only when len is returned.
  * Called by the worker with the port lock held.
  */
 ssize_t vt_ref_write(struct vt_port *port, struct file *file,
@@ -167,13 +234,13 @@ ssize_t vt_ref_write(struct vt_port *port, struct file *file,
 {
 	struct pipe_inode_info *pipe = file->private_data;
 	struct vt_refs *refs = port->refs;
-	unsigned int n, np = 0, used, i;
+	unsigned int n, used, i;
 	struct vt_loan *loan;
-	size_t done = 0;
+	int np;
 	ssize_t r;
 
 	/* user memory only: never lend the host kernel's own pages */
-	if (!refs || !user_backed_iter(iter))
+	if (!refs || !iter_is_iovec(iter))
 		return -EOPNOTSUPP;
 	n = iov_iter_npages(iter, VT_REF_SLOTS + 1);
 	if (!vt_ref_worth(len, n) || n > READ_ONCE(pipe->max_usage))
@@ -181,39 +248,14 @@ ssize_t vt_ref_write(struct vt_port *port, struct file *file,
 	if (vhost_trace_pipe_room(file) < (size_t)n * PAGE_SIZE)
 		return -EAGAIN;
 
-	loan = kmalloc(sizeof(*loan), GFP_KERNEL_ACCOUNT);
+	loan = kmalloc(struct_size(loan, pages, n), GFP_KERNEL_ACCOUNT);
 	if (!loan)
 		return -EOPNOTSUPP;
-
-	/* The pages, as vmsplice() takes a user's (FOLL_GET). */
-	while (done < len && np < n) {
-		struct page **pages = refs->pages + np;
-		size_t start, got;
-
-		r = iov_iter_get_pages2(iter, pages, len - done, n - np,
-					&start);
-		if (r <= 0)
-			break;
-		got = r;
-		done += got;
-		for (i = 0; got; i++) {
-			size_t piece = min_t(size_t, got, PAGE_SIZE - start);
-
-			refs->bufs[np] = (struct pipe_buffer) {
-				.page = pages[i],
-				.offset = start,
-				.len = piece,
-				.ops = &vt_ref_buf_ops,
-				.private = (unsigned long)loan,
-			};
-			np++;
-			got -= piece;
-			start = 0;
-		}
-	}
-	if (done < len) {
-		r = -EOPNOTSUPP;
-		goto undo;
+	loan->npages = 0;
+	np = vt_ref_pin(refs, loan, iter, len, n);
+	if (np < 0) {
+		kfree(loan);
+		return -EOPNOTSUPP;	/* copied, or the copy fails too */
 	}
 
 	loan->refs = refs;
@@ -240,12 +282,11 @@ ssize_t vt_ref_write(struct vt_port *port, struct file *file,
 			add_to_pipe(pipe, &refs->bufs[i]);
 		pipe_unlock(pipe);
 		vt_ref_wake_readers(pipe);
+		iov_iter_advance(iter, len);
 		return len;
 	}
 	pipe_unlock(pipe);
-undo:
-	vt_ref_unget(refs, np);
-	iov_iter_revert(iter, done);
+	unpin_user_pages(loan->pages, loan->npages);
 	kfree(loan);
 	return r;
 }

@@ -80,7 +80,6 @@ struct vt_refs {
 	struct list_head done;	/* let go of by the pipes, to return */
 	u64 pending;		/* loans whose pages are in pipes */
 	/* The worker's scratch space, under the port lock. */
-	struct page *pages[VT_REF_SLOTS];
 	struct pipe_buffer bufs[VT_REF_SLOTS];
 };
 

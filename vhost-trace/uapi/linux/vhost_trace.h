@@ -184,13 +184,14 @@ enum {
  *
  * By reference (flags VHOST_TRACE_SINK_BY_REF, opt-in). A pipe or FIFO sink
  * then receives the guest's pages themselves, not a copy: each page piece
- * of a buffer takes a pipe slot holding a reference to the guest's page
- * (as vmsplice() does), and the buffer is returned to the guest only when
- * the pipe has let go of all of them: the reader read them, or spliced
- * them onward (to a file: copied into the page cache by the reader's
- * splice; to a socket or another pipe: moved without a copy), or the
- * pipe was freed. tee() keeps a buffer out until both pipes let go. The
- * rules:
+ * of a buffer takes a pipe slot referring to the guest's page (pinned as
+ * for direct I/O: a copy-on-write page is unshared first, so the pipe
+ * holds the owner's own page), and the buffer is returned to the guest
+ * only when the pipe has let go of all of them: the reader read them, or
+ * spliced them onward (to a file: copied into the page cache by the
+ * reader's splice; to a socket or another pipe: moved without a copy),
+ * or the pipe was freed. tee() keeps a buffer out until both pipes let
+ * go. The rules:
  *   - What goes by reference: a buffer whose pieces carry at least half a
  *     page each on average (guest trace pages do), and that needs no more
  *     slots than the pipe has. Other buffers (a writer's small writes)
@@ -207,15 +208,17 @@ enum {
  *     buffer is not returned yet) changes what the reader reads, until
  *     the reader has read it (a reader reads that guest's pages as they
  *     are then, never any other memory). Once a buffer is returned
- *     the guest reuses it; what a reader moved onward by reference (to a
- *     socket, or a tee'd pipe not read yet) may then be sent with the
- *     guest's new contents. Copy (no flag) when the stream must be fixed
- *     the moment it is counted.
+ *     the guest reuses it; pages a reader spliced onward to a socket
+ *     (which takes page references of its own and lets go of the pipe
+ *     buffer at once) may then be sent with the guest's new contents.
+ *     Copy (no flag) when the stream must be fixed the moment it is
+ *     counted.
  *   - VHOST_TRACE_SET_RUNNING 0 returns every lent buffer at once (the
  *     owner then reads the ring state back); their pages stay in the
  *     pipes and the guest may reuse them as above. Closing the device fd
- *     returns none (the ring is gone); their pages stay valid in the
- *     pipes until the pipes let go. Swapping the sink leaves lent
+ *     returns none (the ring is gone); their pages stay pinned in the
+ *     pipes, and readable, until the pipes let go (also when the owner
+ *     was killed and its memory is otherwise gone). Swapping the sink leaves lent
  *     buffers in the old pipe, returned as its reader reads them.
  *   - Pages in a pipe hold the module: it cannot be unloaded until every
  *     pipe has let go of them. A pipe holds at most its slots' worth of
