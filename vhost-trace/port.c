@@ -147,9 +147,9 @@ static int vt_port_wait_slots(struct vt_port *port, struct file *file,
 }
 
 /*
- * A buffer by reference (VHOST_TRACE_SINK_BY_REF on a pipe): lent whole,
- * or waits whole (block), or is dropped whole (drop). Returns VT_BUF_*,
- * or -1 when it goes by copy instead.
+ * A buffer by reference (VHOST_TRACE_SINK_BY_REF on a pipe, block): lent
+ * whole, or waits whole. Returns VT_BUF_*, or -1 when it goes by copy
+ * instead.
  */
 static int vt_port_lend(struct vt_port *port, struct file *sink,
 			struct iov_iter *iter, size_t len, u32 head,
@@ -166,10 +166,6 @@ static int vt_port_lend(struct vt_port *port, struct file *sink,
 		spin_unlock(&port->stats_lock);
 		return VT_BUF_LENT;
 	}
-	if (r == -EAGAIN && port->policy == VHOST_TRACE_POLICY_DROP) {
-		vt_drop(port, len);
-		return VT_BUF_DONE;
-	}
 	if (r == -EAGAIN)
 		r = vt_port_wait_slots(port, sink, was_waiting);
 	if (!r)
@@ -177,10 +173,7 @@ static int vt_port_lend(struct vt_port *port, struct file *sink,
 	if (r != -EPIPE)
 		return -1;	/* by copy */
 	vhost_trace_sink_failed(port, sink, EPIPE);
-	if (port->policy != VHOST_TRACE_POLICY_DROP)
-		return VT_BUF_KEEP;
-	vt_drop(port, len);
-	return VT_BUF_DONE;
+	return VT_BUF_KEEP;	/* waits whole for the next sink */
 }
 
 /*
@@ -206,7 +199,11 @@ int vt_port_consume(struct vt_port *port, struct iov_iter *iter,
 		vt_drop(port, len);
 		return VT_BUF_DONE;
 	}
-	if (port->by_ref) {
+	/*
+	 * By reference under block only: a lent buffer stays out until the
+	 * reader reads it, and drop promises the guest never waits for one.
+	 */
+	if (port->by_ref && !drop) {
 		r = vt_port_lend(port, sink, iter, len, head, was_waiting);
 		if (r >= 0)
 			return r;

@@ -198,10 +198,13 @@ enum {
  *     are copied as without the flag, in ring order with the lent ones:
  *     the pipe holds the port's bytes in order either way. Regular file
  *     sinks are always copied (the flag is accepted and has no effect).
- *   - Policies keep their meaning: block: a buffer waits in the ring
+ *   - Policies keep their meaning. Block: a buffer waits in the ring
  *     until the pipe has a free slot for each of its pieces (it is lent
- *     whole, never in part); drop: a buffer the pipe has not enough free
- *     slots for is dropped whole.
+ *     whole, never in part). Drop: buffers are copied as without the
+ *     flag (a lent buffer stays out until the reader reads it, and drop
+ *     promises that the guest never waits for one); buffers lent under
+ *     block before a switch to drop still come back only when their
+ *     pipe lets go of them.
  *   - Counted delivered (bytes, buffers, ref_bytes, ref_buffers) when it
  *     enters the pipe. The pages stay the guest's: a guest that writes a
  *     page while it sits in a pipe (only a broken or hostile one: the
