@@ -13,8 +13,13 @@
 
 #include "vhost_trace.h"
 
+/* GET_STATS as built before the by-reference counters: 80 bytes. */
+#define VT_STATS_V1_SIZE	offsetofend(struct vhost_trace_stats, reserved)
+#define VHOST_TRACE_GET_STATS_V1 \
+	_IOC(_IOC_READ | _IOC_WRITE, VHOST_VIRTIO, 0xA5, VT_STATS_V1_SIZE)
+
 static long vt_get_stats(struct vt_core *core,
-			 struct vhost_trace_stats __user *argp)
+			 struct vhost_trace_stats __user *argp, size_t size)
 {
 	struct vt_port *port;
 	struct vhost_trace_stats st;
@@ -43,8 +48,9 @@ static long vt_get_stats(struct vt_core *core,
 		st.flags |= VHOST_TRACE_STATS_RELEASED;
 	st.port = i;
 	st.reserved = 0;
+	st.ref_pending = vt_refs_pending(port);
 
-	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+	return copy_to_user(argp, &st, size) ? -EFAULT : 0;
 }
 
 static long vt_ctl_ioctl(struct file *f, unsigned int ioctl,
@@ -62,7 +68,9 @@ static long vt_ctl_ioctl(struct file *f, unsigned int ioctl,
 			return -EFAULT;
 		return vhost_trace_set_sink(core, &sink);
 	case VHOST_TRACE_GET_STATS:
-		return vt_get_stats(core, argp);
+		return vt_get_stats(core, argp, sizeof(struct vhost_trace_stats));
+	case VHOST_TRACE_GET_STATS_V1:
+		return vt_get_stats(core, argp, VT_STATS_V1_SIZE);
 	default:
 		return -ENOTTY;
 	}

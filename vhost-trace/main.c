@@ -75,9 +75,16 @@ static int vhost_trace_release(struct inode *inode, struct file *f)
 
 	mutex_lock(&vt->core.lock);
 	WRITE_ONCE(vt->core.released, true);
-	vhost_trace_stop_ports(vt);
-	for (i = 0; i < vt->core.nports; i++)
-		timer_delete_sync(&vt->ports[i].port.retry);
+	vhost_trace_stop_ports(vt, false);
+	for (i = 0; i < vt->core.nports; i++) {
+		struct vt_port *port = &vt->ports[i].port;
+
+		timer_delete_sync(&port->retry);
+		/* buffers lent to pipes: never returned, no more wakeups */
+		mutex_lock(&port->lock);
+		vt_refs_orphan(port);
+		mutex_unlock(&port->lock);
+	}
 	vhost_dev_stop(&vt->dev);
 	vhost_dev_flush(&vt->dev);
 	for (i = 0; i < vt->core.nports; i++)

@@ -129,13 +129,63 @@ bool vt_port_begin(struct vt_port *port, bool sink_room, bool *was_waiting)
 }
 
 /*
- * Give the buffer at the head of the ring (len bytes in iter) to the
- * sink. Returns true when the buffer is done with (written, its rest
- * kept, dropped) and goes back to the guest, false when it must stay in
- * the ring. Called by the worker with the lock held.
+ * A pipe with free slots, but fewer than a lent buffer needs: its reader
+ * does not wake writers until it empties a full pipe, so try again a
+ * little later, or when a pipe lets go of a lent buffer (ops->room).
+ * Returns 0 or -EPIPE, as vt_port_wait().
  */
-bool vt_port_consume(struct vt_port *port, struct iov_iter *iter,
-		     size_t len, bool was_waiting)
+static int vt_port_wait_slots(struct vt_port *port, struct file *file,
+			      bool was_waiting)
+{
+	if (!vhost_trace_pipe_room(file))
+		return vt_port_wait(port, file, was_waiting);
+	if (!was_waiting)
+		vt_count(port, &port->stats.stalls, 1);
+	mod_timer(&port->retry, jiffies + VT_RETRY_JIFFIES);
+	WRITE_ONCE(port->retrying, true);
+	return 0;
+}
+
+/*
+ * A buffer by reference (VHOST_TRACE_SINK_BY_REF on a pipe, block): lent
+ * whole, or waits whole. Returns VT_BUF_*, or -1 when it goes by copy
+ * instead.
+ */
+static int vt_port_lend(struct vt_port *port, struct file *sink,
+			struct iov_iter *iter, size_t len, u32 head,
+			bool was_waiting)
+{
+	ssize_t r = vt_ref_write(port, sink, iter, len, head);
+
+	if (r == (ssize_t)len) {
+		spin_lock(&port->stats_lock);
+		port->stats.bytes += len;
+		port->stats.ref_bytes += len;
+		port->stats.buffers++;
+		port->stats.ref_buffers++;
+		spin_unlock(&port->stats_lock);
+		return VT_BUF_LENT;
+	}
+	if (r == -EAGAIN)
+		r = vt_port_wait_slots(port, sink, was_waiting);
+	if (!r)
+		return VT_BUF_KEEP;
+	if (r != -EPIPE)
+		return -1;	/* by copy */
+	vhost_trace_sink_failed(port, sink, EPIPE);
+	return VT_BUF_KEEP;	/* waits whole for the next sink */
+}
+
+/*
+ * Give the buffer at the head of the ring (len bytes in iter, head its
+ * id for the front end) to the sink. Returns VT_BUF_DONE when the buffer
+ * is done with (written, its rest kept, dropped) and goes back to the
+ * guest, VT_BUF_LENT when a pipe holds its pages (it goes back when the
+ * pipe lets go of them), VT_BUF_KEEP when it must stay in the ring.
+ * Called by the worker with the lock held.
+ */
+int vt_port_consume(struct vt_port *port, struct iov_iter *iter,
+		    size_t len, u32 head, bool was_waiting)
 {
 	bool drop = port->policy == VHOST_TRACE_POLICY_DROP;
 	struct file *sink = port->sink;
@@ -145,31 +195,40 @@ bool vt_port_consume(struct vt_port *port, struct iov_iter *iter,
 	/* No sink, or the rest of a buffer still owed to one. */
 	if (!sink || port->rest.len) {
 		if (!drop)
-			return false;
+			return VT_BUF_KEEP;
 		vt_drop(port, len);
-		return true;
+		return VT_BUF_DONE;
+	}
+	/*
+	 * By reference under block only: a lent buffer stays out until the
+	 * reader reads it, and drop promises the guest never waits for one.
+	 */
+	if (port->by_ref && !drop) {
+		r = vt_port_lend(port, sink, iter, len, head, was_waiting);
+		if (r >= 0)
+			return r;
 	}
 	/* Drop never waits: a buffer the pipe cannot take whole is dropped. */
 	if (drop && port->sink_is_pipe &&
 	    vhost_trace_pipe_room(sink) < len) {
 		vt_drop(port, len);
-		return true;
+		return VT_BUF_DONE;
 	}
 
 	do {
 		r = vhost_trace_sink_write(port, sink, iter);
 		if (r > 0) {
 			done += r;
-			vt_count(port, &port->stats.bytes, r);
+			vt_count_copied(port, r);
 		}
 	} while (r > 0 && done < len);
 
 	if (done == len) {
 		vt_count(port, &port->stats.buffers, 1);
-		return true;
+		return VT_BUF_DONE;
 	}
 	if (r == -EINTR)
-		return false;	/* the worker is killed with its owner */
+		return VT_BUF_KEEP;	/* the worker is killed with its owner */
 	if (r == -EAGAIN && done) {
 		/* the sink took part: it gets the rest when it has room */
 		r = vhost_trace_rest_save(port, sink, iter);
@@ -177,15 +236,15 @@ bool vt_port_consume(struct vt_port *port, struct iov_iter *iter,
 			r = vt_port_wait(port, sink, was_waiting);
 			if (r)	/* drops the rest, counted */
 				vhost_trace_sink_failed(port, sink, -r);
-			return true;
+			return VT_BUF_DONE;
 		}
 	} else if (r == -EAGAIN && drop) {
 		vt_drop(port, len);
-		return true;
+		return VT_BUF_DONE;
 	} else if (r == -EAGAIN) {
 		r = vt_port_wait(port, sink, was_waiting);
 		if (!r)
-			return false;
+			return VT_BUF_KEEP;
 	}
 
 	/*
@@ -194,9 +253,9 @@ bool vt_port_consume(struct vt_port *port, struct iov_iter *iter,
 	 */
 	vhost_trace_sink_failed(port, sink, -r);
 	if (!drop)
-		return false;
+		return VT_BUF_KEEP;
 	vt_drop(port, len - done);
-	return true;
+	return VT_BUF_DONE;
 }
 
 /* The retry timer: try a regular file again, from the worker. */
@@ -229,12 +288,15 @@ void vt_port_release(struct vt_port *port)
 	timer_delete_sync(&port->retry);
 	mutex_lock(&port->lock);
 	vhost_trace_sink_release(port);
+	vt_refs_orphan(port);
 	mutex_unlock(&port->lock);
 	cancel_work_sync(&port->put_work);
 }
 
-/* Free what the port allocated (the rest buffer). */
+/* Free what the port allocated (the rest buffer, its loans' refs). */
 void vt_port_cleanup(struct vt_port *port)
 {
 	kvfree(port->rest.buf);
+	if (port->refs)
+		vt_refs_put(port->refs);
 }

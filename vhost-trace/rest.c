@@ -78,7 +78,7 @@ int vhost_trace_rest_flush(struct vt_port *port, bool was_waiting)
 		r = vhost_trace_sink_write(port, rest->file, &iter);
 		if (r > 0) {
 			rest->off += r;
-			vt_count(port, &port->stats.bytes, r);
+			vt_count_copied(port, r);
 			continue;
 		}
 		if (r == -EINTR)

@@ -150,9 +150,12 @@ long vhost_trace_set_sink(struct vt_core *core,
 {
 	struct vt_port *port;
 	struct file *file = NULL, *cur, *old, *dead;
+	struct vt_refs *refs = NULL;
+	bool by_ref = req->flags & VHOST_TRACE_SINK_BY_REF;
 	bool is_pipe = false;
 
-	if (req->port >= core->nports || req->flags ||
+	if (req->port >= core->nports ||
+	    (req->flags & ~VHOST_TRACE_SINK_BY_REF) ||
 	    req->policy > VHOST_TRACE_POLICY_DROP)
 		return -EINVAL;
 	if (req->fd >= 0) {
@@ -170,6 +173,19 @@ long vhost_trace_set_sink(struct vt_core *core,
 		return -ENODEV;
 	}
 	port = core->ports[array_index_nospec(req->port, core->nports)];
+	if (by_ref && !port->ops->lends) {
+		mutex_unlock(&core->lock);
+		vt_fput(file);
+		return -EOPNOTSUPP;
+	}
+	if (by_ref && is_pipe && !port->refs) {
+		refs = vt_refs_alloc(port);
+		if (!refs) {
+			mutex_unlock(&core->lock);
+			vt_fput(file);
+			return -ENOMEM;
+		}
+	}
 
 	/*
 	 * Between two buffers: the worker holds this mutex for each one and
@@ -187,6 +203,9 @@ long vhost_trace_set_sink(struct vt_core *core,
 	}
 	WRITE_ONCE(port->sink, file);
 	port->sink_is_pipe = is_pipe;
+	port->by_ref = by_ref && is_pipe;
+	if (refs)
+		WRITE_ONCE(port->refs, refs);
 	port->policy = req->policy;
 	port->fsize_limit = rlimit(RLIMIT_FSIZE);
 	mutex_unlock(&port->lock);

@@ -26,12 +26,41 @@ static void vt_return_used(struct vhost_virtqueue *vq, int *nused)
 	*nused = 0;
 }
 
+/* Lent buffers back to the guest, in vq->heads batches. */
+struct vt_give {
+	struct vhost_virtqueue *vq;
+	int nused;
+};
+
+static void vt_give_one(void *ctx, u32 head)
+{
+	struct vt_give *g = ctx;
+
+	g->vq->heads[g->nused].id = cpu_to_vhost32(g->vq, head);
+	g->vq->heads[g->nused].len = 0;
+	if (++g->nused == VT_USED_BATCH)
+		vt_return_used(g->vq, &g->nused);
+}
+
+/*
+ * Return the buffers pipes have let go of (with all, every lent buffer:
+ * the queue stops). Called with vq->mutex and the port lock held, by the
+ * worker or by the owner (whose mm the used ring is in).
+ */
+static void vt_return_lent(struct vhost_trace_port *vport, bool all)
+{
+	struct vt_give g = { .vq = vt_tx_vq(vport) };
+
+	vt_refs_return(&vport->port, all, vt_give_one, &g);
+	vt_return_used(g.vq, &g.nused);
+}
+
 static void vt_handle_tx(struct vhost_trace_port *vport, bool sink_room)
 {
 	struct vhost_virtqueue *vq = vt_tx_vq(vport);
 	struct vt_port *port = &vport->port;
 	struct vhost_dev *dev = vq->dev;
-	int head, pkts = 0, nused = 0;
+	int head, pkts = 0, nused = 0, r;
 	struct iov_iter iter;
 	unsigned int out, in;
 	bool was_waiting;
@@ -41,6 +70,7 @@ static void vt_handle_tx(struct vhost_trace_port *vport, bool sink_room)
 	mutex_lock(&port->lock);
 	if (!vhost_vq_get_backend(vq) || port->broken)
 		goto unlock;
+	vt_return_lent(vport, false);
 	if (!vt_port_begin(port, sink_room, &was_waiting))
 		goto unlock;
 
@@ -68,9 +98,15 @@ static void vt_handle_tx(struct vhost_trace_port *vport, bool sink_room)
 			len = 0;
 		} else {
 			iov_iter_init(&iter, ITER_SOURCE, vq->iov, out, len);
-			if (!vt_port_consume(port, &iter, len, was_waiting)) {
+			r = vt_port_consume(port, &iter, len, head,
+					    was_waiting);
+			if (r == VT_BUF_KEEP) {
 				vhost_discard_vq_desc(vq, 1);
 				break;
+			}
+			if (r == VT_BUF_LENT) {
+				total += len;
+				continue;
 			}
 		}
 		total += len;
@@ -122,6 +158,7 @@ static void vt_vhost_room(struct vt_port *port)
 static const struct vt_port_ops vt_vhost_port_ops = {
 	.kick	= vt_vhost_kick,
 	.room	= vt_vhost_room,
+	.lends	= true,
 };
 
 /* Before vhost_dev_init(): the queues' kick handlers. */
@@ -186,20 +223,28 @@ void vhost_trace_vring_set_up(struct vhost_trace *vt, u32 idx)
 	mutex_unlock(&vt_tx_vq(vport)->mutex);
 }
 
-/* Called with vq->mutex held. */
-static void vt_port_stop(struct vhost_trace_port *vport)
+/*
+ * Called with vq->mutex held. give_back: the owner stops the queue (its mm
+ * holds the used ring): buffers still lent to pipes are returned now,
+ * before the owner reads the ring's state back; their pages stay in the
+ * pipes. Otherwise (the device fd is closed) they are never returned.
+ */
+static void vt_port_stop(struct vhost_trace_port *vport, bool give_back)
 {
 	struct vt_port *port = &vport->port;
+	bool was_running = vhost_vq_get_backend(vt_tx_vq(vport));
 
-	vhost_vq_set_backend(vt_tx_vq(vport), NULL);
 	mutex_lock(&port->lock);
+	if (give_back && was_running)
+		vt_return_lent(vport, true);
+	vhost_vq_set_backend(vt_tx_vq(vport), NULL);
 	WRITE_ONCE(port->running, false);
 	vt_port_unwait(port);
 	mutex_unlock(&port->lock);
 	/* a retry running now queues work that finds the queue stopped */
 }
 
-void vhost_trace_stop_ports(struct vhost_trace *vt)
+void vhost_trace_stop_ports(struct vhost_trace *vt, bool give_back)
 {
 	u32 i;
 
@@ -207,7 +252,7 @@ void vhost_trace_stop_ports(struct vhost_trace *vt)
 		struct vhost_trace_port *vport = &vt->ports[i];
 
 		mutex_lock(&vt_tx_vq(vport)->mutex);
-		vt_port_stop(vport);
+		vt_port_stop(vport, give_back);
 		mutex_unlock(&vt_tx_vq(vport)->mutex);
 	}
 	vhost_dev_flush(&vt->dev);
@@ -225,7 +270,7 @@ long vhost_trace_set_running(struct vhost_trace *vt, bool run)
 		goto out;
 
 	if (!run) {
-		vhost_trace_stop_ports(vt);
+		vhost_trace_stop_ports(vt, true);
 		goto out;
 	}
 
@@ -236,7 +281,7 @@ long vhost_trace_set_running(struct vhost_trace *vt, bool run)
 		r = vt_port_start(vport);
 		mutex_unlock(&vt_tx_vq(vport)->mutex);
 		if (r) {
-			vhost_trace_stop_ports(vt);
+			vhost_trace_stop_ports(vt, true);
 			goto out;
 		}
 	}

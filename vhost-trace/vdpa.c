@@ -135,7 +135,8 @@ static void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 			len = 0;
 		} else {
 			vt_vring_iter(vd, &ch, &iter);
-			if (!vt_port_consume(port, &iter, len, was_waiting))
+			if (vt_port_consume(port, &iter, len, ch.head,
+					    was_waiting) == VT_BUF_KEEP)
 				break;
 		}
 		vt_vring_pop(vq);

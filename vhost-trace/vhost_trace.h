@@ -7,6 +7,7 @@
  *   sink.c  attaching sinks and writing to them (rights, limits, freeze)
  *   rest.c  the tail of a buffer a sink took only part of
  *   port.c  a port's buffers to its sink: what both front ends share
+ *   ref.c   guest pages lent to a pipe sink (by reference)
  *   tx.c    the vhost worker: guest-to-host queues to sinks
  *   vdpa.c  the vDPA front end (kernels with CONFIG_VDPA)
  */
@@ -15,7 +16,9 @@
 
 #include <linux/fs.h>
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/pipe_fs_i.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
@@ -52,8 +55,32 @@ struct vhost_trace_rest {
 struct vt_port_ops {
 	/* Service the port's guest-to-host queue soon (its worker). */
 	void (*kick)(struct vt_port *port);
-	/* The same, because its sink has room again (or to retry it). */
+	/*
+	 * The same, because its sink has room again (or to retry it), or a
+	 * pipe let go of a lent buffer. Called from any context (wakeups,
+	 * timers, a pipe's buffer release, under spinlocks).
+	 */
 	void (*room)(struct vt_port *port);
+	/* The front end returns lent buffers (vt_refs_return). */
+	bool lends;
+};
+
+/* Page pieces of one buffer lent to a pipe, at most. */
+#define VT_REF_SLOTS	(VHOST_TRACE_MAX_BUFFER / PAGE_SIZE + 1)
+
+/*
+ * The buffers of a port lent to pipes (ref.c). It outlives the device:
+ * every loan holds a reference, and it holds the module.
+ */
+struct vt_refs {
+	spinlock_t lock;	/* the lists, port, pending; any context */
+	struct kref ref;
+	struct vt_port *port;	/* NULL: the device is gone */
+	struct list_head out;	/* loans whose pages are in pipes */
+	struct list_head done;	/* let go of by the pipes, to return */
+	u64 pending;		/* loans whose pages are in pipes */
+	/* The worker's scratch space, under the port lock. */
+	struct pipe_buffer bufs[VT_REF_SLOTS];
 };
 
 /* A poll on a full sink, for EPOLLOUT (the front end's worker resumes). */
@@ -91,6 +118,8 @@ struct vt_port {
 	struct file *old_sink;	/* swapped out, still owed rest */
 	struct file *dead_sink;	/* failed, dropped by put_work */
 	bool sink_is_pipe;
+	bool by_ref;		/* VHOST_TRACE_SINK_BY_REF on a pipe sink */
+	struct vt_refs *refs;	/* since the first such sink */
 	bool waiting;		/* sink_poll armed on a full pipe */
 	bool retrying;		/* retry armed on a regular file */
 	bool broken;		/* stopped on a queue error */
@@ -177,6 +206,22 @@ static inline void vt_count(struct vt_port *port, __u64 *counter, u64 n)
 	spin_unlock(&port->stats_lock);
 }
 
+/* What vt_port_consume() did with a buffer. */
+enum {
+	VT_BUF_KEEP,	/* stays in the ring */
+	VT_BUF_DONE,	/* written, kept as a rest or dropped: return it */
+	VT_BUF_LENT,	/* lent to a pipe: returned by vt_refs_return() */
+};
+
+/* Bytes copied to a sink by the module. */
+static inline void vt_count_copied(struct vt_port *port, u64 n)
+{
+	spin_lock(&port->stats_lock);
+	port->stats.bytes += n;
+	port->stats.copied_bytes += n;
+	spin_unlock(&port->stats_lock);
+}
+
 /* sink.c */
 long vhost_trace_set_sink(struct vt_core *core,
 			  const struct vhost_trace_sink *req);
@@ -201,10 +246,20 @@ void vt_port_cleanup(struct vt_port *port);
 void vt_port_unwait(struct vt_port *port);
 int vt_port_wait(struct vt_port *port, struct file *file, bool was_waiting);
 bool vt_port_begin(struct vt_port *port, bool sink_room, bool *was_waiting);
-bool vt_port_consume(struct vt_port *port, struct iov_iter *iter,
-		     size_t len, bool was_waiting);
+int vt_port_consume(struct vt_port *port, struct iov_iter *iter,
+		    size_t len, u32 head, bool was_waiting);
 void vt_port_end(struct vt_port *port);
 void vt_port_release(struct vt_port *port);
+
+/* ref.c */
+struct vt_refs *vt_refs_alloc(struct vt_port *port);
+ssize_t vt_ref_write(struct vt_port *port, struct file *file,
+		     struct iov_iter *iter, size_t len, u32 head);
+void vt_refs_return(struct vt_port *port, bool all,
+		    void (*give)(void *ctx, u32 head), void *ctx);
+u64 vt_refs_pending(struct vt_port *port);
+void vt_refs_orphan(struct vt_port *port);
+void vt_refs_put(struct vt_refs *refs);
 
 /* Not a trace buffer: returned unread (see the uapi header). */
 static inline bool vt_bad_buffer(unsigned int in, size_t len)
@@ -218,7 +273,7 @@ void vhost_trace_port_prepare(struct vhost_trace_port *port,
 void vhost_trace_port_init(struct vhost_trace_port *port);
 long vhost_trace_set_running(struct vhost_trace *vt, bool run);
 void vhost_trace_vring_set_up(struct vhost_trace *vt, u32 idx);
-void vhost_trace_stop_ports(struct vhost_trace *vt);
+void vhost_trace_stop_ports(struct vhost_trace *vt, bool give_back);
 
 /* vdpa.c: the vDPA front end, where the kernel has it */
 #if IS_ENABLED(CONFIG_VDPA)

@@ -220,11 +220,38 @@ TEST_F(ctl, unknown_policy_or_flags)
 	EXPECT_EQ(EINVAL, set_sink(self->d.ctl, 0, self->pipe[1], 2, 0));
 	EXPECT_EQ(EINVAL, set_sink(self->d.ctl, 0, self->pipe[1], UINT_MAX,
 				   0));
-	EXPECT_EQ(EINVAL, set_sink(self->d.ctl, 0, self->pipe[1], BLOCK, 1));
+	EXPECT_EQ(EINVAL, set_sink(self->d.ctl, 0, self->pipe[1], BLOCK, 2));
 	EXPECT_EQ(EINVAL, set_sink(self->d.ctl, 0, self->pipe[1], DROP,
 				   1U << 31));
 	EXPECT_EQ(EINVAL, set_sink(self->d.ctl, 0, -1, 2, 0));
-	EXPECT_EQ(EINVAL, set_sink(self->d.ctl, 0, -1, BLOCK, 1));
+	EXPECT_EQ(EINVAL, set_sink(self->d.ctl, 0, -1, BLOCK, 2));
+	/* the one known flag, on a pipe and on a detach */
+	EXPECT_EQ(0, set_sink(self->d.ctl, 0, self->pipe[1], BLOCK,
+			      VHOST_TRACE_SINK_BY_REF));
+	EXPECT_EQ(0, set_sink(self->d.ctl, 0, -1, BLOCK,
+			      VHOST_TRACE_SINK_BY_REF));
+}
+
+/* GET_STATS as built before the struct grew (80 bytes) still answers. */
+TEST_F(ctl, stats_old_size)
+{
+	unsigned long old = _IOC(_IOC_READ | _IOC_WRITE, VHOST_VIRTIO, 0xA5,
+				 80);
+	struct vhost_trace_stats st;
+
+	ASSERT_EQ(80UL, offsetof(struct vhost_trace_stats, ref_bytes));
+	memset(&st, 0x5a, sizeof(st));
+	st.port = 0;
+	ASSERT_EQ(0, ioctl(self->d.ctl, old, &st));
+	EXPECT_EQ(0, st.last_error);
+	/* nothing past the old end is written */
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, st.ref_bytes);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, st.ref_pending);
+	memset(&st, 0x5a, sizeof(st));
+	st.port = 0;
+	ASSERT_EQ(0, ioctl(self->d.ctl, VHOST_TRACE_GET_STATS, &st));
+	EXPECT_EQ(0ULL, st.ref_bytes);
+	EXPECT_EQ(0ULL, st.ref_pending);
 }
 
 TEST_F(ctl, bad_pointers)

@@ -55,6 +55,7 @@ struct sink {
 	int paused;
 	int eof;		/* pipe: every writer let go */
 	int closed_early;	/* read end closed while it may get data */
+	int by_ref;		/* pipe fed by reference (vhost front end) */
 	uint64_t foff;		/* file: bytes read so far */
 	uint8_t buf[AREA + HDR];
 	size_t have;
@@ -138,6 +139,7 @@ uint8_t pat(unsigned int port, uint64_t seq, uint32_t i);
 void fill(uint8_t *dst, unsigned int port, uint64_t seq, uint32_t len);
 
 /* vt_fuzz_sink.c */
+void sink_drain_lent(void);
 int sink_pump(struct sink *s);
 void sink_close(struct sink *s, int torn_ok);
 void attach(unsigned int p, int how);

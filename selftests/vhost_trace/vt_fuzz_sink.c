@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "vt_fuzz.h"
@@ -168,11 +169,46 @@ static struct sink *new_sink(unsigned int p, int is_pipe)
 	return &sinks[i];
 }
 
+/* SET_SINK with flags: 0 or -errno (vt_error() says which). */
+static int set_sink_flags(unsigned int p, int fd, unsigned int policy,
+			  unsigned int flags)
+{
+	struct vhost_trace_sink sk = {
+		.port = p, .fd = fd, .policy = policy, .flags = flags,
+	};
+
+	if (!flags)
+		return vt_set_sink(dev.ctl, p, fd, policy);
+	return ioctl(dev.ctl, VHOST_TRACE_SET_SINK, &sk) ? -errno : 0;
+}
+
+/*
+ * The queues stopped: the device returned the buffers it had lent to
+ * pipes, and the guest may now reuse them. Read those pipes first (the
+ * contract: what a reader reads after the guest rewrote a page still in
+ * the pipe is the new bytes; a reader that keeps up sees the old ones).
+ */
+void sink_drain_lent(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_SINKS; i++) {
+		struct sink *s = &sinks[i];
+		int was = s->paused;
+
+		if (!s->used || !s->by_ref || s->rfd < 0)
+			continue;
+		s->paused = 0;
+		sink_pump(s);
+		s->paused = was;
+	}
+}
+
 void attach(unsigned int p, int how)
 {
 	struct port *pt = &ports[p];
 	struct sink *s, *old = pt->cur >= 0 ? &sinks[pt->cur] : NULL;
-	unsigned int policy = rn(2);
+	unsigned int policy = rn(2), flags = 0;
 	int fd = -1, r;
 
 	if (how == 0) {		/* a new pipe */
@@ -188,6 +224,8 @@ void attach(unsigned int p, int how)
 		s->rfd = fds[0];
 		s->wfd = fds[1];
 		s->paused = chance(20);
+		/* by reference where the front end lends pages */
+		s->by_ref = fe == &fz_vhost && chance2(50);
 		fd = fds[1];
 	} else if (how == 1) {	/* a new regular file */
 		s = new_sink(p, 0);
@@ -206,7 +244,9 @@ void attach(unsigned int p, int how)
 	} else {		/* detach */
 		s = NULL;
 	}
-	r = vt_set_sink(dev.ctl, p, fd, policy);
+	if (s && s->by_ref)
+		flags = VHOST_TRACE_SINK_BY_REF;
+	r = set_sink_flags(p, fd, policy, flags);
 	if (released) {
 		if (r != -ENODEV)
 			fail("SET_SINK after the device fd closed: %d, not "
@@ -218,9 +258,10 @@ void attach(unsigned int p, int how)
 	if (r)
 		fail("SET_SINK port %u fd %d policy %u: %s", p, fd, policy,
 		     vt_error());
-	note("port %u: sink %ld (%s) policy %u", p, s ? (long)(s - sinks) : -1,
+	note("port %u: sink %ld (%s) policy %u%s", p,
+	     s ? (long)(s - sinks) : -1,
 	     how == 0 ? "pipe" : how == 1 ? "file" : how == 2 ? "flip" :
-	     "detach", policy);
+	     "detach", policy, flags ? " by reference" : "");
 	pt->policy = policy;
 	if (old && old != s && old->is_pipe && old->wfd >= 0) {
 		/* the device has its own file on it: EOF once it lets go */

@@ -30,6 +30,8 @@ static void set_running(int on)
 	r = vt_dev_run(&dev, on);
 	if (r)
 		fail("SET_RUNNING %d: %s", on, vt_error());
+	if (!on)
+		sink_drain_lent();
 	/*
 	 * A queue stopped on an error stays stopped through a start until
 	 * its vring is set up again (reset_queue): the same chain is not

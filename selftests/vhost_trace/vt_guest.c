@@ -576,7 +576,7 @@ const char *vt_stats_str(const struct vhost_trace_stats *st, char *buf,
 			 size_t len)
 {
 	snprintf(buf, len,
-		 "port %u flags %#x%s%s%s%s%s bytes %llu buffers %llu dropped %llu/%llu stalls %llu sink_errors %llu bad %llu queue_errors %llu last_error %d",
+		 "port %u flags %#x%s%s%s%s%s bytes %llu buffers %llu dropped %llu/%llu stalls %llu sink_errors %llu bad %llu queue_errors %llu last_error %d ref %llu/%llu copied %llu pending %llu",
 		 st->port, st->flags,
 		 st->flags & VHOST_TRACE_STATS_SINK ? " SINK" : "",
 		 st->flags & VHOST_TRACE_STATS_WAITING ? " WAITING" : "",
@@ -590,6 +590,10 @@ const char *vt_stats_str(const struct vhost_trace_stats *st, char *buf,
 		 (unsigned long long)st->stalls,
 		 (unsigned long long)st->sink_errors,
 		 (unsigned long long)st->bad_buffers,
-		 (unsigned long long)st->queue_errors, st->last_error);
+		 (unsigned long long)st->queue_errors, st->last_error,
+		 (unsigned long long)st->ref_bytes,
+		 (unsigned long long)st->ref_buffers,
+		 (unsigned long long)st->copied_bytes,
+		 (unsigned long long)st->ref_pending);
 	return buf;
 }

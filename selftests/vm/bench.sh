@@ -7,6 +7,6 @@
 
 load_module || exit 1
 echo "benchmark on $REL (vhost-trace against a userspace relay, same ring, same run):"
-"$BUILD/selftests/$SERIES/vhost_trace/vt_bench" -s 64 -p 1024 2>&1 |
+"$BUILD/selftests/$SERIES/vhost_trace/vt_bench" -s 256 -p 1024 2>&1 |
 	sed 's/^/bench: /'
 rmmod vhost_trace

@@ -54,6 +54,9 @@ int session_get_stats(struct session *s, unsigned int p,
 		st->sink_errors -= b->sink_errors;
 		st->bad_buffers -= b->bad_buffers;
 		st->queue_errors -= b->queue_errors;
+		st->ref_bytes -= b->ref_bytes;
+		st->copied_bytes -= b->copied_bytes;
+		st->ref_buffers -= b->ref_buffers;
 	}
 	return 0;
 }
@@ -332,7 +335,8 @@ static int describe_port(struct session *s, unsigned int p, struct vt_buf *out)
 	err = vt_buf_printf(out, "cpu%u bytes=%llu buffers=%llu"
 		" dropped_bytes=%llu dropped_buffers=%llu stalls=%llu"
 		" sink_errors=%llu bad_buffers=%llu queue_errors=%llu"
-		" last_error=%d flags=%#x rate=%llu", p,
+		" last_error=%d flags=%#x rate=%llu ref_bytes=%llu"
+		" copied_bytes=%llu", p,
 		(unsigned long long)st.bytes,
 		(unsigned long long)st.buffers,
 		(unsigned long long)st.dropped_bytes,
@@ -342,7 +346,9 @@ static int describe_port(struct session *s, unsigned int p, struct vt_buf *out)
 		(unsigned long long)st.bad_buffers,
 		(unsigned long long)st.queue_errors, st.last_error,
 		st.flags,
-		(unsigned long long)uatomic_read(&s->rate[p]));
+		(unsigned long long)uatomic_read(&s->rate[p]),
+		(unsigned long long)st.ref_bytes,
+		(unsigned long long)st.copied_bytes);
 	v = uatomic_read(&s->agent_bytes[p]);
 	if (v != UNKNOWN_BYTES)
 		err |= vt_buf_printf(out, " agent_bytes=%llu",

@@ -181,13 +181,62 @@ enum {
  *   EBADF   fd is not an open file, or not open for writing
  *   ENXIO   fd is a FIFO with no reader
  *   ENODEV  the device fd is closed (the owner is gone)
+ *
+ * By reference (flags VHOST_TRACE_SINK_BY_REF, opt-in). A pipe or FIFO sink
+ * then receives the guest's pages themselves, not a copy: each page piece
+ * of a buffer takes a pipe slot referring to the guest's page (pinned as
+ * for direct I/O: a copy-on-write page is unshared first, so the pipe
+ * holds the owner's own page), and the buffer is returned to the guest
+ * only when the pipe has let go of all of them: the reader read them, or
+ * spliced them onward (to a file: copied into the page cache by the
+ * reader's splice; to a socket or another pipe: moved without a copy),
+ * or the pipe was freed. tee() keeps a buffer out until both pipes let
+ * go. The rules:
+ *   - What goes by reference: a buffer whose pieces carry at least half a
+ *     page each on average (guest trace pages do), and that needs no more
+ *     slots than the pipe has. Other buffers (a writer's small writes)
+ *     are copied as without the flag, in ring order with the lent ones:
+ *     the pipe holds the port's bytes in order either way. Regular file
+ *     sinks are always copied (the flag is accepted and has no effect).
+ *   - Policies keep their meaning. Block: a buffer waits in the ring
+ *     until the pipe has a free slot for each of its pieces (it is lent
+ *     whole, never in part). Drop: buffers are copied as without the
+ *     flag (a lent buffer stays out until the reader reads it, and drop
+ *     promises that the guest never waits for one); buffers lent under
+ *     block before a switch to drop still come back only when their
+ *     pipe lets go of them.
+ *   - Counted delivered (bytes, buffers, ref_bytes, ref_buffers) when it
+ *     enters the pipe. The pages stay the guest's: a guest that writes a
+ *     page while it sits in a pipe (only a broken or hostile one: the
+ *     buffer is not returned yet) changes what the reader reads, until
+ *     the reader has read it (a reader reads that guest's pages as they
+ *     are then, never any other memory). Once a buffer is returned
+ *     the guest reuses it; pages a reader spliced onward to a socket
+ *     (which takes page references of its own and lets go of the pipe
+ *     buffer at once) may then be sent with the guest's new contents.
+ *     Copy (no flag) when the stream must be fixed the moment it is
+ *     counted.
+ *   - VHOST_TRACE_SET_RUNNING 0 returns every lent buffer at once (the
+ *     owner then reads the ring state back); their pages stay in the
+ *     pipes and the guest may reuse them as above. Closing the device fd
+ *     returns none (the ring is gone); their pages stay pinned in the
+ *     pipes, and readable, until the pipes let go (also when the owner
+ *     was killed and its memory is otherwise gone). Swapping the sink leaves lent
+ *     buffers in the old pipe, returned as its reader reads them.
+ *   - Pages in a pipe hold the module: it cannot be unloaded until every
+ *     pipe has let go of them. A pipe holds at most its slots' worth of
+ *     guest pages.
+ *   EOPNOTSUPP  the front end does not lend pages (the vDPA front end)
  */
 struct vhost_trace_sink {
 	__u32 port;
 	__s32 fd;
 	__u32 policy;	/* VHOST_TRACE_POLICY_* */
-	__u32 flags;	/* must be 0 */
+	__u32 flags;	/* VHOST_TRACE_SINK_*, others must be 0 */
 };
+
+/* vhost_trace_sink.flags: lend the guest's pages to a pipe sink. */
+#define VHOST_TRACE_SINK_BY_REF	(1U << 0)
 
 #define VHOST_TRACE_SET_SINK	_IOW(VHOST_VIRTIO, 0xA4, struct vhost_trace_sink)
 
@@ -203,7 +252,12 @@ struct vhost_trace_sink {
  * the rest is filled in. Counters only grow, whatever the guest writes
  * into its ring. It never waits for the worker or a sink. When the device
  * fd is closed, the rest of a buffer still owed to a sink is counted in
- * dropped_bytes and dropped_buffers.
+ * dropped_bytes and dropped_buffers. bytes = ref_bytes + copied_bytes:
+ * copies per byte written are copied_bytes / bytes (0 for a pipe fed by
+ * reference; a reader that splices it onward copies nothing either).
+ * The struct grew at its end: the command's size field tells the module
+ * how much of it the caller has (the first 80 bytes at least; older
+ * programs keep their ioctl number and get what they know).
  *   EINVAL  port out of range
  */
 struct vhost_trace_stats {
@@ -219,6 +273,12 @@ struct vhost_trace_stats {
 	__u64 queue_errors;	/* chains the vhost core could not map */
 	__s32 last_error;	/* errno of the last sink error, 0 if none */
 	__u32 reserved;
+	/* Since the by-reference sinks (older callers get the above only): */
+	__u64 ref_bytes;	/* of bytes: lent to pipes, no copy */
+	__u64 copied_bytes;	/* of bytes: copied by the module */
+	__u64 ref_buffers;	/* of buffers: lent to pipes */
+	/* Not a counter: lent buffers whose pages are in pipes now. */
+	__u64 ref_pending;
 };
 
 #define VHOST_TRACE_GET_STATS	_IOWR(VHOST_VIRTIO, 0xA5, struct vhost_trace_stats)
