@@ -46,19 +46,6 @@
 #define DROP		VHOST_TRACE_POLICY_DROP
 #define BY_REF		VHOST_TRACE_SINK_BY_REF
 
-static long module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/vhost_trace/refcnt", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
 static int set_sink(int ctl, int fd, unsigned int policy, unsigned int flags)
 {
 	struct vhost_trace_sink s = {
@@ -151,7 +138,7 @@ FIXTURE_SETUP(byref)
 {
 	self->pipe[0] = self->pipe[1] = -1;
 	vt_ignore_sigpipe();
-	self->refcnt0 = module_refcnt();
+	self->refcnt0 = vt_module_refcnt();
 	ASSERT_EQ(0, vt_dev_setup(&self->d, 1, NUM, VT_F_VERSION_1, 4 << 20))
 		TH_LOG("%s", vt_error());
 	self->pool = vt_mem_alloc(&self->d.mem, NUM * VT_PAGE, VT_PAGE);
@@ -394,7 +381,7 @@ TEST_F_TIMEOUT(byref, owner_killed, 30)
 
 	/* only the child's device: let go of the fixture's */
 	vt_dev_close(&self->d);
-	base = module_refcnt();
+	base = vt_module_refcnt();
 	ASSERT_EQ(0, vt_pipe(p2, SLOTS * VT_PAGE));
 	ASSERT_EQ(0, pipe(sync));
 	pid = fork();
@@ -429,7 +416,7 @@ TEST_F_TIMEOUT(byref, owner_killed, 30)
 	vt_check_init(&c, 0, 0, 0);
 	EXPECT_TRUE(read_pages(p2[0], &c, 8)) TH_LOG("%s", c.why);
 	close(p2[0]);
-	EXPECT_EQ(base, module_refcnt());
+	EXPECT_EQ(base, vt_module_refcnt());
 }
 
 /* A guest that rewrites a page in the pipe changes what the reader reads. */

@@ -33,32 +33,10 @@
 #define NUM		256
 #define BLOCK		VHOST_TRACE_POLICY_BLOCK
 
-/* The module's use count: its open device and control files. */
-static long module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/vhost_trace/refcnt", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
 /* Allocated file handles (first field of /proc/sys/fs/file-nr). */
 static long nr_files(void)
 {
-	FILE *f = fopen("/proc/sys/fs/file-nr", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
+	return vt_read_long("/proc/sys/fs/file-nr");
 }
 
 /* A /proc/meminfo field, in kB. */
@@ -81,9 +59,9 @@ static bool wait_refcnt(long want, int timeout_ms)
 {
 	int64_t end = vt_now_ms() + timeout_ms;
 
-	while (module_refcnt() != want && vt_now_ms() < end)
+	while (vt_module_refcnt() != want && vt_now_ms() < end)
 		usleep(5000);
-	return module_refcnt() == want;
+	return vt_module_refcnt() == want;
 }
 
 /*
@@ -157,7 +135,7 @@ FIXTURE_SETUP(rel)
 	vt_ignore_sigpipe();
 	self->d.fd = self->d.ctl = -1;
 	self->owner = -1;
-	self->refcnt0 = module_refcnt();
+	self->refcnt0 = vt_module_refcnt();
 	ASSERT_LE(0, self->refcnt0) TH_LOG("no /sys/module/vhost_trace/refcnt");
 	snprintf(self->dir, sizeof(self->dir), "/tmp/vt-rel-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
@@ -264,10 +242,10 @@ kill_mid_transfer(struct __test_metadata *_metadata,
 	EXPECT_EQ(ENODEV, -vt_set_sink(self->d.ctl, 0, -1, BLOCK));
 
 	/* the control fd holds the module; it is its last file */
-	EXPECT_LT(self->refcnt0, module_refcnt());
+	EXPECT_LT(self->refcnt0, vt_module_refcnt());
 	vt_dev_close(&self->d);
 	EXPECT_TRUE(wait_refcnt(self->refcnt0, 2000))
-		TH_LOG("module refcnt %ld, was %ld", module_refcnt(),
+		TH_LOG("module refcnt %ld, was %ld", vt_module_refcnt(),
 		       self->refcnt0);
 }
 

@@ -335,6 +335,24 @@ unsigned int vt_vq_reap(struct vt_vq *q, void **token, uint32_t *len,
 	return n;
 }
 
+long vt_read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+long vt_module_refcnt(void)
+{
+	return vt_read_long("/sys/module/vhost_trace/refcnt");
+}
+
 int64_t vt_now_ms(void)
 {
 	struct timespec ts;

@@ -170,6 +170,11 @@ void vt_ignore_sigpipe(void);
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t vt_now_ms(void);
 
+/* The first number in the file at path, -1 when there is none. */
+long vt_read_long(const char *path);
+/* The module's use count (/sys/module/vhost_trace/refcnt), -1 unknown. */
+long vt_module_refcnt(void);
+
 /* What failed last in this library, for test logs. */
 const char *vt_error(void);
 

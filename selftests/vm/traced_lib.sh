@@ -25,6 +25,21 @@ start_daemon() {
 	return 1
 }
 
+# vdpa_kernel: the kernel has vDPA (6.12; Debian's 6.1 has not)
+vdpa_kernel() {
+	grep -q '^CONFIG_VDPA=[ym]' "$BUILD/kernels/$REL/boot/config-$REL" \
+		2>/dev/null
+}
+
+# load_module_vdpa: the module, with the vDPA core it needs where the
+# kernel has vDPA
+load_module_vdpa() {
+	if vdpa_kernel; then
+		modprobe vdpa && modprobe vhost_iotlb || return 1
+	fi
+	load_module
+}
+
 # the log of the last daemon started
 last_log() {
 	awk '/^== daemon started/ {b = ""} {b = b $0 "\n"} END {printf "%s", b}' \

@@ -63,19 +63,9 @@ done
 
 step() { echo "time: $1 at ${SECONDS} s"; }
 
-# the vDPA front end's modules where the kernel has vDPA (6.12: both
-# front ends; the vDPA part below needs it)
-vdpa_kernel() {
-	grep -q '^CONFIG_VDPA=[ym]' "$BUILD/kernels/$REL/boot/config-$REL" \
-		2>/dev/null
-}
-load() {
-	if vdpa_kernel; then
-		modprobe vdpa && modprobe vhost_iotlb || return 1
-	fi
-	load_module
-}
-check "$REL: module loads" load
+# with the vDPA core where the kernel has vDPA (6.12: both front ends;
+# the vDPA part below needs it)
+check "$REL: module loads" load_module_vdpa
 
 # The VM's root must be writable (vmrun -w): the packages go to /usr,
 # /etc, /var. Default: dpkg -i, maintainer scripts and all (~120 s under
@@ -234,21 +224,25 @@ OS_BOOT="<kernel>$BUILD/kernels/$REL/boot/vmlinuz-$REL</kernel>
     <initrd>$W/initrd</initrd>
     <cmdline>console=ttyS0 quiet panic=-1 maxcpus=1 pci=noearly noreplace-smp</cmdline>"
 
-start_domain() {
+# boot_domain NAME: define the domain NAME from $W/NAME.xml and start it,
+# until its agent waits ("guest: ready" on its console); QPID is its QEMU
+boot_domain() {
 	local t
-	make_initrd || return 1
-	domain_xml $DOM "$QEMU_BIN" "$OS_BOOT" > $W/$DOM.xml
-	$VIRSH define $W/$DOM.xml && $VIRSH start $DOM || {
-		tail -n 20 /var/log/libvirt/qemu/$DOM.log; return 1; }
+	$VIRSH define $W/$1.xml > /dev/null && $VIRSH start $1 || {
+		tail -n 20 /var/log/libvirt/qemu/$1.log; return 1; }
 	for t in $(seq 240); do
-		grep -q "^guest: ready" $W/$DOM.console 2>/dev/null && break
+		grep -q "^guest: ready" $W/$1.console 2>/dev/null && break
 		sleep 0.5
 	done
-	QPID=$(cat /run/libvirt/qemu/$DOM.pid)
+	QPID=$(cat /run/libvirt/qemu/$1.pid)
 	echo "QEMU pid $QPID: $(tr '\0' ' ' < /proc/$QPID/cmdline | cut -c1-300)"
-	grep -q "^guest: ready" $W/$DOM.console ||
-		{ cat $W/$DOM.console; return 1; }
-	$VIRSH dumpxml $DOM > $W/before.xml
+	grep -q "^guest: ready" $W/$1.console || { cat $W/$1.console; return 1; }
+}
+
+start_domain() {
+	make_initrd || return 1
+	domain_xml $DOM "$QEMU_BIN" "$OS_BOOT" > $W/$DOM.xml
+	boot_domain $DOM && $VIRSH dumpxml $DOM > $W/before.xml
 }
 check "$REL: a nested guest defined by XML and started with virsh; its agent waits" \
 	start_domain
@@ -321,24 +315,44 @@ check "$REL: a lying bridge (a vCPU thread of a process without the device): ref
 
 agent_of() { "$VT" list 2>/dev/null | awk -v n="$1" '$2 == n {print $9}'; }
 
-# record_domain NAME DIR: record --domain in the background (pid RECORD)
-# until the agent runs
-record_domain() {
-	local t a t0=$SECONDS
-	"$VT" record --domain $DOM --connect $URI -o $2 -N $1 -q \
-		-e sched:sched_switch > $W/record-$1.log 2>&1 &
+# start_record USER DOMAIN NAME DIR: record --domain as USER (DIR made
+# theirs) in the background (pid RECORD) until the agent runs (AGENT:
+# its state at the end of the wait)
+start_record() {
+	local u=$1 dom=$2 n=$3 d=$4 t t0=$SECONDS
+	mkdir -p $d && chown $u $d
+	as_user $u "$VT" record --domain $dom --connect $URI -o $d -N $n -q \
+		-e sched:sched_switch > $W/record-$n.log 2>&1 &
 	RECORD=$!
 	for t in $(seq 240); do
-		a=$(agent_of $1)
-		[ "$a" = running ] && break
-		case $a in error|gone|silent) break ;; esac
+		AGENT=$(agent_of $n)
+		[ "$AGENT" = running ] && break
+		case $AGENT in error|gone|silent) break ;; esac
 		kill -0 $RECORD 2>/dev/null || break
 		sleep 0.5
 	done
-	echo "agent $a $((SECONDS - t0)) s after record --domain"
-	cat $W/record-$1.log
-	[ "$a" = running ] || { cat $W/traced.log; tail -n 20 $W/$DOM.console; return 1; }
-	"$VT" status $1
+	echo "agent $AGENT $((SECONDS - t0)) s after record --domain"
+	cat $W/record-$n.log
+	"$VT" status $n
+	[ "$AGENT" = running ] || { last_log | tail -n 20; return 1; }
+}
+
+# stop_record USER NAME: vhost-trace stop NAME as USER, and the record's
+# end: their exit statuses in STOP_RC and RECORD_RC
+stop_record() {
+	local t0=$SECONDS
+	as_user $1 "$VT" stop $2 > $W/stop-$2.out 2>&1
+	STOP_RC=$?
+	wait $RECORD
+	RECORD_RC=$?
+	echo "stop: exit $STOP_RC in $((SECONDS - t0)) s; record exited $RECORD_RC"
+	cat $W/stop-$2.out
+}
+
+# record_domain NAME DIR: record --domain (root) until the agent runs;
+# the device hot-plugged, the XML as before
+record_domain() {
+	start_record root $DOM $1 $2 || { tail -n 20 $W/$DOM.console; return 1; }
 	$VIRSH dumpxml $DOM > $W/during-$1.xml
 	cmp $W/before.xml $W/during-$1.xml &&
 		echo "virsh dumpxml while traced: as before" &&
@@ -350,18 +364,12 @@ record_domain() {
 # stop_domain NAME DIR: vhost-trace stop; files complete, device gone,
 # XML as before, the domain runs on
 stop_domain() {
-	local rc rrc t0=$SECONDS
-	"$VT" stop $1 > $W/stop-$1.out 2>&1
-	rc=$?
-	wait $RECORD
-	rrc=$?
-	echo "stop: exit $rc in $((SECONDS - t0)) s; record exited $rrc"
-	cat $W/stop-$1.out
+	stop_record root $1
 	$VIRSH dumpxml $DOM > $W/after-$1.xml
 	diff $W/before.xml $W/after-$1.xml && echo "virsh dumpxml: the same"
 	echo "domain: $($VIRSH domstate $DOM); QEMU vhost-trace fds:" \
 	     "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)"
-	[ "$rc" = 0 ] && [ "$rrc" = 0 ] &&
+	[ "$STOP_RC" = 0 ] && [ "$RECORD_RC" = 0 ] &&
 		grep -q "device vtrace[0-9]* detached" $W/stop-$1.out &&
 		grep -q "agent=stopped" $2/stats &&
 		grep -q "device_state=detached" $2/stats &&
@@ -523,37 +531,20 @@ step "boot XML"
 # over (no second device), the agent runs; stop: released, the device
 # and the guest's ports stay, XML as before; agent = module = files
 take_round() {
-	local u=$1 n=$2 d=$3 t a rc rrc
-	mkdir -p $d && chown $u $d
-	as_user $u "$VT" record --domain $DOM --connect $URI -o $d -N $n -q \
-		-e sched:sched_switch > $W/record-$n.log 2>&1 &
-	RECORD=$!
-	for t in $(seq 240); do
-		a=$(agent_of $n)
-		[ "$a" = running ] && break
-		case $a in error|gone|silent) break ;; esac
-		kill -0 $RECORD 2>/dev/null || break
-		sleep 0.5
-	done
-	cat $W/record-$n.log
-	"$VT" status $n
-	echo "agent $a; QEMU vhost-trace fds: $(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)"
-	[ "$a" = running ] || { last_log | tail -n 20; return 1; }
+	local u=$1 n=$2 d=$3
+	start_record $u $DOM $n $d || return 1
+	echo "QEMU vhost-trace fds: $(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)"
 	grep -q "took over the domain's own device, QEMU pid $QPID, 2 port(s)" $W/record-$n.log &&
 		"$VT" status $n | grep -q "attached to libvirt domain $DOM ($URI): device vtrace taken" &&
 		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 1 ] || return 1
 	sleep 3
-	as_user $u "$VT" stop $n > $W/stop-$n.out 2>&1
-	rc=$?
-	wait $RECORD
-	rrc=$?
-	cat $W/stop-$n.out
+	stop_record $u $n
 	$VIRSH dumpxml $DOM > $W/after-$n.xml
-	echo "stop: exit $rc, record exited $rrc; domain $($VIRSH domstate $DOM);" \
+	echo "domain $($VIRSH domstate $DOM);" \
 	     "QEMU vhost-trace fds: $(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace);" \
 	     "files' owner $(stat -c %U $d/cpu0.raw)"
 	sleep 1
-	[ "$rc" = 0 ] && [ "$rrc" = 0 ] &&
+	[ "$STOP_RC" = 0 ] && [ "$RECORD_RC" = 0 ] &&
 		grep -q "device vtrace released" $W/stop-$n.out &&
 		grep -q "device_state=released" $d/stats &&
 		grep -q "agent=stopped" $d/stats &&
@@ -664,18 +655,9 @@ if vdpa_kernel && [ -x "$STOCK" ]; then
 		vdpa_no_shared
 
 	start_vdpa_domain() {
-		local t
 		domain_xml $VDOM "$STOCK" "$OS_BOOT" "$MEMFD_XML" > $W/$VDOM.xml
-		$VIRSH define $W/$VDOM.xml > /dev/null && $VIRSH start $VDOM || {
-			tail -n 20 /var/log/libvirt/qemu/$VDOM.log; return 1; }
-		for t in $(seq 240); do
-			grep -q "^guest: ready" $W/$VDOM.console 2>/dev/null && break
-			sleep 0.5
-		done
-		QPID=$(cat /run/libvirt/qemu/$VDOM.pid)
-		echo "QEMU pid $QPID: $(tr '\0' ' ' < /proc/$QPID/cmdline | grep -o 'memory-backend-memfd[^ ]*')"
-		grep -q "^guest: ready" $W/$VDOM.console ||
-			{ cat $W/$VDOM.console; return 1; }
+		boot_domain $VDOM || return 1
+		echo "its RAM: $(tr '\0' ' ' < /proc/$QPID/cmdline | grep -o 'memory-backend-memfd[^ ]*')"
 		$VIRSH dumpxml $VDOM > $W/before-vdpa.xml
 	}
 	check "$REL: vDPA: a domain under the stock QEMU (memfd, shared), started with virsh; its agent waits" \
@@ -685,22 +667,10 @@ if vdpa_kernel && [ -x "$STOCK" ]; then
 	# daemon picks vdpa (qom-list-types); stop: device_del, the vDPA
 	# device deleted, the files vtlv1's
 	vdpa_round() {
-		local u=vtlv1 n=lv d=$W/out8 t a rc rrc
-		mkdir -p $d && chown $u $d
-		as_user $u "$VT" record --domain $VDOM --connect $URI -o $d \
-			-N $n -q -e sched:sched_switch > $W/record-$n.log 2>&1 &
-		RECORD=$!
-		for t in $(seq 240); do
-			a=$(agent_of $n)
-			[ "$a" = running ] && break
-			case $a in error|gone|silent) break ;; esac
-			kill -0 $RECORD 2>/dev/null || break
-			sleep 0.5
-		done
-		cat $W/record-$n.log
-		"$VT" status $n
-		echo "agent $a; vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID)"
-		[ "$a" = running ] || { last_log | tail -n 20; tail -n 20 $W/$VDOM.console; return 1; }
+		local u=vtlv1 n=lv d=$W/out8 t
+		start_record $u $VDOM $n $d ||
+			{ tail -n 20 $W/$VDOM.console; return 1; }
+		echo "vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID)"
 		$VIRSH dumpxml $VDOM > $W/during-$n.xml
 		grep -q "attached to domain, QEMU pid $QPID, 2 port(s)" $W/record-$n.log &&
 			grep -q "front end vdpa (vDPA device vt-$n on /dev/vhost-vdpa-" $W/record-$n.log &&
@@ -709,22 +679,18 @@ if vdpa_kernel && [ -x "$STOCK" ]; then
 			cmp -s $W/before-vdpa.xml $W/during-$n.xml &&
 			[ "$(vdpa_devs)" = vt-$n ] && [ "$(vdpa_fds $QPID)" -ge 1 ] || return 1
 		sleep 3
-		as_user $u "$VT" stop $n > $W/stop-$n.out 2>&1
-		rc=$?
-		wait $RECORD
-		rrc=$?
-		cat $W/stop-$n.out
+		stop_record $u $n
 		for t in $(seq 20); do
 			grep -q "^guest: the device is gone (1)" $W/$VDOM.console && break
 			sleep 0.5
 		done
 		$VIRSH dumpxml $VDOM > $W/after-$n.xml
 		diff $W/before-vdpa.xml $W/after-$n.xml && echo "virsh dumpxml: the same"
-		echo "stop: exit $rc, record exited $rrc; domain $($VIRSH domstate $VDOM);" \
+		echo "domain $($VIRSH domstate $VDOM);" \
 		     "vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID);" \
 		     "files' owner $(stat -c %U $d/cpu0.raw)"
 		grep "^guest:" $W/$VDOM.console
-		[ "$rc" = 0 ] && [ "$rrc" = 0 ] &&
+		[ "$STOP_RC" = 0 ] && [ "$RECORD_RC" = 0 ] &&
 			grep -q "device vtrace[0-9]* detached" $W/stop-$n.out &&
 			grep -q "device_state=detached" $d/stats &&
 			grep -q "agent=stopped" $d/stats &&
@@ -772,38 +738,22 @@ if vdpa_kernel && [ -x "$STOCK" ]; then
 		vdpa_boot
 
 	vdpa_take() {
-		local u=vtlv1 n=lt d=$W/out9 t a rc rrc
-		mkdir -p $d && chown $u $d
-		as_user $u "$VT" record --domain $VDOM --connect $URI -o $d \
-			-N $n -q -e sched:sched_switch > $W/record-$n.log 2>&1 &
-		RECORD=$!
-		for t in $(seq 240); do
-			a=$(agent_of $n)
-			[ "$a" = running ] && break
-			case $a in error|gone|silent) break ;; esac
-			kill -0 $RECORD 2>/dev/null || break
-			sleep 0.5
-		done
-		cat $W/record-$n.log
-		"$VT" status $n
-		echo "agent $a; vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID)"
-		[ "$a" = running ] || { last_log | tail -n 20; tail -n 20 $W/$VDOM.console; return 1; }
+		local u=vtlv1 n=lt d=$W/out9
+		start_record $u $VDOM $n $d ||
+			{ tail -n 20 $W/$VDOM.console; return 1; }
+		echo "vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID)"
 		grep -q "took over the domain's own device, QEMU pid $QPID, 2 port(s)" $W/record-$n.log &&
 			grep -q "front end vdpa (vDPA device vt-boot on /dev/$VNODE)" $W/record-$n.log &&
 			"$VT" status $n | grep -q "attached to libvirt domain $VDOM ($URI): device vtrace taken" &&
 			[ "$(vdpa_fds $QPID)" = 1 ] || return 1
 		sleep 3
-		as_user $u "$VT" stop $n > $W/stop-$n.out 2>&1
-		rc=$?
-		wait $RECORD
-		rrc=$?
-		cat $W/stop-$n.out
+		stop_record $u $n
 		sleep 1
 		$VIRSH dumpxml $VDOM > $W/after-$n.xml
-		echo "stop: exit $rc, record exited $rrc; domain $($VIRSH domstate $VDOM);" \
+		echo "domain $($VIRSH domstate $VDOM);" \
 		     "vDPA devices '$(ls /sys/bus/vdpa/devices | paste -sd' ')'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID);" \
 		     "files' owner $(stat -c %U $d/cpu0.raw)"
-		[ "$rc" = 0 ] && [ "$rrc" = 0 ] &&
+		[ "$STOP_RC" = 0 ] && [ "$RECORD_RC" = 0 ] &&
 			grep -q "device vtrace released" $W/stop-$n.out &&
 			grep -q "device_state=released" $d/stats &&
 			grep -q "agent=stopped" $d/stats &&

@@ -43,18 +43,7 @@ for f in "$TRACED" "$VT" "$AGENT" "$CTL_BIN" "$STOCK" "$UPAGENT"; do
 done
 echo "stock QEMU: $(head -n 1 $BUILD/stock-qemu/VERSION)"
 
-vdpa_kernel() {
-	grep -q '^CONFIG_VDPA=[ym]' "$BUILD/kernels/$REL/boot/config-$REL" \
-		2>/dev/null
-}
-
-load() {
-	if vdpa_kernel; then
-		modprobe vdpa && modprobe vhost_iotlb || return 1
-	fi
-	load_module
-}
-check "$REL: module loads" load
+check "$REL: module loads" load_module_vdpa
 check "$REL: vhost-traced starts" start_daemon
 
 finish_daemon() {
