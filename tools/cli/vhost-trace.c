@@ -61,6 +61,8 @@ static void usage(FILE *f)
 "          -p, --policy P      block (default: the guest waits, nothing is\n"
 "                              lost) or drop (the guest never waits)\n"
 "          -F, --fifo          FIFOs for a live reader instead of files\n"
+"          -R, --by-ref        with -F: the guest's pages lent to the FIFOs,\n"
+"                              not copied (vhost-trace-pci front end)\n"
 "          -A, --no-agent      do not start/stop the guest agent\n"
 "          -e, --event SYS:EV  trace this event (repeat; SYS:* for a\n"
 "                              system); default: the agent's choice.\n"
@@ -471,6 +473,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		{ "name", required_argument, NULL, 'N' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "fifo", no_argument, NULL, 'F' },
+		{ "by-ref", no_argument, NULL, 'R' },
 		{ "no-agent", no_argument, NULL, 'A' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "clock", required_argument, NULL, 'c' },
@@ -487,7 +490,7 @@ static int cmd_record(int fd, int argc, char **argv)
 	const char *domain = NULL, *uri = NULL;
 	struct domain_bridge *bridge = NULL;
 	const char *clock = "x86-tsc";
-	int launch = 0, fifo = 0, agent = 1, detach = 0, quiet = 0;
+	int launch = 0, fifo = 0, byref = 0, agent = 1, detach = 0, quiet = 0;
 	int opt, ports = 0, ports_given = 0, rc;
 	struct request req;
 	struct vt_buf body, events;
@@ -495,7 +498,7 @@ static int cmd_record(int fd, int argc, char **argv)
 
 	vt_buf_init(&events);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+La:D:C:b:o:n:N:p:FAe:c:dqf:h", opts,
+	while ((opt = getopt_long(argc, argv, "+La:D:C:b:o:n:N:p:FRAe:c:dqf:h", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'L': launch = 1; break;
@@ -508,6 +511,7 @@ static int cmd_record(int fd, int argc, char **argv)
 		case 'N': name = optarg; break;
 		case 'p': policy = optarg; break;
 		case 'F': fifo = 1; break;
+		case 'R': byref = 1; break;
 		case 'A': agent = 0; break;
 		case 'e':
 			vt_buf_printf(&events, "%s%s", events.len ? "," : "",
@@ -522,6 +526,11 @@ static int cmd_record(int fd, int argc, char **argv)
 		}
 	}
 	rc = EXIT_USAGE;
+	if (byref && !fifo) {
+		fprintf(stderr, "vhost-trace: --by-ref lends pages to FIFOs: "
+			"it needs --fifo\n");
+		goto out_events;
+	}
 	if (strcmp(front, "vhost") && strcmp(front, "vdpa") &&
 	    strcmp(front, "auto")) {
 		fprintf(stderr, "vhost-trace: --front-end is vhost, vdpa or "
@@ -613,7 +622,7 @@ static int cmd_record(int fd, int argc, char **argv)
 	if (launch || ports_given)	/* attach without: QEMU's vCPUs */
 		req_add(&req, "ports", "%d", ports);
 	req_add(&req, "policy", "%s", policy);
-	req_add(&req, "sink", "%s", fifo ? "fifo" : "file");
+	req_add(&req, "sink", "%s", byref ? "fifo-ref" : fifo ? "fifo" : "file");
 	req_add(&req, "agent", "%s", agent ? "on" : "off");
 	if (name)
 		req_add(&req, "name", "%s", name);

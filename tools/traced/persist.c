@@ -86,6 +86,8 @@ static const struct field fields[] = {
 	UINT("ports", nports, 1, 65536),
 	STR("dir", dir, .absolute = 1),
 	BOOL("sink", fifo, "file", "fifo"),
+	{ "sink_by", F_BOOL, AT(byref), .words = (const char *const[]){
+	  "copy", "ref" }, .optional = 1 },
 	INT("policy", policy, 0, 1),
 	BOOL("agent", agent_on, "off", "on"),
 	ENUM("agent_state", agent.state, agent_name, agent_state_by_name,

@@ -190,10 +190,12 @@ static int parse_session_args(const struct ctl_req *req,
 		return vt_buf_printf(body, "%s: policy= must be block or drop",
 				   cmd), -1;
 	v = ctl_get(req, "sink");
-	if (v && strcmp(v, "file") && strcmp(v, "fifo"))
-		return vt_buf_printf(body, "%s: sink= must be file or fifo",
-				   cmd), -1;
-	a->fifo = v && !strcmp(v, "fifo");
+	if (v && strcmp(v, "file") && strcmp(v, "fifo") &&
+	    strcmp(v, "fifo-ref"))
+		return vt_buf_printf(body, "%s: sink= must be file, fifo or "
+				     "fifo-ref", cmd), -1;
+	a->fifo = v && strcmp(v, "file");
+	a->byref = v && !strcmp(v, "fifo-ref");
 	v = ctl_get(req, "agent");
 	if (v && strcmp(v, "on") && strcmp(v, "off"))
 		return vt_buf_printf(body, "%s: agent= must be on or off", cmd),

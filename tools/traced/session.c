@@ -150,6 +150,7 @@ int session_new(const struct sess_args *a, struct session **out,
 	}
 	s->policy = a->policy;
 	s->fifo = a->fifo;
+	s->byref = a->byref;
 	s->uid = a->uid;
 	s->gid = a->gid;
 	s->stop_timeout_ms = a->stop_timeout_ms;

@@ -70,6 +70,7 @@ struct sess_args {
 	unsigned int ports;
 	int policy;		/* VHOST_TRACE_POLICY_* */
 	int fifo;		/* FIFOs instead of files */
+	int byref;		/* ... fed by reference (sink=fifo-ref) */
 	int agent;		/* start/stop through the agent */
 	const char *events;	/* "sys:ev,..." for the agent, or NULL */
 	const char *clock;	/* guest trace clock to set, NULL: keep */
@@ -114,6 +115,7 @@ struct session {
 	unsigned int nports;
 	int policy;
 	int fifo;
+	int byref;		/* FIFOs get the guest's pages by reference */
 	int agent_state;	/* enum agent_state, uatomic */
 	int stop_timeout_ms;
 	char dir[PATH_MAX];

@@ -17,6 +17,7 @@
 
 #include "fsid.h"
 #include "session_int.h"
+#include "vdpa.h"
 
 #define FAIL(...) do { vt_buf_printf(err, __VA_ARGS__); goto fail; } while (0)
 
@@ -96,7 +97,10 @@ static int open_sink(struct session *s, unsigned int p, int flags)
 
 int session_attach_sink(struct session *s, unsigned int p)
 {
-	struct vhost_trace_sink sink = { .port = p, .policy = s->policy };
+	struct vhost_trace_sink sink = {
+		.port = p, .policy = s->policy,
+		.flags = s->byref ? VHOST_TRACE_SINK_BY_REF : 0,
+	};
 	int fd;
 
 	if (s->sinkfd[p] >= 0)
@@ -249,6 +253,9 @@ int session_attach_sinks(struct session *s, struct vt_buf *err)
 	struct vhost_trace_sink sink = { .policy = s->policy };
 	unsigned int p;
 
+	if (s->byref && s->front == FRONT_VDPA)
+		FAIL("sink=fifo-ref: the vDPA front end copies, it lends no "
+		     "pages (sink=fifo, or the vhost front end)");
 	for (p = 0; p < s->nports; p++) {
 		if (s->fifo) {
 			session_attach_sink(s, p);	/* when a reader is there */

@@ -249,7 +249,7 @@ static int describe_setup(struct session *s, int state, struct vt_buf *line)
 	KV("pid=%d", s->pid);
 	KV("ports=%u", s->nports);
 	KV("dir=%s", s->dir);
-	KV("sink=%s", s->fifo ? "fifo" : "file");
+	KV("sink=%s", s->byref ? "fifo-ref" : s->fifo ? "fifo" : "file");
 	KV("policy=%s", s->policy == VHOST_TRACE_POLICY_DROP ? "drop" : "block");
 	KV("agent=%s", agent_state_name(uatomic_read(&s->agent_state)));
 	if (uatomic_read(&s->clock_set)) {

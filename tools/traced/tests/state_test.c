@@ -29,7 +29,8 @@ static void sample(struct session *s)
 	s->vhostfd = 7;
 	s->nports = 2;
 	strcpy(s->dir, "/tmp/out dir/100%\ttab");
-	s->fifo = 0;
+	s->fifo = 1;
+	s->byref = 1;	/* sink=fifo-ref: sink_by=ref */
 	s->policy = 1;
 	s->agent_on = 1;
 	s->agent.state = AGENT_RUNNING;
