@@ -349,6 +349,19 @@ stop_record() {
 	cat $W/stop-$2.out
 }
 
+# stopped_ok NAME DIR DOMAIN BEFORE_XML STOP_LINE STATE: session NAME's
+# stop (stop_record) and its record exited 0, the stop said STOP_LINE (a
+# grep pattern) and DIR/stats device_state=STATE, the agent stopped; the
+# domain's XML ($W/after-NAME.xml) is BEFORE_XML's, the domain runs
+stopped_ok() {
+	[ "$STOP_RC" = 0 ] && [ "$RECORD_RC" = 0 ] &&
+		grep -q "$5" $W/stop-$1.out &&
+		grep -q "device_state=$6" $2/stats &&
+		grep -q "agent=stopped" $2/stats &&
+		cmp -s $4 $W/after-$1.xml &&
+		[ "$($VIRSH domstate $3)" = running ]
+}
+
 # record_domain NAME DIR: record --domain (root) until the agent runs;
 # the device hot-plugged, the XML as before
 record_domain() {
@@ -369,12 +382,7 @@ stop_domain() {
 	diff $W/before.xml $W/after-$1.xml && echo "virsh dumpxml: the same"
 	echo "domain: $($VIRSH domstate $DOM); QEMU vhost-trace fds:" \
 	     "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)"
-	[ "$STOP_RC" = 0 ] && [ "$RECORD_RC" = 0 ] &&
-		grep -q "device vtrace[0-9]* detached" $W/stop-$1.out &&
-		grep -q "agent=stopped" $2/stats &&
-		grep -q "device_state=detached" $2/stats &&
-		cmp -s $W/before.xml $W/after-$1.xml &&
-		[ "$($VIRSH domstate $DOM)" = running ] &&
+	stopped_ok $1 $2 $DOM $W/before.xml "device vtrace[0-9]* detached" detached &&
 		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 0 ]
 }
 
@@ -544,12 +552,7 @@ take_round() {
 	     "QEMU vhost-trace fds: $(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace);" \
 	     "files' owner $(stat -c %U $d/cpu0.raw)"
 	sleep 1
-	[ "$STOP_RC" = 0 ] && [ "$RECORD_RC" = 0 ] &&
-		grep -q "device vtrace released" $W/stop-$n.out &&
-		grep -q "device_state=released" $d/stats &&
-		grep -q "agent=stopped" $d/stats &&
-		cmp -s $W/before.xml $W/after-$n.xml &&
-		[ "$($VIRSH domstate $DOM)" = running ] &&
+	stopped_ok $n $d $DOM $W/before.xml "device vtrace released" released &&
 		[ "$(ls -l /proc/$QPID/fd | grep -c /dev/vhost-trace)" = 1 ] &&
 		! grep -q "^guest: the device is gone" $W/$DOM.console &&
 		[ "$(stat -c %U $d/cpu0.raw)" = $u ] &&
@@ -690,12 +693,8 @@ if vdpa_kernel && [ -x "$STOCK" ]; then
 		     "vDPA devices '$(vdpa_devs)'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID);" \
 		     "files' owner $(stat -c %U $d/cpu0.raw)"
 		grep "^guest:" $W/$VDOM.console
-		[ "$STOP_RC" = 0 ] && [ "$RECORD_RC" = 0 ] &&
-			grep -q "device vtrace[0-9]* detached" $W/stop-$n.out &&
-			grep -q "device_state=detached" $d/stats &&
-			grep -q "agent=stopped" $d/stats &&
-			cmp -s $W/before-vdpa.xml $W/after-$n.xml &&
-			[ "$($VIRSH domstate $VDOM)" = running ] &&
+		stopped_ok $n $d $VDOM $W/before-vdpa.xml \
+			"device vtrace[0-9]* detached" detached &&
 			[ -z "$(vdpa_devs)" ] && [ "$(vdpa_fds $QPID)" = 0 ] &&
 			grep -q "^guest: the device is gone (1), the guest runs on" $W/$VDOM.console &&
 			[ "$(stat -c %U $d/cpu0.raw)" = $u ] &&
@@ -753,12 +752,8 @@ if vdpa_kernel && [ -x "$STOCK" ]; then
 		echo "domain $($VIRSH domstate $VDOM);" \
 		     "vDPA devices '$(ls /sys/bus/vdpa/devices | paste -sd' ')'; QEMU vhost-vdpa fds: $(vdpa_fds $QPID);" \
 		     "files' owner $(stat -c %U $d/cpu0.raw)"
-		[ "$STOP_RC" = 0 ] && [ "$RECORD_RC" = 0 ] &&
-			grep -q "device vtrace released" $W/stop-$n.out &&
-			grep -q "device_state=released" $d/stats &&
-			grep -q "agent=stopped" $d/stats &&
-			cmp -s $W/before-vboot.xml $W/after-$n.xml &&
-			[ "$($VIRSH domstate $VDOM)" = running ] &&
+		stopped_ok $n $d $VDOM $W/before-vboot.xml \
+			"device vtrace released" released &&
 			[ -d /sys/bus/vdpa/devices/vt-boot ] && [ "$(vdpa_fds $QPID)" = 1 ] &&
 			! grep -q "^guest: the device is gone" $W/$VDOM.console &&
 			[ "$(stat -c %U $d/cpu0.raw)" = $u ] &&
