@@ -323,15 +323,25 @@ def task_ticks(stat_path):
     return int(f[11]) + int(f[12])
 
 
+def task_cpu(task_dir):
+    """CPU seconds of one thread (/proc/PID or /proc/PID/task/TID): the
+    scheduler's runtime in ns (schedstat), not stat's 10 ms ticks: a
+    window's threads run a few ticks each."""
+    try:
+        return int(open(task_dir + "/schedstat").read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return task_ticks(task_dir + "/stat") / CLK
+
+
 class Snap:
-    """Host-side counters at one instant."""
+    """Host-side counters at one instant (CPU times in seconds)."""
 
     def __init__(self, qpid, ports=None):
         self.qemu = self.vhost = 0
         for t in glob.glob("/proc/%d/task/*" % qpid):
             try:
                 comm = open(t + "/comm").read().strip()
-                ticks = task_ticks(t + "/stat")
+                ticks = task_cpu(t)
             except OSError:
                 continue
             if comm.startswith("CPU "):
@@ -350,7 +360,7 @@ class Snap:
                     pid = int(c.split("/")[2])
                     if pid != qpid and not os.path.exists(
                             "/proc/%d/task/%d" % (qpid, pid)):
-                        self.vhost += task_ticks("/proc/%d/stat" % pid)
+                        self.vhost += task_cpu("/proc/%d" % pid)
             except OSError:
                 pass
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -597,8 +607,8 @@ def window(g, qpid, t, ports):
         "agent_s": int(r["cpu_us"]) / 1e6,
         "lost": int(r["lost"]),
         "exits": b.exits - a.exits,
-        "qemu_s": (b.qemu - a.qemu) / CLK,
-        "vhost_s": (b.vhost - a.vhost) / CLK,
+        "qemu_s": b.qemu - a.qemu,
+        "vhost_s": b.vhost - a.vhost,
         "readers_s": b.readers - a.readers,
         "secs": b.t - a.t,
         "bytes": 0, "buffers": 0, "host_lost": 0,
@@ -1123,7 +1133,7 @@ def main():
                             continue
                     r = got[t]
                     log("round %d %-5s iters %6d bytes %9d buffers %6d agent %.3fs "
-                        "exits %7d qemu %.2fs vhost %.2fs readers %.2fs lost %d+%d"
+                        "exits %7d qemu %.4fs vhost %.4fs readers %.4fs lost %d+%d"
                         " in %.1fs"
                         % (rnd + 1, t, r["iters"], r["bytes"], r["buffers"],
                            r["agent_s"], r["exits"], r["qemu_s"], r["vhost_s"],
