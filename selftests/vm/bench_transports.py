@@ -844,12 +844,18 @@ def fifo_summary(rows):
     for t in ("vtref", "vtcp", "vdpaf"):
         rs = [r for r in rows.get(t, []) if r.get("mod_bytes")]
         if rs:
-            print("  %s: module ref_bytes/bytes %s, copied_bytes/bytes %s; "
-                  "copies per page: module %s + reader 0 (splice); reader "
-                  "got/module bytes %s" % (
-                      t, med([r["ref_bytes"] / r["mod_bytes"] for r in rs]),
-                      med([r["copied_bytes"] / r["mod_bytes"] for r in rs]),
-                      med([r["copied_bytes"] / r["mod_bytes"] for r in rs]),
+            print("  %s: module ref_bytes/bytes %.6f, copied_bytes/bytes "
+                  "%.6f (all rounds: %d of %d bytes by reference); copies "
+                  "per page: module %.6f + reader 0 (splice); reader got/"
+                  "module bytes %s" % (
+                      t, sum(r["ref_bytes"] for r in rs) / sum(
+                          r["mod_bytes"] for r in rs),
+                      sum(r["copied_bytes"] for r in rs) / sum(
+                          r["mod_bytes"] for r in rs),
+                      sum(r["ref_bytes"] for r in rs),
+                      sum(r["mod_bytes"] for r in rs),
+                      sum(r["copied_bytes"] for r in rs) / sum(
+                          r["mod_bytes"] for r in rs),
                       med([r["bytes"] / r["mod_bytes"] for r in rs])))
     same_run(rows, "vtref", "vsf", "our agent by reference (vhost-trace-pci) "
              "/ chardev FIFO path (QEMU 7.2) [issue 20: host CPU <= 0.25]")
