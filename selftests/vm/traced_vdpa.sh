@@ -223,19 +223,23 @@ launch_io() {
 check "$REL: launch: QEMU's /proc/PID/io shows it moved none of the trace bytes" launch_io
 
 launch_stop() {
-	local t0 rc reads
+	local t0 rc reads n0 sp
 	t0=$(date +%s)
-	"$VT" stop v1 > $W/l.stop 2>&1
+	"$VT" stop v1 > $W/l.stop 2>&1 &
+	sp=$!
+	# from 3 s after the stop's "0" (its first step): 5 samples of what
+	# the agent read, while the stop waits for an answer the upstream
+	# agent does not give (10 s, then stop-timeout)
+	sleep 3
+	n0=$(grep -c "^guest: read" $W/l/qemu.log)
+	sleep 5
+	wait $sp
 	rc=$?
 	echo "stop took $(($(date +%s) - t0)) s, exit $rc"
 	cat $W/l.stop
-	# from 2 s after the stop: 5 samples of what the agent read
-	sleep 2
-	t0=$(grep -c "^guest: read" $W/l/qemu.log)
-	sleep 5
-	reads=$(grep "^guest: read" $W/l/qemu.log | tail -n +$((t0 + 1)) | sort -u)
+	reads=$(grep "^guest: read" $W/l/qemu.log | tail -n +$((n0 + 1)) | sort -u)
 	echo "guest's read events before the stop:"
-	grep "^guest: read" $W/l/qemu.log | head -n "$t0" | tail -n 4
+	grep "^guest: read" $W/l/qemu.log | head -n "$n0" | tail -n 4
 	echo "after it (distinct): $reads"
 	ls -l $W/l
 	"$CTL_BIN" check-pages $W/l/cpu0.raw $W/l/cpu1.raw
