@@ -275,9 +275,10 @@ stage_agent() {
 # client, state files, recovery, the agent's reconnection, TSC sampling,
 # socket permissions) and the man pages; then, in the host VM, launch mode
 # with an upstream-style agent; attach mode over QMP to a running guest
-# (trace.dat, merged with a host trace; again, with a daemon restart);
-# two guests at once with our agent, the daemon SIGKILLed and restarted;
-# host and guest traces on one time line in launch mode; a hostile guest
+# (trace.dat; again, with a daemon restart); two guests at once with our
+# agent, the daemon SIGKILLed and restarted; host and guest traces on one
+# time line in launch mode (in attach mode: traced_vdpa.sh's, stage
+# vdpa, on the newest kernel); a hostile guest
 # agent (cpus=100000) in a real session (the other bad fields are the
 # unit tests hostile_test.c and hostile_test.sh); a member of the
 # daemon's group planting links, FIFOs and swaps in their directories.
@@ -318,7 +319,9 @@ stage_libvirt() {
 # each kernel selftests/vm/traced_vdpa.sh: where the kernel has vDPA
 # (6.12) nested guests under that QEMU with vhost-vdpa-device-pci through
 # vhost-traced (launch with the upstream agent, attach/detach/attach with
-# ours, trace.dat, QEMU's /proc/PID/io); where not (6.1) the tools say why.
+# ours, trace.dat, QEMU's /proc/PID/io, host and guest on one time line:
+# the attach-mode merge of make check); where not (6.1) the tools say
+# why.
 stage_vdpa() {
 	run "stock QEMU unpacked (tools/dev/stock-qemu.sh): $(head -n 1 \
 		"$BUILD/stock-qemu/VERSION" 2>/dev/null)" \

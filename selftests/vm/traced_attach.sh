@@ -7,10 +7,13 @@
 # and `vhost-trace stop` completes the files and unplugs the device
 # again. QEMU must be as before (no device, no chardev, no device fd),
 # the guest must run on, and stock trace-cmd must read DIR/trace.dat with
-# sched_switch on both CPUs, and on one time line with the host's
-# kvm_entry/kvm_exit recorded meanwhile. Failed attaches (a bad bus, ports=0) must
+# sched_switch on both CPUs. Failed attaches (a bad bus, ports=0) must
 # say why and leave QEMU as it was. A second attach after the detach must
 # trace again (the agent lets go of unplugged ports and takes new ones).
+# Host and guest on one time line (the host's kvm_entry/kvm_exit recorded
+# meanwhile, merged): in attach mode traced_vdpa.sh's (6.12, the stock
+# QEMU: the same QMP attach, guest.map and TSC sampling), in launch mode
+# traced_clock.sh's (6.1, our QEMU).
 . "$(dirname "$0")/lib.sh"
 
 QMPCMD="python3 $TOP/selftests/vm/qmp_cmd.py"
@@ -39,9 +42,10 @@ start_daemon_fds() {
 }
 check "$REL: vhost-traced starts" start_daemon_fds
 
-# The guest (guest_attach.sh) lives through the whole script (~3 min
-# here): its time limit only catches a hang.
-start_guest() { start_attach_guest -t 600; }
+# The guest (guest_attach.sh) lives through the whole script (~2 min
+# here) and ends 4 s after the second detach: its time limit only
+# catches a hang.
+start_guest() { start_attach_guest -t 600 -e SETTLE=4; }
 check "$REL: a nested guest runs, its agent waits for ports" start_guest
 
 # What attach adds to QEMU: devices with an id, chardevs, device fds.
@@ -79,9 +83,6 @@ failed_attach() {
 check "$REL: a failed attach (bad bus, ports=0) says why, QEMU as before" failed_attach
 
 agent_state() { "$VT" list 2>/dev/null | awk '$2 == "ta" {print $9}'; }
-
-# the host's kvm_entry/kvm_exit during the first attach, for the merge
-check "$REL: trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit runs" host_record
 
 attach() {
 	local t a
@@ -130,7 +131,6 @@ stop_session() {
 	echo "record exited $rrc"
 	cat $W/traced.log
 	ls -l $OUT
-	host_record_stop &&
 	[ "$rc" = 0 ] && [ "$rrc" = 0 ] && grep -q " stopped " $W/stop.out &&
 		grep -q "device vtrace[0-9]* detached" $W/stop.out &&
 		grep -q "agent=stopped" $OUT/stats &&
@@ -172,9 +172,6 @@ check "$REL: the guest saw the device go and runs on" guest_runs_on
 
 check "$REL: stock trace-cmd reads DIR/trace.dat: sched_switch on both CPUs, every event" \
 	tracedat_ok $OUT "0 1"
-
-check "$REL: attach mode, host and guest on one time line: >= 99% of guest events on vCPU n inside a kvm_entry..kvm_exit of its thread" \
-	merged_ok $W/host.dat $OUT
 
 # The agent let go of the unplugged ports; a second attach finds the new
 # device's ports (the counts it reports start again from 0).

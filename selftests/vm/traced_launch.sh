@@ -72,9 +72,13 @@ dd of=/tmp/o bs=1 count=2 <&3 2>/dev/null
 [ "\$(od -An -tx1 /tmp/o)" = " 30 0a" ] || { echo "guest: bad stop order"; exit 1; }
 printf '0\n' >&3
 echo "guest: stop order received"
-# the host stops its daemon now: the guest must not notice (the stop
-# waits for the counters to settle: leave it time on a slow nested guest)
-sleep 20
+# the host stops its daemon now: the guest must not notice. The port's
+# host end closes when the daemon lets go of the session (its end or the
+# daemon's exit; QEMU says PORT_OPEN 0, read gets EOF); from then on the
+# guest runs on 8 s, the host's SIGTERM check well inside them
+while read -r -t 60 l <&3; do :; done
+echo "guest: the agent port's host end closed (or 60 s passed)"
+sleep 8
 echo "guest: done"
 EOS
 

@@ -84,7 +84,12 @@ launch_two() {
 		sleep 0.5
 	done
 	grep ': metadata: ' $W/traced.log
-	sleep 3
+	# until each session's files have pages (30 s at most)
+	for t in $(seq 60); do
+		[ "$(size $A/cpu0.raw)" -gt 0 ] && [ "$(size $A/cpu1.raw)" -gt 0 ] &&
+			[ "$(size $B/cpu0.raw)" -gt 0 ] && break
+		sleep 0.5
+	done
 	"$VT" list
 	GA_PID=$(field ga 4)
 	GB_PID=$(field gb 4)
@@ -130,13 +135,18 @@ kill_daemon() {
 	return 1
 }
 
+# (until every file grew, 30 s at most)
 survive() {
 	kill_daemon || return 1
-	local s0 s1 a b
+	local s0 s1 a b t
 	s0=$(files)
-	sleep 5
-	s1=$(files)
-	echo "file sizes at the kill: $s0; 5 s later, no daemon: $s1"
+	for t in $(seq 60); do
+		sleep 0.5
+		s1=$(files)
+		set -- $s0 $s1
+		[ "$4" -gt "$1" ] && [ "$5" -gt "$2" ] && [ "$6" -gt "$3" ] && break
+	done
+	echo "file sizes at the kill: $s0; $((t / 2)) s later, no daemon: $s1"
 	kill -0 "$GA_PID" && kill -0 "$GB_PID" || { echo "a QEMU is gone"; return 1; }
 	set -- $s0 $s1
 	[ "$4" -gt "$1" ] && [ "$5" -gt "$2" ] && [ "$6" -gt "$3" ]
@@ -144,9 +154,16 @@ survive() {
 check "$REL: SIGKILL of the daemon: the guests run, pages keep arriving in every DIR/cpuN.raw" survive
 
 SIZES_DEAD=$(files)
+# (the recovery's log lines: 20 s at most)
 restart() {
+	local t
 	start_daemon || return 1
-	sleep 1
+	for t in $(seq 40); do
+		[ "$(last_log | grep -c "recover s[12] (g[ab]): QEMU pid .* runs: recovered, running")" = 2 ] &&
+			[ "$(field ga 3)" = running ] && [ "$(field gb 3)" = running ] &&
+			break
+		sleep 0.5
+	done
 	last_log
 	"$VT" list
 	grep -q "recover s1 (ga): QEMU pid $GA_PID runs: recovered, running" $W/traced.log &&
@@ -238,8 +255,14 @@ qemu_exits() {
 check "$REL: daemon killed again, gb's QEMU exits while no daemon runs" qemu_exits
 
 ended() {
+	local t
 	start_daemon || return 1
-	sleep 2
+	for t in $(seq 40); do
+		last_log | grep -q "recover s2 (gb): .*the session ends from what is in $B" &&
+			[ "$(field gb 3)" = ended ] && grep -q "state=ended" $B/stats 2>/dev/null &&
+			break
+		sleep 0.5
+	done
 	last_log
 	"$VT" list
 	cat $B/stats
