@@ -1140,7 +1140,7 @@ def main():
                     r = got[t]
                     log("round %d %-5s iters %6d bytes %9d buffers %6d agent %.3fs "
                         "exits %7d qemu %.4fs vhost %.4fs readers %.4fs lost %d+%d"
-                        " in %.1fs"
+                        " in %.3fs"
                         % (rnd + 1, t, r["iters"], r["bytes"], r["buffers"],
                            r["agent_s"], r["exits"], r["qemu_s"], r["vhost_s"],
                            r["readers_s"], r["lost"], r["host_lost"], r["secs"]))
