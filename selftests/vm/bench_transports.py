@@ -31,7 +31,31 @@ vDPA front end, virtio-serial chardev files) are windows of the same
 rounds, its workload ratio against its own no-tracing window; the vDPA
 device's kthread worker counts as a vhost worker. Both guests' RAM is a
 shared memfd (vhost_vdpa maps only shared file mappings).
+
+The FIFO half, windows of the same rounds in the same guests: every FIFO
+sink is read by one reader per FIFO, `vt-benchg drain splice` (splice()s
+the FIFO to /dev/null: the pages are moved on and released without being
+touched; 1 MiB pipes), whose CPU time counts as "readers":
+  - vtref: vhost-trace-pci, our agent, FIFO sinks by reference
+    (VHOST_TRACE_SINK_BY_REF): the module's stats must show ref_bytes ~
+    bytes, copied_bytes ~ 0 (copies per page, printed)
+  - vtcp: the same with FIFO sinks by copy (the A/B of lending)
+  - vsf: virtio-serial -> QEMU pipe chardevs (-chardev pipe, FIFOs
+    PATH.in/PATH.out), our agent: upstream virtio-trace's own path
+  - vdpaf, vs10f: the same two under stock QEMU 10.0: the vDPA device
+    with FIFO sinks (by reference if the module lends on vDPA ports; it
+    answered EOPNOTSUPP before that: then by copy, and the row says so),
+    and virtio-serial -> QEMU 10.0 pipe chardevs
+  - the FIFO floor: this process write()ing the bytes our agent moved by
+    reference that round into a FIFO in 1 MiB writes, read by the same
+    reader (writer thread + reader CPU).
+This process holds the vhost-trace device itself (open, ports, control
+fd, sinks, statistics; QEMU inherits the device fd, as vhost-trace-launch
+does it) so that it can swap each port's sink between windows.
 """
+import errno
+import fcntl
+import struct
 import glob
 import re
 import lzma
@@ -60,14 +84,31 @@ TRANSPORTS = [
     ("vtup", "vhost-trace, upstream trace-agent (EAGAIN fix)"),
     ("vs", "virtio-serial -> QEMU chardev files, our agent"),
     ("vsock", "trace-cmd agent over vsock -> trace-cmd record"),
+    ("vtref", "FIFO: vhost-trace, our agent, FIFO sinks by reference"),
+    ("vtcp", "FIFO: vhost-trace, our agent, FIFO sinks by copy"),
+    ("vsf", "FIFO: virtio-serial -> QEMU pipe chardevs, our agent"),
 ]
 # The rows of the stock QEMU 10.0 guest, and what its guest.sh runs for each
 STOCK_ROWS = [
     ("none10", "QEMU 10.0: no tracing", "none"),
     ("vdpa", "QEMU 10.0: vhost-trace vDPA front end, our agent (64 KiB)", "vt"),
     ("vs10", "QEMU 10.0: virtio-serial -> chardev files, our agent", "vs"),
+    ("vdpaf", "FIFO: QEMU 10.0: vDPA device, our agent, FIFO sinks by "
+     "reference", "vt"),
+    ("vs10f", "FIFO: QEMU 10.0: virtio-serial -> pipe chardevs, our agent",
+     "vsf"),
 ]
 STOCK = {t: gt for t, _, gt in STOCK_ROWS}
+# what the first guest runs for a row, where it is not the row's name
+GUEST_T = {"vtref": "vt", "vtcp": "vt"}
+# the FIFOs of each FIFO row, one reader each (QEMU's pipe chardevs: PATH.out)
+FIFOS = {"vtref": ("vtf0", "vtf1"), "vtcp": ("vtf0", "vtf1"),
+         "vsf": ("vsf0.out", "vsf1.out"), "vdpaf": ("vdf0", "vdf1"),
+         "vs10f": ("vs10f0.out", "vs10f1.out")}
+# rows whose bytes the module's statistics count (vhost or vDPA front end)
+MODULE_ROWS = ("vt", "vt1", "vtup", "vtref", "vtcp", "vdpa", "vdpaf")
+# how the vDPA FIFO row went: "reference", or "copy" (EOPNOTSUPP)
+VDPA_FIFO = {"mode": None}
 ALL = ["none"] + [t for t, _ in TRANSPORTS]
 # the host sink files of each transport
 SINKS = {"vt": ("vt0", "vt1"), "vs": ("vs0", "vs1"), "vdpa": ("vd0", "vd1"),
@@ -76,6 +117,156 @@ SINKS["vt1"] = SINKS["vtup"] = SINKS["vt"]
 STOCK_QEMU = os.path.join(BUILD, "stock-qemu/qemu-system-x86_64")
 VT_VDPA = os.environ.get("BENCH_VT_VDPA")
 VDPA = "vtbench"	# the vDPA device's name
+
+
+# The module's ioctls (linux/vhost_trace.h): _IOC(dir, VHOST_VIRTIO, nr, size)
+def _ioc(d, nr, size):
+    return (d << 30) | (size << 16) | (0xAF << 8) | nr
+
+
+VT_SET_PORTS = _ioc(1, 0xA0, 4)
+VT_GET_CTL_FD = _ioc(0, 0xA2, 0)
+VT_SET_SINK = _ioc(1, 0xA4, 16)
+VT_STATS_FMT = "=IIQQQQQQQQiIQQQQ"	# struct vhost_trace_stats, 112 bytes
+VT_GET_STATS = _ioc(3, 0xA5, struct.calcsize(VT_STATS_FMT))
+VT_VDPA_CTL = _ioc(1, 0xA7, 40)
+VT_BY_REF = 1
+VT_STATS_NAMES = ("port", "flags", "bytes", "buffers", "dropped_bytes",
+                  "dropped_buffers", "stalls", "sink_errors", "bad_buffers",
+                  "queue_errors", "last_error", "reserved", "ref_bytes",
+                  "copied_bytes", "ref_buffers", "ref_pending")
+
+
+class Ports:
+    """The control fd of a vhost-trace device (either front end) and its
+    two trace ports' sinks: regular files (fds kept open, so that each
+    re-attach writes on at the file's position) or FIFOs."""
+
+    def __init__(self, ctl, files):
+        self.ctl, self.files = ctl, files
+
+    def set_sink(self, port, fd, flags=0):
+        fcntl.ioctl(self.ctl, VT_SET_SINK,
+                    bytearray(struct.pack("=IiII", port, fd, 0, flags)))
+
+    def attach_files(self):
+        for port, fd in enumerate(self.files):
+            self.set_sink(port, fd)
+
+    def attach_fifos(self, names, by_ref):
+        """The FIFOs (their readers started first) as the sinks, by
+        reference if by_ref; returns whether they went by reference (the
+        module refuses it with EOPNOTSUPP where the front end does not
+        lend: then by copy)."""
+        for port, n in enumerate(names):
+            fd = fifo_writer(os.path.join(D, n))
+            try:
+                fcntl.fcntl(fd, 1031, 1 << 20)	# F_SETPIPE_SZ, as the reader
+                try:
+                    self.set_sink(port, fd, VT_BY_REF if by_ref else 0)
+                except OSError as e:
+                    if not by_ref or e.errno != errno.EOPNOTSUPP:
+                        raise
+                    by_ref = False
+                    self.set_sink(port, fd, 0)
+            finally:
+                os.close(fd)
+        return by_ref
+
+    def detach(self):
+        for port in range(len(self.files)):
+            self.set_sink(port, -1)
+
+    def stats(self):
+        st = {}
+        for port in range(len(self.files)):
+            buf = bytearray(struct.pack(VT_STATS_FMT, port, *([0] * 15)))
+            fcntl.ioctl(self.ctl, VT_GET_STATS, buf)
+            for k, v in zip(VT_STATS_NAMES, struct.unpack(VT_STATS_FMT, buf)):
+                st[k] = st.get(k, 0) + v
+        return st
+
+
+def fifo_writer(path, limit=20):
+    """path (a FIFO) opened for writing, nonblocking, once its reader has
+    opened it (not forever: a reader that failed to start)."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            return os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno != errno.ENXIO or time.monotonic() - t0 > limit:
+                raise
+            time.sleep(0.01)
+
+
+def vhost_open(files):
+    """/dev/vhost-trace with 2 ports and file sinks, the way
+    vhost-trace-launch opens it: (device fd for QEMU, Ports)."""
+    dev = os.open("/dev/vhost-trace", os.O_RDWR)
+    fcntl.ioctl(dev, VT_SET_PORTS, bytearray(struct.pack("=I", 2)))
+    ports = Ports(fcntl.ioctl(dev, VT_GET_CTL_FD), files)
+    ports.attach_files()
+    return dev, ports
+
+
+def start_readers(names):
+    """One reader (vt-benchg drain splice) per FIFO; its counter file is
+    NAME.n under D. Before the window's first Snap: they are reaped before
+    its second, so their CPU counts in the window's readers."""
+    rs = []
+    for n in names:
+        cnt = os.path.join(D, n + ".n")
+        with open(cnt, "wb") as f:
+            f.write(b"\0" * 4096)
+        p = subprocess.Popen([os.path.join(BUILD, "bench/vt-benchg"), "drain",
+                              "splice", os.path.join(D, n), cnt],
+                             stdout=subprocess.PIPE, text=True)
+        rs.append((p, cnt))
+    return rs
+
+
+def reader_bytes(rs):
+    n = 0
+    for _, cnt in rs:
+        with open(cnt, "rb") as f:
+            n += struct.unpack("=Q", f.read(8))[0]
+    return n
+
+
+def settle_readers(rs, quiet=0.6, limit=30):
+    """Waits until the readers' byte counts stop growing."""
+    last, t0, since = None, time.monotonic(), time.monotonic()
+    while time.monotonic() - t0 < limit:
+        cur = reader_bytes(rs)
+        if cur != last:
+            last, since = cur, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.1)
+
+
+def stop_readers(rs):
+    """SIGTERM (again, until each has ended: the signal can come just
+    before it blocks in splice) and reap; the bytes they moved."""
+    n = 0
+    for p, _ in rs:
+        for _ in range(100):
+            if p.poll() is not None:
+                break
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            p.kill()
+        out = p.communicate()[0]
+        m = re.search(r"bytes (\d+)", out or "")
+        if p.returncode != 0 or not m:
+            raise RuntimeError("FIFO reader exit %s: %r" % (p.returncode, out))
+        n += int(m.group(1))
+    return n
 
 
 def log(*a):
@@ -132,15 +323,25 @@ def task_ticks(stat_path):
     return int(f[11]) + int(f[12])
 
 
-class Snap:
-    """Host-side counters at one instant."""
+def task_cpu(task_dir):
+    """CPU seconds of one thread (/proc/PID or /proc/PID/task/TID): the
+    scheduler's runtime in ns (schedstat), not stat's 10 ms ticks: a
+    window's threads run a few ticks each."""
+    try:
+        return int(open(task_dir + "/schedstat").read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return task_ticks(task_dir + "/stat") / CLK
 
-    def __init__(self, qpid):
+
+class Snap:
+    """Host-side counters at one instant (CPU times in seconds)."""
+
+    def __init__(self, qpid, ports=None):
         self.qemu = self.vhost = 0
         for t in glob.glob("/proc/%d/task/*" % qpid):
             try:
                 comm = open(t + "/comm").read().strip()
-                ticks = task_ticks(t + "/stat")
+                ticks = task_cpu(t)
             except OSError:
                 continue
             if comm.startswith("CPU "):
@@ -159,7 +360,7 @@ class Snap:
                     pid = int(c.split("/")[2])
                     if pid != qpid and not os.path.exists(
                             "/proc/%d/task/%d" % (qpid, pid)):
-                        self.vhost += task_ticks("/proc/%d/stat" % pid)
+                        self.vhost += task_cpu("/proc/%d" % pid)
             except OSError:
                 pass
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -172,42 +373,19 @@ class Snap:
         for n in set(sum(SINKS.values(), ())):
             p = os.path.join(D, n)
             self.sizes[n] = os.path.getsize(p) if os.path.exists(p) else 0
-        self.vtstats = read_vtstats()
+        self.vtstats = ports.stats() if ports else {}
         self.t = time.monotonic()
 
 
-STAT_KEYS = ("bytes", "buffers", "dropped_buffers", "bad_buffers")
-
-
-def read_vtstats():
-    st = {}
-    try:
-        for line in open(os.path.join(D, "vtstats")):
-            f = line.split()
-            v = dict(zip(f[0::2], f[1::2]))
-            for k in STAT_KEYS:
-                st[k] = st.get(k, 0) + int(v.get(k, 0))
-    except OSError:
-        pass
-    return st
-
-
-def vdpa_stats():
-    """The vDPA device's statistics, both ports summed (vt_vdpa runs as a
-    child: call it outside a Snap pair, or its CPU counts as a reader's)."""
-    st = {}
-    for port in ("0", "1"):
-        v = kv(subprocess.check_output([VT_VDPA, "stats", VDPA, port],
-                                       text=True))
-        for k in STAT_KEYS:
-            st[k] = st.get(k, 0) + int(v[k])
-    return st
+STAT_KEYS = ("bytes", "buffers", "dropped_buffers", "bad_buffers",
+             "ref_bytes", "copied_bytes")
 
 
 def vdpa_setup():
     """The vDPA device of the stock QEMU's guest: 2 trace ports with file
     sinks vd0 and vd1 (block), bound to vhost_vdpa. Its /dev/vhost-vdpa-N
-    open, or None with the reason logged."""
+    open and its Ports (a control fd of this process: VHOST_TRACE_VDPA_CTL),
+    or None with the reason logged."""
     why = ("no vhost_vdpa (this kernel has no vDPA)" if not VT_VDPA else
            "no %s (make selftests)" % VT_VDPA if not os.path.exists(VT_VDPA)
            else "no %s (tools/dev/stock-qemu.sh)" % STOCK_QEMU
@@ -217,9 +395,15 @@ def vdpa_setup():
         return None
     sysfs = "/sys/bus/vdpa/devices/" + VDPA
     subprocess.check_call([VT_VDPA, "add", VDPA, "2"])
-    for port, n in enumerate(SINKS["vdpa"]):
-        subprocess.check_call([VT_VDPA, "sink", VDPA, str(port),
-                               os.path.join(D, n), "block"])
+    vt = os.open("/dev/vhost-trace", os.O_RDWR)
+    try:
+        ctl = fcntl.ioctl(vt, VT_VDPA_CTL, bytearray(
+            struct.pack("=32sII", VDPA.encode(), 0, 0)))
+    finally:
+        os.close(vt)
+    ports = Ports(ctl, [os.open(os.path.join(D, n), os.O_WRONLY | os.O_CREAT |
+                                os.O_TRUNC, 0o644) for n in SINKS["vdpa"]])
+    ports.attach_files()
     # it binds at creation to the vDPA bus driver that is loaded
     if os.path.basename(os.path.realpath(sysfs + "/driver")) != "vhost_vdpa":
         with open(sysfs + "/driver_override", "w") as f:
@@ -230,7 +414,8 @@ def vdpa_setup():
         nodes = glob.glob(sysfs + "/vhost-vdpa-*")
         if nodes and os.path.exists("/dev/" + os.path.basename(nodes[0])):
             log("vDPA device %s on /dev/%s" % (VDPA, os.path.basename(nodes[0])))
-            return os.open("/dev/" + os.path.basename(nodes[0]), os.O_RDWR)
+            return (os.open("/dev/" + os.path.basename(nodes[0]), os.O_RDWR),
+                    ports)
         time.sleep(0.1)
     raise RuntimeError("no /dev/vhost-vdpa-N for " + VDPA)
 
@@ -343,43 +528,102 @@ def floor(nbytes):
     return t1 - t0
 
 
-def window(g, qpid, t):
-    """One window of transport t in guest g (QEMU qpid)."""
-    gt = STOCK.get(t, t)	# what the guest runs
-    sa = vdpa_stats() if t == "vdpa" else {}
-    a = Snap(qpid)
-    g.cmd("start " + gt)
-    rec = record_start() if t == "vsock" else None
-    iters = int(g.cmd("work %g" % SECONDS, timeout=SECONDS + 120).split()[1])
-    tc = None
-    if rec:
-        tc = record_stop(rec)
-    r = kv(g.cmd("stop " + gt, timeout=120))
-    if t in SINKS:
-        settle(SINKS[t])
-    if t in ("vt", "vt1", "vtup"):
-        time.sleep(1.2)		# vhost-trace-launch writes stats each second
-    b = Snap(qpid)
-    if t == "vdpa":
-        a.vtstats, b.vtstats = sa, vdpa_stats()
+def floor_fifo(nbytes):
+    """The FIFO floor: this thread write()s nbytes into a FIFO in 1 MiB
+    writes, read by the FIFO rows' reader. (writer s, reader s)."""
+    path = os.path.join(D, "ffloor")
+    if not os.path.exists(path):
+        os.mkfifo(path)
+    cnt = path + ".n"
+    with open(cnt, "wb") as f:
+        f.write(b"\0" * 4096)
+    p = subprocess.Popen([os.path.join(BUILD, "bench/vt-benchg"), "drain",
+                          "splice", path, cnt], stdout=subprocess.DEVNULL)
+    fd = fifo_writer(path)
+    os.set_blocking(fd, True)
+    fcntl.fcntl(fd, 1031, 1 << 20)	# F_SETPIPE_SZ, as the reader
+    buf = b"\x5a" * (1 << 20)
+    t0 = time.thread_time()
+    left = nbytes
+    while left > 0:
+        left -= os.write(fd, buf[:min(left, len(buf))])
+    t1 = time.thread_time()
+    os.close(fd)
+    ru = os.wait4(p.pid, 0)[2]
+    p.returncode = 0	# reaped here
+    return t1 - t0, ru.ru_utime + ru.ru_stime
+
+
+def window(g, qpid, t, ports):
+    """One window of transport t in guest g (QEMU qpid; ports: the Ports of
+    its vhost-trace device, vhost or vDPA front end, or None)."""
+    gt = STOCK.get(t, GUEST_T.get(t, t))	# what the guest runs
+    readers = []
+    # the sinks of this row, attached before the window, outside its Snaps
+    if t in MODULE_ROWS:
+        if t in FIFOS:
+            readers = start_readers(FIFOS[t])
+            ref = ports.attach_fifos(FIFOS[t], t != "vtcp")
+            if t == "vdpaf" and VDPA_FIFO["mode"] != ("reference" if ref
+                                                       else "copy"):
+                VDPA_FIFO["mode"] = "reference" if ref else "copy"
+                log("vDPA FIFO sinks by %s%s" % (VDPA_FIFO["mode"], "" if ref
+                    else " (VHOST_TRACE_SINK_BY_REF on a vDPA port: "
+                    "EOPNOTSUPP)"))
+            elif t == "vtref" and not ref:
+                raise RuntimeError("vhost-trace-pci refuses FIFO sinks by "
+                                   "reference")
+        else:
+            ports.attach_files()
+    elif t in FIFOS:
+        readers = start_readers(FIFOS[t])
+    try:
+        a = Snap(qpid, ports)
+        g.cmd("start " + gt)
+        rec = record_start() if t == "vsock" else None
+        iters = int(g.cmd("work %g" % SECONDS, timeout=SECONDS + 120).split()[1])
+        tc = None
+        if rec:
+            tc = record_stop(rec)
+        r = kv(g.cmd("stop " + gt, timeout=120))
+        if t in SINKS:
+            settle(SINKS[t])
+        fifo_bytes = 0
+        if readers:
+            settle_readers(readers)
+            fifo_bytes = stop_readers(readers)
+            readers = []
+        b = Snap(qpid, ports)
+    finally:
+        try:
+            if readers:
+                stop_readers(readers)
+            if t in FIFOS and t in MODULE_ROWS:
+                ports.detach()
+        except (OSError, RuntimeError) as e:
+            log("%s: its readers' and sinks' end: %r" % (t, e))
     res = {
         "iters": iters,
         "agent_s": int(r["cpu_us"]) / 1e6,
         "lost": int(r["lost"]),
         "exits": b.exits - a.exits,
-        "qemu_s": (b.qemu - a.qemu) / CLK,
-        "vhost_s": (b.vhost - a.vhost) / CLK,
+        "qemu_s": b.qemu - a.qemu,
+        "vhost_s": b.vhost - a.vhost,
         "readers_s": b.readers - a.readers,
         "secs": b.t - a.t,
         "bytes": 0, "buffers": 0, "host_lost": 0,
     }
     if t in SINKS:
         res["bytes"] = sum(b.sizes[n] - a.sizes[n] for n in SINKS[t])
-    if t in ("vt", "vt1", "vtup", "vdpa"):
-        res["buffers"] = b.vtstats.get("buffers", 0) - a.vtstats.get("buffers", 0)
-        res["mod_bytes"] = b.vtstats.get("bytes", 0) - a.vtstats.get("bytes", 0)
-        res["host_lost"] = sum(b.vtstats.get(k, 0) - a.vtstats.get(k, 0)
-                               for k in ("dropped_buffers", "bad_buffers"))
+    if t in FIFOS:
+        res["bytes"] = fifo_bytes
+    if t in MODULE_ROWS:
+        d = {k: b.vtstats.get(k, 0) - a.vtstats.get(k, 0) for k in STAT_KEYS}
+        res["buffers"] = d["buffers"]
+        res["mod_bytes"] = d["bytes"]
+        res["ref_bytes"] = d["ref_bytes"]
+        res["copied_bytes"] = d["copied_bytes"]
+        res["host_lost"] = d["dropped_buffers"] + d["bad_buffers"]
     elif t == "vsock":
         res["bytes"], tlost, rc, text = tc
         res["lost"] += tlost
@@ -400,7 +644,7 @@ def med(xs):
     return "%s (%s-%s)" % (f(m), f(lo), f(hi))
 
 
-def finish_round(n, got, floor_per_gb):
+def finish_round(n, got, floor_per_gb, ffloor_per_gb=None):
     """Per-round figures against the round's no-tracing window. trace-cmd
     record reports compressed sizes: vsock's bytes become its round trips
     times the bytes per round trip of the other transports that round."""
@@ -418,7 +662,8 @@ def finish_round(n, got, floor_per_gb):
         # 10.0's are busy then too); none where the log has no durations
         r["qemu_idle"] = base["qemu_s"] / base["secs"] if base.get("secs") else 0
         r["qemu_over"] = r["qemu_s"] - r["qemu_idle"] * r["secs"]
-        r["floor"] = floor_per_gb
+        # FIFO rows against the FIFO floor, the others the tmpfs file one
+        r["floor"] = ffloor_per_gb if t in FIFOS else floor_per_gb
         if t == "vsock" and bpi:
             r["reported_bytes"] = r["bytes"]
             r["bytes"] = round(r["iters"] * statistics.median(bpi))
@@ -433,6 +678,11 @@ def from_log(path):
                      r"([\d.]+)s vhost ([\d.]+)s readers ([\d.]+)s lost "
                      r"(\d+)\+(\d+)(?: in ([\d.]+)s)?")
     fpat = re.compile(r"bench: round (\d+) floor: (\d+) bytes .*, ([\d.]+) s")
+    ffpat = re.compile(r"bench: round (\d+) fifo floor: (\d+) bytes .*, "
+                       r"([\d.]+) s, reader ([\d.]+) s")
+    mpat = re.compile(r"bench: round (\d+) (\w+) +module bytes (\d+) "
+                      r"ref_bytes (\d+) copied_bytes (\d+)")
+    ffloors, mods = {}, {}
     for line in open(path, errors="replace"):
         m = pat.search(line)
         if m:
@@ -448,20 +698,40 @@ def from_log(path):
         m = fpat.search(line)
         if m and int(m.group(2)):
             floors[int(m.group(1))] = float(m.group(3)) / (int(m.group(2)) / 1e9)
+            continue
+        m = ffpat.search(line)
+        if m and int(m.group(2)):
+            ffloors[int(m.group(1))] = (float(m.group(3)) + float(
+                m.group(4))) / (int(m.group(2)) / 1e9)
+            continue
+        m = mpat.search(line)
+        if m:
+            mods[(int(m.group(1)), m.group(2))] = {
+                "mod_bytes": int(m.group(3)), "ref_bytes": int(m.group(4)),
+                "copied_bytes": int(m.group(5))}
+            continue
+        if "bench: vDPA FIFO sinks by " in line:
+            VDPA_FIFO["mode"] = line.split("bench: vDPA FIFO sinks by ")[
+                1].split()[0]
     rows = {t: [] for t in ALL + list(STOCK)}
-    fl = []
+    fl, ffl = [], []
     done = sorted(n for n in rounds if n in floors and "none" in rounds[n])
+    for (n, t), m in mods.items():
+        if t in rounds.get(n, {}):
+            rounds[n][t].update(m)
     for n in done:
         fl.append(floors[n])
-        for t, r in finish_round(n, rounds[n], floors[n]).items():
+        ffl.append(ffloors.get(n))
+        for t, r in finish_round(n, rounds[n], floors[n],
+                                 ffloors.get(n)).items():
             rows[t].append(r)
     left = sorted(set(rounds) - set(done))
-    summarize(rows, fl, set(), len(done), host_rel="(from %s)" % path)
+    summarize(rows, fl, ffl, set(), len(done), host_rel="(from %s)" % path)
     if left:
         print("incomplete rounds left out: %s" % " ".join(map(str, left)))
 
 
-def summarize(rows, floors, failed, nrounds, host_rel=None):
+def summarize(rows, floors, ffloors, failed, nrounds, host_rel=None):
     host_rel = host_rel or os.uname().release
     print()
     print("Transports side by side: host VM %s (TCG), one nested guest %s "
@@ -471,18 +741,39 @@ def summarize(rows, floors, failed, nrounds, host_rel=None):
     print("Host CPU s/GB = QEMU non-vCPU threads (over their rate in the "
           "guest's no-tracing\nwindow) + vhost/vDPA workers + readers, over "
           "the bytes that reached the host in\nthe window; floor = 1 MiB "
-          "write()s of the same bytes to tmpfs.")
+          "write()s of the same bytes to tmpfs. FIFO rows: the bytes\nthe "
+          "readers (vt-benchg drain splice: FIFO -> /dev/null, 1 MiB pipes) "
+          "got; their\nfloor: 1 MiB write()s of our agent's by-reference "
+          "bytes into a FIFO, same reader\n(writer + reader CPU). Module "
+          "copies/page: copied_bytes / bytes of the module's\nstatistics "
+          "(the splice reader copies none).")
     print()
     hdr = ("transport", "workload vs none", "MB/s", "KiB/buf",
            "guest agent s/GB", "guest exits/MB", "added exits/MB",
            "host s/GB total", "QEMU other", "vhost/vDPA worker", "readers",
-           "lost", "x floor")
+           "lost", "x floor", "module copies/page")
     table = []
     fl = [f for f in floors if f]
     table.append(("floor (1 MiB writes, tmpfs file)", "-", "-", "-", "-", "-", "-",
-                  med(fl), "-", "-", med(fl), "0", "1"))
+                  med(fl), "-", "-", med(fl), "0", "1", "-"))
     stock = [(t, name) for t, name, _ in STOCK_ROWS if rows.get(t)]
-    for t, name in [("none", "no tracing")] + TRANSPORTS + stock:
+    fifo = [(t, n) for t, n in TRANSPORTS + stock if t in FIFOS]
+    if VDPA_FIFO["mode"] == "copy":
+        fifo = [(t, n.replace("by reference", "by copy (by reference: "
+                              "EOPNOTSUPP on vDPA)") if t == "vdpaf" else n)
+                for t, n in fifo]
+    if not any(rows.get(t) for t, _ in fifo):
+        fifo = []	# a run (log) without the FIFO half
+    ffl = [f for f in ffloors if f]
+    for t, name in [("none", "no tracing")] + [
+            x for x in TRANSPORTS + stock if x[0] not in FIFOS] + [
+            ("ffloor", None)] + fifo:
+        if t == "ffloor":
+            if fifo:
+                table.append(("FIFO: floor (1 MiB writes into a FIFO, same "
+                              "reader)", "-", "-", "-", "-", "-", "-",
+                              med(ffl), "-", "-", med(ffl), "0", "1", "-"))
+            continue
         rs = rows[t]
         if not rs:
             table.append((name + " (failed)",) + ("-",) * (len(hdr) - 1))
@@ -508,7 +799,9 @@ def summarize(rows, floors, failed, nrounds, host_rel=None):
                       med(per_gb("qemu_over")), med(per_gb("vhost_s")),
                       med(per_gb("readers_s")),
                       "%d%s" % (lost, " +%d buffers" % hl if hl else ""),
-                      med(xfl)))
+                      med(xfl), med([r["copied_bytes"] / r["mod_bytes"]
+                                     if r.get("mod_bytes") and "copied_bytes"
+                                     in r else None for r in rs])))
     print("| " + " | ".join(hdr) + " |")
     print("|" + "---|" * len(hdr))
     for row in table:
@@ -520,6 +813,7 @@ def summarize(rows, floors, failed, nrounds, host_rel=None):
     same_run(rows, "vdpa", "vs10", "vDPA front end / chardev path, both "
              "QEMU 10.0")
     same_run(rows, "vs10", "vs", "chardev path, QEMU 10.0 / QEMU 7.2")
+    fifo_summary(rows)
     for t, what in (("none", "QEMU 7.2"), ("none10", "QEMU 10.0")):
         if rows.get(t) and rows[t][0].get("secs"):
             print("%s's non-vCPU threads with no tracing: %s CPU s per s "
@@ -539,6 +833,52 @@ def summarize(rows, floors, failed, nrounds, host_rel=None):
           "bytes: its round trips x the bytes per round\ntrip the other "
           "transports moved in the same round (reported bytes: %s MB)." %
           med([r.get("reported_bytes", 0) / 1e6 for r in rows["vsock"]]))
+
+
+def fifo_summary(rows):
+    """The FIFO half's ratios (issue 20's targets), copies per page, and
+    which row adds the fewest guest exits per MB."""
+    if not any(rows.get(t) for t in FIFOS):
+        return
+    print("FIFO half:")
+    for t in ("vtref", "vtcp", "vdpaf"):
+        rs = [r for r in rows.get(t, []) if r.get("mod_bytes")]
+        if rs:
+            print("  %s: module ref_bytes/bytes %.6f, copied_bytes/bytes "
+                  "%.6f (all rounds: %d of %d bytes by reference); copies "
+                  "per page: module %.6f + reader 0 (splice); reader got/"
+                  "module bytes %s" % (
+                      t, sum(r["ref_bytes"] for r in rs) / sum(
+                          r["mod_bytes"] for r in rs),
+                      sum(r["copied_bytes"] for r in rs) / sum(
+                          r["mod_bytes"] for r in rs),
+                      sum(r["ref_bytes"] for r in rs),
+                      sum(r["mod_bytes"] for r in rs),
+                      sum(r["copied_bytes"] for r in rs) / sum(
+                          r["mod_bytes"] for r in rs),
+                      med([r["bytes"] / r["mod_bytes"] for r in rs])))
+    same_run(rows, "vtref", "vsf", "our agent by reference (vhost-trace-pci) "
+             "/ chardev FIFO path (QEMU 7.2) [issue 20: host CPU <= 0.25]")
+    same_run(rows, "vtref", "vsock", "our agent by reference / trace-cmd "
+             "over vsock [issue 20: host CPU <= 0.5]")
+    same_run(rows, "vtref", "vtcp", "FIFO by reference / FIFO by copy "
+             "(vhost-trace-pci)")
+    same_run(rows, "vtref", "vt", "FIFO by reference / tmpfs file sinks "
+             "(vhost-trace-pci)")
+    same_run(rows, "vsf", "vs", "chardev path: FIFO / tmpfs file (QEMU 7.2)")
+    same_run(rows, "vdpaf", "vs10f", "vDPA FIFO sinks (%s) / chardev FIFO "
+             "path, both QEMU 10.0" % (VDPA_FIFO["mode"] or "?"))
+    same_run(rows, "vdpaf", "vtref", "vDPA FIFO (QEMU 10.0) / vhost-trace-pci "
+             "FIFO by reference (QEMU 7.2)")
+    added = []
+    for t, rs in rows.items():
+        xs = [r["added_exits"] / (r["bytes"] / 1e6) for r in rs
+              if r.get("added_exits") is not None and r["bytes"]]
+        if xs and t not in ("none", "none10"):
+            added.append((statistics.median(xs), t))
+    if added:
+        print("  added guest exits per MB, median, lowest first: " + ", ".join(
+            "%s %.0f" % (t, v) for v, t in sorted(added)))
 
 
 def host_s(r):
@@ -575,10 +915,13 @@ def stock_version():
         return "10.0"
 
 
-def guest_cmd(qemu, files, tag, sinks):
+def guest_cmd(qemu, files, tag, sinks, fifos):
     """guestrun with QEMU qemu and the devices both guests have: RAM a
     shared memfd, virtio-serial-pci with ports vs-cpu0/1 into the files
-    sinks, vs-ctl and bench-cmd (D/cmd<tag>.sock); QEMU arguments follow."""
+    sinks, vsf-cpu0/1 into pipe chardevs (fifos: the FIFOs NAME.in and
+    NAME.out are made here; QEMU opens both O_RDWR, writes the port's bytes
+    into NAME.out and reads NAME.in, which nobody writes), vs-ctl and
+    bench-cmd (D/cmd<tag>.sock); QEMU arguments follow."""
     a = [os.path.join(TOP, "tools/dev/guestrun"), "-q", qemu, "-k", GK,
          "-t", "1800", "-c", "2", "-m", "512"] + files + [
          os.path.join(TOP, "selftests/vm/bench/guest.sh"),
@@ -587,6 +930,12 @@ def guest_cmd(qemu, files, tag, sinks):
     for i, n in enumerate(sinks):
         a += ["-chardev", "file,id=vs%d,path=%s/%s" % (i, D, n),
               "-device", "virtserialport,chardev=vs%d,name=vs-cpu%d" % (i, i)]
+    for i, n in enumerate(fifos):
+        for end in (".in", ".out"):
+            if not os.path.exists(os.path.join(D, n + end)):
+                os.mkfifo(os.path.join(D, n + end))
+        a += ["-chardev", "pipe,id=vsf%d,path=%s/%s" % (i, D, n),
+              "-device", "virtserialport,chardev=vsf%d,name=vsf-cpu%d" % (i, i)]
     for port, name in (("vsctl", "vs-ctl"), ("cmd", "bench-cmd")):
         a += ["-chardev", "socket,id=%s,path=%s/%s%s.sock,server=on,wait=off"
               % (port, D, port, tag),
@@ -641,7 +990,7 @@ class StockGuest:
     TCG and the kernel's text patching, see README)."""
 
     def __init__(self, files):
-        self.vm = self.g = self.qpid = None
+        self.vm = self.g = self.qpid = self.ports = None
         self.ok = False
         self.files = files
         self.glog = os.path.join(D, "guest10.log")
@@ -653,14 +1002,15 @@ class StockGuest:
             return
         if fd is None:
             return
-        self.fd = fd
+        self.fd, self.ports = fd
         self.ok = True
 
     def connect(self):
         if self.ok and not self.vm:
             for n in SINKS["vs10"]:
                 open(os.path.join(D, n), "w").close()
-            cmd = guest_cmd(STOCK_QEMU, self.files, "10", SINKS["vs10"]) + [
+            cmd = guest_cmd(STOCK_QEMU, self.files, "10", SINKS["vs10"],
+                            ("vs10f0", "vs10f1")) + [
                 "-add-fd", "fd=%d,set=1" % self.fd,
                 "-device", "vhost-vdpa-device-pci,vhostdev=/dev/fdset/1"]
             with open(self.glog, "w") as out:
@@ -705,14 +1055,16 @@ def main():
             os.path.join(BUILD, "guest/trace-agent"))):
         print("bench: build first: make guest bench-tools")
         return 1
-    for n in SINKS["vt"] + SINKS["vs"]:
+    for n in SINKS["vs"]:
         open(os.path.join(D, n), "w").close()
+    vt_files = [os.open(os.path.join(D, n), os.O_WRONLY | os.O_CREAT |
+                        os.O_TRUNC, 0o644) for n in SINKS["vt"]]
+    for n in FIFOS["vtref"] + FIFOS["vdpaf"]:
+        os.mkfifo(os.path.join(D, n))
     files = guest_files()
-    cmd = [os.path.join(BUILD, "tools/vhost-trace-launch"), "-n", "2",
-           "-s", "0=%s/vt0" % D, "-s", "1=%s/vt1" % D,
-           "-o", "%s/vtstats" % D, "--"] + guest_cmd(
+    cmd = guest_cmd(
            os.path.join(BUILD, "qemu/full/qemu-system-x86_64"), files, "",
-           SINKS["vs"]) + [
+           SINKS["vs"], ("vsf0", "vsf1")) + [
            "-chardev", "socket,id=vtctl,path=%s/vtctl.sock,server=on,wait=off" % D,
            "-device", "vhost-trace-pci,vhostfd=@VHOSTFD@,ports=2,chardev=vtctl",
            "-device", "vhost-vsock-pci,guest-cid=3"]
@@ -721,6 +1073,7 @@ def main():
         ALL.extend(STOCK)
     rows = {t: [] for t in ALL}
     floors = []
+    ffloors = []
     failed = set()
     losses = {}
     boots = 0
@@ -729,7 +1082,13 @@ def main():
         boots += 1
         glog_path = os.path.join(D, "guest%d.log" % boots)
         glog = open(glog_path, "w")
-        vm = subprocess.Popen(cmd, stdout=glog, stderr=subprocess.STDOUT)
+        # this boot's vhost-trace device: QEMU inherits the device fd, this
+        # process keeps the control fd (the sinks of each window)
+        dev, vt_ports = vhost_open(vt_files)
+        vm = subprocess.Popen([a.replace("@VHOSTFD@", str(dev)) for a in cmd],
+                              stdout=glog, stderr=subprocess.STDOUT,
+                              pass_fds=(dev,))
+        os.close(dev)
         lost_guest = False
         qpid = None
         try:
@@ -748,14 +1107,15 @@ def main():
                         continue
                     if t in STOCK:
                         try:
-                            got[t] = window(stock.g, stock.qpid, t)
+                            got[t] = window(stock.g, stock.qpid, t,
+                                            stock.ports)
                         except (RuntimeError, subprocess.SubprocessError,
                                 ValueError, KeyError, OSError) as e:
                             stock.fail(e)
                             continue
                     else:
                         try:
-                            got[t] = window(g, qpid, t)
+                            got[t] = window(g, qpid, t, vt_ports)
                         except (RuntimeError, subprocess.TimeoutExpired,
                                 ValueError, KeyError, OSError) as e:
                             if isinstance(e, OSError) or "-> ''" in str(e) or t == "none":
@@ -773,17 +1133,22 @@ def main():
                                 (rnd + 1, t, e, t))
                             failed.add(t)
                             try:	# the guest's side of it ends
-                                g.cmd("stop " + t, timeout=120)
+                                g.cmd("stop " + GUEST_T.get(t, t), timeout=120)
                             except Exception as e2:
                                 log("and its stop: %r" % e2)
                             continue
                     r = got[t]
                     log("round %d %-5s iters %6d bytes %9d buffers %6d agent %.3fs "
-                        "exits %7d qemu %.2fs vhost %.2fs readers %.2fs lost %d+%d"
-                        " in %.1fs"
+                        "exits %7d qemu %.4fs vhost %.4fs readers %.4fs lost %d+%d"
+                        " in %.3fs"
                         % (rnd + 1, t, r["iters"], r["bytes"], r["buffers"],
                            r["agent_s"], r["exits"], r["qemu_s"], r["vhost_s"],
                            r["readers_s"], r["lost"], r["host_lost"], r["secs"]))
+                    if "copied_bytes" in r:
+                        log("round %d %-5s module bytes %d ref_bytes %d "
+                            "copied_bytes %d" % (rnd + 1, t, r["mod_bytes"],
+                                                 r["ref_bytes"],
+                                                 r["copied_bytes"]))
                 fb = max(r["bytes"] for r in got.values())
                 if "vt" in got:
                     fb = got["vt"]["bytes"]
@@ -791,7 +1156,14 @@ def main():
                 floors.append(fs / (fb / 1e9) if fb else None)
                 log("round %d floor: %d bytes in 1 MiB writes, %.4f s" %
                     (rnd + 1, fb, fs))
-                for t, r in finish_round(rnd + 1, got, floors[-1]).items():
+                fb = got["vtref"]["bytes"] if got.get("vtref", {}).get(
+                    "bytes") else fb
+                ws, rs = floor_fifo(fb)
+                ffloors.append((ws + rs) / (fb / 1e9) if fb else None)
+                log("round %d fifo floor: %d bytes in 1 MiB writes, %.4f s, "
+                    "reader %.4f s" % (rnd + 1, fb, ws, rs))
+                for t, r in finish_round(rnd + 1, got, floors[-1],
+                                         ffloors[-1]).items():
                     rows[t].append(r)
                 rnd += 1
             log_threads("QEMU 7.2", qpid)
@@ -808,7 +1180,7 @@ def main():
                 log("that round is run again in a new guest%s" %
                     (", without " + " ".join(sorted(failed)) if failed else ""))
     stock.end()
-    summarize(rows, floors, failed, rnd)
+    summarize(rows, floors, ffloors, failed, rnd)
     shutil.rmtree(D, ignore_errors=True)
     return 0
 

@@ -6,7 +6,11 @@
 # agent over vsock, and the floor, side by side in this one boot with one
 # nested guest; on a kernel with vDPA a second nested guest under Debian's
 # stock QEMU 10.0 (build/stock-qemu) with the module's vDPA device on
-# vhost_vdpa. Figures, not a pass/fail test; see bench_transports.py.
+# vhost_vdpa. Then the FIFO half in the same windows' rotation: FIFO sinks
+# read by one splice reader (vt-benchg drain), vhost-trace by reference and
+# by copy, virtio-serial -> QEMU pipe chardevs, the vDPA device with FIFO
+# sinks, and a floor into a FIFO. Figures, not a pass/fail test; see
+# bench_transports.py.
 #
 #   tools/dev/vmrun -k 6.12.118+deb12-amd64 -t 1500 -- \
 #       env BENCH_ROUNDS=5 BENCH_SECONDS=6 selftests/vm/bench_transports.sh

@@ -11,6 +11,7 @@
 #    vt1 (our agent, -p 4096: one page per buffer, the old agent),
 #    vtup (upstream virtio-trace trace-agent + EAGAIN fix, 256 KiB pipe),
 #    vs (our agent over stock virtio-serial ports vs-cpuN),
+#    vsf (the same over ports vsf-cpuN: QEMU pipe chardevs, FIFOs),
 #    vsock (trace-cmd agent; the host runs trace-cmd record -A),
 #    none.
 T=/sys/kernel/tracing
@@ -62,12 +63,13 @@ while :; do
 	"start none")
 		reset; echo > $T/set_event
 		echo ok >&3 ;;
-	"start vt"|"start vt1"|"start vs")
+	"start vt"|"start vt1"|"start vs"|"start vsf")
 		reset; events_on; rm -f /tmp/a.cpu
 		case $arg in
 		vt) opts="-p 65536" ;;
 		vt1) opts="-p 4096" ;;
 		vs) opts="-p 65536 -P vs-cpu -c vs-ctl" ;;
+		vsf) opts="-p 65536 -P vsf-cpu -c vs-ctl" ;;
 		esac
 		# shellcheck disable=SC2086
 		/bin/vt-benchg rusage /tmp/a.cpu /bin/trace-agent -s $opts \
@@ -97,7 +99,7 @@ while :; do
 		/bin/vt-benchg pingpong "$arg" >&3 ;;
 	"stop none")
 		echo "done cpu_us=0 lost=$(lost)" >&3 ;;
-	"stop vt"|"stop vt1"|"stop vs")
+	"stop vt"|"stop vt1"|"stop vs"|"stop vsf")
 		kill -TERM "$(pidof trace-agent)"
 		wait "$wpid"
 		echo > $T/set_event

@@ -14,15 +14,25 @@
  *   vt-benchg cpu COMM...
  *	Prints "cpu_us N": user and system time of the live processes whose
  *	comm is one of COMM, with that of their reaped children.
+ *   vt-benchg drain splice|read FIFO COUNTER
+ *	The host's reader of every FIFO row (one per FIFO): opens FIFO for
+ *	reading, sets its pipe to 1 MiB and moves what arrives to /dev/null,
+ *	by splice() (the pages are released, never touched) or by read()
+ *	into a 1 MiB buffer (one copy). It keeps the bytes moved so far in
+ *	the first 8 bytes of the file COUNTER (mmap, for the bench to watch)
+ *	and ends at EOF or on SIGTERM (a FIFO whose writer never closes:
+ *	QEMU's pipe chardev), printing "bytes N".
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -154,8 +164,71 @@ static int cpu_of(int argc, char **argv)
 	return 0;
 }
 
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int drain(const char *mode, const char *fifo, const char *counter)
+{
+	struct sigaction sa = { .sa_handler = on_term };	/* no SA_RESTART */
+	int use_splice = !strcmp(mode, "splice");
+	unsigned long long total = 0;
+	volatile unsigned long long *cnt;
+	char *buf = NULL;
+	int in, out, c;
+	ssize_t n;
+
+	sigaction(SIGTERM, &sa, NULL);
+	c = open(counter, O_RDWR | O_CREAT, 0644);
+	if (c < 0 || ftruncate(c, 4096)) {
+		perror(counter);
+		return 1;
+	}
+	cnt = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, c, 0);
+	if (cnt == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	*cnt = 0;
+	in = open(fifo, O_RDONLY);
+	out = open("/dev/null", O_WRONLY);
+	if (in < 0 || out < 0) {
+		perror(fifo);
+		return 1;
+	}
+	if (fcntl(in, F_SETPIPE_SZ, 1 << 20) < 0)
+		perror("F_SETPIPE_SZ");
+	if (!use_splice && !(buf = malloc(1 << 20)))
+		return 1;
+	while (!stopping) {
+		if (use_splice)
+			n = splice(in, NULL, out, NULL, 1 << 20, SPLICE_F_MOVE);
+		else if ((n = read(in, buf, 1 << 20)) > 0 &&
+			 write(out, buf, n) != n)
+			n = -1;
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror(use_splice ? "splice" : "read");
+			return 1;
+		}
+		total += n;
+		*cnt = total;
+	}
+	printf("bytes %llu\n", total);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "drain"))
+		return drain(argv[2], argv[3], argv[4]);
 	if (argc >= 3 && !strcmp(argv[1], "pingpong"))
 		return pingpong(atof(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "rusage"))
@@ -163,6 +236,6 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "cpu"))
 		return cpu_of(argc - 2, argv + 2);
 	fprintf(stderr, "usage: vt-benchg pingpong SECONDS | rusage FILE CMD... "
-		"| cpu COMM...\n");
+		"| cpu COMM... | drain splice|read FIFO COUNTER\n");
 	return 2;
 }
