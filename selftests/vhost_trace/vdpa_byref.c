@@ -13,7 +13,8 @@
  *   - the device is reset, the vhost_vdpa fd closed, the device deleted:
  *     no used entry is written (the used ring is poisoned after the
  *     reset and must stay so), the pages stay readable, and once the pipe
- *     lets go nothing holds the module.
+ *     lets go nothing holds the module;
+ *   - the driver (a child) is SIGKILLed: the same as the fd closed.
  * Skipped where the kernel has no vDPA (6.1). Needs vhost_trace.ko; loads
  * vhost_vdpa when it is not loaded (and unloads it again).
  */
@@ -25,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/vhost.h>
@@ -61,6 +64,7 @@
 /* The userspace driver of one device. */
 struct drv {
 	char name[32];
+	char path[64];		/* /dev/vhost-vdpa-N */
 	int ctl;		/* control fd of the device */
 	int vfd;		/* /dev/vhost-vdpa-N */
 	struct vt_dev d;	/* d.fd = vfd, for vt_dev_set_vring() */
@@ -121,26 +125,21 @@ static int drv_start(struct drv *v)
 	return r;
 }
 
-/* Device, driver, memory, rings; 0, or a line in why. */
-static int drv_setup(struct drv *v, char *why, size_t len)
+/*
+ * Open the vhost_vdpa device as its owner (this process's mm), the map,
+ * the driver's setup; 0, or a line in why.
+ */
+static int drv_open(struct drv *v, char *why, size_t len)
 {
 	uint64_t want = (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) |
 			(1ULL << VHOST_BACKEND_F_IOTLB_BATCH) |
 			(1ULL << VHOST_BACKEND_F_IOTLB_PERSIST) |
 			(1ULL << VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK);
-	char path[64];
 	int r;
 
-	snprintf(v->name, sizeof(v->name), "vtbr%d", (int)getpid());
-	v->ctl = vt_vdpa_ioctl(VHOST_TRACE_VDPA_ADD, v->name, 1);
-	if (v->ctl < 0)
-		return snprintf(why, len, "VDPA_ADD: %s", strerror(-v->ctl));
-	r = vt_vdpa_bind_vhost(v->name, path, sizeof(path));
-	if (r)
-		return snprintf(why, len, "bind: %s", strerror(-r));
-	v->vfd = open(path, O_RDWR | O_CLOEXEC);
+	v->vfd = open(v->path, O_RDWR | O_CLOEXEC);
 	if (v->vfd < 0)
-		return snprintf(why, len, "%s: %m", path);
+		return snprintf(why, len, "%s: %m", v->path);
 	v->d.fd = v->vfd;
 	if (ioctl(v->vfd, VHOST_SET_OWNER) ||
 	    ioctl(v->vfd, VHOST_GET_BACKEND_FEATURES, &v->backend))
@@ -148,15 +147,6 @@ static int drv_setup(struct drv *v, char *why, size_t len)
 	v->backend &= want;
 	if (ioctl(v->vfd, VHOST_SET_BACKEND_FEATURES, &v->backend))
 		return snprintf(why, len, "SET_BACKEND_FEATURES: %m");
-	if (vt_mem_init_shared(&v->mem, MEM_SIZE))
-		return snprintf(why, len, "memory: %s", vt_error());
-	if (vt_vq_init(&v->q, &v->mem, NUM, false))
-		return snprintf(why, len, "queue: %s", vt_error());
-	v->q_ok = true;
-	v->q.index = QUEUE;
-	v->pool = vt_mem_alloc(&v->mem, NUM * VT_PAGE, VT_PAGE);
-	if (!v->pool)
-		return snprintf(why, len, "pool");
 	/* with IOTLB_PERSIST the map outlives resets: mapped once */
 	if ((v->backend & (1ULL << VHOST_BACKEND_F_IOTLB_PERSIST)) &&
 	    vt_vdpa_iotlb(v->vfd, VHOST_IOTLB_UPDATE, (uintptr_t)v->mem.base,
@@ -166,6 +156,30 @@ static int drv_setup(struct drv *v, char *why, size_t len)
 	if (r)
 		return snprintf(why, len, "start: %s", strerror(-r));
 	return 0;
+}
+
+/* Device, driver, memory, rings; 0, or a line in why. */
+static int drv_setup(struct drv *v, char *why, size_t len)
+{
+	int r;
+
+	snprintf(v->name, sizeof(v->name), "vtbr%d", (int)getpid());
+	v->ctl = vt_vdpa_ioctl(VHOST_TRACE_VDPA_ADD, v->name, 1);
+	if (v->ctl < 0)
+		return snprintf(why, len, "VDPA_ADD: %s", strerror(-v->ctl));
+	r = vt_vdpa_bind_vhost(v->name, v->path, sizeof(v->path));
+	if (r)
+		return snprintf(why, len, "bind: %s", strerror(-r));
+	if (vt_mem_init_shared(&v->mem, MEM_SIZE))
+		return snprintf(why, len, "memory: %s", vt_error());
+	if (vt_vq_init(&v->q, &v->mem, NUM, false))
+		return snprintf(why, len, "queue: %s", vt_error());
+	v->q_ok = true;
+	v->q.index = QUEUE;
+	v->pool = vt_mem_alloc(&v->mem, NUM * VT_PAGE, VT_PAGE);
+	if (!v->pool)
+		return snprintf(why, len, "pool");
+	return drv_open(v, why, len);
 }
 
 static void drv_close_fd(struct drv *v)
@@ -573,6 +587,67 @@ TEST_F_TIMEOUT(vbr, deleted, 30)
 	self->pipe[1] = -1;
 	EXPECT_EQ(self->refcnt0, refcnt_at(self->refcnt0));
 	EXPECT_TRUE(still_poisoned(q));
+}
+
+/*
+ * The driver (a child, as QEMU) is SIGKILLed with its pages in the pipe:
+ * no used entry after, the pages read right (the memory is shared with
+ * us here, and nothing rewrites it), the device deleted, the pipe closed:
+ * nothing holds the module.
+ */
+TEST_F_TIMEOUT(vbr, owner_killed, 30)
+{
+	struct vt_vq *q = &self->v.q;
+	struct vhost_trace_stats st;
+	int sync[2], status;
+	struct vt_check c;
+	pid_t pid;
+	char ch;
+
+	if (self->skip)
+		return;
+	/* the child is the driver from now on */
+	drv_close_fd(&self->v);
+	ASSERT_EQ(0, pipe(sync));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char why[200];
+
+		close(sync[0]);
+		if (drv_open(&self->v, why, sizeof(why)) ||
+		    post(&self->v, 0, 8) ||
+		    vt_wait_stats(self->v.ctl, 0, 8, 5000, &st) ||
+		    write(sync[1], "k", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(sync[1]);
+	ASSERT_EQ(1, read(sync[0], &ch, 1));
+	close(sync[0]);
+	EXPECT_EQ(0U, settle_used(q));
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(0U, used_idx(q));
+	poison_used(q);
+	get_stats(self->v.ctl, &st);
+	EXPECT_EQ(8ULL, st.ref_pending);
+	EXPECT_EQ(8ULL * VT_PAGE, st.ref_bytes);
+	vt_check_init(&c, 0, 0, 0);
+	EXPECT_TRUE(read_pages(self->pipe[0], &c, 8)) TH_LOG("%s", c.why);
+	EXPECT_TRUE(still_poisoned(q));
+	get_stats(self->v.ctl, &st);
+	EXPECT_EQ(0ULL, st.ref_pending);
+	EXPECT_EQ(0, drv_del(&self->v));
+	close(self->v.ctl);
+	self->v.ctl = -1;
+	close(self->pipe[0]);
+	self->pipe[0] = -1;
+	close(self->pipe[1]);
+	self->pipe[1] = -1;
+	EXPECT_EQ(self->refcnt0, refcnt_at(self->refcnt0));
 }
 
 /* Pages left in the pipe when it is closed after the device is deleted. */
