@@ -309,31 +309,35 @@ void vt_refs_return(struct vt_port *port, bool all,
 
 	if (!refs)
 		return;
-	spin_lock_irq(&refs->lock);
-	list_splice_tail_init(&refs->done, &list);
-	spin_unlock_irq(&refs->lock);
-	list_for_each_entry_safe(loan, tmp, &list, node) {
-		give(ctx, loan->head);
-		list_del(&loan->node);
-		vt_loan_free(loan);
-	}
-
-	while (all) {
+	do {
 		k = 0;
 		spin_lock_irq(&refs->lock);
+		list_splice_tail_init(&refs->done, &list);
+		/*
+		 * With all, the loans still in pipes are marked returned (a
+		 * pipe that lets go of one from now on frees it), a batch at
+		 * a time. One a pipe let go of meanwhile (give() may sleep)
+		 * is on done again: it is given in the next round, so none
+		 * is left behind, unreturned, when this returns.
+		 */
 		list_for_each_entry_safe(loan, tmp, &refs->out, node) {
-			if (k == ARRAY_SIZE(heads))
+			if (!all || k == ARRAY_SIZE(heads))
 				break;
 			loan->returned = true;
 			list_del_init(&loan->node);
 			heads[k++] = loan->head;
 		}
 		spin_unlock_irq(&refs->lock);
-		if (!k)
+		if (list_empty(&list) && !k)
 			break;
+		list_for_each_entry_safe(loan, tmp, &list, node) {
+			give(ctx, loan->head);
+			list_del(&loan->node);
+			vt_loan_free(loan);
+		}
 		for (i = 0; i < k; i++)
 			give(ctx, heads[i]);
-	}
+	} while (all);
 }
 
 /* Loans in pipes, not returned yet (statistics). */

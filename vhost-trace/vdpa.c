@@ -13,6 +13,13 @@
  * The worker is one kthread_worker per device; it runs with vd->lock
  * held, in the bound mm (vhost_vdpa, use_va) or on physical memory
  * (virtio_vdpa only), and never sleeps on a sink.
+ *
+ * By reference (ref.c): with vhost_vdpa a pipe sink may get the bound
+ * mm's pages; the buffer is used once the pipe lets go (ops->room, then
+ * the worker's next pass). The host's own pages (virtio_vdpa) are never
+ * lent: ref.c lends iovec memory only, so they are copied. A queue that
+ * stops settles its loans (vt_vdpa_port_settle): returned as used when
+ * the driver disables it, only marked returned on a reset.
  */
 #include <linux/cred.h>
 #include <linux/dma-mapping.h>
@@ -93,11 +100,65 @@ static void vt_vdpa_room(struct vt_port *port)
 static const struct vt_port_ops vt_vdpa_port_ops = {
 	.kick	= vt_vdpa_kick,
 	.room	= vt_vdpa_room,
+	.lends	= true,
 };
 
 static struct vt_vring *vt_port_vq(struct vt_vdpa_port *vp)
 {
 	return &vp->vd->vqs[VT_Q_PORTS + 2 * vp->index + 1];
+}
+
+/*
+ * Buffers lent to pipes (ref.c: only from the bound mm, never the host's
+ * own pages) go back to the driver out of order, as the pipes let go of
+ * them: a used entry each, one notification for all of them.
+ */
+struct vt_vdpa_give {
+	struct vt_vdpa *vd;
+	struct vt_vring *vq;
+	bool used;		/* an entry was written: notify */
+	int err;		/* the used ring could not be written */
+};
+
+static void vt_vdpa_give_one(void *ctx, u32 head)
+{
+	struct vt_vdpa_give *g = ctx;
+
+	if (g->err)
+		return;
+	g->err = vt_vring_add_used(g->vd, g->vq, head, 0);
+	if (!g->err)
+		g->used = true;
+}
+
+/* The ring is gone: a lent buffer is only marked returned. */
+static void vt_vdpa_give_none(void *ctx, u32 head)
+{
+}
+
+/*
+ * Every buffer of the port still lent to a pipe is settled, because its
+ * queue stops. ring_ok: the driver disables the queue from the bound mm,
+ * its ring still valid: they are returned as used now (best effort: not
+ * once the used ring cannot be written), so that last_avail equals the
+ * used index when it reads the queue's state back. Otherwise (a reset,
+ * the mm unbound) they are only marked returned: no used entry is ever
+ * written for them, their pages stay in the pipes until these let go.
+ * Called with vd->lock held (the worker is not in a pass).
+ */
+static void vt_vdpa_port_settle(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
+				bool ring_ok)
+{
+	struct vt_vdpa_give g = { .vd = vd, .vq = vt_port_vq(vp) };
+
+	mutex_lock(&vp->port.lock);
+	if (ring_ok)
+		vt_refs_return(&vp->port, true, vt_vdpa_give_one, &g);
+	else
+		vt_refs_return(&vp->port, true, vt_vdpa_give_none, NULL);
+	if (g.used)
+		vt_vring_notify(vd, g.vq);
+	mutex_unlock(&vp->port.lock);
 }
 
 /* A trace port's guest-to-host queue, as tx.c does for the vhost one. */
@@ -106,18 +167,23 @@ static void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 {
 	struct vt_vring *vq = vt_port_vq(vp);
 	struct vt_chain ch = { .segs = vd->segs, .max_segs = VT_VDPA_MAX_SEGS };
+	struct vt_vdpa_give g = { .vd = vd, .vq = vq };
 	struct vt_port *port = &vp->port;
 	unsigned int pkts = 0;
 	struct iov_iter iter;
-	bool was_waiting, used = false;
+	bool was_waiting;
 	size_t len, total = 0;
 	int r;
 
 	mutex_lock(&port->lock);
 	if (!vq->ready || !port->running || port->broken)
 		goto unlock;
+	/* what the pipes let go of first: used entries, out of order */
+	vt_refs_return(port, false, vt_vdpa_give_one, &g);
+	if (g.err)
+		goto broken;
 	if (!vt_port_begin(port, sink_room, &was_waiting))
-		goto unlock;
+		goto notify;
 
 	for (;;) {
 		if (pkts >= VT_VDPA_PKT_WEIGHT || total >= VT_VDPA_BYTE_WEIGHT) {
@@ -135,14 +201,22 @@ static void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 			len = 0;
 		} else {
 			vt_vring_iter(vd, &ch, &iter);
-			if (vt_port_consume(port, &iter, len, ch.head,
-					    was_waiting) == VT_BUF_KEEP)
+			r = vt_port_consume(port, &iter, len, ch.head,
+					    was_waiting);
+			if (r == VT_BUF_KEEP)
 				break;
+			if (r == VT_BUF_LENT) {
+				/* used once its pipe lets go of it */
+				vt_vring_pop(vq);
+				pkts++;
+				total += len;
+				continue;
+			}
 		}
 		vt_vring_pop(vq);
 		if (vt_vring_add_used(vd, vq, ch.head, 0))
 			goto broken;
-		used = true;
+		g.used = true;
 		pkts++;
 		total += len;
 	}
@@ -152,7 +226,7 @@ broken:
 	WRITE_ONCE(port->broken, true);
 	vt_vdpa_queue_error(vd);
 notify:
-	if (used)
+	if (g.used)
 		vt_vring_notify(vd, vq);
 unlock:
 	mutex_unlock(&port->lock);
@@ -243,6 +317,9 @@ static void vt_vdpa_do_reset(struct vt_vdpa *vd, u32 flags)
 {
 	u32 i;
 
+	/* the rings are gone: no used entry for what pipes still hold */
+	for (i = 0; i < vd->nports; i++)
+		vt_vdpa_port_settle(vd, &vd->ports[i], false);
 	spin_lock_irq(&vd->cons.ctl_lock);
 	for (i = 0; i < vd->nvqs; i++)
 		memset(&vd->vqs[i], 0, sizeof(vd->vqs[i]));
@@ -335,6 +412,16 @@ static void vt_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
 		return;
 	vq = &vd->vqs[idx];
 	mutex_lock(&vd->lock);
+	/*
+	 * A trace port's queue disabled: what its pipes hold goes back now,
+	 * as used, when the driver calls from the bound mm (vhost_vdpa's
+	 * owner: the ring is still valid); the driver may read the queue's
+	 * state back next, and a start sets the used index to last_avail.
+	 */
+	if (!ready && idx >= VT_Q_PORTS && (idx - VT_Q_PORTS) % 2)
+		vt_vdpa_port_settle(vd, &vd->ports[(idx - VT_Q_PORTS) / 2],
+				    vq->ready && vd->mm &&
+				    current->mm == vd->mm);
 	spin_lock_irq(&vd->cons.ctl_lock);
 	if (ready && !vq->ready && vq->num) {
 		/* as vdpa_sim: nothing in flight when a queue starts */
@@ -587,12 +674,19 @@ static int vt_bind_mm(struct vdpa_device *vdpa, struct mm_struct *mm)
 	return 0;
 }
 
-/* Once this returns the worker does not touch the mm (it holds vd->lock). */
+/*
+ * Once this returns the worker does not touch the mm (it holds vd->lock).
+ * vhost_vdpa resets the device first; buffers lent since (none) would
+ * be in rings of the mm that goes: only marked returned.
+ */
 static void vt_unbind_mm(struct vdpa_device *vdpa)
 {
 	struct vt_vdpa *vd = vdpa_to_vt(vdpa);
+	u32 i;
 
 	mutex_lock(&vd->lock);
+	for (i = 0; i < vd->nports; i++)
+		vt_vdpa_port_settle(vd, &vd->ports[i], false);
 	vd->mm = NULL;
 	mutex_unlock(&vd->lock);
 }

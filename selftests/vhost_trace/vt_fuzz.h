@@ -55,7 +55,7 @@ struct sink {
 	int paused;
 	int eof;		/* pipe: every writer let go */
 	int closed_early;	/* read end closed while it may get data */
-	int by_ref;		/* pipe fed by reference (vhost front end) */
+	int by_ref;		/* pipe fed by reference */
 	uint64_t foff;		/* file: bytes read so far */
 	uint8_t buf[AREA + HDR];
 	size_t have;

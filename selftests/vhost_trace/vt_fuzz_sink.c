@@ -224,8 +224,8 @@ void attach(unsigned int p, int how)
 		s->rfd = fds[0];
 		s->wfd = fds[1];
 		s->paused = chance(20);
-		/* by reference where the front end lends pages */
-		s->by_ref = fe == &fz_vhost && chance2(50);
+		/* by reference: both front ends lend pages */
+		s->by_ref = chance2(50);
 		fd = fds[1];
 	} else if (how == 1) {	/* a new regular file */
 		s = new_sink(p, 0);

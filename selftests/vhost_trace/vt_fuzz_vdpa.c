@@ -8,7 +8,10 @@
  * and invalidations between kicks (batched: the map never has a hole;
  * unbatched: chains posted before may meet one and stop their queue),
  * malformed IOTLB messages, queues disabled and enabled, device resets
- * (SET_STATUS 0 and the whole setup again), port 0's byte stream between
+ * (SET_STATUS 0 and the whole setup again, the queues disabled first),
+ * pipe sinks by reference as on the vhost front end (a disabled queue
+ * uses every lent buffer at once: their pipes are read before the guest
+ * reuses them), port 0's byte stream between
  * the control fd and the guest (vt_fuzz_p0.c), the VDPA_ADD/CTL/DEL
  * errors. Checked besides the core's
  * promises: a port stopped on a queue error (BROKEN) shows NEEDS_RESET
@@ -87,6 +90,12 @@ static void enable(unsigned int p, int on)
 	if (ioctl(dev.fd, VHOST_VDPA_SET_VRING_ENABLE, &s))
 		fail("SET_VRING_ENABLE %u %d: %s", Q_PORT(p), on,
 		     strerror(errno));
+	/*
+	 * Disabled: the buffers it had lent to pipes are used now, and the
+	 * guest may reuse them: read those pipes first.
+	 */
+	if (!on)
+		sink_drain_lent();
 	/* it resumes at the chain that stopped it: met once more */
 	if (on && (disabled & (1u << p)) && ports[p].err_pending)
 		ports[p].err_posted++;
@@ -208,12 +217,21 @@ static void run(int on)
 	running = on;
 }
 
-/* The only reset of a vDPA queue is the device's: every port's. */
+/*
+ * The only reset of a vDPA queue is the device's: every port's. The
+ * queues are disabled first, as a careful driver does: buffers lent to
+ * pipes are used then (a reset uses none of them: counted delivered and
+ * never used, which the used-entry check cannot tell from a rest still
+ * owed; that case is vdpa_byref's).
+ */
 static void reset_queue(unsigned int p0)
 {
 	int was = running;
 	unsigned int p;
 
+	for (p = 0; p < nports; p++)
+		if (!(disabled & (1u << p)))
+			enable(p, 0);
 	status(0);
 	for (p = 0; p < nports; p++)
 		forget_queue(p);

@@ -7,10 +7,11 @@
  *   vt_vdpa del NAME                   delete it
  *   vt_vdpa errno CMD NAME [NPORTS]    run add/ctl/del, print the errno
  *                                      name (OK when it succeeds)
- *   vt_vdpa sink NAME PORT FILE|- block|drop
+ *   vt_vdpa sink NAME PORT FILE|- block|drop [ref]
  *                                      set (or, with -, detach) a sink;
  *                                      FILE is opened for writing (a FIFO
- *                                      needs its reader first)
+ *                                      needs its reader first); ref:
+ *                                      VHOST_TRACE_SINK_BY_REF
  *   vt_vdpa stats NAME PORT            one line of the port's statistics
  *   vt_vdpa read NAME BYTES            port 0: read BYTES from the guest,
  *                                      to stdout (waits)
@@ -91,7 +92,8 @@ int main(int argc, char **argv)
 		printf("%s\n", r >= 0 ? "OK" : strerrorname_np(-r));
 		return 0;
 	}
-	if (!strcmp(c, "sink") && argc == 6) {
+	if (!strcmp(c, "sink") && (argc == 6 ||
+				   (argc == 7 && !strcmp(argv[6], "ref")))) {
 		fd = ctl_fd(name);
 		sk.port = atoi(argv[3]);
 		sk.fd = -1;
@@ -103,7 +105,7 @@ int main(int argc, char **argv)
 		}
 		sk.policy = !strcmp(argv[5], "drop") ?
 			    VHOST_TRACE_POLICY_DROP : VHOST_TRACE_POLICY_BLOCK;
-		sk.flags = 0;
+		sk.flags = argc == 7 ? VHOST_TRACE_SINK_BY_REF : 0;
 		if (ioctl(fd, VHOST_TRACE_SET_SINK, &sk))
 			die("VHOST_TRACE_SET_SINK");
 		return 0;
@@ -116,7 +118,8 @@ int main(int argc, char **argv)
 			die("VHOST_TRACE_GET_STATS");
 		printf("bytes=%llu buffers=%llu dropped_bytes=%llu "
 		       "dropped_buffers=%llu stalls=%llu sink_errors=%llu "
-		       "bad_buffers=%llu queue_errors=%llu flags=%#x\n",
+		       "bad_buffers=%llu queue_errors=%llu ref_bytes=%llu "
+		       "copied_bytes=%llu ref_pending=%llu flags=%#x\n",
 		       (unsigned long long)st.bytes,
 		       (unsigned long long)st.buffers,
 		       (unsigned long long)st.dropped_bytes,
@@ -124,7 +127,10 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.stalls,
 		       (unsigned long long)st.sink_errors,
 		       (unsigned long long)st.bad_buffers,
-		       (unsigned long long)st.queue_errors, st.flags);
+		       (unsigned long long)st.queue_errors,
+		       (unsigned long long)st.ref_bytes,
+		       (unsigned long long)st.copied_bytes,
+		       (unsigned long long)st.ref_pending, st.flags);
 		return 0;
 	}
 	if (!strcmp(c, "read") && argc == 4) {

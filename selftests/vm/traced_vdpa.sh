@@ -11,10 +11,13 @@
 #    help), and the vDPA device goes when QEMU exits;
 #  - launch mode, upstream agent: a nested guest under the stock QEMU with
 #    vhost-vdpa-device-pci runs linux's tools/virtio/virtio-trace
-#    trace-agent (its one-line EAGAIN fix); after "1" each CPU's pages
-#    arrive, after "0" the agent reads no more (the guest's ring buffers'
-#    "read events" stand still); QEMU's /proc/PID/io shows it moved none of
-#    the trace bytes;
+#    trace-agent (its one-line EAGAIN fix), into FIFOs fed by reference
+#    (--fifo --by-ref: the module lends the guest's pages, which QEMU maps
+#    through vhost_vdpa, to the FIFOs; a reader per FIFO); after "1" each
+#    CPU's pages arrive, by reference (ref_bytes in DIR/stats), after "0"
+#    the agent reads no more (the guest's ring buffers' "read events"
+#    stand still), the readers' pages are ring-buffer pages; QEMU's
+#    /proc/PID/io shows it moved none of the trace bytes;
 #  - attach mode, our agent: hot-plug into the running guest (auto: QMP
 #    qom-list-types; add-fd, device_add), trace.dat read by stock
 #    trace-cmd, and on one time line with the host's kvm_entry/kvm_exit
@@ -175,13 +178,24 @@ while :; do
 done
 EOS
 
+# a reader per FIFO ($W/lN.raw; EOF when the daemon lets go at the stop)
 launch() {
 	local t b0 b1
-	"$VT" record --launch --front-end vdpa -o $W/l -n 2 -N v1 -q -- \
+	"$VT" record --launch --front-end vdpa -o $W/l -n 2 -N v1 -q \
+		--fifo --by-ref -- \
 		"$TOP/tools/dev/guestrun" -q "$STOCK" -t 400 \
 		-f "$UPAGENT:/bin/virtio-trace-agent" $W/launch.sh $MEMFD \
 		> $W/l.log 2>&1 &
 	RECORD=$!
+	for t in $(seq 100); do
+		[ -p $W/l/cpu1.fifo ] && break
+		sleep 0.2
+	done
+	LREADERS=
+	for t in 0 1; do
+		cat $W/l/cpu$t.fifo > $W/l$t.raw &
+		LREADERS="$LREADERS $!"
+	done
 	for t in $(seq 360); do
 		b0=$(cpu_bytes v1 0); b1=$(cpu_bytes v1 1)
 		[ "${b0:-0}" -gt 0 ] && [ "${b1:-0}" -gt 0 ] && break
@@ -223,7 +237,7 @@ launch_io() {
 check "$REL: launch: QEMU's /proc/PID/io shows it moved none of the trace bytes" launch_io
 
 launch_stop() {
-	local t0 rc reads n0 sp
+	local t0 rc reads n0 sp alive
 	t0=$(date +%s)
 	"$VT" stop v1 > $W/l.stop 2>&1 &
 	sp=$!
@@ -241,15 +255,39 @@ launch_stop() {
 	echo "guest's read events before the stop:"
 	grep "^guest: read" $W/l/qemu.log | head -n "$n0" | tail -n 4
 	echo "after it (distinct): $reads"
-	ls -l $W/l
-	"$CTL_BIN" check-pages $W/l/cpu0.raw $W/l/cpu1.raw
+	# the readers end when the daemon lets go of the FIFOs
+	for t0 in $(seq 40); do
+		kill -0 $LREADERS 2>/dev/null || break
+		sleep 0.25
+	done
+	alive=0
+	kill -0 $LREADERS 2>/dev/null && { alive=1; kill $LREADERS; }
+	wait $LREADERS 2>/dev/null
+	ls -l $W/l $W/l0.raw $W/l1.raw
+	cat $W/l/stats
+	"$CTL_BIN" check-pages $W/l0.raw $W/l1.raw
 	[ "$rc" = 0 ] && grep -q " stopped " $W/l.stop &&
 		[ -n "$reads" ] && [ "$(echo "$reads" | wc -l)" = 1 ] &&
 		[ "$(echo "$reads" | awk '{print ($3 > 0 && $4 > 0)}')" = 1 ] &&
-		[ -s $W/l/cpu0.raw ] && [ -s $W/l/cpu1.raw ] &&
-		"$CTL_BIN" check-pages $W/l/cpu0.raw $W/l/cpu1.raw > /dev/null
+		[ "$alive" = 0 ] &&
+		[ -s $W/l0.raw ] && [ -s $W/l1.raw ] &&
+		"$CTL_BIN" check-pages $W/l0.raw $W/l1.raw > /dev/null &&
+		grep -q '^session .* sink=fifo-ref ' $W/l/stats &&
+		awk '/^cpu/ { c++; for (i = 2; i <= NF; i++) {
+				split($i, kv, "="); v[kv[1]] = kv[2] }
+			 if (v["ref_bytes"] <= 0 || v["sink_errors"] != 0 ||
+			     v["ref_bytes"] + v["copied_bytes"] != v["bytes"])
+				bad = 1 }
+		END { exit bad || c != 2 }' $W/l/stats &&
+		[ "$(stat -c %s $W/l0.raw)" = "$(stats_field cpu0 bytes)" ] &&
+		[ "$(stat -c %s $W/l1.raw)" = "$(stats_field cpu1 bytes)" ]
 }
-check "$REL: launch: stop (\"0\"): the agent read on both CPUs before and reads nothing after; the pages are ring-buffer pages" launch_stop
+# stats_field CPU KEY: a per-CPU value of DIR/stats (launch mode)
+stats_field() {
+	awk -v c=$1 -v k=$2 '$1 == c { for (i = 2; i <= NF; i++) {
+		split($i, kv, "="); if (kv[1] == k) print kv[2] } }' $W/l/stats
+}
+check "$REL: launch: stop (\"0\"): the agent read on both CPUs before and reads nothing after; the FIFOs' readers got every byte counted, lent by reference (ref_bytes > 0), ring-buffer pages" launch_stop
 
 # v1 has left the table, or is there as ended (its files written)
 session_gone() {

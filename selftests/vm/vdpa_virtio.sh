@@ -92,13 +92,15 @@ stat_is() {
 }
 
 # 64 MiB per port, byte-exact: port 0 (trace-path-cpu0) into a pipe by
-# write(), port 1 (cpu1) into a file by splice().
+# write(), port 1 (cpu1) into a file by splice(). The pipe sink asks for
+# the pages by reference: virtio_vdpa's are the host's own, never lent,
+# so all of it is copied (copied_bytes, ref_bytes 0).
 transfer() {
 	rm -f $W/fifo0 $W/out1
 	mkfifo $W/fifo0
 	"$PATTERN" check 0 $W/fifo0 > $W/check0 2>&1 &
 	reader=$!
-	"$VT" sink vt0 0 $W/fifo0 block &&
+	"$VT" sink vt0 0 $W/fifo0 block ref &&
 	"$VT" sink vt0 1 $W/out1 block || return 1
 	d0=$(port_dev trace-path-cpu0)
 	d1=$(port_dev trace-path-cpu1)
@@ -122,9 +124,11 @@ transfer() {
 	[ "$(cat $W/check0)" = "$PAGES pages $bytes bytes" ] &&
 		[ "$(cat $W/check1)" = "$PAGES pages $bytes bytes" ] &&
 		stat_is vt0 0 buffers "$PAGES" &&
-		stat_is vt0 0 bad_buffers 0 && stat_is vt0 0 queue_errors 0
+		stat_is vt0 0 bad_buffers 0 && stat_is vt0 0 queue_errors 0 &&
+		stat_is vt0 0 ref_bytes 0 && stat_is vt0 0 copied_bytes $bytes &&
+		stat_is vt0 0 ref_pending 0
 }
-check "$REL: $((PAGES / 256)) MiB per port byte-exact, pipe (write) and file (splice)" transfer
+check "$REL: $((PAGES / 256)) MiB per port byte-exact, pipe (write, asked by reference: copied) and file (splice)" transfer
 
 # Port 0 (agent-ctl-path) both ways through the control fd.
 port0() {

@@ -62,7 +62,7 @@ static void usage(FILE *f)
 "                              lost) or drop (the guest never waits)\n"
 "          -F, --fifo          FIFOs for a live reader instead of files\n"
 "          -R, --by-ref        with -F: the guest's pages lent to the FIFOs,\n"
-"                              not copied (vhost-trace-pci front end)\n"
+"                              not copied (both front ends)\n"
 "          -A, --no-agent      do not start/stop the guest agent\n"
 "          -e, --event SYS:EV  trace this event (repeat; SYS:* for a\n"
 "                              system); default: the agent's choice.\n"

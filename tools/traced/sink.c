@@ -253,9 +253,6 @@ int session_attach_sinks(struct session *s, struct vt_buf *err)
 	struct vhost_trace_sink sink = { .policy = s->policy };
 	unsigned int p;
 
-	if (s->byref && s->front == FRONT_VDPA)
-		FAIL("sink=fifo-ref: the vDPA front end copies, it lends no "
-		     "pages (sink=fifo, or the vhost front end)");
 	for (p = 0; p < s->nports; p++) {
 		if (s->fifo) {
 			session_attach_sink(s, p);	/* when a reader is there */

@@ -226,7 +226,24 @@ enum {
  *   - Pages in a pipe hold the module: it cannot be unloaded until every
  *     pipe has let go of them. A pipe holds at most its slots' worth of
  *     guest pages.
- *   EOPNOTSUPP  the front end does not lend pages (the vDPA front end)
+ *   - The vDPA front end (below) lends the same way when vhost_vdpa drives
+ *     the device (the pages are the bound mm's); with virtio_vdpa (the
+ *     host's own memory) every buffer is copied: copied_bytes, never
+ *     ref_bytes. Its lent buffers are returned as used entries, out of
+ *     ring order, as the pipes let go. The driver disabling the queue
+ *     (VHOST_VDPA_SET_VRING_ENABLE 0, as the owner) returns them all at
+ *     once, as SET_RUNNING 0 does, so last_avail (VHOST_GET_VRING_BASE)
+ *     then equals the used index. A device reset (also when the
+ *     vhost_vdpa fd is closed, or the driver unbound) returns none: no
+ *     used entry is written into a ring after its reset; their pages stay
+ *     readable in the pipes until these let go, also after the device is
+ *     deleted. A driver that starts a ring again after a reset at its
+ *     used index (QEMU stopping and continuing a VM: this device offers
+ *     no VHOST_BACKEND_F_SUSPEND) hands the device the avail entries
+ *     after it again: buffers still lent at the reset may reach the sink
+ *     twice. Copy where that matters.
+ *   EOPNOTSUPP  the front end does not lend pages (none does now: kept
+ *               for tools that check)
  */
 struct vhost_trace_sink {
 	__u32 port;
