@@ -14,7 +14,7 @@
 #    trace-agent (its one-line EAGAIN fix); after "1" each CPU's pages
 #    arrive, after "0" the agent reads no more (the guest's ring buffers'
 #    "read events" stand still) and the stop, which gets no answer from
-#    it, ends once the ports went quiet (agent=stop-quiet), well before
+#    it, ends once the ports went quiet (agent stop-quiet), well before
 #    its 10 s timeout; QEMU's /proc/PID/io shows it moved none of
 #    the trace bytes;
 #  - attach mode, our agent: hot-plug into the running guest (auto: QMP
@@ -247,14 +247,14 @@ launch_stop() {
 	ls -l $W/l
 	"$CTL_BIN" check-pages $W/l/cpu0.raw $W/l/cpu1.raw
 	[ "$rc" = 0 ] && grep -q " stopped " $W/l.stop &&
-		grep -q "agent=stop-quiet" $W/l.stop &&
+		grep -q " stop-quiet " $W/l.stop &&
 		[ $(((t1 - t0) / 1000000)) -lt 10000 ] &&
 		[ -n "$reads" ] && [ "$(echo "$reads" | wc -l)" = 1 ] &&
 		[ "$(echo "$reads" | awk '{print ($3 > 0 && $4 > 0)}')" = 1 ] &&
 		[ -s $W/l/cpu0.raw ] && [ -s $W/l/cpu1.raw ] &&
 		"$CTL_BIN" check-pages $W/l/cpu0.raw $W/l/cpu1.raw > /dev/null
 }
-check "$REL: launch: stop (\"0\"): ends once the ports went quiet (agent=stop-quiet, under the 10 s timeout); the agent read on both CPUs before and reads nothing after; the pages are ring-buffer pages" launch_stop
+check "$REL: launch: stop (\"0\"): ends once the ports went quiet (agent stop-quiet, under the 10 s timeout); the agent read on both CPUs before and reads nothing after; the pages are ring-buffer pages" launch_stop
 
 # v1 has left the table, or is there as ended (its files written)
 session_gone() {
