@@ -198,7 +198,7 @@ freeze_mid_transfer(struct __test_metadata *_metadata,
 		    FIXTURE_DATA(freeze) *self, int stall_ms)
 {
 	struct vhost_trace_stats st, st2;
-	int64_t ms;
+	int64_t ms, end;
 
 	ASSERT_EQ(0, vt_set_sink(self->d.ctl, 0, self->file, BLOCK));
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
@@ -207,7 +207,11 @@ freeze_mid_transfer(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ioctl(self->mfd, FIFREEZE, 0)) TH_LOG("FIFREEZE: %s",
 							    strerror(errno));
 	self->frozen = true;
-	usleep(300 * 1000);
+	/* the port's write waits for the thaw (5 s at most) */
+	end = vt_now_ms() + 5000;
+	while (!vt_get_stats(self->d.ctl, 0, &st) &&
+	       !(st.flags & VHOST_TRACE_STATS_WAITING) && vt_now_ms() < end)
+		usleep(10 * 1000);
 
 	/* nothing is written while frozen; statistics answer at once */
 	ms = stats_ms(self->d.ctl, &st);
@@ -282,7 +286,7 @@ TEST_F_TIMEOUT(freeze, release_while_frozen, 60)
 
 	struct thaw_guard g;
 
-	freeze_mid_transfer(_metadata, self, 2000);
+	freeze_mid_transfer(_metadata, self, 1000);
 	close(self->file);
 	self->file = -1;
 
@@ -322,7 +326,8 @@ TEST_F_TIMEOUT(freeze, release_with_full_pipe, 30)
 	ASSERT_EQ(0, vt_pipe(pfd, 16 * VT_PAGE));
 	ASSERT_EQ(0, vt_set_sink(self->d.ctl, 0, pfd[1], BLOCK));
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
-	EXPECT_EQ(-ETIMEDOUT, vt_prod_run(&self->pr, PAGES, 1000));
+	EXPECT_EQ(-ETIMEDOUT, vt_prod_stall(&self->pr, self->d.ctl, PAGES, 500,
+					     1000));
 	ASSERT_EQ(0, vt_get_stats(self->d.ctl, 0, &st));
 	EXPECT_TRUE(!!(st.flags & VHOST_TRACE_STATS_WAITING));
 
@@ -373,7 +378,8 @@ TEST_F_TIMEOUT(freeze, user_no_reserved_blocks, 60)
 	snprintf(pub, sizeof(pub), "%s/pub/user", self->mnt);
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
 	ASSERT_EQ(0, set_sink_as_nobody(self->d.ctl, pub));
-	EXPECT_EQ(-ETIMEDOUT, vt_prod_run(&self->pr, 1 << 20, 3000));
+	EXPECT_EQ(-ETIMEDOUT, vt_prod_stall(&self->pr, self->d.ctl, 1 << 20,
+					     500, 3000));
 	ASSERT_EQ(0, vt_get_stats(self->d.ctl, 0, &st));
 	ASSERT_EQ(0, statvfs(self->mnt, &sv));
 	TH_LOG("%s; free %llu KiB, available to users %llu KiB",

@@ -23,6 +23,8 @@
 #define PAGES		2048	/* 8 MiB, the ring 8 times over */
 #define PIPE_SIZE	(16 * VT_PAGE)
 #define STALL_MS	1500	/* no used entry for that long: stalled */
+/* or for that long, and the module says the port waits (vt_prod_stall) */
+#define SHORT_STALL_MS	500
 #define DONE_MS		10000
 #define PROMPT_MS	2000	/* drop: longest wait for a used entry */
 
@@ -99,7 +101,8 @@ TEST_F_TIMEOUT(policy, block_reader_stops, 40)
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
 
 	/* the pipe fills, then the ring: no used entry comes back */
-	ASSERT_EQ(-ETIMEDOUT, vt_prod_run(&self->pr, PAGES, STALL_MS));
+	ASSERT_EQ(-ETIMEDOUT, vt_prod_stall(&self->pr, self->d.ctl, PAGES,
+						 SHORT_STALL_MS, STALL_MS));
 	TH_LOG("%s", self->pr.why);
 	EXPECT_EQ(0U, self->d.tx[0].nfree);
 	EXPECT_EQ((unsigned int)NUM, vt_prod_inflight(&self->pr));
@@ -188,7 +191,8 @@ TEST_F_TIMEOUT(policy, block_without_sink, 30)
 	ASSERT_EQ(0, vt_set_sink(self->d.ctl, 0, -1, BLOCK));
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
 	/* nothing is used without a sink */
-	EXPECT_EQ(-ETIMEDOUT, vt_prod_run(&self->pr, PAGES, STALL_MS));
+	EXPECT_EQ(-ETIMEDOUT, vt_prod_stall(&self->pr, self->d.ctl, PAGES,
+						 SHORT_STALL_MS, STALL_MS));
 	EXPECT_EQ(0ULL, self->pr.done);
 	ASSERT_EQ(0, vt_get_stats(self->d.ctl, 0, &st));
 	EXPECT_EQ(0ULL, st.buffers + st.dropped_buffers);
@@ -256,7 +260,8 @@ TEST_F_TIMEOUT(policy, reader_gone, 30)
 	kill_reader(&self->rd, self->pipe);
 
 	/* block: what cannot be written waits in the ring */
-	EXPECT_EQ(-ETIMEDOUT, vt_prod_run(&self->pr, PAGES, STALL_MS));
+	EXPECT_EQ(-ETIMEDOUT, vt_prod_stall(&self->pr, self->d.ctl, PAGES,
+						 SHORT_STALL_MS, STALL_MS));
 	ASSERT_EQ(0, vt_get_stats(self->d.ctl, 0, &st));
 	TH_LOG("%s", vt_stats_str(&st, self->buf, sizeof(self->buf)));
 	EXPECT_LE(1ULL, st.sink_errors);
@@ -280,7 +285,8 @@ TEST_F_TIMEOUT(policy, reader_gone_while_waiting, 30)
 	ASSERT_EQ(0, start_stopped_reader(&self->rd, self->pipe[0], 0));
 	ASSERT_EQ(0, vt_set_sink(self->d.ctl, 0, self->pipe[1], BLOCK));
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
-	ASSERT_EQ(-ETIMEDOUT, vt_prod_run(&self->pr, PAGES, STALL_MS));
+	ASSERT_EQ(-ETIMEDOUT, vt_prod_stall(&self->pr, self->d.ctl, PAGES,
+						 SHORT_STALL_MS, STALL_MS));
 	ASSERT_EQ(0, vt_get_stats(self->d.ctl, 0, &st));
 	ASSERT_TRUE(!!(st.flags & VHOST_TRACE_STATS_WAITING));
 	/* the pages in the pipe are lost with it; the rest must not be */

@@ -142,7 +142,8 @@ until_failure(struct __test_metadata *_metadata, FIXTURE_DATA(rights) *self,
 	struct vt_check c;
 	int fd;
 
-	EXPECT_EQ(-ETIMEDOUT, vt_prod_run(&self->pr, 256, 1500));
+	EXPECT_EQ(-ETIMEDOUT, vt_prod_stall(&self->pr, self->d.ctl, 256, 500,
+					     1500));
 	ASSERT_EQ(0, vt_get_stats(self->d.ctl, 0, &st));
 	TH_LOG("%s; file %lld bytes",
 	       vt_stats_str(&st, self->buf, sizeof(self->buf)),

@@ -186,7 +186,8 @@ TEST_F_TIMEOUT(swap, away_from_full_pipe, 30)
 	ASSERT_EQ(0, make_sink(&self->s[1], false));
 	ASSERT_EQ(0, vt_set_sink(self->d.ctl, 0, self->s[0].fd, BLOCK));
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
-	ASSERT_EQ(-ETIMEDOUT, vt_prod_run(&self->pr, pages, 1000));
+	ASSERT_EQ(-ETIMEDOUT, vt_prod_stall(&self->pr, self->d.ctl, pages, 500,
+					     1000));
 	ASSERT_EQ(0, vt_get_stats(self->d.ctl, 0, &st));
 	EXPECT_TRUE(!!(st.flags & VHOST_TRACE_STATS_WAITING))
 		TH_LOG("%s", vt_stats_str(&st, self->buf, sizeof(self->buf)));

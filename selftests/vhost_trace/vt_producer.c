@@ -156,6 +156,32 @@ int vt_prod_run(struct vt_producer *pr, uint64_t total, int stall_ms)
 	return 0;
 }
 
+int vt_prod_stall(struct vt_producer *pr, int ctl, uint64_t total,
+		  int stall_ms, int max_ms)
+{
+	struct vhost_trace_stats st;
+	int64_t still = vt_now_ms();
+	uint64_t done = pr->done;
+	int r;
+
+	for (;;) {
+		r = vt_prod_run(pr, total, stall_ms);
+		if (r != -ETIMEDOUT)
+			return r;
+		if (pr->done != done) {
+			done = pr->done;
+			still = vt_now_ms() - stall_ms;
+		}
+		if (vt_now_ms() - still >= max_ms)
+			return r;
+		if (vt_get_stats(ctl, pr->port, &st))
+			return r;
+		if ((st.flags & VHOST_TRACE_STATS_WAITING) || st.sink_errors ||
+		    !(st.flags & VHOST_TRACE_STATS_SINK))
+			return r;
+	}
+}
+
 static void *vt_prod_main(void *arg)
 {
 	struct vt_producer *pr = arg;

@@ -57,6 +57,15 @@ unsigned int vt_prod_reap(struct vt_producer *pr);
  * no entry came back for stall_ms; can be called again to go on.
  */
 int vt_prod_run(struct vt_producer *pr, uint64_t total, int stall_ms);
+/*
+ * vt_prod_run for a port that is to stall (its sink full, failed or
+ * none): -ETIMEDOUT once no entry came back for stall_ms and the module
+ * says why (port waiting for room, a sink error, no sink), or once no
+ * entry came back for max_ms; 0 or another -errno as vt_prod_run. A
+ * short stall_ms then suffices: the module's own state confirms it.
+ */
+int vt_prod_stall(struct vt_producer *pr, int ctl, uint64_t total,
+		  int stall_ms, int max_ms);
 /* The same in a thread of its own. */
 int vt_prod_start(struct vt_producer *pr, uint64_t total, int stall_ms);
 int vt_prod_join(struct vt_producer *pr);

@@ -97,6 +97,32 @@ static int pipe_bytes(int fd)
 }
 
 /*
+ * Send until no entry comes back: for 300 ms with the module saying the
+ * port waits for room, or for 1 s. -ETIMEDOUT, or 0 if all went.
+ */
+static int send_until_waiting(FIXTURE_DATA(whole) *self)
+{
+	struct vhost_trace_stats st;
+	uint64_t done = self->s.done;
+	int64_t still = vt_now_ms();
+	int r;
+
+	for (;;) {
+		r = vt_sender_run(&self->s, TOTAL, 300, NULL, NULL);
+		if (r != -ETIMEDOUT)
+			return r;
+		if (self->s.done != done) {
+			done = self->s.done;
+			still = vt_now_ms() - 300;
+		}
+		if (vt_now_ms() - still >= 1000 ||
+		    vt_get_stats(self->d.ctl, 0, &st) ||
+		    (st.flags & VHOST_TRACE_STATS_WAITING))
+			return r;
+	}
+}
+
+/*
  * Fill sink a until the port waits, with the pipe holding a buffer's
  * first part (64 KiB is no multiple of 6144).
  */
@@ -109,8 +135,7 @@ fill_a(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, vt_set_sink(self->d.ctl, 0, self->a.wfd, policy));
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1)) TH_LOG("%s", vt_error());
 	if (policy == BLOCK) {
-		EXPECT_EQ(-ETIMEDOUT, vt_sender_run(&self->s, TOTAL, 1000,
-						    NULL, NULL));
+		EXPECT_EQ(-ETIMEDOUT, send_until_waiting(self));
 	} else {
 		EXPECT_EQ(0, vt_sender_run(&self->s, TOTAL / 2, 1000, NULL,
 					   NULL));
@@ -219,14 +244,20 @@ TEST_F_TIMEOUT(whole, swap_drop, 40)
 TEST_F_TIMEOUT(whole, detach_block, 40)
 {
 	struct vhost_trace_stats st;
+	int64_t end;
 
 	ASSERT_EQ(0, sink_pipe(&self->a, false, 0));
 	ASSERT_EQ(0, sink_pipe(&self->b, false, VT_CHUNK_ANY));
 	fill_a(_metadata, self, BLOCK);
 	ASSERT_EQ(0, vt_set_sink(self->d.ctl, 0, -1, BLOCK));
-	vt_chunks_drain(&self->a.chk, self->a.rfd, SIZE_MAX);
-	usleep(200 * 1000);
-	vt_chunks_drain(&self->a.chk, self->a.rfd, SIZE_MAX);
+	/* the rest of the torn buffer arrives (2 s at most) */
+	end = vt_now_ms() + 2000;
+	do {
+		vt_chunks_drain(&self->a.chk, self->a.rfd, SIZE_MAX);
+		if (!self->a.chk.have)
+			break;
+		usleep(10 * 1000);
+	} while (vt_now_ms() < end);
 	EXPECT_EQ(0U, self->a.chk.have) TH_LOG("a ends in a torn buffer");
 	ASSERT_EQ(0, vt_set_sink(self->d.ctl, 0, self->b.wfd, BLOCK));
 	EXPECT_EQ(0, vt_sender_run(&self->s, TOTAL, 5000, drain_b, &self->b));

@@ -16,7 +16,9 @@
 #    through vhost_vdpa, to the FIFOs; a reader per FIFO); after "1" each
 #    CPU's pages arrive, by reference (ref_bytes in DIR/stats), after "0"
 #    the agent reads no more (the guest's ring buffers' "read events"
-#    stand still), the readers' pages are ring-buffer pages; QEMU's
+#    stand still) and the stop, which gets no answer from it, ends once
+#    the ports went quiet (agent stop-quiet), well before its 10 s
+#    timeout; the readers' pages are ring-buffer pages; QEMU's
 #    /proc/PID/io shows it moved none of the trace bytes;
 #  - attach mode, our agent: hot-plug into the running guest (auto: QMP
 #    qom-list-types; add-fd, device_add), trace.dat read by stock
@@ -237,20 +239,21 @@ launch_io() {
 check "$REL: launch: QEMU's /proc/PID/io shows it moved none of the trace bytes" launch_io
 
 launch_stop() {
-	local t0 rc reads n0 sp alive
-	t0=$(date +%s)
-	"$VT" stop v1 > $W/l.stop 2>&1 &
-	sp=$!
-	# from 3 s after the stop's "0" (its first step): 5 samples of what
-	# the agent read, while the stop waits for an answer the upstream
-	# agent does not give (10 s, then stop-timeout)
-	sleep 3
-	n0=$(grep -c "^guest: read" $W/l/qemu.log)
-	sleep 5
-	wait $sp
+	local t0 t1 rc reads n0 alive
+	t0=$(date +%s%N)
+	# the upstream agent answers no order: the stop ends once the ports'
+	# byte counters stood still for 1 s after its "0", not after its 10 s
+	# timeout
+	"$VT" stop v1 > $W/l.stop 2>&1
 	rc=$?
-	echo "stop took $(($(date +%s) - t0)) s, exit $rc"
+	t1=$(date +%s%N)
+	echo "stop took $(((t1 - t0) / 1000000)) ms, exit $rc"
 	cat $W/l.stop
+	# then 3 samples of what the agent read (a line the guest printed
+	# before the stop ended may still be on its way: 1 s first)
+	sleep 1
+	n0=$(grep -c "^guest: read" $W/l/qemu.log)
+	sleep 3
 	reads=$(grep "^guest: read" $W/l/qemu.log | tail -n +$((n0 + 1)) | sort -u)
 	echo "guest's read events before the stop:"
 	grep "^guest: read" $W/l/qemu.log | head -n "$n0" | tail -n 4
@@ -267,6 +270,8 @@ launch_stop() {
 	cat $W/l/stats
 	"$CTL_BIN" check-pages $W/l0.raw $W/l1.raw
 	[ "$rc" = 0 ] && grep -q " stopped " $W/l.stop &&
+		grep -q " stop-quiet " $W/l.stop &&
+		[ $(((t1 - t0) / 1000000)) -lt 10000 ] &&
 		[ -n "$reads" ] && [ "$(echo "$reads" | wc -l)" = 1 ] &&
 		[ "$(echo "$reads" | awk '{print ($3 > 0 && $4 > 0)}')" = 1 ] &&
 		[ "$alive" = 0 ] &&
@@ -287,7 +292,7 @@ stats_field() {
 	awk -v c=$1 -v k=$2 '$1 == c { for (i = 2; i <= NF; i++) {
 		split($i, kv, "="); if (kv[1] == k) print kv[2] } }' $W/l/stats
 }
-check "$REL: launch: stop (\"0\"): the agent read on both CPUs before and reads nothing after; the FIFOs' readers got every byte counted, lent by reference (ref_bytes > 0), ring-buffer pages" launch_stop
+check "$REL: launch: stop (\"0\"): ends once the ports went quiet (agent stop-quiet, under the 10 s timeout); the agent read on both CPUs before and reads nothing after; the FIFOs' readers got every byte counted, lent by reference (ref_bytes > 0), ring-buffer pages" launch_stop
 
 # v1 has left the table, or is there as ended (its files written)
 session_gone() {

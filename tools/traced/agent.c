@@ -128,6 +128,7 @@ static const char *const names[] = {
 	[AGENT_RUNNING] = "running",
 	[AGENT_STOPPED] = "stopped",
 	[AGENT_STOP_TIMEOUT] = "stop-timeout",
+	[AGENT_STOP_QUIET] = "stop-quiet",
 	[AGENT_GONE] = "gone",
 	[AGENT_ERROR] = "error",
 };
@@ -817,10 +818,18 @@ static int v1_stop(struct agent *a, int timeout_ms)
 	return ret;
 }
 
-int agent_stop(struct agent *a, int timeout_ms)
+/*
+ * An upstream agent that never echoed anything (still AGENT_SILENT: linux's
+ * tools/virtio/virtio-trace answers no order) cannot confirm the stop: it
+ * is taken as done once the ports' byte count (quiet->bytes) has stood
+ * still for AGENT_QUIET_MS after the "0", within the same timeout.
+ */
+int agent_stop_quiet(struct agent *a, int timeout_ms,
+		     const struct agent_quiet *quiet)
 {
-	long end = vt_now_ms() + timeout_ms;
-	int err;
+	long end = vt_now_ms() + timeout_ms, still;
+	uint64_t last = 0, now;
+	int silent, err;
 
 	if (a->fd < 0)
 		return -ENOTCONN;
@@ -828,20 +837,41 @@ int agent_stop(struct agent *a, int timeout_ms)
 		return -ENOTCONN;
 	if (a->proto > 0)
 		return v1_stop(a, timeout_ms);
+	silent = a->state == AGENT_SILENT && quiet && quiet->bytes;
 	err = send_order(a, "0\n");
 	if (err)
 		return err;
 	a->state = AGENT_STOP_TIMEOUT;
+	still = vt_now_ms();
+	if (silent)
+		last = quiet->bytes(quiet->arg);
 	while (a->state == AGENT_STOP_TIMEOUT && a->fd >= 0) {
 		struct pollfd p = { .fd = a->fd, .events = POLLIN };
 		long left = end - vt_now_ms();
 
 		if (left <= 0)
 			return -ETIMEDOUT;
+		if (silent) {
+			now = quiet->bytes(quiet->arg);
+			if (now != last)
+				still = vt_now_ms();
+			last = now;
+			if (vt_now_ms() - still >= AGENT_QUIET_MS) {
+				a->state = AGENT_STOP_QUIET;
+				return 1;
+			}
+			if (left > AGENT_QUIET_POLL_MS)
+				left = AGENT_QUIET_POLL_MS;
+		}
 		if (poll(&p, 1, left) > 0)
 			agent_input(a);
 	}
 	return a->state == AGENT_STOPPED ? 0 : -ENOTCONN;
+}
+
+int agent_stop(struct agent *a, int timeout_ms)
+{
+	return agent_stop_quiet(a, timeout_ms, NULL);
 }
 
 int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes)

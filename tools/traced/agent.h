@@ -40,6 +40,8 @@ enum agent_state {
 	AGENT_RUNNING,		/* the agent confirmed start */
 	AGENT_STOPPED,		/* the agent confirmed stop: every page sent */
 	AGENT_STOP_TIMEOUT,	/* stop sent, no confirmation in time */
+	AGENT_STOP_QUIET,	/* stop sent to an agent that never answered
+				   (upstream): its ports went quiet */
 	AGENT_GONE,		/* the chardev closed */
 	AGENT_ERROR,		/* a version 1 request failed (see log),
 				   or the guest broke the protocol (error) */
@@ -121,6 +123,25 @@ void agent_tick(struct agent *a);
  * -ETIMEDOUT, -ENOTCONN (no agent connection), other -errno.
  */
 int agent_stop(struct agent *a, int timeout_ms);
+/*
+ * The ports' bytes so far (the module's counters), for agent_stop_quiet;
+ * arg is the caller's.
+ */
+struct agent_quiet {
+	uint64_t (*bytes)(void *arg);
+	void *arg;
+};
+/* how long the ports must stand still, and how often they are read */
+#define AGENT_QUIET_MS		1000
+#define AGENT_QUIET_POLL_MS	100
+/*
+ * agent_stop, but an upstream agent that never echoed an order (still
+ * AGENT_SILENT, it cannot confirm) is taken as stopped once quiet->bytes
+ * stood still for AGENT_QUIET_MS after the "0" (AGENT_STOP_QUIET,
+ * returns 1), not after the whole timeout. quiet NULL: agent_stop.
+ */
+int agent_stop_quiet(struct agent *a, int timeout_ms,
+		     const struct agent_quiet *quiet);
 /* Version 1, once stopped: the bytes the agent wrote to port cpu. */
 int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes);
 /* Version 1: fetches the metadata (tracefs layout) into dir. */

@@ -14,8 +14,14 @@
 #include "session_int.h"
 #include "vdpa.h"
 
+static uint64_t ports_bytes(void *arg)
+{
+	return session_total_bytes(arg);
+}
+
 /*
- * The agent stops and flushes (when it answers), the last pages leave
+ * The agent stops and flushes (when it answers; an upstream agent that
+ * never answered is done when its ports went quiet), the last pages leave
  * the rings (the byte counters stay still), the sinks are detached and
  * the files synced and closed.
  */
@@ -23,11 +29,12 @@ static void drain(struct session *s, int qemu_alive)
 {
 	long end = vt_now_ms() + s->stop_timeout_ms, still = vt_now_ms();
 	uint64_t bytes, last;
+	struct agent_quiet quiet = { ports_bytes, s };
 	unsigned int p;
 
 	session_set_state(s, SESS_STOPPING);
 	if (qemu_alive && s->agent.fd >= 0) {
-		agent_stop(&s->agent, s->stop_timeout_ms);
+		agent_stop_quiet(&s->agent, s->stop_timeout_ms, &quiet);
 		uatomic_set(&s->agent_state, s->agent.state);
 		for (p = 0; p < s->nports; p++)
 			if (!agent_sent_bytes(&s->agent, p, &bytes))

@@ -6,6 +6,11 @@
  * says hello; the answer to hello must be found behind them, and a
  * running agent adopted (no events, no start sent). A fake agent on a
  * socketpair plays the guest.
+ *
+ * Then the stop of an agent on the upstream orders: one that never
+ * echoed an order (linux's virtio-trace) is stopped once the ports' byte
+ * count stood still for AGENT_QUIET_MS, not after the whole timeout; one
+ * that echoed "1" still waits for its "0".
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +25,7 @@
 #include "agent.h"
 #include "fake_peer.h"
 #include "tap.h"
+#include "vt_time.h"
 
 #define JUNK	(3 << 20)
 
@@ -115,13 +121,73 @@ static void run(size_t before, size_t after, const char *what)
 	close(sv[1]);
 }
 
+struct ports {
+	long t0, moving_ms;	/* bytes grow until t0 + moving_ms */
+	uint64_t n;
+};
+
+static uint64_t ports_bytes(void *arg)
+{
+	struct ports *p = arg;
+
+	if (p->moving_ms < 0 || vt_now_ms() - p->t0 < p->moving_ms)
+		p->n += 4096;
+	return p->n;
+}
+
+/*
+ * state: AGENT_SILENT (never echoed) or AGENT_RUNNING (echoed "1");
+ * moving_ms: how long the ports receive after the "0" (-1: always).
+ */
+static void stop_upstream(enum agent_state state, long moving_ms,
+			  int timeout_ms, int want_ret, enum agent_state want,
+			  long min_ms, long max_ms, const char *what)
+{
+	struct ports p = { .moving_ms = moving_ms };
+	struct agent_quiet q = { ports_bytes, &p };
+	struct agent a;
+	char got[8] = "";
+	long ms;
+	int sv[2], ret;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv))
+		return;
+	agent_init(&a, "fake", 1, NULL, NULL);
+	a.fd = sv[0];
+	a.proto = -1;
+	a.state = state;
+	p.t0 = vt_now_ms();
+	ret = agent_stop_quiet(&a, timeout_ms, &q);
+	ms = vt_now_ms() - p.t0;
+	if (read(sv[1], got, sizeof(got) - 1) < 0)
+		got[0] = '\0';
+	tap_ok(ret == want_ret && a.state == want && !strcmp(got, "0\n") &&
+	       ms >= min_ms && ms <= max_ms,
+	       "%s: returned %d, agent %s after %ld ms (%ld..%ld)", what, ret,
+	       agent_state_name(a.state), ms, min_ms, max_ms);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
-	tap_plan("vhost-traced agent reconnection after a restart", 3);
+	tap_plan("vhost-traced agent reconnection after a restart; the stop "
+		 "of an upstream agent", 6);
 	run(0, 0, "nothing stale: hello, info, a running agent adopted");
 	run(JUNK, 0, "3 MiB of a cut-off reply before the hello: drained, "
 	    "the agent adopted");
 	run(JUNK / 3, JUNK - JUNK / 3, "1 MiB before the hello, 2 MiB with "
 	    "decoy headers after it: skipped, the agent adopted");
+	stop_upstream(AGENT_SILENT, 500, 10000, 1, AGENT_STOP_QUIET,
+		      500 - 2 * AGENT_QUIET_POLL_MS + AGENT_QUIET_MS,
+		      500 + AGENT_QUIET_MS + 1500,
+		      "upstream agent that never echoed, ports busy 0.5 s "
+		      "after the \"0\": stop-quiet once they stood still");
+	stop_upstream(AGENT_SILENT, -1, 2000, -ETIMEDOUT, AGENT_STOP_TIMEOUT,
+		      2000, 3500, "never echoed, ports never quiet: "
+		      "stop-timeout after the whole timeout");
+	stop_upstream(AGENT_RUNNING, 0, 2000, -ETIMEDOUT, AGENT_STOP_TIMEOUT,
+		      2000, 3500, "echoed \"1\", then silent, ports quiet: "
+		      "the echo of \"0\" is waited for (stop-timeout)");
 	return tap_done();
 }
