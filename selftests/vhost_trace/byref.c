@@ -78,23 +78,6 @@ static int post(struct vt_vq *q, uint8_t *pool, uint64_t seq, unsigned int n)
 	return vt_vq_kick_always(q);
 }
 
-/* Wait until at least n used entries are pending (unreaped). */
-static unsigned int wait_used(struct vt_vq *q, unsigned int n, int ms)
-{
-	int64_t end = vt_now_ms() + ms;
-
-	while (vt_vq_pending(q) < n && vt_now_ms() < end)
-		vt_vq_wait(q, 50);
-	return vt_vq_pending(q);
-}
-
-/* Give the worker time to do what it would wrongly do. */
-static unsigned int settle_used(struct vt_vq *q)
-{
-	usleep(100 * 1000);
-	return vt_vq_pending(q);
-}
-
 static unsigned int reap(struct vt_vq *q)
 {
 	void *tok[NUM];
@@ -178,15 +161,15 @@ TEST_F_TIMEOUT(byref, returned_when_read, 30)
 	EXPECT_EQ(8ULL, st.ref_buffers);
 	EXPECT_EQ(8ULL, st.ref_pending);
 	/* in the pipe, not returned */
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 
 	ASSERT_TRUE(read_pages(self->pipe[0], &c, 3)) TH_LOG("%s", c.why);
-	EXPECT_EQ(3U, wait_used(q, 3, 3000));
-	EXPECT_EQ(3U, settle_used(q));
+	EXPECT_EQ(3U, vt_vq_wait_used(q, 3, 3000));
+	EXPECT_EQ(3U, vt_vq_settle(q));
 	get_stats(self->d.ctl, &st);
 	EXPECT_EQ(5ULL, st.ref_pending);
 	ASSERT_TRUE(read_pages(self->pipe[0], &c, 5)) TH_LOG("%s", c.why);
-	EXPECT_EQ(8U, wait_used(q, 8, 3000));
+	EXPECT_EQ(8U, vt_vq_wait_used(q, 8, 3000));
 	EXPECT_EQ(8U, reap(q));
 	get_stats(self->d.ctl, &st);
 	EXPECT_EQ(0ULL, st.ref_pending);
@@ -227,7 +210,7 @@ TEST_F_TIMEOUT(byref, splice_and_tee, 30)
 	ASSERT_LE(0, file);
 	r = splice(self->pipe[0], NULL, file, NULL, 4 * VT_PAGE, 0);
 	EXPECT_EQ((ssize_t)(4 * VT_PAGE), r);
-	EXPECT_EQ(4U, wait_used(q, 4, 3000));
+	EXPECT_EQ(4U, vt_vq_wait_used(q, 4, 3000));
 	EXPECT_EQ(4U, reap(q));
 	vt_check_init(&c, 0, 0, 0);
 	EXPECT_TRUE(vt_check_file(&c, file)) TH_LOG("%s", c.why);
@@ -242,12 +225,12 @@ TEST_F_TIMEOUT(byref, splice_and_tee, 30)
 	EXPECT_EQ((ssize_t)(4 * VT_PAGE), r);
 	vt_check_init(&c, 0, 4, 0);
 	EXPECT_TRUE(read_pages(self->pipe[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	get_stats(self->d.ctl, &st);
 	EXPECT_EQ(4ULL, st.ref_pending);
 	vt_check_init(&c, 0, 4, 0);
 	EXPECT_TRUE(read_pages(p2[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_EQ(4U, wait_used(q, 4, 3000));
+	EXPECT_EQ(4U, vt_vq_wait_used(q, 4, 3000));
 	get_stats(self->d.ctl, &st);
 	EXPECT_EQ(0ULL, st.ref_pending);
 	EXPECT_EQ(0ULL, st.copied_bytes);
@@ -265,7 +248,7 @@ TEST_F_TIMEOUT(byref, splice_and_tee, 30)
 	ASSERT_EQ(0, vt_wait_stats(self->d.ctl, 0, 12, 5000, &st));
 	r = splice(self->pipe[0], NULL, p2[1], NULL, 4 * VT_PAGE, 0);
 	EXPECT_EQ((ssize_t)(4 * VT_PAGE), r);
-	EXPECT_EQ(4U, wait_used(q, 4, 3000));
+	EXPECT_EQ(4U, vt_vq_wait_used(q, 4, 3000));
 	vt_check_init(&c, 0, 8, 0);
 	EXPECT_TRUE(read_pages(p2[0], &c, 4)) TH_LOG("%s", c.why);
 	get_stats(self->d.ctl, &st);
@@ -291,11 +274,11 @@ TEST_F_TIMEOUT(byref, reader_closes, 30)
 	ASSERT_EQ(0, vt_wait_stats(self->d.ctl, 0, 4, 5000, &st));
 	close(self->pipe[0]);
 	self->pipe[0] = -1;
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	ASSERT_EQ(0, post(q, self->pool, 4, 1));
 	/* the four lent ones; the fifth waits for a sink (block) */
-	EXPECT_EQ(4U, wait_used(q, 4, 3000));
-	EXPECT_EQ(4U, settle_used(q));
+	EXPECT_EQ(4U, vt_vq_wait_used(q, 4, 3000));
+	EXPECT_EQ(4U, vt_vq_settle(q));
 	get_stats(self->d.ctl, &st);
 	EXPECT_EQ(1ULL, st.sink_errors);
 	EXPECT_EQ(EPIPE, st.last_error);
@@ -317,13 +300,13 @@ TEST_F_TIMEOUT(byref, sink_swapped, 30)
 	ASSERT_EQ(0, set_sink(self->d.ctl, p2[1], BLOCK, BY_REF));
 	ASSERT_EQ(0, post(q, self->pool, 4, 4));
 	ASSERT_EQ(0, vt_wait_stats(self->d.ctl, 0, 8, 5000, &st));
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	vt_check_init(&c, 0, 0, 0);
 	EXPECT_TRUE(read_pages(self->pipe[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_EQ(4U, wait_used(q, 4, 3000));
-	EXPECT_EQ(4U, settle_used(q));
+	EXPECT_EQ(4U, vt_vq_wait_used(q, 4, 3000));
+	EXPECT_EQ(4U, vt_vq_settle(q));
 	EXPECT_TRUE(read_pages(p2[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_EQ(8U, wait_used(q, 8, 3000));
+	EXPECT_EQ(8U, vt_vq_wait_used(q, 8, 3000));
 	close(p2[0]);
 	close(p2[1]);
 }
@@ -342,7 +325,7 @@ TEST_F_TIMEOUT(byref, stop_and_close, 30)
 	ASSERT_EQ(0, set_sink(self->d.ctl, self->pipe[1], BLOCK, BY_REF));
 	ASSERT_EQ(0, post(q, self->pool, 0, 4));
 	ASSERT_EQ(0, vt_wait_stats(self->d.ctl, 0, 4, 5000, &st));
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	ASSERT_EQ(0, vt_dev_run(&self->d, 0));
 	EXPECT_EQ(4U, vt_vq_pending(q));
 	EXPECT_EQ(4U, reap(q));
@@ -350,7 +333,7 @@ TEST_F_TIMEOUT(byref, stop_and_close, 30)
 	EXPECT_EQ(4ULL, st.ref_pending);
 	vt_check_init(&c, 0, 0, 0);
 	EXPECT_TRUE(read_pages(self->pipe[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	get_stats(self->d.ctl, &st);
 	EXPECT_EQ(0ULL, st.ref_pending);
 
@@ -362,7 +345,7 @@ TEST_F_TIMEOUT(byref, stop_and_close, 30)
 	EXPECT_TRUE((st.flags & VHOST_TRACE_STATS_RELEASED) != 0);
 	EXPECT_EQ(4ULL, st.ref_pending);
 	EXPECT_TRUE(read_pages(self->pipe[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	get_stats(self->d.ctl, &st);
 	EXPECT_EQ(0ULL, st.ref_pending);
 }
@@ -435,7 +418,7 @@ TEST_F_TIMEOUT(byref, guest_rewrites, 30)
 	for (i = 0; i < VT_PAGE; i++)
 		same += buf[i] == 0xa5;
 	EXPECT_EQ(VT_PAGE, same);
-	EXPECT_EQ(1U, wait_used(q, 1, 3000));
+	EXPECT_EQ(1U, vt_vq_wait_used(q, 1, 3000));
 }
 
 /*
@@ -456,7 +439,7 @@ TEST_F_TIMEOUT(byref, policies, 30)
 	EXPECT_EQ(0ULL, st.ref_buffers);
 	EXPECT_EQ((unsigned long long)SLOTS * VT_PAGE, st.copied_bytes);
 	EXPECT_EQ(4ULL, st.dropped_buffers);
-	EXPECT_EQ((unsigned int)SLOTS + 4, wait_used(q, SLOTS + 4, 3000));
+	EXPECT_EQ((unsigned int)SLOTS + 4, vt_vq_wait_used(q, SLOTS + 4, 3000));
 	EXPECT_EQ((unsigned int)SLOTS + 4, reap(q));
 	vt_check_init(&c, 0, 0, 0);
 	EXPECT_TRUE(read_pages(self->pipe[0], &c, SLOTS)) TH_LOG("%s", c.why);
@@ -465,14 +448,14 @@ TEST_F_TIMEOUT(byref, policies, 30)
 	ASSERT_EQ(0, set_sink(self->d.ctl, self->pipe[1], BLOCK, BY_REF));
 	ASSERT_EQ(0, post(q, self->pool, 100, SLOTS + 4));
 	ASSERT_EQ(0, vt_wait_stats(self->d.ctl, 0, 2 * SLOTS + 4, 5000, &st));
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	get_stats(self->d.ctl, &st);
 	EXPECT_EQ((unsigned long long)SLOTS, st.ref_pending);
 	EXPECT_TRUE((st.flags & VHOST_TRACE_STATS_WAITING) != 0);
 	vt_check_init(&c, 0, 100, 0);
 	EXPECT_TRUE(read_pages(self->pipe[0], &c, SLOTS + 4))
 		TH_LOG("%s", c.why);
-	EXPECT_EQ((unsigned int)SLOTS + 4, wait_used(q, SLOTS + 4, 3000));
+	EXPECT_EQ((unsigned int)SLOTS + 4, vt_vq_wait_used(q, SLOTS + 4, 3000));
 	get_stats(self->d.ctl, &st);
 	EXPECT_EQ((unsigned long long)SLOTS + 4, st.ref_buffers);
 	EXPECT_EQ(4ULL, st.dropped_buffers);
@@ -499,7 +482,7 @@ TEST_F_TIMEOUT(byref, small_copied, 30)
 	ASSERT_EQ(0, vt_wait_stats(self->d.ctl, 0, 40, 5000, &st));
 	EXPECT_EQ(400ULL, st.copied_bytes);
 	EXPECT_EQ(0ULL, st.ref_bytes);
-	EXPECT_EQ(40U, wait_used(q, 40, 3000));
+	EXPECT_EQ(40U, vt_vq_wait_used(q, 40, 3000));
 	r = read(self->pipe[0], buf, sizeof(buf));
 	EXPECT_EQ(400, r);
 	for (i = 0; r == 400 && i < 400; i++)

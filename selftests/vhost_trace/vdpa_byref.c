@@ -43,13 +43,6 @@
 
 #pragma GCC diagnostic ignored "-Wclobbered"
 
-#ifndef VHOST_BACKEND_F_IOTLB_PERSIST
-#define VHOST_BACKEND_F_IOTLB_PERSIST		0x8	/* 6.8 */
-#endif
-#ifndef VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK
-#define VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK	0x6
-#endif
-
 #define NUM		64
 #define SLOTS		16		/* pipe of 64 KiB */
 #define QUEUE		5		/* trace port 0, guest to host */
@@ -220,22 +213,6 @@ static int post(struct drv *v, uint64_t seq, unsigned int n)
 	return vt_vq_kick_always(&v->q);
 }
 
-static unsigned int wait_used(struct vt_vq *q, unsigned int n, int ms)
-{
-	int64_t end = vt_now_ms() + ms;
-
-	while (vt_vq_pending(q) < n && vt_now_ms() < end)
-		vt_vq_wait(q, 50);
-	return vt_vq_pending(q);
-}
-
-/* Give the worker time to do what it would wrongly do. */
-static unsigned int settle_used(struct vt_vq *q)
-{
-	usleep(100 * 1000);
-	return vt_vq_pending(q);
-}
-
 static unsigned int reap(struct vt_vq *q)
 {
 	void *tok[NUM];
@@ -360,6 +337,50 @@ FIXTURE_TEARDOWN(vbr)
 		TH_LOG("modprobe -r vhost_vdpa failed");
 }
 
+/* Four pages from seq posted and lent to the pipe: none used yet. */
+static void lend_four(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(vbr) *self, unsigned int seq)
+{
+	struct vhost_trace_stats st;
+
+	ASSERT_EQ(0, post(&self->v, seq, 4));
+	ASSERT_EQ(0, vt_wait_stats(self->v.ctl, 0, seq + 4, 5000, &st));
+	EXPECT_EQ(0U, vt_vq_settle(&self->v.q));
+}
+
+/* Four more lent, read by c's checker, then used (a queue that runs). */
+static void lend_read_four(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(vbr) *self, unsigned int seq,
+			   struct vt_check *c)
+{
+	lend_four(_metadata, self, seq);
+	EXPECT_TRUE(read_pages(self->pipe[0], c, 4)) TH_LOG("%s", c->why);
+	EXPECT_EQ(4U, vt_vq_wait_used(&self->v.q, 4, 3000));
+}
+
+/*
+ * The ring stopped (reset, fd closed) with four pages lent: nothing used
+ * by the stop or after it (the used ring poisoned stays so), the pages
+ * read right into c's checker, no loan left.
+ */
+static void stopped_pages_read(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(vbr) *self, struct vt_check *c)
+{
+	struct vt_vq *q = &self->v.q;
+	struct vhost_trace_stats st;
+
+	EXPECT_EQ(0U, used_idx(q));
+	poison_used(q);
+	get_stats(self->v.ctl, &st);
+	EXPECT_EQ(4ULL, st.ref_pending);
+	EXPECT_EQ(0U, st.flags & VHOST_TRACE_STATS_RUNNING);
+	vt_check_init(c, 0, 0, 0);
+	EXPECT_TRUE(read_pages(self->pipe[0], c, 4)) TH_LOG("%s", c->why);
+	EXPECT_TRUE(still_poisoned(q));
+	get_stats(self->v.ctl, &st);
+	EXPECT_EQ(0ULL, st.ref_pending);
+}
+
 /*
  * Pages by reference, used only as they are read or spliced; a stream
  * through a reader thread, intact, all by reference.
@@ -387,11 +408,11 @@ TEST_F_TIMEOUT(vbr, returned_when_read, 40)
 	EXPECT_EQ(8ULL, st.ref_buffers);
 	EXPECT_EQ(8ULL, st.ref_pending);
 	/* in the pipe: not used */
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 
 	ASSERT_TRUE(read_pages(self->pipe[0], &c, 3)) TH_LOG("%s", c.why);
-	EXPECT_EQ(3U, wait_used(q, 3, 3000));
-	EXPECT_EQ(3U, settle_used(q));
+	EXPECT_EQ(3U, vt_vq_wait_used(q, 3, 3000));
+	EXPECT_EQ(3U, vt_vq_settle(q));
 	get_stats(self->v.ctl, &st);
 	EXPECT_EQ(5ULL, st.ref_pending);
 
@@ -404,7 +425,7 @@ TEST_F_TIMEOUT(vbr, returned_when_read, 40)
 			break;
 	}
 	EXPECT_EQ((ssize_t)(5 * VT_PAGE), n);
-	EXPECT_EQ(8U, wait_used(q, 8, 3000));
+	EXPECT_EQ(8U, vt_vq_wait_used(q, 8, 3000));
 	EXPECT_EQ(8U, reap(q));
 	vt_check_init(&c, 0, 3, 0);
 	EXPECT_TRUE(vt_check_file(&c, file)) TH_LOG("%s", c.why);
@@ -451,7 +472,7 @@ TEST_F_TIMEOUT(vbr, disable_returns_all, 30)
 	ASSERT_EQ(0, post(&self->v, 0, 4));
 	ASSERT_EQ(0, vt_wait_stats(self->v.ctl, 0, 4, 5000, &st));
 	EXPECT_EQ(4ULL, st.ref_pending);
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	ASSERT_EQ(0, enable(&self->v, 0));
 	/* written before the ioctl returned */
 	EXPECT_EQ(4U, vt_vq_pending(q));
@@ -465,17 +486,13 @@ TEST_F_TIMEOUT(vbr, disable_returns_all, 30)
 	vt_check_init(&c, 0, 0, 0);
 	EXPECT_TRUE(read_pages(self->pipe[0], &c, 4)) TH_LOG("%s", c.why);
 	/* returned already: no second used entry */
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	EXPECT_EQ(4U, used_idx(q));
 	get_stats(self->v.ctl, &st);
 	EXPECT_EQ(0ULL, st.ref_pending);
 
 	ASSERT_EQ(0, enable(&self->v, 1));
-	ASSERT_EQ(0, post(&self->v, 4, 4));
-	ASSERT_EQ(0, vt_wait_stats(self->v.ctl, 0, 8, 5000, &st));
-	EXPECT_EQ(0U, settle_used(q));
-	EXPECT_TRUE(read_pages(self->pipe[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_EQ(4U, wait_used(q, 4, 3000));
+	lend_read_four(_metadata, self, 4, &c);
 	EXPECT_EQ(8U, used_idx(q));
 	get_stats(self->v.ctl, &st);
 	EXPECT_EQ(8ULL * VT_PAGE, st.ref_bytes);
@@ -488,34 +505,17 @@ TEST_F_TIMEOUT(vbr, disable_returns_all, 30)
  */
 TEST_F_TIMEOUT(vbr, reset, 30)
 {
-	struct vt_vq *q = &self->v.q;
 	struct vhost_trace_stats st;
 	struct vt_check c;
 
 	if (self->skip)
 		return;
-	ASSERT_EQ(0, post(&self->v, 0, 4));
-	ASSERT_EQ(0, vt_wait_stats(self->v.ctl, 0, 4, 5000, &st));
-	EXPECT_EQ(0U, settle_used(q));
+	lend_four(_metadata, self, 0);
 	ASSERT_EQ(0, vt_vdpa_set_status(self->v.vfd, 0));
-	/* nothing used by the reset itself */
-	EXPECT_EQ(0U, used_idx(q));
-	poison_used(q);
-	get_stats(self->v.ctl, &st);
-	EXPECT_EQ(4ULL, st.ref_pending);
-	EXPECT_EQ(0U, st.flags & VHOST_TRACE_STATS_RUNNING);
-	vt_check_init(&c, 0, 0, 0);
-	EXPECT_TRUE(read_pages(self->pipe[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_TRUE(still_poisoned(q));
-	get_stats(self->v.ctl, &st);
-	EXPECT_EQ(0ULL, st.ref_pending);
+	stopped_pages_read(_metadata, self, &c);
 
 	ASSERT_EQ(0, drv_start(&self->v));
-	ASSERT_EQ(0, post(&self->v, 4, 4));
-	ASSERT_EQ(0, vt_wait_stats(self->v.ctl, 0, 8, 5000, &st));
-	EXPECT_EQ(0U, settle_used(q));
-	EXPECT_TRUE(read_pages(self->pipe[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_EQ(4U, wait_used(q, 4, 3000));
+	lend_read_four(_metadata, self, 4, &c);
 	get_stats(self->v.ctl, &st);
 	EXPECT_EQ(8ULL * VT_PAGE, st.ref_bytes);
 	EXPECT_EQ(0ULL, st.copied_bytes);
@@ -525,25 +525,15 @@ TEST_F_TIMEOUT(vbr, reset, 30)
 /* The vhost_vdpa fd closed with pages in the pipe (it resets the device). */
 TEST_F_TIMEOUT(vbr, fd_closed, 30)
 {
-	struct vt_vq *q = &self->v.q;
 	struct vhost_trace_stats st;
 	struct vt_check c;
 
 	if (self->skip)
 		return;
-	ASSERT_EQ(0, post(&self->v, 0, 4));
-	ASSERT_EQ(0, vt_wait_stats(self->v.ctl, 0, 4, 5000, &st));
-	EXPECT_EQ(0U, settle_used(q));
+	lend_four(_metadata, self, 0);
 	drv_close_fd(&self->v);
-	EXPECT_EQ(0U, used_idx(q));
-	poison_used(q);
+	stopped_pages_read(_metadata, self, &c);
 	get_stats(self->v.ctl, &st);
-	EXPECT_EQ(4ULL, st.ref_pending);
-	vt_check_init(&c, 0, 0, 0);
-	EXPECT_TRUE(read_pages(self->pipe[0], &c, 4)) TH_LOG("%s", c.why);
-	EXPECT_TRUE(still_poisoned(q));
-	get_stats(self->v.ctl, &st);
-	EXPECT_EQ(0ULL, st.ref_pending);
 	EXPECT_EQ(4ULL * VT_PAGE, st.ref_bytes);
 	EXPECT_EQ(0, drv_del(&self->v));
 }
@@ -560,9 +550,7 @@ TEST_F_TIMEOUT(vbr, deleted, 30)
 
 	if (self->skip)
 		return;
-	ASSERT_EQ(0, post(&self->v, 0, 4));
-	ASSERT_EQ(0, vt_wait_stats(self->v.ctl, 0, 4, 5000, &st));
-	EXPECT_EQ(0U, settle_used(q));
+	lend_four(_metadata, self, 0);
 	/* vhost_vdpa has an owner: not now */
 	EXPECT_EQ(-EBUSY, drv_del(&self->v));
 	drv_close_fd(&self->v);
@@ -626,7 +614,7 @@ TEST_F_TIMEOUT(vbr, owner_killed, 30)
 	close(sync[1]);
 	ASSERT_EQ(1, read(sync[0], &ch, 1));
 	close(sync[0]);
-	EXPECT_EQ(0U, settle_used(q));
+	EXPECT_EQ(0U, vt_vq_settle(q));
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));

@@ -36,13 +36,6 @@
 #include "vt_fuzz.h"
 #include "vt_vdpa_lib.h"
 
-#ifndef VHOST_BACKEND_F_IOTLB_PERSIST
-#define VHOST_BACKEND_F_IOTLB_PERSIST		0x8	/* 6.8 */
-#endif
-#ifndef VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK
-#define VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK	0x6
-#endif
-
 #define Q_PORT(p)	(2 * (p) + 5)
 #define F_MULTIPORT	(1ULL << 1)	/* VIRTIO_CONSOLE_F_MULTIPORT */
 #define S_READY		(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \

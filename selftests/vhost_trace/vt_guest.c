@@ -394,6 +394,21 @@ int vt_vq_wait(struct vt_vq *q, int timeout_ms)
 	return 0;
 }
 
+unsigned int vt_vq_wait_used(struct vt_vq *q, unsigned int n, int ms)
+{
+	int64_t end = vt_now_ms() + ms;
+
+	while (vt_vq_pending(q) < n && vt_now_ms() < end)
+		vt_vq_wait(q, 50);
+	return vt_vq_pending(q);
+}
+
+unsigned int vt_vq_settle(struct vt_vq *q)
+{
+	usleep(100 * 1000);
+	return vt_vq_pending(q);
+}
+
 int vt_dev_set_vring(struct vt_dev *d, struct vt_vq *q)
 {
 	struct vhost_vring_state s = { .index = q->index };

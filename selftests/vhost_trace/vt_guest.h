@@ -107,6 +107,13 @@ unsigned int vt_vq_pending(struct vt_vq *q);
  * call eventfd. 0 when an entry is pending, -ETIMEDOUT after timeout_ms.
  */
 int vt_vq_wait(struct vt_vq *q, int timeout_ms);
+/* Wait until n used entries are pending (unreaped), ms at most: how many. */
+unsigned int vt_vq_wait_used(struct vt_vq *q, unsigned int n, int ms);
+/*
+ * Give the device 100 ms to do what it would wrongly do (use an entry it
+ * must keep); then the entries pending.
+ */
+unsigned int vt_vq_settle(struct vt_vq *q);
 
 /* Guest features the tests negotiate. */
 #define VT_F_VERSION_1		(1ULL << 32)	/* VIRTIO_F_VERSION_1 */

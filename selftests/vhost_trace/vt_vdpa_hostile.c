@@ -37,10 +37,6 @@
 
 #include "vt_vdpa_lib.h"
 
-#ifndef VHOST_BACKEND_F_IOTLB_PERSIST
-#define VHOST_BACKEND_F_IOTLB_PERSIST 0x8	/* 6.8 */
-#endif
-
 #define NUM		16
 #define QUEUE		5		/* trace port 0, guest to host */
 #define IOVA		0x100000ULL	/* the map: IOVA .. IOVA + MAPSZ */

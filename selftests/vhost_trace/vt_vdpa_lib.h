@@ -11,6 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/vhost_types.h>
+
+/* Backend features newer than some uapi headers this builds with. */
+#ifndef VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK
+#define VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK	0x6
+#endif
+#ifndef VHOST_BACKEND_F_IOTLB_PERSIST
+#define VHOST_BACKEND_F_IOTLB_PERSIST		0x8	/* 6.8 */
+#endif
+
 /*
  * VHOST_TRACE_VDPA_ADD, _CTL or _DEL on a fresh fd of /dev/vhost-trace
  * (nports only for ADD): the ioctl's result (a control fd for ADD and
