@@ -239,7 +239,7 @@ launch_io() {
 check "$REL: launch: QEMU's /proc/PID/io shows it moved none of the trace bytes" launch_io
 
 launch_stop() {
-	local t0 t1 rc reads n0 alive
+	local t t0 t1 rc reads n0 alive
 	t0=$(date +%s%N)
 	# the upstream agent answers no order: the stop ends once the ports'
 	# byte counters stood still for 1 s after its "0", not after its 10 s
@@ -259,7 +259,7 @@ launch_stop() {
 	grep "^guest: read" $W/l/qemu.log | head -n "$n0" | tail -n 4
 	echo "after it (distinct): $reads"
 	# the readers end when the daemon lets go of the FIFOs
-	for t0 in $(seq 40); do
+	for t in $(seq 40); do
 		kill -0 $LREADERS 2>/dev/null || break
 		sleep 0.25
 	done
