@@ -152,10 +152,8 @@ static void vt_vdpa_port_settle(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 	struct vt_vdpa_give g = { .vd = vd, .vq = vt_port_vq(vp) };
 
 	mutex_lock(&vp->port.lock);
-	if (ring_ok)
-		vt_refs_return(&vp->port, true, vt_vdpa_give_one, &g);
-	else
-		vt_refs_return(&vp->port, true, vt_vdpa_give_none, NULL);
+	vt_refs_return(&vp->port, true,
+		       ring_ok ? vt_vdpa_give_one : vt_vdpa_give_none, &g);
 	if (g.used)
 		vt_vring_notify(vd, g.vq);
 	mutex_unlock(&vp->port.lock);
@@ -196,6 +194,7 @@ static void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 		if (r < 0)
 			goto broken;
 		len = ch.read_len;
+		r = VT_BUF_DONE;
 		if (unlikely(vt_bad_buffer(ch.write_len != 0, len))) {
 			vt_count(port, &port->stats.bad_buffers, 1);
 			len = 0;
@@ -205,18 +204,14 @@ static void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 					    was_waiting);
 			if (r == VT_BUF_KEEP)
 				break;
-			if (r == VT_BUF_LENT) {
-				/* used once its pipe lets go of it */
-				vt_vring_pop(vq);
-				pkts++;
-				total += len;
-				continue;
-			}
 		}
 		vt_vring_pop(vq);
-		if (vt_vring_add_used(vd, vq, ch.head, 0))
-			goto broken;
-		g.used = true;
+		/* a lent buffer is used once its pipe lets go of it */
+		if (r != VT_BUF_LENT) {
+			if (vt_vring_add_used(vd, vq, ch.head, 0))
+				goto broken;
+			g.used = true;
+		}
 		pkts++;
 		total += len;
 	}
