@@ -131,6 +131,8 @@ VT_STATS_FMT = "=IIQQQQQQQQiIQQQQ"	# struct vhost_trace_stats, 112 bytes
 VT_GET_STATS = _ioc(3, 0xA5, struct.calcsize(VT_STATS_FMT))
 VT_VDPA_CTL = _ioc(1, 0xA7, 40)
 VT_BY_REF = 1
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+PIPE_SZ = 1 << 20	# every FIFO's pipe, as vt-benchg drain sets it
 VT_STATS_NAMES = ("port", "flags", "bytes", "buffers", "dropped_bytes",
                   "dropped_buffers", "stalls", "sink_errors", "bad_buffers",
                   "queue_errors", "last_error", "reserved", "ref_bytes",
@@ -161,7 +163,7 @@ class Ports:
         for port, n in enumerate(names):
             fd = fifo_writer(os.path.join(D, n))
             try:
-                fcntl.fcntl(fd, 1031, 1 << 20)	# F_SETPIPE_SZ, as the reader
+                fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SZ)
                 try:
                     self.set_sink(port, fd, VT_BY_REF if by_ref else 0)
                 except OSError as e:
@@ -534,14 +536,10 @@ def floor_fifo(nbytes):
     path = os.path.join(D, "ffloor")
     if not os.path.exists(path):
         os.mkfifo(path)
-    cnt = path + ".n"
-    with open(cnt, "wb") as f:
-        f.write(b"\0" * 4096)
-    p = subprocess.Popen([os.path.join(BUILD, "bench/vt-benchg"), "drain",
-                          "splice", path, cnt], stdout=subprocess.DEVNULL)
+    p = start_readers(["ffloor"])[0][0]
     fd = fifo_writer(path)
     os.set_blocking(fd, True)
-    fcntl.fcntl(fd, 1031, 1 << 20)	# F_SETPIPE_SZ, as the reader
+    fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SZ)
     buf = b"\x5a" * (1 << 20)
     t0 = time.thread_time()
     left = nbytes
@@ -844,18 +842,13 @@ def fifo_summary(rows):
     for t in ("vtref", "vtcp", "vdpaf"):
         rs = [r for r in rows.get(t, []) if r.get("mod_bytes")]
         if rs:
+            ref, cp, mod = (sum(r[k] for r in rs) for k in (
+                "ref_bytes", "copied_bytes", "mod_bytes"))
             print("  %s: module ref_bytes/bytes %.6f, copied_bytes/bytes "
                   "%.6f (all rounds: %d of %d bytes by reference); copies "
                   "per page: module %.6f + reader 0 (splice); reader got/"
                   "module bytes %s" % (
-                      t, sum(r["ref_bytes"] for r in rs) / sum(
-                          r["mod_bytes"] for r in rs),
-                      sum(r["copied_bytes"] for r in rs) / sum(
-                          r["mod_bytes"] for r in rs),
-                      sum(r["ref_bytes"] for r in rs),
-                      sum(r["mod_bytes"] for r in rs),
-                      sum(r["copied_bytes"] for r in rs) / sum(
-                          r["mod_bytes"] for r in rs),
+                      t, ref / mod, cp / mod, ref, mod, cp / mod,
                       med([r["bytes"] / r["mod_bytes"] for r in rs])))
     same_run(rows, "vtref", "vsf", "our agent by reference (vhost-trace-pci) "
              "/ chardev FIFO path (QEMU 7.2) [issue 20: host CPU <= 0.25]")
