@@ -13,6 +13,8 @@ kvm_loads() {
 		echo "no svm or vmx in /proc/cpuinfo"
 		return 1
 	fi
+	# the boot's KVM keeper (lib.sh) holds the module: this unloads it
+	kvm_keeper stop
 	modprobe "$m" && [ -c /dev/kvm ] && echo "$m loaded, /dev/kvm there" &&
 		rmmod "$m" kvm
 }

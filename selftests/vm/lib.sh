@@ -70,13 +70,34 @@ kvm_shadow_paging() {
 		[ "$(cat /sys/module/kvm_amd/parameters/npt)" = N ]
 }
 
+# kvm_keeper stop|start: the KVM VM that tools/dev/vm/init-host keeps
+# open for the whole boot (tools/dev/vm/kvm-keeper.c: it holds KVM's
+# static keys on). It holds kvm_amd too: stopped to reload it.
+kvm_keeper() {
+	local pidf=/run/kvm-keeper.pid pid
+	case "$1" in
+	stop)
+		[ -s $pidf ] || return 0
+		pid=$(cat $pidf)
+		rm -f $pidf
+		kill "$pid" 2>/dev/null || return 0
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+		;;
+	start)
+		[ -s $pidf ] || "$BUILD/vm/kvm-keeper" $pidf
+		;;
+	esac
+}
+
 # kvm_paging Y|N: kvm_amd reloaded with nested paging on or off (no VM
 # may run). Shadow paging makes every guest page fault a kvm_exit: a
 # script that traces the host's kvm_exit events runs its guest on NPT.
 kvm_paging() {
+	kvm_keeper stop
 	if [ -d /sys/module/kvm_amd ]; then
 		rmmod kvm_amd || return 1
 	fi
 	modprobe kvm_amd npt=$([ "$1" = Y ] && echo 1 || echo 0) &&
-		[ "$(cat /sys/module/kvm_amd/parameters/npt)" = "$1" ]
+		[ "$(cat /sys/module/kvm_amd/parameters/npt)" = "$1" ] &&
+		kvm_keeper start
 }
