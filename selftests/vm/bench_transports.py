@@ -35,7 +35,8 @@ shared memfd (vhost_vdpa maps only shared file mappings).
 The FIFO half, windows of the same rounds in the same guests: every FIFO
 sink is read by one reader per FIFO, `vt-benchg drain splice` (splice()s
 the FIFO to /dev/null: the pages are moved on and released without being
-touched; 1 MiB pipes), whose CPU time counts as "readers":
+touched; 1 MiB pipes), whose CPU time from its FIFO's open to its end
+(its own clock: not its exec, nor its exit) counts as "readers":
   - vtref: vhost-trace-pci, our agent, FIFO sinks by reference
     (VHOST_TRACE_SINK_BY_REF): the module's stats must show ref_bytes ~
     bytes, copied_bytes ~ 0 (copies per page, printed)
@@ -215,7 +216,8 @@ def vhost_open(files):
 def start_readers(names):
     """One reader (vt-benchg drain splice) per FIFO; its counter file is
     NAME.n under D. Before the window's first Snap: they are reaped before
-    its second, so their CPU counts in the window's readers."""
+    its second, and the CPU time each reports (from its FIFO's open on)
+    is the window's readers."""
     rs = []
     for n in names:
         cnt = os.path.join(D, n + ".n")
@@ -250,8 +252,9 @@ def settle_readers(rs, quiet=0.6, limit=30):
 
 def stop_readers(rs):
     """SIGTERM (again, until each has ended: the signal can come just
-    before it blocks in splice) and reap; the bytes they moved."""
-    n = 0
+    before it blocks in splice) and reap; the bytes they moved and their
+    CPU seconds."""
+    n = cpu = 0
     for p, _ in rs:
         for _ in range(100):
             if p.poll() is not None:
@@ -264,11 +267,12 @@ def stop_readers(rs):
         else:
             p.kill()
         out = p.communicate()[0]
-        m = re.search(r"bytes (\d+)", out or "")
+        m = re.search(r"bytes (\d+) cpu ([\d.]+)", out or "")
         if p.returncode != 0 or not m:
             raise RuntimeError("FIFO reader exit %s: %r" % (p.returncode, out))
         n += int(m.group(1))
-    return n
+        cpu += float(m.group(2))
+    return n, cpu
 
 
 def log(*a):
@@ -536,7 +540,7 @@ def floor_fifo(nbytes):
     path = os.path.join(D, "ffloor")
     if not os.path.exists(path):
         os.mkfifo(path)
-    p = start_readers(["ffloor"])[0][0]
+    rs = start_readers(["ffloor"])
     fd = fifo_writer(path)
     os.set_blocking(fd, True)
     fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SZ)
@@ -547,9 +551,8 @@ def floor_fifo(nbytes):
         left -= os.write(fd, buf[:min(left, len(buf))])
     t1 = time.thread_time()
     os.close(fd)
-    ru = os.wait4(p.pid, 0)[2]
-    p.returncode = 0	# reaped here
-    return t1 - t0, ru.ru_utime + ru.ru_stime
+    rs[0][0].wait()	# it drains the FIFO to its EOF
+    return t1 - t0, stop_readers(rs)[1]
 
 
 def window(g, qpid, t, ports):
@@ -586,10 +589,10 @@ def window(g, qpid, t, ports):
         r = kv(g.cmd("stop " + gt, timeout=120))
         if t in SINKS:
             settle(SINKS[t])
-        fifo_bytes = 0
+        fifo_bytes = fifo_cpu = 0
         if readers:
             settle_readers(readers)
-            fifo_bytes = stop_readers(readers)
+            fifo_bytes, fifo_cpu = stop_readers(readers)
             readers = []
         b = Snap(qpid, ports)
     finally:
@@ -615,6 +618,7 @@ def window(g, qpid, t, ports):
         res["bytes"] = sum(b.sizes[n] - a.sizes[n] for n in SINKS[t])
     if t in FIFOS:
         res["bytes"] = fifo_bytes
+        res["readers_s"] = fifo_cpu
     if t in MODULE_ROWS:
         d = {k: b.vtstats.get(k, 0) - a.vtstats.get(k, 0) for k in STAT_KEYS}
         res["buffers"] = d["buffers"]
