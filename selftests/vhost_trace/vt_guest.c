@@ -605,6 +605,41 @@ int vt_wait_stats(int ctl, unsigned int port, uint64_t count, int timeout_ms,
 	}
 }
 
+/* The module gives one of the reasons in why for the port's stall. */
+static bool stall_confirmed(const struct vt_stall *st)
+{
+	struct vhost_trace_stats s;
+
+	/* stats that cannot be read confirm nothing: give up */
+	if (vt_get_stats(st->ctl, st->port, &s))
+		return true;
+	return ((st->why & VT_STALL_WAITING) &&
+		(s.flags & VHOST_TRACE_STATS_WAITING)) ||
+	       ((st->why & VT_STALL_SINK_ERROR) && s.sink_errors) ||
+	       ((st->why & VT_STALL_NO_SINK) &&
+		!(s.flags & VHOST_TRACE_STATS_SINK));
+}
+
+int vt_run_until_stalled(const struct vt_stall *st)
+{
+	int64_t still = vt_now_ms();
+	uint64_t done = *st->done;
+	int r;
+
+	for (;;) {
+		r = st->run(st->arg, st->stall_ms);
+		if (r != -ETIMEDOUT)
+			return r;
+		/* progress: the stall began at most stall_ms ago */
+		if (*st->done != done) {
+			done = *st->done;
+			still = vt_now_ms() - st->stall_ms;
+		}
+		if (vt_now_ms() - still >= st->max_ms || stall_confirmed(st))
+			return r;
+	}
+}
+
 const char *vt_stats_str(const struct vhost_trace_stats *st, char *buf,
 			 size_t len)
 {

@@ -167,6 +167,37 @@ int vt_get_stats(int ctl, unsigned int port, struct vhost_trace_stats *st);
 int vt_wait_stats(int ctl, unsigned int port, uint64_t count, int timeout_ms,
 		  struct vhost_trace_stats *st);
 
+/* Why a port stalls, as its stats say it (struct vt_stall's why) */
+#define VT_STALL_WAITING	(1U << 0)	/* waits for room in its sink */
+#define VT_STALL_SINK_ERROR	(1U << 1)	/* its sink failed */
+#define VT_STALL_NO_SINK	(1U << 2)	/* it has none */
+#define VT_STALL_ANY		(VT_STALL_WAITING | VT_STALL_SINK_ERROR | \
+				 VT_STALL_NO_SINK)
+
+/*
+ * A guest sending into a port that is to stall. run(arg, stall_ms) sends
+ * until all went (0), or until no entry came back for stall_ms
+ * (-ETIMEDOUT); *done counts the entries used.
+ */
+struct vt_stall {
+	int ctl;
+	unsigned int port;
+	unsigned int why;	/* VT_STALL_*: the reasons that confirm it */
+	int stall_ms;
+	int max_ms;		/* nothing back for that long: stalled anyway */
+	int (*run)(void *arg, int stall_ms);
+	void *arg;
+	const uint64_t *done;
+};
+
+/*
+ * Run until the port stalled: -ETIMEDOUT once no entry came back for
+ * stall_ms and the module gives one of the reasons in why, or once none
+ * came back for max_ms; 0 or another -errno as run. A short stall_ms
+ * then suffices: the module's own state confirms the stall.
+ */
+int vt_run_until_stalled(const struct vt_stall *st);
+
 /* One line describing st, for test logs; returns buf. */
 const char *vt_stats_str(const struct vhost_trace_stats *st, char *buf,
 			 size_t len);

@@ -156,30 +156,24 @@ int vt_prod_run(struct vt_producer *pr, uint64_t total, int stall_ms)
 	return 0;
 }
 
+static int prod_run(void *arg, int stall_ms)
+{
+	struct vt_producer *pr = arg;
+
+	return vt_prod_run(pr, pr->total, stall_ms);
+}
+
 int vt_prod_stall(struct vt_producer *pr, int ctl, uint64_t total,
 		  int stall_ms, int max_ms)
 {
-	struct vhost_trace_stats st;
-	int64_t still = vt_now_ms();
-	uint64_t done = pr->done;
-	int r;
+	struct vt_stall st = {
+		.ctl = ctl, .port = pr->port, .why = VT_STALL_ANY,
+		.stall_ms = stall_ms, .max_ms = max_ms,
+		.run = prod_run, .arg = pr, .done = &pr->done,
+	};
 
-	for (;;) {
-		r = vt_prod_run(pr, total, stall_ms);
-		if (r != -ETIMEDOUT)
-			return r;
-		if (pr->done != done) {
-			done = pr->done;
-			still = vt_now_ms() - stall_ms;
-		}
-		if (vt_now_ms() - still >= max_ms)
-			return r;
-		if (vt_get_stats(ctl, pr->port, &st))
-			return r;
-		if ((st.flags & VHOST_TRACE_STATS_WAITING) || st.sink_errors ||
-		    !(st.flags & VHOST_TRACE_STATS_SINK))
-			return r;
-	}
+	pr->total = total;
+	return vt_run_until_stalled(&st);
 }
 
 static void *vt_prod_main(void *arg)

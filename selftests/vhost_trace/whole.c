@@ -96,30 +96,24 @@ static int pipe_bytes(int fd)
 	return n;
 }
 
+static int send_all(void *arg, int stall_ms)
+{
+	return vt_sender_run(arg, TOTAL, stall_ms, NULL, NULL);
+}
+
 /*
  * Send until no entry comes back: for 300 ms with the module saying the
  * port waits for room, or for 1 s. -ETIMEDOUT, or 0 if all went.
  */
 static int send_until_waiting(FIXTURE_DATA(whole) *self)
 {
-	struct vhost_trace_stats st;
-	uint64_t done = self->s.done;
-	int64_t still = vt_now_ms();
-	int r;
+	struct vt_stall st = {
+		.ctl = self->d.ctl, .port = 0, .why = VT_STALL_WAITING,
+		.stall_ms = 300, .max_ms = 1000,
+		.run = send_all, .arg = &self->s, .done = &self->s.done,
+	};
 
-	for (;;) {
-		r = vt_sender_run(&self->s, TOTAL, 300, NULL, NULL);
-		if (r != -ETIMEDOUT)
-			return r;
-		if (self->s.done != done) {
-			done = self->s.done;
-			still = vt_now_ms() - 300;
-		}
-		if (vt_now_ms() - still >= 1000 ||
-		    vt_get_stats(self->d.ctl, 0, &st) ||
-		    (st.flags & VHOST_TRACE_STATS_WAITING))
-			return r;
-	}
+	return vt_run_until_stalled(&st);
 }
 
 /*

@@ -819,50 +819,31 @@ static int v1_stop(struct agent *a, int timeout_ms)
 }
 
 /*
- * An upstream agent that never echoed anything (still AGENT_SILENT: linux's
- * tools/virtio/virtio-trace answers no order) cannot confirm the stop: it
- * is taken as done once the ports' byte count (quiet->bytes) has stood
- * still for AGENT_QUIET_MS after the "0", within the same timeout.
+ * The upstream orders: an agent that echoed "1" echoes "0" once stopped.
+ * One that never echoed anything (still AGENT_SILENT: linux's
+ * tools/virtio/virtio-trace answers no order) never will: waiting for it
+ * would take the whole timeout, so it is left in AGENT_STOP_QUIET for
+ * agent_wait_quiet, the caller's one wait for the ports.
  */
-int agent_stop_quiet(struct agent *a, int timeout_ms,
-		     const struct agent_quiet *quiet)
+static int upstream_stop(struct agent *a, int timeout_ms)
 {
-	long end = vt_now_ms() + timeout_ms, still;
-	uint64_t last = 0, now;
-	int silent, err;
+	long end = vt_now_ms() + timeout_ms;
+	int silent = a->state == AGENT_SILENT, err;
 
-	if (a->fd < 0)
-		return -ENOTCONN;
-	if (a->state == AGENT_HELLO)	/* never started */
-		return -ENOTCONN;
-	if (a->proto > 0)
-		return v1_stop(a, timeout_ms);
-	silent = a->state == AGENT_SILENT && quiet && quiet->bytes;
 	err = send_order(a, "0\n");
 	if (err)
 		return err;
+	if (silent) {
+		a->state = AGENT_STOP_QUIET;
+		return 1;
+	}
 	a->state = AGENT_STOP_TIMEOUT;
-	still = vt_now_ms();
-	if (silent)
-		last = quiet->bytes(quiet->arg);
 	while (a->state == AGENT_STOP_TIMEOUT && a->fd >= 0) {
 		struct pollfd p = { .fd = a->fd, .events = POLLIN };
 		long left = end - vt_now_ms();
 
 		if (left <= 0)
 			return -ETIMEDOUT;
-		if (silent) {
-			now = quiet->bytes(quiet->arg);
-			if (now != last)
-				still = vt_now_ms();
-			last = now;
-			if (vt_now_ms() - still >= AGENT_QUIET_MS) {
-				a->state = AGENT_STOP_QUIET;
-				return 1;
-			}
-			if (left > AGENT_QUIET_POLL_MS)
-				left = AGENT_QUIET_POLL_MS;
-		}
 		if (poll(&p, 1, left) > 0)
 			agent_input(a);
 	}
@@ -871,7 +852,42 @@ int agent_stop_quiet(struct agent *a, int timeout_ms,
 
 int agent_stop(struct agent *a, int timeout_ms)
 {
-	return agent_stop_quiet(a, timeout_ms, NULL);
+	if (a->fd < 0)
+		return -ENOTCONN;
+	if (a->state == AGENT_HELLO)	/* never started */
+		return -ENOTCONN;
+	if (a->proto > 0)
+		return v1_stop(a, timeout_ms);
+	return upstream_stop(a, timeout_ms);
+}
+
+/*
+ * A confirmed stop: its pages were counted (or are about to be), the
+ * window since the stop began is only for the last ones to leave the
+ * rings. An unconfirmed one: the stillness is the only sign that the
+ * agent stopped, so all of its window is watched from here.
+ */
+int agent_wait_quiet(struct agent *a, const struct agent_quiet *quiet,
+		     long since_ms, long end_ms)
+{
+	int unconfirmed = a->state == AGENT_STOP_QUIET;
+	long window = unconfirmed ? AGENT_QUIET_MS : AGENT_SETTLE_MS;
+	long still = unconfirmed ? vt_now_ms() : since_ms;
+	uint64_t last = quiet->bytes(quiet->arg), now;
+
+	while (vt_now_ms() - still < window) {
+		if (vt_now_ms() >= end_ms) {
+			if (unconfirmed)
+				a->state = AGENT_STOP_TIMEOUT;
+			return -ETIMEDOUT;
+		}
+		usleep(AGENT_QUIET_POLL_MS * 1000);
+		now = quiet->bytes(quiet->arg);
+		if (now != last)
+			still = vt_now_ms();
+		last = now;
+	}
+	return 0;
 }
 
 int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes)

@@ -41,7 +41,9 @@ enum agent_state {
 	AGENT_STOPPED,		/* the agent confirmed stop: every page sent */
 	AGENT_STOP_TIMEOUT,	/* stop sent, no confirmation in time */
 	AGENT_STOP_QUIET,	/* stop sent to an agent that never answered
-				   (upstream): its ports went quiet */
+				   (upstream), which cannot confirm it: done
+				   once its ports go quiet (agent_wait_quiet;
+				   stop-timeout if they never do) */
 	AGENT_GONE,		/* the chardev closed */
 	AGENT_ERROR,		/* a version 1 request failed (see log),
 				   or the guest broke the protocol (error) */
@@ -120,28 +122,38 @@ void agent_tick(struct agent *a);
 /*
  * Sends the stop order and waits up to timeout_ms for the agent to
  * confirm that every page has been written to its port. 0 confirmed,
- * -ETIMEDOUT, -ENOTCONN (no agent connection), other -errno.
+ * -ETIMEDOUT, -ENOTCONN (no agent connection), other -errno. An upstream
+ * agent that never echoed an order (still AGENT_SILENT) cannot confirm:
+ * it gets the "0" and is not waited for (AGENT_STOP_QUIET, returns 1);
+ * agent_wait_quiet then tells when it is done.
  */
 int agent_stop(struct agent *a, int timeout_ms);
 /*
- * The ports' bytes so far (the module's counters), for agent_stop_quiet;
+ * The ports' bytes so far (the module's counters), for agent_wait_quiet;
  * arg is the caller's.
  */
 struct agent_quiet {
 	uint64_t (*bytes)(void *arg);
 	void *arg;
 };
-/* how long the ports must stand still, and how often they are read */
+/*
+ * How long the ports must stand still after the stop: an agent that
+ * confirmed it (its last pages only leave the rings), one that cannot
+ * (AGENT_STOP_QUIET: the stillness is all there is to go by); and how
+ * often they are read.
+ */
+#define AGENT_SETTLE_MS		500
 #define AGENT_QUIET_MS		1000
 #define AGENT_QUIET_POLL_MS	100
 /*
- * agent_stop, but an upstream agent that never echoed an order (still
- * AGENT_SILENT, it cannot confirm) is taken as stopped once quiet->bytes
- * stood still for AGENT_QUIET_MS after the "0" (AGENT_STOP_QUIET,
- * returns 1), not after the whole timeout. quiet NULL: agent_stop.
+ * After agent_stop: waits until quiet->bytes stood still for
+ * AGENT_QUIET_MS (AGENT_STOP_QUIET, the whole window watched here) or
+ * AGENT_SETTLE_MS counted from since_ms (when the stop began), until
+ * end_ms (vt_now_ms()) at the latest. 0, or -ETIMEDOUT: an agent still
+ * in AGENT_STOP_QUIET is then in AGENT_STOP_TIMEOUT.
  */
-int agent_stop_quiet(struct agent *a, int timeout_ms,
-		     const struct agent_quiet *quiet);
+int agent_wait_quiet(struct agent *a, const struct agent_quiet *quiet,
+		     long since_ms, long end_ms);
 /* Version 1, once stopped: the bytes the agent wrote to port cpu. */
 int agent_sent_bytes(struct agent *a, unsigned int cpu, uint64_t *bytes);
 /* Version 1: fetches the metadata (tracefs layout) into dir. */

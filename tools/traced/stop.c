@@ -27,14 +27,14 @@ static uint64_t ports_bytes(void *arg)
  */
 static void drain(struct session *s, int qemu_alive)
 {
-	long end = vt_now_ms() + s->stop_timeout_ms, still = vt_now_ms();
-	uint64_t bytes, last;
+	long start = vt_now_ms(), end = start + s->stop_timeout_ms;
 	struct agent_quiet quiet = { ports_bytes, s };
+	uint64_t bytes;
 	unsigned int p;
 
 	session_set_state(s, SESS_STOPPING);
 	if (qemu_alive && s->agent.fd >= 0) {
-		agent_stop_quiet(&s->agent, s->stop_timeout_ms, &quiet);
+		agent_stop(&s->agent, s->stop_timeout_ms);
 		uatomic_set(&s->agent_state, s->agent.state);
 		for (p = 0; p < s->nports; p++)
 			if (!agent_sent_bytes(&s->agent, p, &bytes))
@@ -46,14 +46,10 @@ static void drain(struct session *s, int qemu_alive)
 	/* a version 1 agent said how many bytes each port got */
 	while (qemu_alive && vt_now_ms() < end && !session_all_arrived(s))
 		usleep(20000);
-	/* drain: the counters must stand still for 500 ms */
-	last = session_total_bytes(s);
-	while (qemu_alive && vt_now_ms() < end && vt_now_ms() - still < 500) {
-		usleep(100000);
-		bytes = session_total_bytes(s);
-		if (bytes != last)
-			still = vt_now_ms();
-		last = bytes;
+	/* the stop's one wait for the ports (1 s for an unconfirmed stop) */
+	if (qemu_alive) {
+		agent_wait_quiet(&s->agent, &quiet, start, end);
+		uatomic_set(&s->agent_state, s->agent.state);
 	}
 	session_detach_sinks(s);
 	session_tick(s, 0);

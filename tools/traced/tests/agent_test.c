@@ -7,10 +7,14 @@
  * running agent adopted (no events, no start sent). A fake agent on a
  * socketpair plays the guest.
  *
- * Then the stop of an agent on the upstream orders: one that never
- * echoed an order (linux's virtio-trace) is stopped once the ports' byte
- * count stood still for AGENT_QUIET_MS, not after the whole timeout; one
- * that echoed "1" still waits for its "0".
+ * Then the stop as the daemon's drain does it, agent_stop and then
+ * agent_wait_quiet: an agent on the upstream orders that never echoed
+ * one (linux's virtio-trace) gets the "0" and is not waited for; the
+ * one wait, for the ports, ends once their byte count stood still for
+ * AGENT_QUIET_MS, not after the whole timeout, or at the timeout
+ * (stop-timeout). One that echoed "1" still waits for its "0"; a version
+ * 1 agent's stop waits for its answer, then the ports' shorter window
+ * (AGENT_SETTLE_MS).
  */
 #include <errno.h>
 #include <poll.h>
@@ -135,20 +139,45 @@ static uint64_t ports_bytes(void *arg)
 	return p->n;
 }
 
+/* what a stop took: agent_stop, then the wait for the ports */
+struct stop_run {
+	int stop_ret, wait_ret;
+	long stop_ms, total_ms;
+};
+
 /*
- * state: AGENT_SILENT (never echoed) or AGENT_RUNNING (echoed "1");
- * moving_ms: how long the ports receive after the "0" (-1: always).
+ * As drain(): the stop, then the ports' one wait, within timeout_ms of
+ * the stop's start; p->t0 is that start.
+ */
+static void stop_and_wait(struct agent *a, struct ports *p, int timeout_ms,
+			  struct stop_run *r)
+{
+	struct agent_quiet q = { ports_bytes, p };
+
+	p->t0 = vt_now_ms();
+	r->stop_ret = agent_stop(a, timeout_ms);
+	r->stop_ms = vt_now_ms() - p->t0;
+	r->wait_ret = agent_wait_quiet(a, &q, p->t0, p->t0 + timeout_ms);
+	r->total_ms = vt_now_ms() - p->t0;
+}
+
+/*
+ * An agent on the upstream orders in state (AGENT_SILENT: never echoed;
+ * AGENT_RUNNING: echoed "1"); the ports receive for moving_ms after the
+ * "0" (-1: always). The "0" must reach it; the stop returns want_stop
+ * within stop_max_ms, the wait want_wait, all of it within
+ * min_ms..max_ms, the agent then in state want.
  */
 static void stop_upstream(enum agent_state state, long moving_ms,
-			  int timeout_ms, int want_ret, enum agent_state want,
+			  int timeout_ms, int want_stop, long stop_max_ms,
+			  int want_wait, enum agent_state want,
 			  long min_ms, long max_ms, const char *what)
 {
 	struct ports p = { .moving_ms = moving_ms };
-	struct agent_quiet q = { ports_bytes, &p };
+	struct stop_run r;
 	struct agent a;
 	char got[8] = "";
-	long ms;
-	int sv[2], ret;
+	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv))
 		return;
@@ -156,38 +185,101 @@ static void stop_upstream(enum agent_state state, long moving_ms,
 	a.fd = sv[0];
 	a.proto = -1;
 	a.state = state;
-	p.t0 = vt_now_ms();
-	ret = agent_stop_quiet(&a, timeout_ms, &q);
-	ms = vt_now_ms() - p.t0;
+	stop_and_wait(&a, &p, timeout_ms, &r);
 	if (read(sv[1], got, sizeof(got) - 1) < 0)
 		got[0] = '\0';
-	tap_ok(ret == want_ret && a.state == want && !strcmp(got, "0\n") &&
-	       ms >= min_ms && ms <= max_ms,
-	       "%s: returned %d, agent %s after %ld ms (%ld..%ld)", what, ret,
-	       agent_state_name(a.state), ms, min_ms, max_ms);
+	tap_ok(r.stop_ret == want_stop && r.stop_ms <= stop_max_ms &&
+	       r.wait_ret == want_wait && a.state == want &&
+	       !strcmp(got, "0\n") && r.total_ms >= min_ms &&
+	       r.total_ms <= max_ms,
+	       "%s: stop %d after %ld ms (..%ld), wait %d, agent %s after "
+	       "%ld ms (%ld..%ld)", what, r.stop_ret, r.stop_ms, stop_max_ms,
+	       r.wait_ret, agent_state_name(a.state), r.total_ms, min_ms,
+	       max_ms);
 	close(sv[0]);
+	close(sv[1]);
+}
+
+#define V1_ANSWER_MS	300	/* the fake agent's stop takes that long */
+
+/* A version 1 agent's end of a stop: the order, then its answer, late. */
+static void *v1_stop_side(void *arg)
+{
+	struct fake *f = arg;
+
+	if (take_line(f))
+		return NULL;
+	usleep(V1_ANSWER_MS * 1000);
+	if (reply(f->fd, "proto=1\nstate=stopped\ncpu0 bytes=8192\n"))
+		fprintf(stderr, "# fake agent: %s\n", strerror(errno));
+	return NULL;
+}
+
+/*
+ * A version 1 agent's stop waits for its answer; the ports, busy for
+ * moving_ms after the stop's start, then have the shorter window.
+ */
+static void stop_v1(long moving_ms, const char *what)
+{
+	struct ports p = { .moving_ms = moving_ms };
+	/* the last move is seen up to two polls early (a late poll) */
+	long min_ms = moving_ms - 2 * AGENT_QUIET_POLL_MS + AGENT_SETTLE_MS;
+	/* under what the unconfirmed stop's window would take */
+	long max_ms = moving_ms - 2 * AGENT_QUIET_POLL_MS + AGENT_QUIET_MS - 50;
+	struct fake f = { 0 };
+	struct stop_run r;
+	struct agent a;
+	uint64_t b = 0;
+	pthread_t th;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return;
+	agent_init(&a, "fake", 1, NULL, NULL);
+	a.fd = sv[0];
+	a.proto = 1;
+	a.state = AGENT_RUNNING;
+	f.fd = sv[1];
+	pthread_create(&th, NULL, v1_stop_side, &f);
+	stop_and_wait(&a, &p, 10000, &r);
+	pthread_join(th, NULL);
+	agent_sent_bytes(&a, 0, &b);
+	tap_ok(r.stop_ret == 0 && r.stop_ms >= V1_ANSWER_MS &&
+	       !strcmp(f.got, "stop;") && b == 8192 && r.wait_ret == 0 &&
+	       a.state == AGENT_STOPPED && r.total_ms >= min_ms &&
+	       r.total_ms <= max_ms,
+	       "%s: stop %d after %ld ms (%d..), requests '%s', cpu0 %llu "
+	       "bytes, wait %d, agent %s after %ld ms (%ld..%ld)", what,
+	       r.stop_ret, r.stop_ms, V1_ANSWER_MS, f.got,
+	       (unsigned long long)b, r.wait_ret, agent_state_name(a.state),
+	       r.total_ms, min_ms, max_ms);
+	agent_free(&a);
 	close(sv[1]);
 }
 
 int main(void)
 {
 	tap_plan("vhost-traced agent reconnection after a restart; the stop "
-		 "of an upstream agent", 6);
+		 "of an upstream and of a version 1 agent", 7);
 	run(0, 0, "nothing stale: hello, info, a running agent adopted");
 	run(JUNK, 0, "3 MiB of a cut-off reply before the hello: drained, "
 	    "the agent adopted");
 	run(JUNK / 3, JUNK - JUNK / 3, "1 MiB before the hello, 2 MiB with "
 	    "decoy headers after it: skipped, the agent adopted");
-	stop_upstream(AGENT_SILENT, 500, 10000, 1, AGENT_STOP_QUIET,
+	stop_upstream(AGENT_SILENT, 500, 10000, 1, 100, 0, AGENT_STOP_QUIET,
 		      500 - 2 * AGENT_QUIET_POLL_MS + AGENT_QUIET_MS,
 		      500 + AGENT_QUIET_MS + 1500,
 		      "upstream agent that never echoed, ports busy 0.5 s "
-		      "after the \"0\": stop-quiet once they stood still");
-	stop_upstream(AGENT_SILENT, -1, 2000, -ETIMEDOUT, AGENT_STOP_TIMEOUT,
-		      2000, 3500, "never echoed, ports never quiet: "
-		      "stop-timeout after the whole timeout");
-	stop_upstream(AGENT_RUNNING, 0, 2000, -ETIMEDOUT, AGENT_STOP_TIMEOUT,
-		      2000, 3500, "echoed \"1\", then silent, ports quiet: "
-		      "the echo of \"0\" is waited for (stop-timeout)");
+		      "after the \"0\": not waited for, stop-quiet once they "
+		      "stood still for 1 s");
+	stop_upstream(AGENT_SILENT, -1, 2000, 1, 100, -ETIMEDOUT,
+		      AGENT_STOP_TIMEOUT, 2000, 3500, "never echoed, ports "
+		      "never quiet: stop-timeout after the whole timeout");
+	stop_upstream(AGENT_RUNNING, 0, 2000, -ETIMEDOUT, 3500, 0,
+		      AGENT_STOP_TIMEOUT, 2000, 3500, "echoed \"1\", then "
+		      "silent, ports quiet: the echo of \"0\" is waited for "
+		      "(stop-timeout), the ports not again");
+	stop_v1(600, "version 1 agent answering the stop after 0.3 s, ports "
+		"busy 0.6 s: its answer waited for, then 0.5 s of stillness");
 	return tap_done();
 }
