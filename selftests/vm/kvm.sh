@@ -14,9 +14,9 @@ kvm_loads() {
 		return 1
 	fi
 	# the boot's KVM keeper (lib.sh) holds the module: this unloads it
-	kvm_keeper stop
+	on_one_cpu kvm_keeper stop
 	modprobe "$m" && [ -c /dev/kvm ] && echo "$m loaded, /dev/kvm there" &&
-		rmmod "$m" kvm
+		on_one_cpu rmmod "$m" kvm
 }
 check "$REL: KVM loads, /dev/kvm exists" kvm_loads
 exit $FAILED

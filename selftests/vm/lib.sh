@@ -89,10 +89,36 @@ kvm_keeper() {
 	esac
 }
 
+# on_one_cpu CMD [ARG...]: CMD while the host VM runs on CPU 0 alone.
+# For what live-patches kernel text (a static key, a static call) that
+# another CPU may be running: under TCG that CPU now and then goes on
+# with old code (the patch's int3 after it is gone). One 6.1 host VM also
+# died in traced_restart right after traced_clock's reload, of page
+# faults on a bad GS base in exc_page_fault, as a skipped preempt
+# notifier (a vCPU's host state not put back) would do: not proven.
+on_one_cpu() {
+	local c rc
+	for c in /sys/devices/system/cpu/cpu[1-9]*/online; do
+		[ -f "$c" ] && echo 0 > "$c"
+	done
+	"$@"
+	rc=$?
+	for c in /sys/devices/system/cpu/cpu[1-9]*/online; do
+		[ -f "$c" ] && echo 1 > "$c"
+	done
+	return $rc
+}
+
 # kvm_paging Y|N: kvm_amd reloaded with nested paging on or off (no VM
 # may run). Shadow paging makes every guest page fault a kvm_exit: a
 # script that traces the host's kvm_exit events runs its guest on NPT.
+# The keeper's VM goes and comes with it (KVM's static keys switch), and
+# the load patches kvm.ko's static calls: on one CPU.
 kvm_paging() {
+	on_one_cpu kvm_reload "$1"
+}
+
+kvm_reload() {
 	kvm_keeper stop
 	if [ -d /sys/module/kvm_amd ]; then
 		rmmod kvm_amd || return 1
