@@ -18,11 +18,19 @@
  *
  * The pipe side never touches the device: the last piece released (any
  * context that drops a pipe buffer, under that pipe's lock) moves the loan
- * to the port's list of loans to return and wakes the worker (ops->room),
- * which writes the used entries. Loans outlive the device: they hold a
- * reference to the port's struct vt_refs, which holds the module; when the
- * device is gone (vt_refs_orphan) a loan is only freed when its pipe lets
- * go. The lock order is port->lock, pipe lock, refs->lock.
+ * to the port's list of loans to return, which the worker's next pass for
+ * the port writes as used entries. That pass is mostly the guest's next
+ * kick: a reader that keeps up lets go of each buffer before the next one
+ * comes, and waking the worker for every loan would cost a second pass
+ * per buffer (and the reader the wakeup). The worker is woken for them
+ * (ops->room) only once a quarter of the ring (at most VT_REF_WAKE_MAX
+ * loans) waits, as a guest with a full ring waits for them, or
+ * VT_REF_RETURN_DELAY after the first of them was let go of: no loan
+ * waits longer for a kick that may never come. Loans outlive the device:
+ * they hold a reference to the port's struct vt_refs, which holds the
+ * module; when the device is gone (vt_refs_orphan) a loan is only freed
+ * when its pipe lets go. The lock order is port->lock, pipe lock,
+ * refs->lock.
  *
  * The pages are the guest's: the guest can write them while they sit in
  * the pipe (see the uapi header for what a reader sees). A reader may
@@ -40,6 +48,11 @@
 
 #include "vhost_trace.h"
 
+/* Loans let go of that wake the worker at once, at most. */
+#define VT_REF_WAKE_MAX		16U
+/* How long a loan let go of waits for the worker's next pass, at most. */
+#define VT_REF_RETURN_DELAY	(HZ / 10)
+
 /* One buffer lent to pipes. */
 struct vt_loan {
 	struct list_head node;	/* on refs->out or refs->done */
@@ -53,8 +66,24 @@ struct vt_loan {
 
 static void vt_refs_free(struct kref *ref)
 {
-	kfree(container_of(ref, struct vt_refs, ref));
+	struct vt_refs *refs = container_of(ref, struct vt_refs, ref);
+
+	/* disarmed since vt_refs_orphan(): never rearmed without a port */
+	timer_delete_sync(&refs->timer);
+	kfree(refs);
 	module_put(THIS_MODULE);
+}
+
+/* Loans let go of have waited VT_REF_RETURN_DELAY: the worker returns them. */
+static void vt_refs_timer(struct timer_list *t)
+{
+	struct vt_refs *refs = from_timer(refs, t, timer);
+	unsigned long flags;
+
+	spin_lock_irqsave(&refs->lock, flags);
+	if (refs->port && refs->ndone)
+		refs->port->ops->room(refs->port);
+	spin_unlock_irqrestore(&refs->lock, flags);
 }
 
 void vt_refs_put(struct vt_refs *refs)
@@ -73,6 +102,8 @@ struct vt_refs *vt_refs_alloc(struct vt_port *port)
 	kref_init(&refs->ref);
 	INIT_LIST_HEAD(&refs->out);
 	INIT_LIST_HEAD(&refs->done);
+	timer_setup(&refs->timer, vt_refs_timer, 0);
+	refs->wake_at = 1;
 	refs->port = port;
 	__module_get(THIS_MODULE);
 	return refs;
@@ -103,8 +134,15 @@ static void vt_loan_put(struct vt_loan *loan)
 	if (port && !loan->returned) {
 		list_move_tail(&loan->node, &refs->done);
 		keep = true;
-		/* refs->port stays valid while refs->lock is held */
-		port->ops->room(port);
+		/*
+		 * Returned by the worker's next pass; woken for it only when
+		 * wake_at wait, or after a while (see the top of the file).
+		 * refs->port stays valid while refs->lock is held.
+		 */
+		if (++refs->ndone >= refs->wake_at)
+			port->ops->room(port);
+		else if (refs->ndone == 1)
+			mod_timer(&refs->timer, jiffies + VT_REF_RETURN_DELAY);
 	} else {
 		list_del_init(&loan->node);
 	}
@@ -295,10 +333,12 @@ ssize_t vt_ref_write(struct vt_port *port, struct file *file,
  * Return to the guest the loans of port that pipes have let go of; with
  * all (the queue stops), also those still in a pipe: these are marked
  * returned and freed when their pipe lets go. give(ctx, head) returns one
- * (it may sleep: it is called without refs->lock). Called by the front
- * end with its queue's lock and the port lock held.
+ * (it may sleep: it is called without refs->lock). ring: the size of the
+ * port's ring (0: unknown), whose quarter of loans let go of wakes the
+ * worker at once from now on. Called by the front end with its queue's
+ * lock and the port lock held, at the start of each pass of its worker.
  */
-void vt_refs_return(struct vt_port *port, bool all,
+void vt_refs_return(struct vt_port *port, bool all, unsigned int ring,
 		    void (*give)(void *ctx, u32 head), void *ctx)
 {
 	struct vt_refs *refs = port->refs;
@@ -312,7 +352,10 @@ void vt_refs_return(struct vt_port *port, bool all,
 	do {
 		k = 0;
 		spin_lock_irq(&refs->lock);
+		if (ring)
+			refs->wake_at = clamp(ring / 4, 1U, VT_REF_WAKE_MAX);
 		list_splice_tail_init(&refs->done, &list);
+		refs->ndone = 0;
 		/*
 		 * With all, the loans still in pipes are marked returned (a
 		 * pipe that lets go of one from now on frees it), a batch at
@@ -365,7 +408,10 @@ void vt_refs_orphan(struct vt_port *port)
 	spin_lock_irq(&refs->lock);
 	refs->port = NULL;
 	list_splice_init(&refs->done, &list);
+	refs->ndone = 0;
 	spin_unlock_irq(&refs->lock);
+	/* no port: vt_loan_put() arms it no more, nor does it wake anyone */
+	timer_delete_sync(&refs->timer);
 	list_for_each_entry_safe(loan, tmp, &list, node) {
 		list_del(&loan->node);
 		vt_loan_free(loan);

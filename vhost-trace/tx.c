@@ -51,7 +51,7 @@ static void vt_return_lent(struct vhost_trace_port *vport, bool all)
 {
 	struct vt_give g = { .vq = vt_tx_vq(vport) };
 
-	vt_refs_return(&vport->port, all, vt_give_one, &g);
+	vt_refs_return(&vport->port, all, g.vq->num, vt_give_one, &g);
 	vt_return_used(g.vq, &g.nused);
 }
 

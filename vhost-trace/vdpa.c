@@ -152,7 +152,7 @@ static void vt_vdpa_port_settle(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 	struct vt_vdpa_give g = { .vd = vd, .vq = vt_port_vq(vp) };
 
 	mutex_lock(&vp->port.lock);
-	vt_refs_return(&vp->port, true,
+	vt_refs_return(&vp->port, true, 0,
 		       ring_ok ? vt_vdpa_give_one : vt_vdpa_give_none, &g);
 	if (g.used)
 		vt_vring_notify(vd, g.vq);
@@ -177,7 +177,7 @@ static void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 	if (!vq->ready || !port->running || port->broken)
 		goto unlock;
 	/* what the pipes let go of first: used entries, out of order */
-	vt_refs_return(port, false, vt_vdpa_give_one, &g);
+	vt_refs_return(port, false, vq->num, vt_vdpa_give_one, &g);
 	if (g.err)
 		goto broken;
 	if (!vt_port_begin(port, sink_room, &was_waiting))

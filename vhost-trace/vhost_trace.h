@@ -56,9 +56,10 @@ struct vt_port_ops {
 	/* Service the port's guest-to-host queue soon (its worker). */
 	void (*kick)(struct vt_port *port);
 	/*
-	 * The same, because its sink has room again (or to retry it), or a
-	 * pipe let go of a lent buffer. Called from any context (wakeups,
-	 * timers, a pipe's buffer release, under spinlocks).
+	 * The same, because its sink has room again (or to retry it), or
+	 * pipes let go of lent buffers that should not wait for the next
+	 * pass (ref.c). Called from any context (wakeups, timers, a pipe's
+	 * buffer release, under spinlocks).
 	 */
 	void (*room)(struct vt_port *port);
 	/* The front end returns lent buffers (vt_refs_return). */
@@ -78,6 +79,9 @@ struct vt_refs {
 	struct vt_port *port;	/* NULL: the device is gone */
 	struct list_head out;	/* loans whose pages are in pipes */
 	struct list_head done;	/* let go of by the pipes, to return */
+	unsigned int ndone;	/* loans on done */
+	unsigned int wake_at;	/* ndone that wakes the worker at once */
+	struct timer_list timer;	/* wakes it for loans on done */
 	u64 pending;		/* loans whose pages are in pipes */
 	/* The worker's scratch space, under the port lock. */
 	struct pipe_buffer bufs[VT_REF_SLOTS];
@@ -255,7 +259,7 @@ void vt_port_release(struct vt_port *port);
 struct vt_refs *vt_refs_alloc(struct vt_port *port);
 ssize_t vt_ref_write(struct vt_port *port, struct file *file,
 		     struct iov_iter *iter, size_t len, u32 head);
-void vt_refs_return(struct vt_port *port, bool all,
+void vt_refs_return(struct vt_port *port, bool all, unsigned int ring,
 		    void (*give)(void *ctx, u32 head), void *ctx);
 u64 vt_refs_pending(struct vt_port *port);
 void vt_refs_orphan(struct vt_port *port);

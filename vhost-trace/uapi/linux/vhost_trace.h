@@ -191,7 +191,9 @@ enum {
  * spliced them onward (to a file: copied into the page cache by the
  * reader's splice; to a socket or another pipe: moved without a copy),
  * or the pipe was freed. tee() keeps a buffer out until both pipes let
- * go. The rules:
+ * go. A buffer let go of is returned when the worker next services the
+ * port (the guest's next kick), at the latest about 100 ms after, or at
+ * once when a quarter of the ring (16 buffers at most) waits. The rules:
  *   - What goes by reference: a buffer whose pieces carry at least half a
  *     page each on average (guest trace pages do), and that needs no more
  *     slots than the pipe has. Other buffers (a writer's small writes)
