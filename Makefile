@@ -161,6 +161,8 @@ fuzz:
 # unpacks that QEMU). BENCH_ROUNDS, BENCH_SECONDS.
 BENCH_ROUNDS ?= 5
 BENCH_SECONDS ?= 6
+# BENCH_ONLY=none,vtref,vsf: only those rows of bench-transports (a quick A/B)
+BENCH_ONLY ?=
 bench: deps all bench-tools
 	@for k in $$(tools/dev/kernels.sh | awk '{print $$1}'); do \
 		tools/dev/vmrun -k $$k -- selftests/vm/bench.sh || exit 1; \
@@ -181,7 +183,8 @@ bench-transports: bench-tools
 	@tools/dev/stock-qemu.sh $(BUILD)
 	@tools/dev/vmrun -k $$(tools/dev/kernels.sh | awk 'END {print $$1}') \
 		-t 1500 -- env BENCH_ROUNDS=$(BENCH_ROUNDS) \
-		BENCH_SECONDS=$(BENCH_SECONDS) selftests/vm/bench_transports.sh
+		BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ONLY=$(BENCH_ONLY) \
+		selftests/vm/bench_transports.sh
 
 # The guest side of the transport benchmark, and upstream virtio-trace's
 # trace-agent built from linux-source with its EAGAIN fix (both static).
