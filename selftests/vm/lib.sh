@@ -97,16 +97,20 @@ kvm_keeper() {
 # faults on a bad GS base in exc_page_fault, as a skipped preempt
 # notifier (a vCPU's host state not put back) would do: not proven.
 on_one_cpu() {
-	local c rc
-	for c in /sys/devices/system/cpu/cpu[1-9]*/online; do
-		[ -f "$c" ] && echo 0 > "$c"
-	done
+	local rc
+	other_cpus 0
 	"$@"
 	rc=$?
-	for c in /sys/devices/system/cpu/cpu[1-9]*/online; do
-		[ -f "$c" ] && echo 1 > "$c"
-	done
+	other_cpus 1
 	return $rc
+}
+
+# other_cpus 0|1: every CPU but CPU 0 offline or online.
+other_cpus() {
+	local c
+	for c in /sys/devices/system/cpu/cpu[1-9]*/online; do
+		[ -f "$c" ] && echo "$1" > "$c"
+	done
 }
 
 # kvm_paging Y|N: kvm_amd reloaded with nested paging on or off (no VM
