@@ -9,9 +9,18 @@ order rotated from round to round, then the floor.
 Per window (start .. workload .. stop, every byte delivered) it measures:
   - the workload's round trips, against the no-tracing window of the round
   - the guest agent's CPU time (guest side, wait4 / /proc)
-  - the guest's exits: KVM's counters of the guest's vCPUs
-    (debugfs kvm/PID-FD/vcpuN/exits), all of them, and the ones the
-    tracing added: minus the no-tracing window's exits per round trip
+  - the guest's exits while the workload runs (after "start" answered,
+    before "stop": the agent's start and stop, and switching the events,
+    are not the transport's), KVM's per-VM counter (debugfs
+    kvm/PID-FD/exits: the sum over the VM's vCPUs), all of them, and the
+    ones the tracing added: minus the no-tracing window's exits per round
+    trip
+  - what the transport itself costs the guest, over the whole window,
+    counted exactly: its kicks (KVM's kvm_mmio write events of the guest's
+    vCPU threads, counted in a histogram of a tracing instance of our own
+    that is set up once, before any guest runs: virtio-pci notifies are
+    the only MMIO writes the guests make while they run) and the virtio
+    devices' interrupts in the guest (/proc/interrupts)
   - host CPU by thread kind: QEMU's threads that are not vCPUs, vhost
     workers (vhost-trace's and vhost-vsock's), reader processes
   - bytes that reached the host sinks (regular files on the host VM's
@@ -374,10 +383,8 @@ class Snap:
                 pass
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.readers = ru.ru_utime + ru.ru_stime
-        # KVM's per-VM debugfs stat: the sum over the VM's vCPUs
-        self.exits = 0
-        for e in glob.glob("/sys/kernel/debug/kvm/%d-*/exits" % qpid):
-            self.exits += int(open(e).read())
+        self.exits = vm_exits(qpid)
+        self.kicks = KICKS.count(qpid)
         self.sizes = {}
         for n in set(sum(SINKS.values(), ())):
             p = os.path.join(D, n)
@@ -386,6 +393,67 @@ class Snap:
         self.t = time.monotonic()
 
 
+def vm_exits(qpid):
+    """KVM's per-VM debugfs stat: the sum over the VM's vCPUs."""
+    return sum(int(open(e).read()) for e in
+               glob.glob("/sys/kernel/debug/kvm/%d-*/exits" % qpid))
+
+
+class Kicks:
+    """The guests' MMIO writes, per thread: a hist trigger on kvm:kvm_mmio
+    (type 2: KVM_TRACE_MMIO_WRITE) in a tracing instance of our own. Set
+    up before the guests boot and removed after they are gone: switching a
+    host tracepoint while nested guests run has crashed the host VM under
+    TCG (the stale int3, see README). None where it cannot be set up."""
+    INST = "/sys/kernel/tracing/instances/vtbench"
+    TRIG = "hist:keys=common_pid:vals=hitcount:size=256 if type == 2"
+
+    def __init__(self):
+        self.hist = None
+
+    def setup(self):
+        trig = self.INST + "/events/kvm/kvm_mmio/trigger"
+        try:
+            os.mkdir(self.INST)
+            with open(trig, "w") as f:
+                f.write(self.TRIG)
+            self.hist = self.INST + "/events/kvm/kvm_mmio/hist"
+        except OSError as e:
+            log("no kick counts: %s: %r" % (trig, e))
+            self.end()
+
+    def end(self):
+        self.hist = None
+        try:
+            with open(self.INST + "/events/kvm/kvm_mmio/trigger", "w") as f:
+                f.write("!" + self.TRIG)
+        except OSError:
+            pass
+        try:
+            os.rmdir(self.INST)
+        except OSError:
+            pass
+
+    def count(self, qpid):
+        """MMIO writes so far of QEMU qpid's vCPU threads, or None."""
+        if not self.hist:
+            return None
+        tids = set()
+        for t in glob.glob("/proc/%d/task/*" % qpid):
+            try:
+                if open(t + "/comm").read().startswith("CPU "):
+                    tids.add(int(t.rsplit("/", 1)[1]))
+            except OSError:
+                pass
+        n = 0
+        for m in re.finditer(r"common_pid:\s*(\d+)\s*\}\s*hitcount:\s*(\d+)",
+                             open(self.hist).read()):
+            if int(m.group(1)) in tids:
+                n += int(m.group(2))
+        return n
+
+
+KICKS = Kicks()
 STAT_KEYS = ("bytes", "buffers", "dropped_buffers", "bad_buffers",
              "ref_bytes", "copied_bytes")
 
@@ -585,7 +653,9 @@ def window(g, qpid, t, ports):
         a = Snap(qpid, ports)
         g.cmd("start " + gt)
         rec = record_start() if t == "vsock" else None
+        w = vm_exits(qpid)
         iters = int(g.cmd("work %g" % SECONDS, timeout=SECONDS + 120).split()[1])
+        w = vm_exits(qpid) - w
         tc = None
         if rec:
             tc = record_stop(rec)
@@ -610,7 +680,11 @@ def window(g, qpid, t, ports):
         "iters": iters,
         "agent_s": int(r["cpu_us"]) / 1e6,
         "lost": int(r["lost"]),
-        "exits": b.exits - a.exits,
+        "exits": w,
+        "window_exits": b.exits - a.exits,
+        "kicks": None if a.kicks is None or b.kicks is None
+        else b.kicks - a.kicks,
+        "irqs": int(r["irqs"]) if "irqs" in r else None,
         "qemu_s": b.qemu - a.qemu,
         "vhost_s": b.vhost - a.vhost,
         "readers_s": b.readers - a.readers,
@@ -675,13 +749,18 @@ def finish_round(n, got, floor_per_gb, ffloor_per_gb=None):
     return got
 
 
+def num(x):
+    return int(x) if x and x != "None" else None
+
+
 def from_log(path):
     """The table again from the "bench: round" lines of a run's log."""
     rounds, floors = {}, {}
     pat = re.compile(r"bench: round (\d+) (\w+) +iters +(\d+) bytes +(\d+) "
                      r"buffers +(\d+) agent ([\d.]+)s exits +(\d+) qemu "
                      r"([\d.]+)s vhost ([\d.]+)s readers ([\d.]+)s lost "
-                     r"(\d+)\+(\d+)(?: in ([\d.]+)s)?")
+                     r"(\d+)\+(\d+)(?: in ([\d.]+)s)?(?: window exits (\d+) "
+                     r"kicks (\d+|None) irqs (\d+|None))?")
     fpat = re.compile(r"bench: round (\d+) floor: (\d+) bytes .*, ([\d.]+) s")
     ffpat = re.compile(r"bench: round (\d+) fifo floor: (\d+) bytes .*, "
                        r"([\d.]+) s, reader ([\d.]+) s")
@@ -698,7 +777,8 @@ def from_log(path):
                 "exits": int(m.group(7)), "qemu_s": float(m.group(8)),
                 "vhost_s": float(m.group(9)), "readers_s": float(m.group(10)),
                 "lost": int(m.group(11)), "host_lost": int(m.group(12)),
-                "secs": float(m.group(13) or 0)}
+                "secs": float(m.group(13) or 0),
+                "kicks": num(m.group(15)), "irqs": num(m.group(16))}
             continue
         m = fpat.search(line)
         if m and int(m.group(2)):
@@ -752,15 +832,25 @@ def summarize(rows, floors, ffloors, failed, nrounds, host_rel=None):
           "bytes into a FIFO, same reader\n(writer + reader CPU). Module "
           "copies/page: copied_bytes / bytes of the module's\nstatistics "
           "(the splice reader copies none).")
+    print("Guest exits/MB: KVM's exits of the guest's vCPUs while the "
+          "workload ran (after the\nagent's start, before its stop), over "
+          "the window's bytes; added: minus the\nno-tracing window's exits "
+          "per round trip x the round trips. Kicks/MB: the guest's\nMMIO "
+          "writes (virtio-pci notifies) over the whole window, from KVM's "
+          "kvm_mmio event;\nvirtio irqs/MB: the guest's virtio interrupts "
+          "over the whole window. The bench's\ncommand port adds a few of "
+          "each to every window (no tracing: kicks %s, irqs %s)."
+          % (med([r.get("kicks") for r in rows.get("none", [])]),
+             med([r.get("irqs") for r in rows.get("none", [])])))
     print()
     hdr = ("transport", "workload vs none", "MB/s", "KiB/buf",
            "guest agent s/GB", "guest exits/MB", "added exits/MB",
-           "host s/GB total", "QEMU other", "vhost/vDPA worker", "readers",
+           "kicks/MB", "virtio irqs/MB", "host s/GB total", "QEMU other", "vhost/vDPA worker", "readers",
            "lost", "x floor", "module copies/page")
     table = []
     fl = [f for f in floors if f]
-    table.append(("floor (1 MiB writes, tmpfs file)", "-", "-", "-", "-", "-", "-",
-                  med(fl), "-", "-", med(fl), "0", "1", "-"))
+    table.append(("floor (1 MiB writes, tmpfs file)", "-", "-", "-", "-", "-",
+                  "-", "-", "-", med(fl), "-", "-", med(fl), "0", "1", "-"))
     stock = [(t, name) for t, name, _ in STOCK_ROWS if rows.get(t)]
     fifo = [(t, n) for t, n in TRANSPORTS + stock if t in FIFOS]
     if VDPA_FIFO["mode"] == "copy":
@@ -776,8 +866,9 @@ def summarize(rows, floors, ffloors, failed, nrounds, host_rel=None):
         if t == "ffloor":
             if fifo:
                 table.append(("FIFO: floor (1 MiB writes into a FIFO, same "
-                              "reader)", "-", "-", "-", "-", "-", "-",
-                              med(ffl), "-", "-", med(ffl), "0", "1", "-"))
+                              "reader)", "-", "-", "-", "-", "-", "-", "-",
+                              "-", med(ffl), "-", "-", med(ffl), "0", "1",
+                              "-"))
             continue
         rs = rows[t]
         if not rs:
@@ -800,7 +891,8 @@ def summarize(rows, floors, ffloors, failed, nrounds, host_rel=None):
         hl = sum(r["host_lost"] for r in rs)
         table.append((name, med([r["ratio"] for r in rs]), med(mbs), med(kib),
                       med(per_gb("agent_s")), med(per_mb("exits")),
-                      med(per_mb("added_exits")), med(tot),
+                      med(per_mb("added_exits")), med(per_mb("kicks")),
+                      med(per_mb("irqs")), med(tot),
                       med(per_gb("qemu_over")), med(per_gb("vhost_s")),
                       med(per_gb("readers_s")),
                       "%d%s" % (lost, " +%d buffers" % hl if hl else ""),
@@ -870,15 +962,19 @@ def fifo_summary(rows):
              "path, both QEMU 10.0" % (VDPA_FIFO["mode"] or "?"))
     same_run(rows, "vdpaf", "vtref", "vDPA FIFO (QEMU 10.0) / vhost-trace-pci "
              "FIFO by reference (QEMU 7.2)")
-    added = []
-    for t, rs in rows.items():
-        xs = [r["added_exits"] / (r["bytes"] / 1e6) for r in rs
-              if r.get("added_exits") is not None and r["bytes"]]
-        if xs and t not in ("none", "none10"):
-            added.append((statistics.median(xs), t))
-    if added:
-        print("  added guest exits per MB, median, lowest first: " + ", ".join(
-            "%s %.0f" % (t, v) for v, t in sorted(added)))
+    for what, f in (("added guest exits", lambda r: r.get("added_exits")),
+                    ("the transport's kicks + virtio interrupts",
+                     lambda r: None if r.get("kicks") is None or
+                     r.get("irqs") is None else r["kicks"] + r["irqs"])):
+        added = []
+        for t, rs in rows.items():
+            xs = [f(r) / (r["bytes"] / 1e6) for r in rs
+                  if f(r) is not None and r["bytes"]]
+            if xs and t not in ("none", "none10"):
+                added.append((statistics.median(xs), t))
+        if added:
+            print("  %s per MB, median, lowest first: %s" % (what, ", ".join(
+                "%s %.3g" % (t, v) for v, t in sorted(added))))
 
 
 def host_s(r):
@@ -1071,6 +1167,7 @@ def main():
            "-chardev", "socket,id=vtctl,path=%s/vtctl.sock,server=on,wait=off" % D,
            "-device", "vhost-trace-pci,vhostfd=@VHOSTFD@,ports=2,chardev=vtctl",
            "-device", "vhost-vsock-pci,guest-cid=3"]
+    KICKS.setup()	# before the first guest
     stock = StockGuest(files)
     if stock.ok:
         ALL.extend(STOCK)
@@ -1144,10 +1241,11 @@ def main():
                     r = got[t]
                     log("round %d %-5s iters %6d bytes %9d buffers %6d agent %.3fs "
                         "exits %7d qemu %.4fs vhost %.4fs readers %.4fs lost %d+%d"
-                        " in %.3fs"
+                        " in %.3fs window exits %d kicks %s irqs %s"
                         % (rnd + 1, t, r["iters"], r["bytes"], r["buffers"],
                            r["agent_s"], r["exits"], r["qemu_s"], r["vhost_s"],
-                           r["readers_s"], r["lost"], r["host_lost"], r["secs"]))
+                           r["readers_s"], r["lost"], r["host_lost"], r["secs"],
+                           r["window_exits"], r["kicks"], r["irqs"]))
                     if "copied_bytes" in r:
                         log("round %d %-5s module bytes %d ref_bytes %d "
                             "copied_bytes %d" % (rnd + 1, t, r["mod_bytes"],
@@ -1184,6 +1282,7 @@ def main():
                 log("that round is run again in a new guest%s" %
                     (", without " + " ".join(sorted(failed)) if failed else ""))
     stock.end()
+    KICKS.end()		# after the last
     summarize(rows, floors, ffloors, failed, rnd)
     shutil.rmtree(D, ignore_errors=True)
     return 0

@@ -3,9 +3,11 @@
 # bench-cmd, one line back each.
 #   start T    make transport T ready and tracing (none: tracing off)
 #   work S     the workload (vt-benchg pingpong) for S seconds: "iters N"
-#   stop T     stop T, every page it moves delivered: "done cpu_us=N lost=N"
-#              (the guest agent's CPU time over start..stop, and the events
-#              the ring buffer lost: overrun + dropped, all instances)
+#   stop T     stop T, every page it moves delivered: "done cpu_us=N lost=N
+#              irqs=N" (the guest agent's CPU time over start..stop, the
+#              events the ring buffer lost: overrun + dropped, all
+#              instances, and the virtio devices' interrupts over
+#              start..stop: what the transports' used-ring signals cost)
 #   quit
 # T: vt (our agent, 64 KiB batches: several pages per buffer),
 #    vt1 (our agent, -p 4096: one page per buffer, the old agent),
@@ -42,6 +44,14 @@ reset() {
 	echo 0 > $T/tracing_on
 	echo > $T/trace
 }
+# interrupts of every virtio device so far, all CPUs (/proc/interrupts)
+virtio_irqs() {
+	awk '/virtio/ {for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i}
+	     END {print s + 0}' /proc/interrupts
+}
+irqs() {
+	echo $(($(virtio_irqs) - irq0))
+}
 agent_cpu() {
 	if [ -f /tmp/a.cpu ]; then
 		sed -n 's/^cpu_us //p' /tmp/a.cpu
@@ -57,6 +67,7 @@ while :; do
 		sleep 0.2
 		continue
 	fi
+	[ "$cmd" = start ] && irq0=$(virtio_irqs)
 	case "$cmd $arg" in
 	"hello "*)
 		echo "hello $(uname -r) $(nproc)" >&3 ;;
@@ -98,13 +109,13 @@ while :; do
 	"work "*)
 		/bin/vt-benchg pingpong "$arg" >&3 ;;
 	"stop none")
-		echo "done cpu_us=0 lost=$(lost)" >&3 ;;
+		echo "done cpu_us=0 lost=$(lost) irqs=$(irqs)" >&3 ;;
 	"stop vt"|"stop vt1"|"stop vs"|"stop vsf")
 		kill -TERM "$(pidof trace-agent)"
 		wait "$wpid"
 		echo > $T/set_event
 		sed 's/^/bench-guest: agent: /' /tmp/a.log | grep -v splicing
-		echo "done cpu_us=$(agent_cpu) lost=$(lost)" >&3 ;;
+		echo "done cpu_us=$(agent_cpu) lost=$(lost) irqs=$(irqs)" >&3 ;;
 	"stop vtup")
 		# upstream's stop only pauses its threads: tracing off, let it
 		# move the full pages (it looks every 0.1 s), then pause and end
@@ -123,10 +134,10 @@ while :; do
 		ln -sf "$ctl_link" /dev/virtio-ports/agent-ctl-path
 		echo > $T/set_event
 		sed 's/^/bench-guest: upstream agent: /' /tmp/a.log
-		echo "done cpu_us=$(agent_cpu) lost=$(lost)" >&3 ;;
+		echo "done cpu_us=$(agent_cpu) lost=$(lost) irqs=$(irqs)" >&3 ;;
 	"stop vsock")
 		c1=$(/bin/vt-benchg cpu trace-cmd | sed 's/^cpu_us //')
-		echo "done cpu_us=$((c1 - c0)) lost=$(lost)" >&3 ;;
+		echo "done cpu_us=$((c1 - c0)) lost=$(lost) irqs=$(irqs)" >&3 ;;
 	"quit "*)
 		echo bye >&3
 		break ;;
