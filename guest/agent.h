@@ -17,8 +17,12 @@
  * buffer over 256 KiB (VHOST_TRACE_MAX_BUFFER) and returns it unread.
  */
 #define AGENT_MAX_BATCH	(256 * 1024)
-/* Default: 16 pages, Linux's default pipe size. */
-#define AGENT_DEF_BATCH	(16 * AGENT_PAGE)
+/*
+ * Default: the most, 64 pages (VHOST_TRACE_MAX_BUFFER): what a buffer costs
+ * the host (a worker pass, a loan, a reader's wakeup) and the guest (its
+ * kicks and interrupts) is mostly per buffer, not per byte.
+ */
+#define AGENT_DEF_BATCH	AGENT_MAX_BATCH
 #define AGENT_MAX_CPUS	1024
 
 enum agent_state {

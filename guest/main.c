@@ -63,7 +63,7 @@ static void usage(int status)
 "  on the port agent-ctl-path (\"1\\n\", \"0\\n\", or the protocol in PROTOCOL).\n"
 "  -s          start at once, without waiting for the host\n"
 "  -p BYTES    pipe size per CPU, whole 4096-byte pages, at most 256 KiB\n"
-"              (default 64 KiB): the most one port write (one virtqueue\n"
+"              (default 256 KiB): the most one port write (one virtqueue\n"
 "              buffer) carries; 4096 = one page per buffer\n"
 "  -t DIR      tracefs directory (default /sys/kernel/tracing, then\n"
 "              /sys/kernel/debug/tracing)\n"

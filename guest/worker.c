@@ -2,7 +2,7 @@
 /*
  * One thread per CPU, pinned to it: trace_pipe_raw --splice--> pipe
  * --splice--> trace-path-cpuN. Each cycle moves what the ring buffer has
- * ready, up to a batch (the pipe size, default 16 pages), as whole
+ * ready, up to a batch (the pipe size, default 64 pages), as whole
  * 4096-byte ring-buffer pages; each port write takes everything in the
  * pipe, so one virtqueue buffer carries the whole batch.
  */

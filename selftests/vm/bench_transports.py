@@ -89,7 +89,7 @@ D = os.environ.get("BENCH_DIR") or subprocess.check_output(
 CLK = os.sysconf("SC_CLK_TCK")
 
 TRANSPORTS = [
-    ("vt", "vhost-trace, our agent (64 KiB buffers)"),
+    ("vt", "vhost-trace, our agent (256 KiB buffers)"),
     ("vt1", "vhost-trace, our agent -p 4096 (old: 1 page/buffer)"),
     ("vtup", "vhost-trace, upstream trace-agent (EAGAIN fix)"),
     ("vs", "virtio-serial -> QEMU chardev files, our agent"),
@@ -101,7 +101,7 @@ TRANSPORTS = [
 # The rows of the stock QEMU 10.0 guest, and what its guest.sh runs for each
 STOCK_ROWS = [
     ("none10", "QEMU 10.0: no tracing", "none"),
-    ("vdpa", "QEMU 10.0: vhost-trace vDPA front end, our agent (64 KiB)", "vt"),
+    ("vdpa", "QEMU 10.0: vhost-trace vDPA front end, our agent (256 KiB)", "vt"),
     ("vs10", "QEMU 10.0: virtio-serial -> chardev files, our agent", "vs"),
     ("vdpaf", "FIFO: QEMU 10.0: vDPA device, our agent, FIFO sinks by "
      "reference", "vt"),
@@ -904,7 +904,7 @@ def summarize(rows, floors, ffloors, failed, nrounds, host_rel=None):
     for row in table:
         print("| " + " | ".join(str(c) for c in row) + " |")
     print()
-    same_run(rows, "vt1", "vt", "old agent (1 page/buffer) / new (64 KiB)")
+    same_run(rows, "vt1", "vt", "old agent (1 page/buffer) / new (256 KiB)")
     same_run(rows, "vdpa", "vt", "vDPA front end (QEMU 10.0) / vhost front "
              "end (QEMU 7.2)")
     same_run(rows, "vdpa", "vs10", "vDPA front end / chardev path, both "

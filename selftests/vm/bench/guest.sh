@@ -9,7 +9,7 @@
 #              instances, and the virtio devices' interrupts over
 #              start..stop: what the transports' used-ring signals cost)
 #   quit
-# T: vt (our agent, 64 KiB batches: several pages per buffer),
+# T: vt (our agent, its default: up to 256 KiB, 64 pages per buffer),
 #    vt1 (our agent, -p 4096: one page per buffer, the old agent),
 #    vtup (upstream virtio-trace trace-agent + EAGAIN fix, 256 KiB pipe),
 #    vs (our agent over stock virtio-serial ports vs-cpuN),
@@ -77,10 +77,10 @@ while :; do
 	"start vt"|"start vt1"|"start vs"|"start vsf")
 		reset; events_on; rm -f /tmp/a.cpu
 		case $arg in
-		vt) opts="-p 65536" ;;
+		vt) opts="" ;;
 		vt1) opts="-p 4096" ;;
-		vs) opts="-p 65536 -P vs-cpu -c vs-ctl" ;;
-		vsf) opts="-p 65536 -P vsf-cpu -c vs-ctl" ;;
+		vs) opts="-P vs-cpu -c vs-ctl" ;;
+		vsf) opts="-P vsf-cpu -c vs-ctl" ;;
 		esac
 		# shellcheck disable=SC2086
 		/bin/vt-benchg rusage /tmp/a.cpu /bin/trace-agent -s $opts \
