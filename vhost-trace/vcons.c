@@ -20,6 +20,8 @@
 
 /* Control messages the guest may send in one worker run. */
 #define VT_CTL_WEIGHT	64
+/* Times a queue found empty is looked at again in one run. */
+#define VT_CTL_LOOKS	8
 /* Pieces of a control message's chain (8 bytes; a name at most 32). */
 #define VT_CTL_SEGS	8
 
@@ -90,10 +92,21 @@ static int vt_vcons_serve(struct vt_vdpa *vd, u32 q, struct vt_chain *ch,
 			  vt_chain_fn handle)
 {
 	struct vt_vring *vq = &vd->vqs[q];
-	int n = 0, r;
+	int n = 0, looks = 0, r;
 
 	while (READ_ONCE(vq->ready) && n < weight && (!more || more(vd))) {
 		r = vt_vring_peek(vd, vq, ch);
+		if (!r) {
+			/* empty: a kick for the next chain, unless one came */
+			r = vt_vring_enable_notify(vd, vq);
+			if (r > 0 && ++looks > VT_CTL_LOOKS) {
+				/* an index that comes and goes: later */
+				vt_vdpa_queue_ctl(vd, q);
+				break;
+			}
+			if (r > 0)
+				continue;
+		}
 		if (r <= 0) {
 			if (r)
 				vt_vdpa_queue_error(vd);
@@ -271,18 +284,23 @@ void vt_vcons_work(struct vt_vdpa *vd, bool phys)
 {
 	struct vt_chain ch = { .segs = vd->segs, .max_segs = VT_VDPA_MAX_SEGS };
 	unsigned long flags;
-	int n;
+	bool sig;
 
 	if (phys) {
+		/*
+		 * A kick served in place left its interrupt to the worker:
+		 * decided under ctl_lock, which the kick's used entries and
+		 * the queue's notification state are written under.
+		 */
 		spin_lock_irqsave(&vd->cons.ctl_lock, flags);
-		n = vt_ctl_tx(vd, true);
+		vt_ctl_tx(vd, true);
+		sig = vt_vring_need_notify(vd, &vd->vqs[VT_Q_CTL_TX]);
 		spin_unlock_irqrestore(&vd->cons.ctl_lock, flags);
-	} else {
-		n = vt_ctl_tx(vd, false);
-	}
-	/* a kick served in place left its interrupt to the worker */
-	if (n || phys)
+		if (sig)
+			vt_vring_signal(&vd->vqs[VT_Q_CTL_TX]);
+	} else if (vt_ctl_tx(vd, false)) {
 		vt_vring_notify(vd, &vd->vqs[VT_Q_CTL_TX]);
+	}
 	if (vt_vcons_serve(vd, VT_Q_CTL_RX, &ch, INT_MAX, vt_ctl_rx_more,
 			   vt_ctl_rx_one))
 		vt_vring_notify(vd, &vd->vqs[VT_Q_CTL_RX]);

@@ -41,6 +41,7 @@ MODULE_PARM_DESC(vdpa_ports,
 #define VT_VDPA_FEATURES	(BIT_ULL(VIRTIO_F_VERSION_1) |		\
 				 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
 				 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |	\
+				 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |	\
 				 BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT))
 
 /* Work one trace queue may do before the others get their turn. */
@@ -183,14 +184,27 @@ static void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 	if (!vt_port_begin(port, sink_room, &was_waiting))
 		goto notify;
 
+	/* no kicks while in the pass; asked for again once it is empty */
+	if (vt_vring_disable_notify(vd, vq))
+		goto broken;
 	for (;;) {
 		if (pkts >= VT_VDPA_PKT_WEIGHT || total >= VT_VDPA_BYTE_WEIGHT) {
 			vt_vdpa_kick(port);	/* the others first */
 			break;
 		}
 		r = vt_vring_peek(vd, vq, &ch);
-		if (!r)
-			break;
+		if (!r) {
+			r = vt_vring_enable_notify(vd, vq);
+			if (!r)
+				break;
+			/* added while we asked: go on (a turn of the weight) */
+			if (r > 0 && vt_vring_disable_notify(vd, vq))
+				goto broken;
+			if (r > 0) {
+				pkts++;
+				continue;
+			}
+		}
 		if (r < 0)
 			goto broken;
 		len = ch.read_len;
@@ -319,8 +333,8 @@ static void vt_vdpa_do_reset(struct vt_vdpa *vd, u32 flags)
 	for (i = 0; i < vd->nvqs; i++)
 		memset(&vd->vqs[i], 0, sizeof(vd->vqs[i]));
 	vd->status = 0;
+	WRITE_ONCE(vd->features, 0);
 	spin_unlock_irq(&vd->cons.ctl_lock);
-	vd->features = 0;
 	vd->generation++;
 	vt_vdpa_update_running(vd);
 	vt_vcons_reset(vd);
@@ -421,6 +435,7 @@ static void vt_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
 	if (ready && !vq->ready && vq->num) {
 		/* as vdpa_sim: nothing in flight when a queue starts */
 		vq->used_idx = vq->last_avail;
+		vt_vring_start(vq);
 		WRITE_ONCE(vq->ready, true);
 	} else if (!ready) {
 		WRITE_ONCE(vq->ready, false);
@@ -449,6 +464,7 @@ static int vt_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 	mutex_lock(&vd->lock);
 	spin_lock_irq(&vd->cons.ctl_lock);
 	vd->vqs[idx].last_avail = state->split.avail_index;
+	vt_vring_start(&vd->vqs[idx]);
 	spin_unlock_irq(&vd->cons.ctl_lock);
 	mutex_unlock(&vd->lock);
 	return 0;
@@ -490,12 +506,18 @@ static u64 vt_get_backend_features(const struct vdpa_device *vdpa)
 static int vt_set_driver_features(struct vdpa_device *vdpa, u64 features)
 {
 	struct vt_vdpa *vd = vdpa_to_vt(vdpa);
+	u32 i;
 
 	/* little-endian rings only */
 	if (!(features & BIT_ULL(VIRTIO_F_VERSION_1)))
 		return -EINVAL;
 	mutex_lock(&vd->lock);
-	vd->features = features & VT_VDPA_FEATURES;
+	spin_lock_irq(&vd->cons.ctl_lock);
+	WRITE_ONCE(vd->features, features & VT_VDPA_FEATURES);
+	/* the rings' notification state follows the features */
+	for (i = 0; i < vd->nvqs; i++)
+		vt_vring_start(&vd->vqs[i]);
+	spin_unlock_irq(&vd->cons.ctl_lock);
 	mutex_unlock(&vd->lock);
 	return 0;
 }

@@ -49,6 +49,18 @@ struct vt_vring {
 	bool ready;
 	u16 last_avail;		/* next entry of the avail ring */
 	u16 used_idx;		/* next entry of the used ring */
+	/*
+	 * Notification suppression (vring.c), reset where the ring is set
+	 * up: avail_idx, the avail index last read (EVENT_IDX: what
+	 * avail_event asks a kick after); signalled_used, the used index at
+	 * the last interrupt check, meaningful once signalled_valid;
+	 * kicks_off, VRING_USED_F_NO_NOTIFY may be in used->flags (without
+	 * EVENT_IDX; true when unknown, so that it is cleared).
+	 */
+	u16 avail_idx;
+	u16 signalled_used;
+	bool signalled_valid;
+	bool kicks_off;
 	struct vdpa_callback cb;
 };
 
@@ -176,6 +188,11 @@ int vt_vring_peek(struct vt_vdpa *vd, struct vt_vring *vq,
 void vt_vring_pop(struct vt_vring *vq);
 int vt_vring_add_used(struct vt_vdpa *vd, struct vt_vring *vq, u16 head,
 		      u32 len);
+void vt_vring_start(struct vt_vring *vq);
+int vt_vring_disable_notify(struct vt_vdpa *vd, struct vt_vring *vq);
+int vt_vring_enable_notify(struct vt_vdpa *vd, struct vt_vring *vq);
+bool vt_vring_need_notify(struct vt_vdpa *vd, struct vt_vring *vq);
+void vt_vring_signal(struct vt_vring *vq);
 void vt_vring_notify(struct vt_vdpa *vd, struct vt_vring *vq);
 size_t vt_vring_copy_from(struct vt_vdpa *vd, const struct vt_chain *ch,
 			  void *buf, size_t len);

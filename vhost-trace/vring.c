@@ -15,7 +15,18 @@
  *     has NEXT (the virtio spec forbids it), a readable descriptor after a
  *     device-writable one of nonzero length, or more than VT_VDPA_MAX_SEGS
  *     pieces: the chain cannot be mapped (-EINVAL / -EFAULT / -E2BIG);
- *   - device-writable descriptors of length 0 map nothing and are ignored.
+ *   - device-writable descriptors of length 0 map nothing and are ignored;
+ *   - notification suppression (VIRTIO_RING_F_EVENT_IDX, or without it
+ *     VRING_USED_F_NO_NOTIFY / VRING_AVAIL_F_NO_INTERRUPT): the fields are
+ *     read and written through the same checked accessors as the rest of
+ *     the ring (used_event after avail->ring[num], avail_event after
+ *     used->ring[num]: inside the ring the queue size bounds); a value the
+ *     driver puts there only decides whether it gets a kick request or an
+ *     interrupt, never what the walker reads. avail_event is written only
+ *     when the walker found the ring empty, and the avail index is read
+ *     again after it (a buffer added meanwhile is served, not waited
+ *     for); a field that cannot be read means an interrupt, one that
+ *     cannot be written a queue error.
  *
  * Guest memory, by who drives the device:
  *   - vhost_vdpa (a userspace driver such as QEMU) binds its mm (use_va):
@@ -173,6 +184,7 @@ int vt_vring_peek(struct vt_vdpa *vd, struct vt_vring *vq, struct vt_chain *ch)
 	idx = le16_to_cpu(v16);
 	if ((u16)(idx - vq->last_avail) > vq->num)
 		return -EINVAL;
+	vq->avail_idx = idx;
 	if (idx == vq->last_avail)
 		return 0;
 	/* the ring entry and the chain after the index */
@@ -257,23 +269,147 @@ int vt_vring_add_used(struct vt_vdpa *vd, struct vt_vring *vq, u16 head,
 	return r;
 }
 
-/* Interrupt the driver, unless it asked not to be. */
-void vt_vring_notify(struct vt_vdpa *vd, struct vt_vring *vq)
+static bool vt_vring_event_idx(struct vt_vdpa *vd)
 {
-	__le16 flags;
+	return READ_ONCE(vd->features) & BIT_ULL(VIRTIO_RING_F_EVENT_IDX);
+}
 
-	/* the used index written before the driver's flags are read */
+static int vt_read16(struct vt_vdpa *vd, u64 iova, u16 *v)
+{
+	__le16 v16;
+	int r = vt_mem_read(vd, iova, &v16, sizeof(v16));
+
+	if (!r)
+		*v = le16_to_cpu(v16);
+	return r;
+}
+
+static int vt_write16(struct vt_vdpa *vd, u64 iova, u16 v)
+{
+	__le16 v16 = cpu_to_le16(v);
+
+	return vt_mem_write(vd, iova, &v16, sizeof(v16));
+}
+
+/* used_event: the driver's, after its avail ring's num entries */
+static u64 vt_used_event(const struct vt_vring *vq)
+{
+	return vq->avail + offsetof(struct vring_avail, ring) +
+	       sizeof(__le16) * vq->num;
+}
+
+/* avail_event: the device's, after its used ring's num entries */
+static u64 vt_avail_event(const struct vt_vring *vq)
+{
+	return vq->used + offsetof(struct vring_used, ring) +
+	       sizeof(struct vring_used_elem) * vq->num;
+}
+
+/*
+ * The ring (re)starts at last_avail: nothing signalled yet, the avail
+ * index seen is last_avail, used->flags unknown. Called where the ring is
+ * set up (the queue enabled, its state or the features set).
+ */
+void vt_vring_start(struct vt_vring *vq)
+{
+	vq->avail_idx = vq->last_avail;
+	vq->signalled_valid = false;
+	vq->kicks_off = true;
+}
+
+/*
+ * The worker is in a pass: no kicks wanted. With EVENT_IDX nothing to
+ * write: avail_event stays behind what the driver adds (it kicks only
+ * when it crosses it). Without, VRING_USED_F_NO_NOTIFY in used->flags.
+ * 0, or -EFAULT when the used ring cannot be written.
+ */
+int vt_vring_disable_notify(struct vt_vdpa *vd, struct vt_vring *vq)
+{
+	int r;
+
+	if (vt_vring_event_idx(vd) || vq->kicks_off)
+		return 0;
+	r = vt_write16(vd, vq->used + offsetof(struct vring_used, flags),
+		       VRING_USED_F_NO_NOTIFY);
+	if (!r)
+		vq->kicks_off = true;
+	return r;
+}
+
+/*
+ * The worker found the ring empty: ask for a kick on the next buffer
+ * (avail_event = the avail index seen, or used->flags cleared), then look
+ * again, since the driver may have added one before it saw the request
+ * (vhost_enable_notify's race). 1 when the ring holds more, 0 when it is
+ * empty, -EFAULT when the ring cannot be accessed.
+ */
+int vt_vring_enable_notify(struct vt_vdpa *vd, struct vt_vring *vq)
+{
+	u16 idx;
+	int r = 0;
+
+	if (vt_vring_event_idx(vd)) {
+		r = vt_write16(vd, vt_avail_event(vq), vq->avail_idx);
+	} else if (vq->kicks_off) {
+		r = vt_write16(vd, vq->used + offsetof(struct vring_used, flags),
+			       0);
+		if (!r)
+			vq->kicks_off = false;
+	}
+	if (r)
+		return r;
+	/* the request written before the avail index is read again */
 	smp_mb();
-	if (vt_mem_read(vd, vq->avail + offsetof(struct vring_avail, flags),
-			&flags, sizeof(flags)))
-		flags = 0;
-	if (le16_to_cpu(flags) & VRING_AVAIL_F_NO_INTERRUPT)
-		return;
+	r = vt_read16(vd, vq->avail + offsetof(struct vring_avail, idx), &idx);
+	if (r)
+		return r;
+	return idx != vq->last_avail;
+}
+
+/*
+ * Whether the driver wants an interrupt for the used entries written
+ * since the last check: with EVENT_IDX, when the used index crossed
+ * used_event since then (vring_need_event; always the first time after a
+ * start, or when used_event cannot be read); without, unless the driver
+ * set VRING_AVAIL_F_NO_INTERRUPT.
+ */
+bool vt_vring_need_notify(struct vt_vdpa *vd, struct vt_vring *vq)
+{
+	u16 old, event, flags;
+	bool valid;
+
+	/* the used index written before the driver's fields are read */
+	smp_mb();
+	if (!vt_vring_event_idx(vd)) {
+		if (vt_read16(vd, vq->avail + offsetof(struct vring_avail,
+						       flags), &flags))
+			return true;
+		return !(flags & VRING_AVAIL_F_NO_INTERRUPT);
+	}
+	old = vq->signalled_used;
+	valid = vq->signalled_valid;
+	vq->signalled_used = vq->used_idx;
+	vq->signalled_valid = true;
+	if (!valid || vt_read16(vd, vt_used_event(vq), &event))
+		return true;
+	return vring_need_event(event, vq->used_idx, old);
+}
+
+/* Interrupt the driver. */
+void vt_vring_signal(struct vt_vring *vq)
+{
 	if (vq->cb.callback) {
 		local_bh_disable();
 		vq->cb.callback(vq->cb.private);
 		local_bh_enable();
 	}
+}
+
+/* Interrupt the driver, unless it asked not to be. */
+void vt_vring_notify(struct vt_vdpa *vd, struct vt_vring *vq)
+{
+	if (vt_vring_need_notify(vd, vq))
+		vt_vring_signal(vq);
 }
 
 /* Copy a chain's readable pieces out: up to len bytes; returns how many. */

@@ -77,6 +77,17 @@ add_dev() {
 }
 check "$REL: VDPA_ADD vt0 with 2 ports, virtio_console names them" add_dev
 
+# virtio_console negotiated EVENT_IDX (bit 29 of the virtio device's
+# features: kicks and interrupts only where the other side asks for them)
+# and indirect descriptors (bit 28): what follows runs with both.
+ring_features() {
+	f=$(cat /sys/bus/vdpa/devices/vt0/virtio*/features) || return 1
+	echo "vt0 virtio features: $f"
+	[ "$(echo "$f" | cut -c29-30)" = 11 ]
+}
+check "$REL: virtio_console over virtio_vdpa negotiates INDIRECT_DESC and EVENT_IDX" \
+	ring_features
+
 unload_refused() {
 	! rmmod vhost_trace 2>/dev/null && grep -q '^vhost_trace ' /proc/modules
 }
