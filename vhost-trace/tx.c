@@ -9,6 +9,7 @@
  * a poll on the sink for EPOLLOUT resumes the port, as vhost-net does with
  * its socket.
  */
+#include <linux/moduleparam.h>
 #include <linux/nospec.h>
 #include <linux/uio.h>
 
@@ -17,13 +18,114 @@
 /* Buffers returned to the guest in one vhost_add_used_n(). */
 #define VT_USED_BATCH	64
 
+/*
+ * Lazy used signalling. A guest's virtio_console never turns its output
+ * queue's interrupt off, asks with EVENT_IDX for one on the next used
+ * entry each time it reclaims (it does so on its next write), and needs
+ * one only when its ring is full and a writer waits. Every other
+ * interrupt costs the guest exits for nothing. So used entries are
+ * signalled at once only when the guest may be near a full ring: it holds
+ * at least half of it unreclaimed, counted as the buffers it posted
+ * (avail idx, as the worker last read it) since the used entry it asked
+ * to hear of (used_event), times the descriptors a buffer takes at most.
+ * Otherwise the signal is deferred by signal_delay_ms; vhost_signal()
+ * then fires only if the guest has not reclaimed meanwhile
+ * (vring_need_event against the entries signalled so far), so a guest
+ * that keeps writing gets no interrupt. Without EVENT_IDX, with
+ * NOTIFY_ON_EMPTY, with an IOTLB or with signal_delay_ms 0: at once, as
+ * before. The uapi header states the contract.
+ */
+#define VT_SIGNAL_DELAY_MAX_MS	1000
+static unsigned int signal_delay_ms = 10;
+module_param(signal_delay_ms, uint, 0644);
+MODULE_PARM_DESC(signal_delay_ms,
+		 "Used entries the guest has not reclaimed after this long (ms, max 1000) are signalled; 0: always at once");
+
+static struct vhost_trace_port *vt_vq_port(struct vhost_virtqueue *vq)
+{
+	return container_of(vq, struct vhost_trace_port, vqs[VT_VQ_TX]);
+}
+
+/* Whether used entries are signalled now: the guest may be waiting. */
+static bool vt_signal_now(struct vhost_trace_port *vport,
+			  struct vhost_virtqueue *vq, unsigned int delay)
+{
+	__virtio16 event;
+	u16 unreclaimed;
+
+	if (!delay || vq->iotlb ||
+	    !vhost_has_feature(vq, VIRTIO_RING_F_EVENT_IDX) ||
+	    vhost_has_feature(vq, VIRTIO_F_NOTIFY_ON_EMPTY))
+		return true;
+	/* used_event, where vhost_notify() reads it (no IOTLB: user memory) */
+	if (get_user(event, (__virtio16 __user *)&vq->avail->ring[vq->num]))
+		return true;
+	unreclaimed = vq->avail_idx - vhost16_to_cpu(vq, event);
+	return (u32)unreclaimed * vport->descs * 2 >= vq->num;
+}
+
+/* Called with vq->mutex held, by the worker or the owner. */
 static void vt_return_used(struct vhost_virtqueue *vq, int *nused)
 {
+	struct vhost_trace_port *vport = vt_vq_port(vq);
+	unsigned int delay = min(READ_ONCE(signal_delay_ms),
+				 VT_SIGNAL_DELAY_MAX_MS);
+
 	if (!*nused)
 		return;
 	vhost_add_used_n(vq, vq->heads, *nused);
-	vhost_signal(vq->dev, vq);
 	*nused = 0;
+	if (vt_signal_now(vport, vq, delay)) {
+		if (vport->signal_due) {
+			vport->signal_due = false;
+			timer_delete(&vport->signal_timer);
+		}
+		vhost_signal(vq->dev, vq);
+	} else if (!vport->signal_due) {
+		/* one deferral for all entries until it runs: bounded */
+		vport->signal_due = true;
+		mod_timer(&vport->signal_timer,
+			  jiffies + msecs_to_jiffies(delay));
+	}
+}
+
+/* The deferred signal, by the worker. */
+static void vt_handle_signal(struct vhost_work *work)
+{
+	struct vhost_trace_port *vport = container_of(work,
+			struct vhost_trace_port, signal_poll.work);
+	struct vhost_virtqueue *vq = vt_tx_vq(vport);
+
+	mutex_lock(&vq->mutex);
+	if (vport->signal_due && vhost_vq_get_backend(vq)) {
+		vport->signal_due = false;
+		vhost_signal(vq->dev, vq);
+	}
+	mutex_unlock(&vq->mutex);
+}
+
+static void vt_signal_timer(struct timer_list *t)
+{
+	struct vhost_trace_port *vport = from_timer(vport, t, signal_timer);
+
+	vhost_poll_queue(&vport->signal_poll);
+}
+
+/*
+ * The queue stops (vq->mutex held): a deferred signal is given now by the
+ * owner (give_back: its mm holds the ring), or dropped; no timer runs
+ * after this, and none is armed until the queue runs again (used entries
+ * are only returned while it runs). A work already queued finds nothing
+ * due; vhost_trace_stop_ports() flushes it.
+ */
+static void vt_signal_stop(struct vhost_trace_port *vport, bool give_back)
+{
+	struct vhost_virtqueue *vq = vt_tx_vq(vport);
+
+	if (vport->signal_due && give_back)
+		vhost_signal(vq->dev, vq);
+	vport->signal_due = false;
+	timer_delete_sync(&vport->signal_timer);
 }
 
 /* Lent buffers back to the guest, in vq->heads batches. */
@@ -92,6 +194,14 @@ static void vt_handle_tx(struct vhost_trace_port *vport, bool sink_room)
 			break;
 		}
 
+		/*
+		 * Descriptors of the buffer in the ring, at most: one per
+		 * piece, or one in all when indirect (not told apart here:
+		 * with INDIRECT_DESC a buffer is counted as one).
+		 */
+		if (unlikely(out + in > vport->descs) &&
+		    !vhost_has_feature(vq, VIRTIO_RING_F_INDIRECT_DESC))
+			vport->descs = min(out + in, vq->num);
 		len = iov_length(vq->iov, out);
 		if (unlikely(vt_bad_buffer(in, len))) {
 			vt_count(port, &port->stats.bad_buffers, 1);
@@ -177,6 +287,9 @@ void vhost_trace_port_init(struct vhost_trace_port *vport)
 
 	vt_poll_init(&vport->room_poll, vt_handle_sink_room, EPOLLOUT,
 		     &vt->dev, vt_tx_vq(vport));
+	vt_poll_init(&vport->signal_poll, vt_handle_signal, 0,
+		     &vt->dev, vt_tx_vq(vport));
+	timer_setup(&vport->signal_timer, vt_signal_timer, 0);
 }
 
 /* Called with vq->mutex held. */
@@ -195,6 +308,7 @@ static int vt_port_start(struct vhost_trace_port *vport)
 	if (!vhost_vq_access_ok(vq))
 		return -EFAULT;
 	vhost_vq_set_backend(vq, port);
+	vport->descs = 1;
 	r = vhost_vq_init_access(vq);
 	if (r) {
 		vhost_vq_set_backend(vq, NULL);
@@ -237,6 +351,7 @@ static void vt_port_stop(struct vhost_trace_port *vport, bool give_back)
 	mutex_lock(&port->lock);
 	if (give_back && was_running)
 		vt_return_lent(vport, true);
+	vt_signal_stop(vport, give_back && was_running);
 	vhost_vq_set_backend(vt_tx_vq(vport), NULL);
 	WRITE_ONCE(port->running, false);
 	vt_port_unwait(port);

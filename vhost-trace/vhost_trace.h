@@ -183,6 +183,17 @@ struct vhost_trace_port {
 	struct vhost_virtqueue vqs[2];
 	/* The worker's work for "the sink has room": never started. */
 	struct vhost_poll room_poll;
+	/*
+	 * Lazy used signalling (tx.c): the worker's work that signals used
+	 * entries whose signal was deferred (never started), and the timer
+	 * that queues it. Under the tx queue's mutex: signal_due (a deferred
+	 * signal is owed: the timer is armed or the work queued) and descs
+	 * (descriptors per buffer at most, as far as the worker has seen).
+	 */
+	struct vhost_poll signal_poll;
+	struct timer_list signal_timer;
+	bool signal_due;
+	u32 descs;
 };
 
 struct vhost_trace {

@@ -49,6 +49,35 @@
  *     on it, start. A start without that setup leaves it stopped (see
  *     VHOST_TRACE_SET_RUNNING).
  *
+ * Used buffers and the guest's interrupt (the queue's call eventfd). A
+ * buffer is marked used in the used ring as soon as the device is done
+ * with it (written, dropped, returned unread, or let go of by a pipe: see
+ * VHOST_TRACE_SINK_BY_REF). With VIRTIO_RING_F_EVENT_IDX negotiated (and
+ * VIRTIO_F_NOTIFY_ON_EMPTY not), the interrupt for used entries comes:
+ *   - at once when the guest holds at least half of the ring unreclaimed:
+ *     (the avail idx the device last read - used_event) x descriptors per
+ *     buffer >= queue size / 2, where a buffer counts as one descriptor
+ *     with VIRTIO_RING_F_INDIRECT_DESC and otherwise as the most
+ *     descriptors the device has seen in one buffer since the queue
+ *     started (so a guest whose ring is full always gets it at once,
+ *     unless it mixes direct chains into an indirect ring);
+ *   - otherwise within the module parameter signal_delay_ms (default 10,
+ *     at most 1000; plus timer granularity and the worker's scheduling),
+ *     and only if the guest has not reclaimed those entries meanwhile:
+ *     the usual used_event test (vring_need_event) is made when the delay
+ *     ends, against the entries signalled so far. A guest that keeps
+ *     writing, and reclaims used entries as it writes (virtio_console
+ *     does on each write), gets no interrupt at all while it streams.
+ * So the notification for a used entry is late by up to the delay, or
+ * skipped for entries the driver has already consumed (its used_event
+ * moved past them), which the virtio spec's event index permits: a
+ * driver that waits for used entries without a full ring (it polls its
+ * ring, or waits for few buffers) sees them within the delay.
+ * VHOST_TRACE_SET_RUNNING 0 gives a deferred interrupt at once; closing
+ * the device fd drops it. Without EVENT_IDX (or with NOTIFY_ON_EMPTY, or
+ * with signal_delay_ms 0) every batch of used entries is signalled at
+ * once, unless the guest set VRING_AVAIL_F_NO_INTERRUPT.
+ *
  * Rights. /dev/vhost-trace is created 0600 root:root by the misc core. To
  * let a group use it, a udev rule such as
  *   KERNEL=="vhost-trace", GROUP="vhost-trace", MODE="0660"

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-trace: lazy used signalling (the uapi header's "Used buffers and
+ * the guest's interrupt"). With EVENT_IDX the call eventfd fires at once
+ * when the guest holds half of its ring or more unreclaimed (a full ring),
+ * otherwise after the module's signal_delay_ms, and not at all when the
+ * guest reclaimed the entries first (moved used_event past them); a guest
+ * that writes, waits for its entry by looking at the ring and reclaims it
+ * gets (almost) no interrupt where an eager device gives one per buffer.
+ * Stopping the queue gives a deferred interrupt at once, closing the
+ * device drops it (no timer runs after the device is gone), and without
+ * EVENT_IDX every batch is signalled at once unless the guest set
+ * VRING_AVAIL_F_NO_INTERRUPT. The tests set signal_delay_ms to DELAY_MS
+ * (so that the timing holds under TCG) and put it back.
+ * Needs vhost_trace.ko.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vt_guest.h"
+#include "vt_pattern.h"
+
+#include "kselftest_harness.h"
+
+#define NUM		256
+#define DELAY_MS	300
+#define PARAM		"/sys/module/vhost_trace/parameters/signal_delay_ms"
+#define EIDX		(VT_F_VERSION_1 | VT_F_EVENT_IDX)
+
+static int set_delay(long ms)
+{
+	FILE *f = fopen(PARAM, "w");
+	int r;
+
+	if (!f)
+		return -errno;
+	r = fprintf(f, "%ld\n", ms) < 0 ? -EIO : 0;
+	if (fclose(f) && !r)
+		r = -errno;
+	return r;
+}
+
+/* Interrupts so far (the call eventfd's count, which is reset). */
+static uint64_t calls(struct vt_vq *q)
+{
+	uint64_t v;
+
+	return read(q->call, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
+/* ms until the call eventfd fires, at most ms; -1: it did not. */
+static int call_within(struct vt_vq *q, int ms)
+{
+	struct pollfd pfd = { .fd = q->call, .events = POLLIN };
+	int64_t t0 = vt_now_ms();
+
+	if (poll(&pfd, 1, ms) != 1)
+		return -1;
+	return vt_now_ms() - t0;
+}
+
+static void set_used_event(struct vt_vq *q, uint16_t v)
+{
+	__atomic_store_n(&q->avail->ring[q->num], v, __ATOMIC_SEQ_CST);
+}
+
+/* Entries pending (unreaped) once n are, looking at the ring only. */
+static unsigned int poll_used(struct vt_vq *q, unsigned int n, int ms)
+{
+	int64_t end = vt_now_ms() + ms;
+
+	while (vt_vq_pending(q) < n && vt_now_ms() < end)
+		usleep(500);
+	return vt_vq_pending(q);
+}
+
+/* What virtio_ring does on get_buf: reap, ask for the next entry. */
+static void reclaim(struct vt_vq *q)
+{
+	vt_vq_reap(q, NULL, NULL, NUM);
+	set_used_event(q, q->last_used);
+}
+
+FIXTURE(sig) {
+	struct vt_dev d;
+	struct vt_vq *q;
+	int file;
+	long old_delay;
+	void *page;
+};
+
+FIXTURE_SETUP(sig)
+{
+	memset(&self->d, 0, sizeof(self->d));
+	self->d.fd = self->d.ctl = -1;
+	self->file = -1;
+	self->old_delay = vt_read_long(PARAM);
+	ASSERT_LE(0, self->old_delay)
+		TH_LOG("no %s: the module has no lazy signalling", PARAM);
+	ASSERT_EQ(0, set_delay(DELAY_MS));
+}
+
+FIXTURE_TEARDOWN(sig)
+{
+	vt_dev_close(&self->d);
+	if (self->file >= 0)
+		close(self->file);
+	if (self->old_delay >= 0)
+		set_delay(self->old_delay);
+}
+
+/* One port of NUM entries into a file, running. */
+static int start(struct __test_metadata *_metadata, FIXTURE_DATA(sig) *self,
+		 uint64_t features)
+{
+	if (vt_dev_setup(&self->d, 1, NUM, features, 4 << 20)) {
+		TH_LOG("%s", vt_error());
+		return -1;
+	}
+	self->q = &self->d.tx[0];
+	self->page = vt_mem_alloc(&self->d.mem, VT_PAGE, VT_PAGE);
+	self->file = vt_tmpfile("/tmp");
+	if (!self->page || self->file < 0 ||
+	    vt_set_sink(self->d.ctl, 0, self->file,
+			VHOST_TRACE_POLICY_BLOCK) ||
+	    vt_dev_run(&self->d, 1)) {
+		TH_LOG("%s", vt_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* n one-page buffers, one kick. */
+static int post(FIXTURE_DATA(sig) *self, unsigned int n)
+{
+	struct vt_seg seg = { .addr = self->page, .len = VT_PAGE };
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (vt_vq_add(self->q, &seg, 1, NULL) < 0)
+			return -1;
+	return vt_vq_kick_always(self->q);
+}
+
+/*
+ * The first signal after a start is given whatever used_event says
+ * (vhost's signalled_used is not valid yet): have it, reclaim.
+ */
+static int warm_up(FIXTURE_DATA(sig) *self)
+{
+	if (post(self, 1) || poll_used(self->q, 1, 5000) != 1 ||
+	    call_within(self->q, DELAY_MS + 5000) < 0)
+		return -1;
+	calls(self->q);
+	reclaim(self->q);
+	return 0;
+}
+
+#define START(features) do { \
+	ASSERT_EQ(0, start(_metadata, self, features)); \
+} while (0)
+
+/* (a) The whole ring posted, used_event armed: at once. */
+TEST_F_TIMEOUT(sig, full_ring_at_once, 30)
+{
+	int64_t t;
+	int ms;
+
+	START(EIDX);
+	ASSERT_EQ(0, warm_up(self));
+	ASSERT_EQ(0, post(self, NUM));
+	ASSERT_EQ((unsigned int)NUM, poll_used(self->q, NUM, 10000));
+	t = vt_now_ms();
+	ms = call_within(self->q, 5000);
+	TH_LOG("interrupt %d ms after the last used entry (delay %d ms)",
+	       ms, DELAY_MS);
+	ASSERT_LE(0, ms);
+	/* at once, in the pass: already there when the entries are */
+	EXPECT_GT(DELAY_MS / 2, ms);
+	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
+	/* one interrupt for the ring: used_event was crossed once */
+	EXPECT_EQ(1ULL, calls(self->q));
+	reclaim(self->q);
+	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 200));
+}
+
+/* (b) A few buffers on an idle port: after the delay, not never. */
+TEST_F_TIMEOUT(sig, idle_port_after_delay, 30)
+{
+	int ms;
+
+	START(EIDX);
+	ASSERT_EQ(0, warm_up(self));
+	ASSERT_EQ(0, post(self, 2));
+	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	ms = call_within(self->q, DELAY_MS + 5000);
+	TH_LOG("interrupt %d ms after the used entries (delay %d ms)",
+	       ms, DELAY_MS);
+	ASSERT_LE(0, ms);
+	EXPECT_LE(DELAY_MS / 2, ms);
+	EXPECT_GE(DELAY_MS + 1000, ms);
+	EXPECT_EQ(1ULL, calls(self->q));
+}
+
+/* (c) The guest reclaims before the delay ends: no interrupt. */
+TEST_F_TIMEOUT(sig, reclaimed_no_interrupt, 30)
+{
+	int64_t t;
+
+	START(EIDX);
+	ASSERT_EQ(0, warm_up(self));
+	ASSERT_EQ(0, post(self, 2));
+	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	t = vt_now_ms();
+	reclaim(self->q);
+	TH_LOG("reclaimed %lld ms after the used entries",
+	       (long long)(vt_now_ms() - t));
+	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 500));
+	EXPECT_EQ(0ULL, calls(self->q));
+	/* and the port goes on: the next one is signalled after the delay */
+	ASSERT_EQ(0, post(self, 1));
+	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	EXPECT_LE(0, call_within(self->q, DELAY_MS + 5000));
+}
+
+/*
+ * A guest that writes one buffer at a time and reclaims it as it appears
+ * (looking at the ring): one interrupt per buffer with signal_delay_ms 0
+ * (eager, as before), next to none with the delay.
+ */
+TEST_F_TIMEOUT(sig, streaming_interrupts, 40)
+{
+	const unsigned int rounds = 100;
+	uint64_t eager, lazy;
+	unsigned int i;
+	int64_t t;
+
+	START(EIDX);
+	ASSERT_EQ(0, warm_up(self));
+	ASSERT_EQ(0, set_delay(0));
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(0, post(self, 1));
+		ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+		reclaim(self->q);
+	}
+	usleep(100 * 1000);
+	eager = calls(self->q);
+	ASSERT_EQ(0, set_delay(DELAY_MS));
+	t = vt_now_ms();
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(0, post(self, 1));
+		ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+		reclaim(self->q);
+	}
+	t = vt_now_ms() - t;
+	usleep((DELAY_MS + 200) * 1000);
+	lazy = calls(self->q);
+	TH_LOG("%u buffers: %llu interrupts eager, %llu lazy in %lld ms",
+	       rounds, (unsigned long long)eager, (unsigned long long)lazy,
+	       (long long)t);
+	EXPECT_EQ(rounds, eager);
+	/* at most one per delay that the rounds took, and one more */
+	EXPECT_GE(t / DELAY_MS + 1, (int64_t)lazy);
+	EXPECT_GT(rounds / 4, lazy);
+}
+
+/* (d) Stopping the queue gives a pending interrupt at once. */
+TEST_F_TIMEOUT(sig, stop_signals_pending, 30)
+{
+	int64_t t;
+
+	START(EIDX);
+	ASSERT_EQ(0, warm_up(self));
+	ASSERT_EQ(0, post(self, 2));
+	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	t = vt_now_ms();
+	ASSERT_EQ(0, vt_dev_run(&self->d, 0));
+	EXPECT_LE(0, call_within(self->q, 0));
+	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
+	EXPECT_EQ(1ULL, calls(self->q));
+	/* nothing more comes from the stopped queue */
+	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 200));
+	/* started again, it goes on */
+	ASSERT_EQ(0, vt_dev_run(&self->d, 1));
+	reclaim(self->q);
+	ASSERT_EQ(0, post(self, 1));
+	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	EXPECT_LE(0, call_within(self->q, DELAY_MS + 5000));
+}
+
+/* (d) Closing the device with a deferred interrupt: dropped, no hang. */
+TEST_F_TIMEOUT(sig, close_drops_pending, 30)
+{
+	int64_t t;
+
+	START(EIDX);
+	ASSERT_EQ(0, warm_up(self));
+	ASSERT_EQ(0, post(self, 2));
+	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	t = vt_now_ms();
+	vt_dev_close_fd(&self->d);
+	t = vt_now_ms() - t;
+	TH_LOG("closed in %lld ms", (long long)t);
+	EXPECT_GT(1000, t);
+	/* no timer or work ran after the device was gone */
+	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 500));
+}
+
+/*
+ * (d) Close and stop racing the timer: short delays, many devices. The
+ * debug kernel (KASAN, kmemleak) watches.
+ */
+TEST_F_TIMEOUT(sig, teardown_races_timer, 40)
+{
+	unsigned int i;
+
+	for (i = 0; i < 40; i++) {
+		ASSERT_EQ(0, set_delay(1 + i % 4));
+		START(EIDX);
+		ASSERT_EQ(0, post(self, 1 + i % 3));
+		usleep((i % 5) * 1000);
+		if (i % 2)
+			ASSERT_EQ(0, vt_dev_run(&self->d, 0));
+		vt_dev_close(&self->d);
+		close(self->file);
+		self->file = -1;
+	}
+	/* the module's state is sound: a device still works */
+	ASSERT_EQ(0, set_delay(DELAY_MS));
+	START(EIDX);
+	ASSERT_EQ(0, warm_up(self));
+}
+
+/* (e) Without EVENT_IDX: at once, unless the guest said no interrupt. */
+TEST_F_TIMEOUT(sig, no_event_idx_at_once, 30)
+{
+	int64_t t;
+
+	START(VT_F_VERSION_1);
+	ASSERT_EQ(0, post(self, 2));
+	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	t = vt_now_ms();
+	EXPECT_LE(0, call_within(self->q, DELAY_MS / 2));
+	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
+	EXPECT_LE(1ULL, calls(self->q));
+	reclaim(self->q);
+
+	__atomic_store_n(&self->q->avail->flags, VRING_AVAIL_F_NO_INTERRUPT,
+			 __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, post(self, 2));
+	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 200));
+	reclaim(self->q);
+
+	__atomic_store_n(&self->q->avail->flags, 0, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, post(self, 1));
+	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	EXPECT_LE(0, call_within(self->q, DELAY_MS / 2));
+}
+
+TEST_HARNESS_MAIN
