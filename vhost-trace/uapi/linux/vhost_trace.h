@@ -49,9 +49,11 @@
  *     on it, start. A start without that setup leaves it stopped (see
  *     VHOST_TRACE_SET_RUNNING).
  *
- * Used buffers and the guest's interrupt (the queue's call eventfd). A
- * buffer is marked used in the used ring as soon as the device is done
- * with it (written, dropped, returned unread, or let go of by a pipe: see
+ * Used buffers and the guest's interrupt (the queue's call eventfd; this
+ * device, not the vDPA front end below, which offers no EVENT_IDX and
+ * signals every pass that used entries at once). A buffer is marked used
+ * in the used ring as soon as the device is done with it (written,
+ * dropped, returned unread, or let go of by a pipe: see
  * VHOST_TRACE_SINK_BY_REF). With VIRTIO_RING_F_EVENT_IDX negotiated (and
  * VIRTIO_F_NOTIFY_ON_EMPTY not), the interrupt for used entries comes:
  *   - at once when the guest holds at least half of the ring unreclaimed:
@@ -59,8 +61,10 @@
  *     buffer >= queue size / 2, where a buffer counts as one descriptor
  *     with VIRTIO_RING_F_INDIRECT_DESC and otherwise as the most
  *     descriptors the device has seen in one buffer since the queue
- *     started (so a guest whose ring is full always gets it at once,
- *     unless it mixes direct chains into an indirect ring);
+ *     started (so a guest whose ring is full gets it at once; within
+ *     the delay below when it mixes direct chains into an indirect ring,
+ *     or when a pass stops on a full sink before the device has read
+ *     the guest's latest avail idx);
  *   - otherwise within the module parameter signal_delay_ms (default 10,
  *     at most 1000; plus timer granularity and the worker's scheduling),
  *     and only if the guest has not reclaimed those entries meanwhile:
@@ -70,9 +74,12 @@
  *     does on each write), gets no interrupt at all while it streams.
  * So the notification for a used entry is late by up to the delay, or
  * skipped for entries the driver has already consumed (its used_event
- * moved past them), which the virtio spec's event index permits: a
- * driver that waits for used entries without a full ring (it polls its
- * ring, or waits for few buffers) sees them within the delay.
+ * moved past them before the delay ended). The virtio spec sets no time
+ * for the notification its event index asks for; skipping it departs
+ * from a strict reading, but only for entries the driver has already
+ * taken, so it costs the driver one interrupt less and nothing else. A
+ * driver that waits for used entries without a full ring (it waits for a
+ * few buffers) gets its interrupt within the delay.
  * VHOST_TRACE_SET_RUNNING 0 gives a deferred interrupt at once; closing
  * the device fd drops it. Without EVENT_IDX (or with NOTIFY_ON_EMPTY, or
  * with signal_delay_ms 0) every batch of used entries is signalled at
@@ -222,7 +229,9 @@ enum {
  * or the pipe was freed. tee() keeps a buffer out until both pipes let
  * go. A buffer let go of is returned when the worker next services the
  * port (the guest's next kick), at the latest about 100 ms after, or at
- * once when a quarter of the ring (16 buffers at most) waits. The rules:
+ * once when a quarter of the ring (16 buffers at most) waits; its
+ * interrupt then comes as for any used entry (see "Used buffers and the
+ * guest's interrupt" above). The rules:
  *   - What goes by reference: a buffer whose pieces carry at least half a
  *     page each on average (guest trace pages do), and that needs no more
  *     slots than the pipe has. Other buffers (a writer's small writes)
