@@ -228,8 +228,11 @@ TEST_F_TIMEOUT(sig, reclaimed_no_interrupt, 30)
 
 /*
  * A guest that writes one buffer at a time and reclaims it as it appears
- * (looking at the ring): one interrupt per buffer with signal_delay_ms 0
- * (eager, as before), next to none with the delay.
+ * (looking at the ring): about one interrupt per buffer with
+ * signal_delay_ms 0 (eager, as before), next to none with the delay.
+ * Eager, a round whose entry the guest reclaims between the device's
+ * used idx update and its used_event read has no interrupt (as with any
+ * vhost device): not quite one per buffer on a slow (debug) kernel.
  */
 TEST_F_TIMEOUT(sig, streaming_interrupts, 40)
 {
@@ -261,10 +264,11 @@ TEST_F_TIMEOUT(sig, streaming_interrupts, 40)
 	TH_LOG("%u buffers: %llu interrupts eager, %llu lazy in %lld ms",
 	       rounds, (unsigned long long)eager, (unsigned long long)lazy,
 	       (long long)t);
-	EXPECT_EQ(rounds, eager);
+	EXPECT_LE(rounds / 2, eager);
+	EXPECT_GE(rounds, eager);
 	/* at most one per delay that the rounds took, and one more */
 	EXPECT_GE(t / DELAY_MS + 1, (int64_t)lazy);
-	EXPECT_GT(rounds / 4, lazy);
+	EXPECT_GT(eager / 4, lazy);
 }
 
 /* (d) Stopping the queue gives a pending interrupt at once. */
