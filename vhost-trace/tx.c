@@ -35,7 +35,7 @@
  * NOTIFY_ON_EMPTY, with an IOTLB or with signal_delay_ms 0: at once, as
  * before. The uapi header states the contract.
  */
-#define VT_SIGNAL_DELAY_MAX_MS	1000
+#define VT_SIGNAL_DELAY_MAX_MS	1000U
 static unsigned int signal_delay_ms = 10;
 module_param(signal_delay_ms, uint, 0644);
 MODULE_PARM_DESC(signal_delay_ms,
