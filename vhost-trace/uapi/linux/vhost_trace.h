@@ -50,10 +50,10 @@
  *     VHOST_TRACE_SET_RUNNING).
  *
  * Used buffers and the guest's interrupt (the queue's call eventfd; this
- * device, not the vDPA front end below, which offers no EVENT_IDX and
- * signals every pass that used entries at once). A buffer is marked used
- * in the used ring as soon as the device is done with it (written,
- * dropped, returned unread, or let go of by a pipe: see
+ * device, not the vDPA front end below, which signals at once each pass
+ * that used entries, as far as the driver asks for it). A buffer is
+ * marked used in the used ring as soon as the device is done with it
+ * (written, dropped, returned unread, or let go of by a pipe: see
  * VHOST_TRACE_SINK_BY_REF). With VIRTIO_RING_F_EVENT_IDX negotiated (and
  * VIRTIO_F_NOTIFY_ON_EMPTY not), the interrupt for used entries comes:
  *   - at once when the guest holds at least half of the ring unreclaimed:
