@@ -64,6 +64,39 @@ static bool vt_signal_now(struct vhost_trace_port *vport,
 	return (u32)unreclaimed * vport->descs * 2 >= vq->num;
 }
 
+/*
+ * Kick batching. A guest's agent writes several buffers each time it
+ * wakes, and a worker that is done with one before the next comes asks
+ * for a kick on each (about one exit each). So a pass that took buffers
+ * and finds the ring empty leaves kicks off and looks at the ring again
+ * after look_delay_ms (at least a jiffy): buffers added meanwhile need no
+ * kick. A look that finds nothing asks for the next kick, as before.
+ */
+#define VT_LOOK_DELAY_MAX_MS	1000U
+static unsigned int look_delay_ms = 1;
+module_param(look_delay_ms, uint, 0644);
+MODULE_PARM_DESC(look_delay_ms,
+		 "After a pass that took buffers, look at the ring again after this long (ms, max 1000) instead of asking for a kick; 0: ask at once");
+
+static void vt_look_timer(struct timer_list *t)
+{
+	struct vhost_trace_port *vport = from_timer(vport, t, look_timer);
+
+	vhost_poll_queue(&vt_tx_vq(vport)->poll);
+}
+
+/* Whether the pass that took buffers looks again later (vq->mutex held). */
+static bool vt_look_later(struct vhost_trace_port *vport)
+{
+	unsigned int delay = min(READ_ONCE(look_delay_ms),
+				 VT_LOOK_DELAY_MAX_MS);
+
+	if (!delay)
+		return false;
+	mod_timer(&vport->look_timer, jiffies + msecs_to_jiffies(delay));
+	return true;
+}
+
 /* Called with vq->mutex held, by the worker or the owner. */
 static void vt_return_used(struct vhost_virtqueue *vq, int *nused)
 {
@@ -113,12 +146,13 @@ static void vt_signal_timer(struct timer_list *t)
 
 /*
  * The queue stops (vq->mutex held): a deferred signal is given now by the
- * owner (give_back: its mm holds the ring), or dropped; no timer runs
- * after this, and none is armed until the queue runs again (used entries
- * are only returned while it runs). A work already queued finds nothing
- * due; vhost_trace_stop_ports() flushes it.
+ * owner (give_back: its mm holds the ring), or dropped; neither timer
+ * (signal, look) runs after this, and none is armed until the queue runs
+ * again (only a pass of a running queue arms them). A work already queued
+ * finds nothing due, or the queue stopped; vhost_trace_stop_ports()
+ * flushes it.
  */
-static void vt_signal_stop(struct vhost_trace_port *vport, bool give_back)
+static void vt_port_timers_stop(struct vhost_trace_port *vport, bool give_back)
 {
 	struct vhost_virtqueue *vq = vt_tx_vq(vport);
 
@@ -126,6 +160,7 @@ static void vt_signal_stop(struct vhost_trace_port *vport, bool give_back)
 		vhost_signal(vq->dev, vq);
 	vport->signal_due = false;
 	timer_delete_sync(&vport->signal_timer);
+	timer_delete_sync(&vport->look_timer);
 }
 
 /* Lent buffers back to the guest, in vq->heads batches. */
@@ -187,6 +222,9 @@ static void vt_handle_tx(struct vhost_trace_port *vport, bool sink_room)
 			break;
 		}
 		if (head == vq->num) {
+			/* buffers came in this pass: more may follow */
+			if (pkts && vt_look_later(vport))
+				break;
 			if (unlikely(vhost_enable_notify(dev, vq))) {
 				vhost_disable_notify(dev, vq);
 				continue;
@@ -290,6 +328,7 @@ void vhost_trace_port_init(struct vhost_trace_port *vport)
 	vt_poll_init(&vport->signal_poll, vt_handle_signal, 0,
 		     &vt->dev, vt_tx_vq(vport));
 	timer_setup(&vport->signal_timer, vt_signal_timer, 0);
+	timer_setup(&vport->look_timer, vt_look_timer, 0);
 }
 
 /* Called with vq->mutex held. */
@@ -351,7 +390,7 @@ static void vt_port_stop(struct vhost_trace_port *vport, bool give_back)
 	mutex_lock(&port->lock);
 	if (give_back && was_running)
 		vt_return_lent(vport, true);
-	vt_signal_stop(vport, give_back && was_running);
+	vt_port_timers_stop(vport, give_back && was_running);
 	vhost_vq_set_backend(vt_tx_vq(vport), NULL);
 	WRITE_ONCE(port->running, false);
 	vt_port_unwait(port);

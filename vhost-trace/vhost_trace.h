@@ -194,6 +194,13 @@ struct vhost_trace_port {
 	struct timer_list signal_timer;
 	bool signal_due;
 	u32 descs;
+	/*
+	 * Kick batching (tx.c): after a pass that took buffers the worker
+	 * looks at the ring again when this timer fires (it queues the
+	 * queue's kick work) instead of asking the guest for a kick. Armed
+	 * only under the tx queue's mutex while the queue has a backend.
+	 */
+	struct timer_list look_timer;
 };
 
 struct vhost_trace {

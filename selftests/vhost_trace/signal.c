@@ -10,8 +10,11 @@
  * Stopping the queue gives a deferred interrupt at once, closing the
  * device drops it (no timer runs after the device is gone), and without
  * EVENT_IDX every batch is signalled at once unless the guest set
- * VRING_AVAIL_F_NO_INTERRUPT. The tests set signal_delay_ms to DELAY_MS
- * (so that the timing holds under TCG) and put it back.
+ * VRING_AVAIL_F_NO_INTERRUPT. Kicks are batched the same way: after a
+ * pass that took buffers the device asks for no kick and looks at the
+ * ring again after look_delay_ms; a look that finds nothing asks for the
+ * next kick. The tests set signal_delay_ms to DELAY_MS and look_delay_ms
+ * to LOOK_MS (so that the timing holds under TCG) and put them back.
  * Needs vhost_trace.ko.
  */
 #include <errno.h>
@@ -28,11 +31,13 @@
 #define NUM		256
 #define DELAY_MS	300
 #define PARAM		"/sys/module/vhost_trace/parameters/signal_delay_ms"
+#define LOOK		"/sys/module/vhost_trace/parameters/look_delay_ms"
+#define LOOK_MS		1000
 #define EIDX		(VT_F_VERSION_1 | VT_F_EVENT_IDX)
 
-static int set_delay(long ms)
+static int set_param(const char *param, long ms)
 {
-	FILE *f = fopen(PARAM, "w");
+	FILE *f = fopen(param, "w");
 	int r;
 
 	if (!f)
@@ -41,6 +46,11 @@ static int set_delay(long ms)
 	if (fclose(f) && !r)
 		r = -errno;
 	return r;
+}
+
+static int set_delay(long ms)
+{
+	return set_param(PARAM, ms);
 }
 
 /* Interrupts so far (the call eventfd's count, which is reset). */
@@ -88,7 +98,7 @@ FIXTURE(sig) {
 	struct vt_dev d;
 	struct vt_vq *q;
 	int file;
-	long old_delay;
+	long old_delay, old_look;
 	void *page;
 };
 
@@ -101,6 +111,9 @@ FIXTURE_SETUP(sig)
 	ASSERT_LE(0, self->old_delay)
 		TH_LOG("no %s: the module has no lazy signalling", PARAM);
 	ASSERT_EQ(0, set_delay(DELAY_MS));
+	self->old_look = vt_read_long(LOOK);
+	ASSERT_LE(0, self->old_look)
+		TH_LOG("no %s: the module has no kick batching", LOOK);
 }
 
 FIXTURE_TEARDOWN(sig)
@@ -110,6 +123,8 @@ FIXTURE_TEARDOWN(sig)
 		close(self->file);
 	if (self->old_delay >= 0)
 		set_delay(self->old_delay);
+	if (self->old_look >= 0)
+		set_param(LOOK, self->old_look);
 }
 
 /* One port of NUM entries into a file, running. */
@@ -363,6 +378,69 @@ TEST_F_TIMEOUT(sig, no_event_idx_at_once, 30)
 	ASSERT_EQ(0, post(self, 1));
 	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
 	EXPECT_LE(0, call_within(self->q, DELAY_MS / 2));
+}
+
+/* The device's avail_event: the avail index it wants a kick after. */
+static uint16_t avail_event(struct vt_vq *q)
+{
+	return __atomic_load_n((uint16_t *)&q->used->ring[q->num],
+			       __ATOMIC_SEQ_CST);
+}
+
+/* One page buffer, kicked only if the device asks: whether it asked. */
+static int post_asked(FIXTURE_DATA(sig) *self)
+{
+	struct vt_seg seg = { .addr = self->page, .len = VT_PAGE };
+	uint64_t kicks = self->q->kicks;
+
+	if (vt_vq_add(self->q, &seg, 1, NULL) < 0 || vt_vq_kick(self->q))
+		return -1;
+	return self->q->kicks != kicks;
+}
+
+/*
+ * (f) Kick batching: after a pass that took a buffer the device asks for
+ * no kick (avail_event stays behind) and takes a buffer added then within
+ * the look delay; a look that finds the ring empty asks for the next kick
+ * (avail_event = the avail index). With look_delay_ms 0: asked at once.
+ */
+TEST_F_TIMEOUT(sig, kicks_batched, 40)
+{
+	int64_t t;
+
+	ASSERT_EQ(0, set_param(LOOK, LOOK_MS));
+	START(EIDX);
+	ASSERT_EQ(0, warm_up(self));
+	/* warm_up waited DELAY_MS + more: the look found nothing */
+	usleep((LOOK_MS + 500) * 1000);
+	EXPECT_EQ(self->q->avail_idx, avail_event(self->q));
+	ASSERT_EQ(1, post_asked(self));
+	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	t = vt_now_ms();
+	/* the pass took it: no kick wanted until its look */
+	EXPECT_NE(self->q->avail_idx, avail_event(self->q));
+	ASSERT_EQ(0, post_asked(self));
+	ASSERT_EQ(2U, poll_used(self->q, 2, LOOK_MS + 5000));
+	TH_LOG("a buffer added without a kick: taken %lld ms later (look %d ms)",
+	       (long long)(vt_now_ms() - t), LOOK_MS);
+	/* by the look: the pass had ended before its entry was used */
+	EXPECT_LE(LOOK_MS / 2, vt_now_ms() - t);
+	/* that look took a buffer: another look; then one finds nothing */
+	usleep((2 * LOOK_MS + 500) * 1000);
+	EXPECT_EQ(self->q->avail_idx, avail_event(self->q));
+	ASSERT_EQ(1, post_asked(self));
+	ASSERT_EQ(3U, poll_used(self->q, 3, 5000));
+	reclaim(self->q);
+
+	/* look_delay_ms 0 (once that pass's look is done): each asks */
+	usleep((LOOK_MS + 500) * 1000);
+	ASSERT_EQ(0, set_param(LOOK, 0));
+	ASSERT_EQ(1, post_asked(self));
+	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	usleep(100 * 1000);
+	EXPECT_EQ(self->q->avail_idx, avail_event(self->q));
+	ASSERT_EQ(1, post_asked(self));
+	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
 }
 
 TEST_HARNESS_MAIN

@@ -85,6 +85,15 @@
  * with signal_delay_ms 0) every batch of used entries is signalled at
  * once, unless the guest set VRING_AVAIL_F_NO_INTERRUPT.
  *
+ * Kicks (this device too). After a pass that took buffers the device does
+ * not ask for a kick (avail_event stays where it was; without EVENT_IDX,
+ * VRING_USED_F_NO_NOTIFY stays set) and looks at the ring again after
+ * the module parameter look_delay_ms (default 1, at most 1000; at least
+ * one jiffy): a buffer the guest adds meanwhile needs no kick, as the
+ * virtio rules for a device that asked for none say, and is taken by
+ * that look. A look that finds the ring empty asks for the next kick,
+ * as a pass always did before (look_delay_ms 0).
+ *
  * Rights. /dev/vhost-trace is created 0600 root:root by the misc core. To
  * let a group use it, a udev rule such as
  *   KERNEL=="vhost-trace", GROUP="vhost-trace", MODE="0660"
