@@ -32,7 +32,7 @@
 #define DELAY_MS	300
 #define PARAM		"/sys/module/vhost_trace/parameters/signal_delay_ms"
 #define LOOK		"/sys/module/vhost_trace/parameters/look_delay_ms"
-#define LOOK_MS		1000
+#define LOOK_MS		400
 #define EIDX		(VT_F_VERSION_1 | VT_F_EVENT_IDX)
 
 static int set_param(const char *param, long ms)
@@ -412,7 +412,7 @@ TEST_F_TIMEOUT(sig, kicks_batched, 40)
 	START(EIDX);
 	ASSERT_EQ(0, warm_up(self));
 	/* warm_up waited DELAY_MS + more: the look found nothing */
-	usleep((LOOK_MS + 500) * 1000);
+	usleep((LOOK_MS + 300) * 1000);
 	EXPECT_EQ(self->q->avail_idx, avail_event(self->q));
 	ASSERT_EQ(1, post_asked(self));
 	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
@@ -426,14 +426,14 @@ TEST_F_TIMEOUT(sig, kicks_batched, 40)
 	/* by the look: the pass had ended before its entry was used */
 	EXPECT_LE(LOOK_MS / 2, vt_now_ms() - t);
 	/* that look took a buffer: another look; then one finds nothing */
-	usleep((2 * LOOK_MS + 500) * 1000);
+	usleep((2 * LOOK_MS + 300) * 1000);
 	EXPECT_EQ(self->q->avail_idx, avail_event(self->q));
 	ASSERT_EQ(1, post_asked(self));
 	ASSERT_EQ(3U, poll_used(self->q, 3, 5000));
 	reclaim(self->q);
 
 	/* look_delay_ms 0 (once that pass's look is done): each asks */
-	usleep((LOOK_MS + 500) * 1000);
+	usleep((LOOK_MS + 300) * 1000);
 	ASSERT_EQ(0, set_param(LOOK, 0));
 	ASSERT_EQ(1, post_asked(self));
 	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
