@@ -178,6 +178,12 @@ static int warm_up(FIXTURE_DATA(sig) *self)
 	ASSERT_EQ(0, start(_metadata, self, features)); \
 } while (0)
 
+/* n buffers posted and kicked, all used (not yet reaped) */
+#define POST_USED(n) do { \
+	ASSERT_EQ(0, post(self, n)); \
+	ASSERT_EQ((unsigned int)(n), poll_used(self->q, n, 5000)); \
+} while (0)
+
 /* (a) The whole ring posted, used_event armed: at once. */
 TEST_F_TIMEOUT(sig, full_ring_at_once, 30)
 {
@@ -209,8 +215,7 @@ TEST_F_TIMEOUT(sig, idle_port_after_delay, 30)
 
 	START(EIDX);
 	ASSERT_EQ(0, warm_up(self));
-	ASSERT_EQ(0, post(self, 2));
-	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	POST_USED(2);
 	ms = call_within(self->q, DELAY_MS + 5000);
 	TH_LOG("interrupt %d ms after the used entries (delay %d ms)",
 	       ms, DELAY_MS);
@@ -227,8 +232,7 @@ TEST_F_TIMEOUT(sig, reclaimed_no_interrupt, 30)
 
 	START(EIDX);
 	ASSERT_EQ(0, warm_up(self));
-	ASSERT_EQ(0, post(self, 2));
-	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	POST_USED(2);
 	t = vt_now_ms();
 	reclaim(self->q);
 	TH_LOG("reclaimed %lld ms after the used entries",
@@ -236,8 +240,7 @@ TEST_F_TIMEOUT(sig, reclaimed_no_interrupt, 30)
 	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 500));
 	EXPECT_EQ(0ULL, calls(self->q));
 	/* and the port goes on: the next one is signalled after the delay */
-	ASSERT_EQ(0, post(self, 1));
-	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	POST_USED(1);
 	EXPECT_LE(0, call_within(self->q, DELAY_MS + 5000));
 }
 
@@ -260,8 +263,7 @@ TEST_F_TIMEOUT(sig, streaming_interrupts, 40)
 	ASSERT_EQ(0, warm_up(self));
 	ASSERT_EQ(0, set_delay(0));
 	for (i = 0; i < rounds; i++) {
-		ASSERT_EQ(0, post(self, 1));
-		ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+		POST_USED(1);
 		reclaim(self->q);
 	}
 	usleep(100 * 1000);
@@ -269,8 +271,7 @@ TEST_F_TIMEOUT(sig, streaming_interrupts, 40)
 	ASSERT_EQ(0, set_delay(DELAY_MS));
 	t = vt_now_ms();
 	for (i = 0; i < rounds; i++) {
-		ASSERT_EQ(0, post(self, 1));
-		ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+		POST_USED(1);
 		reclaim(self->q);
 	}
 	t = vt_now_ms() - t;
@@ -293,8 +294,7 @@ TEST_F_TIMEOUT(sig, stop_signals_pending, 30)
 
 	START(EIDX);
 	ASSERT_EQ(0, warm_up(self));
-	ASSERT_EQ(0, post(self, 2));
-	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	POST_USED(2);
 	t = vt_now_ms();
 	ASSERT_EQ(0, vt_dev_run(&self->d, 0));
 	EXPECT_LE(0, call_within(self->q, 0));
@@ -305,8 +305,7 @@ TEST_F_TIMEOUT(sig, stop_signals_pending, 30)
 	/* started again, it goes on */
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1));
 	reclaim(self->q);
-	ASSERT_EQ(0, post(self, 1));
-	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	POST_USED(1);
 	EXPECT_LE(0, call_within(self->q, DELAY_MS + 5000));
 }
 
@@ -317,8 +316,7 @@ TEST_F_TIMEOUT(sig, close_drops_pending, 30)
 
 	START(EIDX);
 	ASSERT_EQ(0, warm_up(self));
-	ASSERT_EQ(0, post(self, 2));
-	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	POST_USED(2);
 	t = vt_now_ms();
 	vt_dev_close_fd(&self->d);
 	t = vt_now_ms() - t;
@@ -359,8 +357,7 @@ TEST_F_TIMEOUT(sig, no_event_idx_at_once, 30)
 	int64_t t;
 
 	START(VT_F_VERSION_1);
-	ASSERT_EQ(0, post(self, 2));
-	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	POST_USED(2);
 	t = vt_now_ms();
 	EXPECT_LE(0, call_within(self->q, DELAY_MS / 2));
 	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
@@ -369,14 +366,12 @@ TEST_F_TIMEOUT(sig, no_event_idx_at_once, 30)
 
 	__atomic_store_n(&self->q->avail->flags, VRING_AVAIL_F_NO_INTERRUPT,
 			 __ATOMIC_SEQ_CST);
-	ASSERT_EQ(0, post(self, 2));
-	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	POST_USED(2);
 	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 200));
 	reclaim(self->q);
 
 	__atomic_store_n(&self->q->avail->flags, 0, __ATOMIC_SEQ_CST);
-	ASSERT_EQ(0, post(self, 1));
-	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	POST_USED(1);
 	EXPECT_LE(0, call_within(self->q, DELAY_MS / 2));
 }
 
