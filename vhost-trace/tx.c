@@ -35,11 +35,19 @@
  * NOTIFY_ON_EMPTY, with an IOTLB or with signal_delay_ms 0: at once, as
  * before. The uapi header states the contract.
  */
-#define VT_SIGNAL_DELAY_MAX_MS	1000U
 static unsigned int signal_delay_ms = 10;
 module_param(signal_delay_ms, uint, 0644);
 MODULE_PARM_DESC(signal_delay_ms,
 		 "Used entries the guest has not reclaimed after this long (ms, max 1000) are signalled; 0: always at once");
+
+/* The delays of signal_delay_ms and look_delay_ms, at most. */
+#define VT_DELAY_MAX_MS		1000U
+
+/* A delay parameter's value now, in ms, bounded. */
+static unsigned int vt_delay_ms(const unsigned int *param)
+{
+	return min(READ_ONCE(*param), VT_DELAY_MAX_MS);
+}
 
 static struct vhost_trace_port *vt_vq_port(struct vhost_virtqueue *vq)
 {
@@ -72,7 +80,6 @@ static bool vt_signal_now(struct vhost_trace_port *vport,
  * after look_delay_ms (at least a jiffy): buffers added meanwhile need no
  * kick. A look that finds nothing asks for the next kick, as before.
  */
-#define VT_LOOK_DELAY_MAX_MS	1000U
 static unsigned int look_delay_ms = 1;
 module_param(look_delay_ms, uint, 0644);
 MODULE_PARM_DESC(look_delay_ms,
@@ -88,8 +95,7 @@ static void vt_look_timer(struct timer_list *t)
 /* Whether the pass that took buffers looks again later (vq->mutex held). */
 static bool vt_look_later(struct vhost_trace_port *vport)
 {
-	unsigned int delay = min(READ_ONCE(look_delay_ms),
-				 VT_LOOK_DELAY_MAX_MS);
+	unsigned int delay = vt_delay_ms(&look_delay_ms);
 
 	if (!delay)
 		return false;
@@ -101,8 +107,7 @@ static bool vt_look_later(struct vhost_trace_port *vport)
 static void vt_return_used(struct vhost_virtqueue *vq, int *nused)
 {
 	struct vhost_trace_port *vport = vt_vq_port(vq);
-	unsigned int delay = min(READ_ONCE(signal_delay_ms),
-				 VT_SIGNAL_DELAY_MAX_MS);
+	unsigned int delay = vt_delay_ms(&signal_delay_ms);
 
 	if (!*nused)
 		return;
@@ -277,8 +282,7 @@ static void vt_handle_kick(struct vhost_work *work)
 	struct vhost_virtqueue *vq = container_of(work, struct vhost_virtqueue,
 						  poll.work);
 
-	vt_handle_tx(container_of(vq, struct vhost_trace_port, vqs[VT_VQ_TX]),
-		     false);
+	vt_handle_tx(vt_vq_port(vq), false);
 }
 
 static void vt_handle_sink_room(struct vhost_work *work)

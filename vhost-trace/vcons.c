@@ -99,13 +99,13 @@ static int vt_vcons_serve(struct vt_vdpa *vd, u32 q, struct vt_chain *ch,
 		if (!r) {
 			/* empty: a kick for the next chain, unless one came */
 			r = vt_vring_enable_notify(vd, vq);
-			if (r > 0 && ++looks > VT_CTL_LOOKS) {
+			if (r > 0) {
+				if (++looks <= VT_CTL_LOOKS)
+					continue;
 				/* an index that comes and goes: later */
 				vt_vdpa_queue_ctl(vd, q);
 				break;
 			}
-			if (r > 0)
-				continue;
 		}
 		if (r <= 0) {
 			if (r)

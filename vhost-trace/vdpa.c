@@ -198,9 +198,9 @@ static void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 			if (!r)
 				break;
 			/* added while we asked: go on (a turn of the weight) */
-			if (r > 0 && vt_vring_disable_notify(vd, vq))
-				goto broken;
 			if (r > 0) {
+				if (vt_vring_disable_notify(vd, vq))
+					goto broken;
 				pkts++;
 				continue;
 			}

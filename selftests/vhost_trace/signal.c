@@ -53,14 +53,6 @@ static int set_delay(long ms)
 	return set_param(PARAM, ms);
 }
 
-/* Interrupts so far (the call eventfd's count, which is reset). */
-static uint64_t calls(struct vt_vq *q)
-{
-	uint64_t v;
-
-	return read(q->call, &v, sizeof(v)) == sizeof(v) ? v : 0;
-}
-
 /* ms until the call eventfd fires, at most ms; -1: it did not. */
 static int call_within(struct vt_vq *q, int ms)
 {
@@ -75,16 +67,6 @@ static int call_within(struct vt_vq *q, int ms)
 static void set_used_event(struct vt_vq *q, uint16_t v)
 {
 	__atomic_store_n(&q->avail->ring[q->num], v, __ATOMIC_SEQ_CST);
-}
-
-/* Entries pending (unreaped) once n are, looking at the ring only. */
-static unsigned int poll_used(struct vt_vq *q, unsigned int n, int ms)
-{
-	int64_t end = vt_now_ms() + ms;
-
-	while (vt_vq_pending(q) < n && vt_now_ms() < end)
-		usleep(500);
-	return vt_vq_pending(q);
 }
 
 /* What virtio_ring does on get_buf: reap, ask for the next entry. */
@@ -166,10 +148,10 @@ static int post(FIXTURE_DATA(sig) *self, unsigned int n)
  */
 static int warm_up(FIXTURE_DATA(sig) *self)
 {
-	if (post(self, 1) || poll_used(self->q, 1, 5000) != 1 ||
+	if (post(self, 1) || vt_vq_poll_used(self->q, 1, 5000) != 1 ||
 	    call_within(self->q, DELAY_MS + 5000) < 0)
 		return -1;
-	calls(self->q);
+	vt_vq_calls(self->q);
 	reclaim(self->q);
 	return 0;
 }
@@ -181,7 +163,7 @@ static int warm_up(FIXTURE_DATA(sig) *self)
 /* n buffers posted and kicked, all used (not yet reaped) */
 #define POST_USED(n) do { \
 	ASSERT_EQ(0, post(self, n)); \
-	ASSERT_EQ((unsigned int)(n), poll_used(self->q, n, 5000)); \
+	ASSERT_EQ((unsigned int)(n), vt_vq_poll_used(self->q, n, 5000)); \
 } while (0)
 
 /* (a) The whole ring posted, used_event armed: at once. */
@@ -193,7 +175,7 @@ TEST_F_TIMEOUT(sig, full_ring_at_once, 30)
 	START(EIDX);
 	ASSERT_EQ(0, warm_up(self));
 	ASSERT_EQ(0, post(self, NUM));
-	ASSERT_EQ((unsigned int)NUM, poll_used(self->q, NUM, 10000));
+	ASSERT_EQ((unsigned int)NUM, vt_vq_poll_used(self->q, NUM, 10000));
 	t = vt_now_ms();
 	ms = call_within(self->q, 5000);
 	TH_LOG("interrupt %d ms after the last used entry (delay %d ms)",
@@ -203,7 +185,7 @@ TEST_F_TIMEOUT(sig, full_ring_at_once, 30)
 	EXPECT_GT(DELAY_MS / 2, ms);
 	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
 	/* one interrupt for the ring: used_event was crossed once */
-	EXPECT_EQ(1ULL, calls(self->q));
+	EXPECT_EQ(1ULL, vt_vq_calls(self->q));
 	reclaim(self->q);
 	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 200));
 }
@@ -222,7 +204,7 @@ TEST_F_TIMEOUT(sig, idle_port_after_delay, 30)
 	ASSERT_LE(0, ms);
 	EXPECT_LE(DELAY_MS / 2, ms);
 	EXPECT_GE(DELAY_MS + 1000, ms);
-	EXPECT_EQ(1ULL, calls(self->q));
+	EXPECT_EQ(1ULL, vt_vq_calls(self->q));
 }
 
 /* (c) The guest reclaims before the delay ends: no interrupt. */
@@ -238,7 +220,7 @@ TEST_F_TIMEOUT(sig, reclaimed_no_interrupt, 30)
 	TH_LOG("reclaimed %lld ms after the used entries",
 	       (long long)(vt_now_ms() - t));
 	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 500));
-	EXPECT_EQ(0ULL, calls(self->q));
+	EXPECT_EQ(0ULL, vt_vq_calls(self->q));
 	/* and the port goes on: the next one is signalled after the delay */
 	POST_USED(1);
 	EXPECT_LE(0, call_within(self->q, DELAY_MS + 5000));
@@ -267,7 +249,7 @@ TEST_F_TIMEOUT(sig, streaming_interrupts, 40)
 		reclaim(self->q);
 	}
 	usleep(100 * 1000);
-	eager = calls(self->q);
+	eager = vt_vq_calls(self->q);
 	ASSERT_EQ(0, set_delay(DELAY_MS));
 	t = vt_now_ms();
 	for (i = 0; i < rounds; i++) {
@@ -276,7 +258,7 @@ TEST_F_TIMEOUT(sig, streaming_interrupts, 40)
 	}
 	t = vt_now_ms() - t;
 	usleep((DELAY_MS + 200) * 1000);
-	lazy = calls(self->q);
+	lazy = vt_vq_calls(self->q);
 	TH_LOG("%u buffers: %llu interrupts eager, %llu lazy in %lld ms",
 	       rounds, (unsigned long long)eager, (unsigned long long)lazy,
 	       (long long)t);
@@ -299,7 +281,7 @@ TEST_F_TIMEOUT(sig, stop_signals_pending, 30)
 	ASSERT_EQ(0, vt_dev_run(&self->d, 0));
 	EXPECT_LE(0, call_within(self->q, 0));
 	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
-	EXPECT_EQ(1ULL, calls(self->q));
+	EXPECT_EQ(1ULL, vt_vq_calls(self->q));
 	/* nothing more comes from the stopped queue */
 	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 200));
 	/* started again, it goes on */
@@ -361,7 +343,7 @@ TEST_F_TIMEOUT(sig, no_event_idx_at_once, 30)
 	t = vt_now_ms();
 	EXPECT_LE(0, call_within(self->q, DELAY_MS / 2));
 	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
-	EXPECT_LE(1ULL, calls(self->q));
+	EXPECT_LE(1ULL, vt_vq_calls(self->q));
 	reclaim(self->q);
 
 	__atomic_store_n(&self->q->avail->flags, VRING_AVAIL_F_NO_INTERRUPT,
@@ -410,32 +392,32 @@ TEST_F_TIMEOUT(sig, kicks_batched, 40)
 	usleep((LOOK_MS + 300) * 1000);
 	EXPECT_EQ(self->q->avail_idx, avail_event(self->q));
 	ASSERT_EQ(1, post_asked(self));
-	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	ASSERT_EQ(1U, vt_vq_poll_used(self->q, 1, 5000));
 	t = vt_now_ms();
 	/* the pass took it: no kick wanted until its look */
 	EXPECT_NE(self->q->avail_idx, avail_event(self->q));
 	ASSERT_EQ(0, post_asked(self));
-	ASSERT_EQ(2U, poll_used(self->q, 2, LOOK_MS + 5000));
-	TH_LOG("a buffer added without a kick: taken %lld ms later (look %d ms)",
-	       (long long)(vt_now_ms() - t), LOOK_MS);
+	ASSERT_EQ(2U, vt_vq_poll_used(self->q, 2, LOOK_MS + 5000));
+	TH_LOG("a buffer added without a kick: taken %lld ms later "
+	       "(look %d ms)", (long long)(vt_now_ms() - t), LOOK_MS);
 	/* by the look: the pass had ended before its entry was used */
 	EXPECT_LE(LOOK_MS / 2, vt_now_ms() - t);
 	/* that look took a buffer: another look; then one finds nothing */
 	usleep((2 * LOOK_MS + 300) * 1000);
 	EXPECT_EQ(self->q->avail_idx, avail_event(self->q));
 	ASSERT_EQ(1, post_asked(self));
-	ASSERT_EQ(3U, poll_used(self->q, 3, 5000));
+	ASSERT_EQ(3U, vt_vq_poll_used(self->q, 3, 5000));
 	reclaim(self->q);
 
 	/* look_delay_ms 0 (once that pass's look is done): each asks */
 	usleep((LOOK_MS + 300) * 1000);
 	ASSERT_EQ(0, set_param(LOOK, 0));
 	ASSERT_EQ(1, post_asked(self));
-	ASSERT_EQ(1U, poll_used(self->q, 1, 5000));
+	ASSERT_EQ(1U, vt_vq_poll_used(self->q, 1, 5000));
 	usleep(100 * 1000);
 	EXPECT_EQ(self->q->avail_idx, avail_event(self->q));
 	ASSERT_EQ(1, post_asked(self));
-	ASSERT_EQ(2U, poll_used(self->q, 2, 5000));
+	ASSERT_EQ(2U, vt_vq_poll_used(self->q, 2, 5000));
 }
 
 TEST_HARNESS_MAIN

@@ -111,26 +111,6 @@ static int post(FIXTURE_DATA(vn) *self, unsigned int n)
 	return 0;
 }
 
-/* Wait (polling the used ring, used_event untouched) for n pending. */
-static unsigned int wait_used(struct vt_vq *q, unsigned int n, int ms)
-{
-	int64_t end = vt_now_ms() + ms;
-
-	while (vt_vq_pending(q) < n && vt_now_ms() < end)
-		usleep(2000);
-	return vt_vq_pending(q);
-}
-
-/* What the call eventfd counted since the last look (0: nothing). */
-static uint64_t calls(struct vt_vq *q)
-{
-	uint64_t v = 0;
-
-	if (read(q->call, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
-}
-
 /* Read what the pipe holds, up to max bytes, for ms: bytes read. */
 static size_t drain_pipe(int fd, size_t max, int ms)
 {
@@ -324,7 +304,7 @@ TEST_F_TIMEOUT(vn, kicks, 40)
 		ASSERT_EQ(0, vt_vq_kick(q));
 		/* the ring was empty and armed: this one kicks */
 		EXPECT_EQ(kicks + 1, q->kicks);
-		EXPECT_EQ(1U + round, wait_used(q, 1 + round, 3000));
+		EXPECT_EQ(1U + round, vt_vq_poll_used(q, 1 + round, 3000));
 		EXPECT_EQ(round + 1, vt_vq_reap(q, NULL, NULL, NUM));
 		EXPECT_EQ((1 + round) * VT_PAGE,
 			  drain_pipe(self->pipe[0], (1 + round) * VT_PAGE,
@@ -339,7 +319,7 @@ TEST_F_TIMEOUT(vn, kicks, 40)
 	kicks = q->kicks;
 	ASSERT_EQ(0, vt_vq_kick(q));
 	EXPECT_EQ(kicks + 1, q->kicks);
-	EXPECT_EQ(1U, wait_used(q, 1, 3000));
+	EXPECT_EQ(1U, vt_vq_poll_used(q, 1, 3000));
 	EXPECT_EQ(1U, vt_vq_reap(q, NULL, NULL, NUM));
 	EXPECT_EQ(VT_PAGE, drain_pipe(self->pipe[0], VT_PAGE, 3000));
 
@@ -347,7 +327,7 @@ TEST_F_TIMEOUT(vn, kicks, 40)
 	ASSERT_EQ(0, post(self, 8));
 	ASSERT_EQ(0, vt_vq_kick(q));
 	EXPECT_EQ(0, vt_wait_stats(self->ctl, 0, self->seq - 4, 5000, &st));
-	EXPECT_EQ(PIPE_PAGES, (int)wait_used(q, PIPE_PAGES, 3000));
+	EXPECT_EQ(PIPE_PAGES, (int)vt_vq_poll_used(q, PIPE_PAGES, 3000));
 	EXPECT_EQ((unsigned int)PIPE_PAGES, vt_vq_settle(q));
 	if (variant->event_idx) {
 		EXPECT_NE(q->avail_idx, ld16(avail_event(q)));
@@ -362,7 +342,7 @@ TEST_F_TIMEOUT(vn, kicks, 40)
 	/* the pipe read: all 12 used, no kick */
 	EXPECT_EQ(12 * VT_PAGE, drain_pipe(self->pipe[0], 12 * VT_PAGE,
 					   10000));
-	EXPECT_EQ(12U, wait_used(q, 12, 3000));
+	EXPECT_EQ(12U, vt_vq_poll_used(q, 12, 3000));
 	EXPECT_EQ(kicks, q->kicks);
 	EXPECT_EQ(12U, vt_vq_reap(q, NULL, NULL, NUM));
 	usleep(PASS_END_MS * 1000);
@@ -382,10 +362,10 @@ static uint64_t round_calls(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, post(self, n));
 	EXPECT_EQ(0, vt_vq_kick_always(q));
 	EXPECT_EQ(n * VT_PAGE, drain_pipe(self->pipe[0], n * VT_PAGE, 3000));
-	EXPECT_EQ(n, wait_used(q, n, 3000));
+	EXPECT_EQ(n, vt_vq_poll_used(q, n, 3000));
 	EXPECT_EQ(n, vt_vq_reap(q, NULL, NULL, NUM));
 	usleep(PASS_END_MS * 1000);
-	return calls(q);
+	return vt_vq_calls(q);
 }
 
 /*
@@ -458,10 +438,10 @@ TEST_F_TIMEOUT(vn, garbage, 60)
 		ASSERT_EQ(0, vt_vq_kick_always(q));
 		ASSERT_EQ(n * VT_PAGE,
 			  drain_pipe(self->pipe[0], n * VT_PAGE, 3000));
-		ASSERT_EQ(n, wait_used(q, n, 3000));
+		ASSERT_EQ(n, vt_vq_poll_used(q, n, 3000));
 		ASSERT_EQ(n, vt_vq_reap(q, NULL, NULL, NUM));
 	}
-	calls(q);
+	vt_vq_calls(q);
 	EXPECT_EQ(0, vt_get_stats(self->ctl, 0, &st));
 	EXPECT_EQ(self->seq, st.buffers);
 	EXPECT_EQ(0ULL, st.queue_errors);
@@ -474,18 +454,18 @@ TEST_F_TIMEOUT(vn, garbage, 60)
 	ASSERT_EQ(0, post(self, 1));
 	ASSERT_EQ(0, vt_vq_kick_always(q));
 	EXPECT_EQ(VT_PAGE, drain_pipe(self->pipe[0], VT_PAGE, 3000));
-	EXPECT_EQ(1U, wait_used(q, 1, 3000));
+	EXPECT_EQ(1U, vt_vq_poll_used(q, 1, 3000));
 	EXPECT_EQ(1U, vt_vq_reap(q, NULL, NULL, NUM));
 	usleep(PASS_END_MS * 1000);
 	if (variant->event_idx) {
 		EXPECT_EQ(q->avail_idx, ld16(avail_event(q)));
 	}
-	EXPECT_LE(1ULL, calls(q));
+	EXPECT_LE(1ULL, vt_vq_calls(q));
 	/* and one kick suffices for the next */
 	ASSERT_EQ(0, post(self, 1));
 	ASSERT_EQ(0, vt_vq_kick(q));
 	EXPECT_EQ(VT_PAGE, drain_pipe(self->pipe[0], VT_PAGE, 3000));
-	EXPECT_EQ(1U, wait_used(q, 1, 3000));
+	EXPECT_EQ(1U, vt_vq_poll_used(q, 1, 3000));
 }
 
 TEST_HARNESS_MAIN

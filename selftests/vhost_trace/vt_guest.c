@@ -403,6 +403,22 @@ unsigned int vt_vq_wait_used(struct vt_vq *q, unsigned int n, int ms)
 	return vt_vq_pending(q);
 }
 
+unsigned int vt_vq_poll_used(struct vt_vq *q, unsigned int n, int ms)
+{
+	int64_t end = vt_now_ms() + ms;
+
+	while (vt_vq_pending(q) < n && vt_now_ms() < end)
+		usleep(1000);
+	return vt_vq_pending(q);
+}
+
+uint64_t vt_vq_calls(struct vt_vq *q)
+{
+	uint64_t v;
+
+	return read(q->call, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
 unsigned int vt_vq_settle(struct vt_vq *q)
 {
 	usleep(100 * 1000);

@@ -110,6 +110,14 @@ int vt_vq_wait(struct vt_vq *q, int timeout_ms);
 /* Wait until n used entries are pending (unreaped), ms at most: how many. */
 unsigned int vt_vq_wait_used(struct vt_vq *q, unsigned int n, int ms);
 /*
+ * The same by looking at the used ring only: asks for no interrupt
+ * (used_event and the avail flags untouched), for tests of when the
+ * device signals.
+ */
+unsigned int vt_vq_poll_used(struct vt_vq *q, unsigned int n, int ms);
+/* Interrupts since the last call (the call eventfd's count, reset). */
+uint64_t vt_vq_calls(struct vt_vq *q);
+/*
  * Give the device 100 ms to do what it would wrongly do (use an entry it
  * must keep); then the entries pending.
  */
