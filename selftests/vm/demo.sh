@@ -31,6 +31,7 @@ done
 
 echo "== host: trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit"
 modprobe kvm_amd 2> /dev/null || modprobe kvm_intel 2> /dev/null
+trace_pin kvm/kvm_entry kvm/kvm_exit || exit 1	# (lib.sh: why)
 trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit \
 	-o "$D/host.dat" > "$D/hrec.log" 2>&1 &
 hrec=$!
@@ -89,6 +90,7 @@ for t in $(seq 120); do
 	"$VT" list 2>/dev/null | awk '$2 == "demo" {print $3}' | grep -q ended && break
 	sleep 0.5
 done
+trace_unpin
 kill -TERM $daemon
 wait $daemon
 rmmod vhost_trace

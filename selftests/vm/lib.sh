@@ -113,6 +113,44 @@ other_cpus() {
 	done
 }
 
+# trace_pin EVENT...: the host's tracepoints of EVENTs (SYSTEM/NAME) held
+# on by two tracing instances of their own (vtpin0, vtpin1, not recording),
+# set up on one CPU; trace_unpin removes them, on one CPU too. A tracepoint
+# switched on or off live-patches code: its static key (off to on), its
+# static call (no probe to one, one to two: every call site). With two
+# probes in place, trace-cmd's own switching on and off of the same events
+# (one more probe, then one less) only moves counts. A 6.1 host VM hung
+# in traced_clock as trace-cmd record switched kvm_entry/kvm_exit on.
+trace_pin() {
+	trace_pins check "$@" || on_one_cpu trace_pins set "$@"
+}
+
+trace_pins() {	# trace_pins check|set EVENT...
+	local how=$1 i d e
+	shift
+	for i in 0 1; do
+		d=/sys/kernel/tracing/instances/vtpin$i
+		if [ $how = check ]; then
+			for e; do
+				[ "$(cat $d/events/$e/enable 2>/dev/null)" = 1 ] ||
+					return 1
+			done
+			continue
+		fi
+		[ -d $d ] || mkdir $d || return 1
+		echo 0 > $d/tracing_on
+		for e; do
+			echo 1 > $d/events/$e/enable || return 1
+		done
+	done
+}
+
+trace_unpin() {
+	on_one_cpu rmdir /sys/kernel/tracing/instances/vtpin0 \
+		/sys/kernel/tracing/instances/vtpin1 2>/dev/null
+	return 0
+}
+
 # kvm_paging Y|N: kvm_amd reloaded with nested paging on or off (no VM
 # may run). Shadow paging makes every guest page fault a kvm_exit: a
 # script that traces the host's kvm_exit events runs its guest on NPT.

@@ -153,6 +153,7 @@ finish() {
 	rmmod vhost_trace && [ ! -e /dev/vhost-trace ] && [ "$rc" = 0 ]
 }
 check "$REL: QEMU ends, daemon exits, module unloads" finish
+trace_unpin
 kvm_paging N > /dev/null	# as vmrun boots it, for the next scripts
 echo "traced_clock.sh: $((SECONDS - T0)) s"
 

@@ -110,20 +110,26 @@ host_seconds_ok() {
 }
 
 # host_record: the host's KVM entries and exits on the TSC, into
-# $W/host.dat (trace-cmd record -C x86-tsc, pid HREC), from now on
+# $W/host.dat (trace-cmd record -C x86-tsc, pid HREC), from now on. The
+# events are pinned on first (trace_pin, lib.sh); the script calls
+# trace_unpin once its guests are gone.
 host_record() {
-	local t
+	local t up=
 	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
+	trace_pin kvm/kvm_entry kvm/kvm_exit || return 1
 	trace-cmd record -C x86-tsc -e kvm:kvm_entry -e kvm:kvm_exit \
 		-o $W/host.dat > $W/hrec.log 2>&1 &
 	HREC=$!
 	for t in $(seq 100); do
 		grep -q '\[x86-tsc\]' /sys/kernel/tracing/trace_clock &&
 			[ "$(cat /sys/kernel/tracing/events/kvm/kvm_entry/enable)" = 1 ] &&
-			return 0
+			up=1 && break
 		sleep 0.1
 	done
+	[ -n "$up" ] && trace_pins check kvm/kvm_entry kvm/kvm_exit &&
+		return 0
 	cat $W/hrec.log
+	echo "pins: $(cat /sys/kernel/tracing/instances/vtpin*/events/kvm/kvm_e*/enable)"
 	return 1
 }
 

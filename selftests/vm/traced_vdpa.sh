@@ -317,6 +317,8 @@ check "$REL: launch: QEMU exits, the vDPA device is deleted, the session leaves"
 # --- attach mode, our agent -------------------------------------------------
 # the guest (guest_attach.sh) ends 4 s after the second detach
 start_guest() { start_attach_guest -q "$STOCK" -t 500 -e SETTLE=4 -- $MEMFD; }
+# host_record's events pinned while no guest runs (lib.sh, trace_pin)
+trace_pin kvm/kvm_entry kvm/kvm_exit
 check "$REL: a nested guest under the stock QEMU runs, its agent waits" start_guest
 
 qemu_state() {
@@ -418,6 +420,7 @@ guest_end() {
 		grep -q "^guest: the device is gone (2)" $W/guest.log
 }
 check "$REL: the guest saw the device come and go twice, ran on, ends itself" guest_end
+trace_unpin
 check "$REL: daemon exits, module unloads" finish_daemon
 
 echo "traced_vdpa.sh: ${SECONDS} s"
