@@ -373,11 +373,15 @@ install_tree() {
 }
 
 # The packaged module source built as DKMS builds it (dkms-build.sh) for
-# the newest kernel, and refused for a kernel without its vhost.h.
+# the newest kernel whose headers are an installed package (DKMS's case;
+# not those tools/dev/kernel-headers.sh unpacked), and refused for a
+# kernel without its vhost.h.
 dkms_tree() {
-	local d rel out rc
+	local d rel out rc r
 	d=$(mktemp -d)
-	rel=$(kernels_of newest)
+	for r in $(kernels_of all); do
+		[ -d "/usr/src/linux-headers-$r" ] && rel=$r
+	done
 	dpkg-deb -x "$BUILD"/deb/vhost-trace-dkms_*.deb "$d" || return 1
 	(cd "$d"/usr/src/vhost-trace-* &&
 		sh ./dkms-build.sh build "$rel" "/usr/src/linux-headers-$rel" > make.log 2>&1 &&

@@ -35,6 +35,7 @@ expect_refused() {
 
 for k in "${kernels[@]}"; do
 	read -r rel series <<<"$k"
+	read -r kdir _ < <("$top/tools/dev/kernel-headers.sh" dir "$rel")
 	for o in "${kernels[@]}"; do
 		read -r _ oseries <<<"$o"
 		[ "$oseries" = "$series" ] && continue
@@ -51,7 +52,7 @@ for k in "${kernels[@]}"; do
 			ln -s "$f" "$m/vhost-trace/"
 		done
 		expect_refused "$rel with vhost.h of $oseries (compile guard)" \
-			"$tmp/c.log" make -C "/usr/src/linux-headers-$rel" \
+			"$tmp/c.log" make -C "$kdir" \
 			M="$m" VHOST_H_DIR="$osrc/drivers/vhost" modules
 	done
 done

@@ -17,8 +17,9 @@ rel=$2
 series=$3
 vsrc=${4:-$build/linux-src/$series}
 
-kdir=/usr/src/linux-headers-$rel
-hver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel" 2>/dev/null || true)
+# the headers' tree and package version (tools/dev/kernel-headers.sh)
+read -r kdir hver < <("$top/tools/dev/kernel-headers.sh" dir "$rel" ||
+	echo "/usr/src/linux-headers-$rel")
 # The debug kernel (tools/dev/debug-kernel.sh) is no package: its build tree
 # and the linux-source version it was built from are in its cache.
 if read -r drel _ ddir 2>/dev/null < "$build/debug-kernel.release" &&

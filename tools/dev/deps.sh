@@ -10,9 +10,11 @@ export DEBIAN_FRONTEND=noninteractive
 # Kernels: the 6.1 and 6.12 LTS series of Debian 12, each as headers and
 # the linux-source tarball of the same version (vhost.h comes from it).
 # Their images are not installed (that would change how the machine
-# boots): tools/dev/kernel-images.sh unpacks them into the build directory.
-KERNEL_PKGS="linux-headers-amd64 linux-source-6.1
-	linux-headers-6.12-amd64 linux-source-6.12"
+# boots): tools/dev/kernel-images.sh unpacks them into the build directory,
+# and tools/dev/kernel-headers.sh unpacks a headers package that depends on
+# its image (6.12's) instead of installing it.
+KERNEL_PKGS="linux-source-6.1 linux-source-6.12"
+KERNEL_HEADERS="linux-headers-amd64 linux-headers-6.12-amd64"
 BUILD_PKGS="build-essential bc kmod cpio xz-utils zstd busybox-static
 	dpkg-dev pkg-config file flex bison libelf-dev"
 QEMU_BUILD_PKGS="meson ninja-build python3 libglib2.0-dev libpixman-1-dev
@@ -89,6 +91,12 @@ if [ ! -f "$QSRC/.unpacked" ]; then
 	rm -rf "$BUILD/qemu/dl"
 	touch "$QSRC/.unpacked"
 	echo "deps: QEMU source in $QSRC"
+fi
+
+# The kernels' headers (where a package would bring an image: unpacked).
+if ! "$(dirname "$0")/kernel-headers.sh" install $KERNEL_HEADERS; then
+	echo "deps: the kernel headers ($KERNEL_HEADERS) failed" >&2
+	exit 1
 fi
 
 # The test kernels, unpacked (not installed) into the build directory.

@@ -17,7 +17,7 @@ build=$1
 "$top/tools/dev/kernels.sh" | while read -r rel series; do
 	dest=$build/kernels/$rel
 	[ -f "$dest/.unpacked" ] && continue
-	ver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel")
+	read -r _ ver < <("$top/tools/dev/kernel-headers.sh" dir "$rel")
 	dl=$(mktemp -d)
 	chmod 755 "$dl"
 	# Run as _apt where it can, so apt does not warn about the sandbox.

@@ -1,7 +1,7 @@
 #!/bin/bash
-# List the kernels vhost-trace builds for: every installed
-# linux-headers-<release> (amd64 flavour) whose package version equals that
-# of an installed linux-source-<series>. One line each:
+# List the kernels vhost-trace builds for: every linux-headers-<release>
+# (amd64 flavour; installed, or unpacked by tools/dev/kernel-headers.sh)
+# whose package version equals that of an installed linux-source-<series>. One line each:
 #   <release> <series>
 # e.g. "6.1.0-56-amd64 6.1". Nothing is hard-coded: new ABIs are found.
 #
@@ -25,26 +25,26 @@ if [ "${1:-}" = --why ]; then
 	dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'linux-source-*' \
 		'linux-headers-*-amd64' 2>/dev/null |
 		awk '$NF == "installed" {print "kernels: installed: " $1 " " $2}'
+	"$(dirname "$0")/kernel-headers.sh" list |
+		sed 's/^/kernels: headers of /'
 	echo "kernels: needed: linux-headers-<release> (amd64) and linux-source-<series>" \
 	     "of exactly the same version (vhost.h comes from linux-source;" \
 	     "tools/dev/deps.sh installs both series of Debian 12)."
 	exit 1
 fi
 
-dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'linux-source-*' \
-	'linux-headers-*-amd64' 2>/dev/null |
-awk '$NF == "installed" && $(NF-1) == "ok" {
-	if ($1 ~ /^linux-source-/) {
-		src[$2] = substr($1, length("linux-source-") + 1)
-	} else if ($1 ~ /^linux-headers-[0-9]/) {
-		hdr[$1] = $2
-	}
-}
+# linux-source-<series> packages and the headers trees of
+# tools/dev/kernel-headers.sh (installed, or unpacked where the headers
+# package would bring its kernel image), matched by version
+{
+	dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'linux-source-*' \
+		2>/dev/null | awk '$NF == "installed" && $(NF-1) == "ok" {
+			print "src", substr($1, length("linux-source-") + 1), $2 }'
+	"$(dirname "$0")/kernel-headers.sh" list | sed 's/^/hdr /'
+} | awk '$1 == "src" { src[$3] = $2 }
+	$1 == "hdr" { hdr[$2] = $3 }
 END {
 	for (h in hdr)
 		if (hdr[h] in src)
-			print substr(h, length("linux-headers-") + 1), src[hdr[h]]
-}' | sort -V | while read -r rel series; do
-	# Skip meta-packages (linux-headers-6.12-amd64 has no tree of its own).
-	[ -d "/usr/src/linux-headers-$rel" ] && echo "$rel $series"
-done
+			print h, src[hdr[h]]
+}' | sort -V
