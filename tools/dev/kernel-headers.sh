@@ -101,12 +101,15 @@ list)
 			print substr($1, length("linux-headers-") + 1), $2 }' |
 		while read -r rel ver; do
 			# meta-packages have no tree of their own
-			[ -d "/usr/src/linux-headers-$rel" ] && echo "$rel $ver"
+			if [ -d "/usr/src/linux-headers-$rel" ]; then
+				echo "$rel $ver"
+			fi
 		done
 	for v in "$CACHE"/*/version; do
-		[ -f "$v" ] || continue
 		rel=$(basename "$(dirname "$v")")
-		[ -d "/usr/src/linux-headers-$rel" ] || echo "$rel $(cat "$v")"
+		if [ -f "$v" ] && [ ! -d "/usr/src/linux-headers-$rel" ]; then
+			echo "$rel $(cat "$v")"
+		fi
 	done
 	;;
 dir)
