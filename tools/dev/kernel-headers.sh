@@ -57,13 +57,14 @@ unpack() {
 }
 
 install_meta() {
-	local meta=$1 pkg ver rel want="" group v
+	local meta=$1 pkg ver rel deps want="" group v
 	pkg=$(depends "$meta" | sed -n 's/^\(linux-headers-[0-9][^ ]*\).*/\1/p' |
 		head -n 1)
 	[ -n "$pkg" ] || { echo "kernel-headers: $meta names no headers" >&2; return 1; }
 	ver=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p')
 	rel=${pkg#linux-headers-}
-	if ! depends "$pkg" | grep -q '^linux-image-'; then
+	deps=$(depends "$pkg")
+	if ! grep -q '^linux-image-' <<< "$deps"; then
 		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
 			grep -q '^install ok installed$' ||
 			apt-get install -y -qq --no-install-recommends "$pkg=$ver" \
@@ -80,7 +81,7 @@ install_meta() {
 		*"(= "*) want="$want ${group%% *}=${v%%)*}" ;;
 		*) want="$want ${group%% *}" ;;
 		esac
-	done < <(depends "$pkg")
+	done <<< "$deps"
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $want > /dev/null
 	unpack "$pkg" "$ver" "$rel"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # List the kernels vhost-trace builds for: every linux-headers-<release>
 # (amd64 flavour; installed, or unpacked by tools/dev/kernel-headers.sh)
-# whose package version equals that of an installed linux-source-<series>. One line each:
+# whose package version equals that of an installed linux-source-<series>.
+# One line each:
 #   <release> <series>
 # e.g. "6.1.0-56-amd64 6.1". Nothing is hard-coded: new ABIs are found.
 #
