@@ -1019,7 +1019,8 @@ def guest_cmd(qemu, files, tag, sinks, fifos):
     into NAME.out and reads NAME.in, which nobody writes), vs-ctl and
     bench-cmd (D/cmd<tag>.sock); QEMU arguments follow."""
     a = [os.path.join(TOP, "tools/dev/guestrun"), "-q", qemu, "-k", GK,
-         "-t", "1800", "-c", "2", "-m", "512"] + files + [
+         "-t", "1800", "-c", "2", "-m", "512",
+         "-a", "vtpin=none"] + files + [
          os.path.join(TOP, "selftests/vm/bench/guest.sh"),
          "-object", "memory-backend-memfd,id=mem,size=512M,share=on",
          "-machine", "memory-backend=mem", "-device", "virtio-serial-pci"]

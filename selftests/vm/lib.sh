@@ -14,6 +14,7 @@ SERIES=$("$TOP/tools/dev/kernels.sh" | awk -v r="$REL" '$1 == r {print $2}')
 KMOD=$BUILD/kmod/$REL/vhost-trace/vhost_trace.ko
 KSFT_DIR=$BUILD/linux-src/$SERIES/tools/testing/selftests
 FAILED=0
+. "$TOP/tools/dev/vm/tracepin.sh"
 
 # What a check that takes too long is waiting for: every process's state
 # and wait channel, the kernel stacks of those in D state or of our tools,
@@ -105,44 +106,12 @@ on_one_cpu() {
 	return $rc
 }
 
-# other_cpus 0|1: every CPU but CPU 0 offline or online.
-other_cpus() {
-	local c
-	for c in /sys/devices/system/cpu/cpu[1-9]*/online; do
-		[ -f "$c" ] && echo "$1" > "$c"
-	done
-}
-
-# trace_pin EVENT...: the host's tracepoints of EVENTs (SYSTEM/NAME) held
-# on by two tracing instances of their own (vtpin0, vtpin1, not recording),
-# set up on one CPU; trace_unpin removes them, on one CPU too. A tracepoint
-# switched on or off live-patches code: its static key (off to on), its
-# static call (no probe to one, one to two: every call site). With two
-# probes in place, trace-cmd's own switching on and off of the same events
-# (one more probe, then one less) only moves counts. A 6.1 host VM hung
-# in traced_clock as trace-cmd record switched kvm_entry/kvm_exit on.
+# trace_pin EVENT...: the host's tracepoints of EVENTs pinned (trace_pins,
+# tools/dev/vm/tracepin.sh), set up on one CPU; trace_unpin removes them,
+# on one CPU too. A 6.1 host VM hung in traced_clock as trace-cmd record
+# switched kvm_entry/kvm_exit on.
 trace_pin() {
 	trace_pins check "$@" || on_one_cpu trace_pins set "$@"
-}
-
-trace_pins() {	# trace_pins check|set EVENT...
-	local how=$1 i d e
-	shift
-	for i in 0 1; do
-		d=/sys/kernel/tracing/instances/vtpin$i
-		if [ $how = check ]; then
-			for e; do
-				[ "$(cat $d/events/$e/enable 2>/dev/null)" = 1 ] ||
-					return 1
-			done
-			continue
-		fi
-		[ -d $d ] || mkdir $d || return 1
-		echo 0 > $d/tracing_on
-		for e; do
-			echo 1 > $d/events/$e/enable || return 1
-		done
-	done
 }
 
 trace_unpin() {

@@ -43,8 +43,11 @@ cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$here/init-$kind" "$root/init"
 chmod 755 "$root/init"
-# The guest's init has helpers its test scripts may use.
-[ "$kind" = guest ] && cp "$here/vports.sh" "$root/bin/vports.sh"
+# The guest's init has helpers, its test scripts may use them too.
+if [ "$kind" = guest ]; then
+	cp "$here/vports.sh" "$root/bin/vports.sh"
+	cp "$here/tracepin.sh" "$root/bin/tracepin.sh"
+fi
 
 : > "$root/modules.order"
 for m in $mods; do
