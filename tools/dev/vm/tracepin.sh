@@ -25,7 +25,6 @@ trace_pins() {
 		fi
 		[ -d $d ] || mkdir $d || return 1
 		echo 0 > $d/tracing_on
-		echo 4 > $d/buffer_size_kb
 		for e; do
 			echo 1 > $d/events/$e/enable || return 1
 		done
