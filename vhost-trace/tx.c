@@ -33,7 +33,8 @@
  * (vring_need_event against the entries signalled so far), so a guest
  * that keeps writing gets no interrupt. Without EVENT_IDX, with
  * NOTIFY_ON_EMPTY, with an IOTLB or with signal_delay_ms 0: at once, as
- * before. The uapi header states the contract.
+ * before. The uapi header states the contract. The vDPA front end
+ * (vdpa.c) defers the same way, by the same parameter.
  */
 static unsigned int signal_delay_ms = 10;
 module_param(signal_delay_ms, uint, 0644);
@@ -47,6 +48,11 @@ MODULE_PARM_DESC(signal_delay_ms,
 static unsigned int vt_delay_ms(const unsigned int *param)
 {
 	return min(READ_ONCE(*param), VT_DELAY_MAX_MS);
+}
+
+unsigned int vt_signal_delay(void)
+{
+	return vt_delay_ms(&signal_delay_ms);
 }
 
 static struct vhost_trace_port *vt_vq_port(struct vhost_virtqueue *vq)
@@ -69,7 +75,7 @@ static bool vt_signal_now(struct vhost_trace_port *vport,
 	if (get_user(event, (__virtio16 __user *)&vq->avail->ring[vq->num]))
 		return true;
 	unreclaimed = vq->avail_idx - vhost16_to_cpu(vq, event);
-	return (u32)unreclaimed * vport->descs * 2 >= vq->num;
+	return vt_near_full(unreclaimed, vport->descs, vq->num);
 }
 
 /*
@@ -78,12 +84,18 @@ static bool vt_signal_now(struct vhost_trace_port *vport,
  * for a kick on each (about one exit each). So a pass that took buffers
  * and finds the ring empty leaves kicks off and looks at the ring again
  * after look_delay_ms (at least a jiffy): buffers added meanwhile need no
- * kick. A look that finds nothing asks for the next kick, as before.
+ * kick. A look that finds nothing asks for the next kick, as before. The
+ * vDPA front end (vdpa.c) batches the same way, by the same parameter.
  */
 static unsigned int look_delay_ms = 1;
 module_param(look_delay_ms, uint, 0644);
 MODULE_PARM_DESC(look_delay_ms,
 		 "After a pass that took buffers, look at the ring again after this long (ms, max 1000) instead of asking for a kick; 0: ask at once");
+
+unsigned int vt_look_delay(void)
+{
+	return vt_delay_ms(&look_delay_ms);
+}
 
 static void vt_look_timer(struct timer_list *t)
 {
@@ -95,7 +107,7 @@ static void vt_look_timer(struct timer_list *t)
 /* Whether the pass that took buffers looks again later (vq->mutex held). */
 static bool vt_look_later(struct vhost_trace_port *vport)
 {
-	unsigned int delay = vt_delay_ms(&look_delay_ms);
+	unsigned int delay = vt_look_delay();
 
 	if (!delay)
 		return false;
@@ -107,7 +119,7 @@ static bool vt_look_later(struct vhost_trace_port *vport)
 static void vt_return_used(struct vhost_virtqueue *vq, int *nused)
 {
 	struct vhost_trace_port *vport = vt_vq_port(vq);
-	unsigned int delay = vt_delay_ms(&signal_delay_ms);
+	unsigned int delay = vt_signal_delay();
 
 	if (!*nused)
 		return;

@@ -18,8 +18,8 @@
  * mm's pages; the buffer is used once the pipe lets go (ops->room, then
  * the worker's next pass). The host's own pages (virtio_vdpa) are never
  * lent: ref.c lends iovec memory only, so they are copied. A queue that
- * stops settles its loans (vt_vdpa_port_settle): returned as used when
- * the driver disables it, only marked returned on a reset.
+ * stops settles its loans (vt_vdpa_port_settle, vdpa_port.c): returned as
+ * used when the driver disables it, only marked returned on a reset.
  */
 #include <linux/cred.h>
 #include <linux/dma-mapping.h>
@@ -44,10 +44,6 @@ MODULE_PARM_DESC(vdpa_ports,
 				 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |	\
 				 BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT))
 
-/* Work one trace queue may do before the others get their turn. */
-#define VT_VDPA_PKT_WEIGHT	256
-#define VT_VDPA_BYTE_WEIGHT	0x80000
-
 /* The devices, by name: vt_vdpa_lock (inside vdpa_dev_lock). */
 static DEFINE_MUTEX(vt_vdpa_lock);
 static LIST_HEAD(vt_vdpa_devices);
@@ -57,7 +53,7 @@ static struct vdpa_mgmt_dev vt_mgmt;
 static const struct vdpa_config_ops vt_vdpa_ops;
 
 /* Run the worker soon (any context). */
-static void vt_vdpa_queue(struct vt_vdpa *vd)
+void vt_vdpa_queue(struct vt_vdpa *vd)
 {
 	unsigned long flags;
 
@@ -82,165 +78,6 @@ void vt_vdpa_queue_error(struct vt_vdpa *vd)
 	vd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 }
 
-static void vt_vdpa_kick(struct vt_port *port)
-{
-	struct vt_vdpa_port *vp = container_of(port, struct vt_vdpa_port, port);
-
-	set_bit(2 * vp->index + VT_WORK_KICK, vp->vd->pending);
-	vt_vdpa_queue(vp->vd);
-}
-
-static void vt_vdpa_room(struct vt_port *port)
-{
-	struct vt_vdpa_port *vp = container_of(port, struct vt_vdpa_port, port);
-
-	set_bit(2 * vp->index + VT_WORK_ROOM, vp->vd->pending);
-	vt_vdpa_queue(vp->vd);
-}
-
-static const struct vt_port_ops vt_vdpa_port_ops = {
-	.kick	= vt_vdpa_kick,
-	.room	= vt_vdpa_room,
-	.lends	= true,
-};
-
-static struct vt_vring *vt_port_vq(struct vt_vdpa_port *vp)
-{
-	return &vp->vd->vqs[VT_Q_PORTS + 2 * vp->index + 1];
-}
-
-/*
- * Buffers lent to pipes (ref.c: only from the bound mm, never the host's
- * own pages) go back to the driver out of order, as the pipes let go of
- * them: a used entry each, one notification for all of them.
- */
-struct vt_vdpa_give {
-	struct vt_vdpa *vd;
-	struct vt_vring *vq;
-	bool used;		/* an entry was written: notify */
-	int err;		/* the used ring could not be written */
-};
-
-static void vt_vdpa_give_one(void *ctx, u32 head)
-{
-	struct vt_vdpa_give *g = ctx;
-
-	if (g->err)
-		return;
-	g->err = vt_vring_add_used(g->vd, g->vq, head, 0);
-	if (!g->err)
-		g->used = true;
-}
-
-/* The ring is gone: a lent buffer is only marked returned. */
-static void vt_vdpa_give_none(void *ctx, u32 head)
-{
-}
-
-/*
- * Every buffer of the port still lent to a pipe is settled, because its
- * queue stops. ring_ok: the driver disables the queue from the bound mm,
- * its ring still valid: they are returned as used now (best effort: not
- * once the used ring cannot be written), so that last_avail equals the
- * used index when it reads the queue's state back. Otherwise (a reset,
- * the mm unbound) they are only marked returned: no used entry is ever
- * written for them, their pages stay in the pipes until these let go.
- * Called with vd->lock held (the worker is not in a pass).
- */
-static void vt_vdpa_port_settle(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
-				bool ring_ok)
-{
-	struct vt_vdpa_give g = { .vd = vd, .vq = vt_port_vq(vp) };
-
-	mutex_lock(&vp->port.lock);
-	vt_refs_return(&vp->port, true, 0,
-		       ring_ok ? vt_vdpa_give_one : vt_vdpa_give_none, &g);
-	if (g.used)
-		vt_vring_notify(vd, g.vq);
-	mutex_unlock(&vp->port.lock);
-}
-
-/* A trace port's guest-to-host queue, as tx.c does for the vhost one. */
-static void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
-				bool sink_room)
-{
-	struct vt_vring *vq = vt_port_vq(vp);
-	struct vt_chain ch = { .segs = vd->segs, .max_segs = VT_VDPA_MAX_SEGS };
-	struct vt_vdpa_give g = { .vd = vd, .vq = vq };
-	struct vt_port *port = &vp->port;
-	unsigned int pkts = 0;
-	struct iov_iter iter;
-	bool was_waiting;
-	size_t len, total = 0;
-	int r;
-
-	mutex_lock(&port->lock);
-	if (!vq->ready || !port->running || port->broken)
-		goto unlock;
-	/* what the pipes let go of first: used entries, out of order */
-	vt_refs_return(port, false, vq->num, vt_vdpa_give_one, &g);
-	if (g.err)
-		goto broken;
-	if (!vt_port_begin(port, sink_room, &was_waiting))
-		goto notify;
-
-	/* no kicks while in the pass; asked for again once it is empty */
-	if (vt_vring_disable_notify(vd, vq))
-		goto broken;
-	for (;;) {
-		if (pkts >= VT_VDPA_PKT_WEIGHT || total >= VT_VDPA_BYTE_WEIGHT) {
-			vt_vdpa_kick(port);	/* the others first */
-			break;
-		}
-		r = vt_vring_peek(vd, vq, &ch);
-		if (!r) {
-			r = vt_vring_enable_notify(vd, vq);
-			if (!r)
-				break;
-			/* added while we asked: go on (a turn of the weight) */
-			if (r > 0) {
-				if (vt_vring_disable_notify(vd, vq))
-					goto broken;
-				pkts++;
-				continue;
-			}
-		}
-		if (r < 0)
-			goto broken;
-		len = ch.read_len;
-		r = VT_BUF_DONE;
-		if (unlikely(vt_bad_buffer(ch.write_len != 0, len))) {
-			vt_count(port, &port->stats.bad_buffers, 1);
-			len = 0;
-		} else {
-			vt_vring_iter(vd, &ch, &iter);
-			r = vt_port_consume(port, &iter, len, ch.head,
-					    was_waiting);
-			if (r == VT_BUF_KEEP)
-				break;
-		}
-		vt_vring_pop(vq);
-		/* a lent buffer is used once its pipe lets go of it */
-		if (r != VT_BUF_LENT) {
-			if (vt_vring_add_used(vd, vq, ch.head, 0))
-				goto broken;
-			g.used = true;
-		}
-		pkts++;
-		total += len;
-	}
-	goto notify;
-broken:
-	vt_count(port, &port->stats.queue_errors, 1);
-	WRITE_ONCE(port->broken, true);
-	vt_vdpa_queue_error(vd);
-notify:
-	if (g.used)
-		vt_vring_notify(vd, vq);
-unlock:
-	mutex_unlock(&port->lock);
-}
-
 /* Physical addresses are for the host kernel's own virtio drivers only. */
 static bool vt_vdpa_phys_ok(struct vt_vdpa *vd)
 {
@@ -253,7 +90,7 @@ static void vt_vdpa_work(struct kthread_work *work)
 {
 	struct vt_vdpa *vd = container_of(work, struct vt_vdpa, work);
 	struct mm_struct *mm;
-	bool room, kick;
+	bool room, kick, signal;
 	u32 i;
 
 	mutex_lock(&vd->lock);
@@ -274,10 +111,14 @@ static void vt_vdpa_work(struct kthread_work *work)
 		vt_vcons_work(vd, !mm);
 	}
 	for (i = 0; i < vd->nports; i++) {
-		room = test_and_clear_bit(2 * i + VT_WORK_ROOM, vd->pending);
-		kick = test_and_clear_bit(2 * i + VT_WORK_KICK, vd->pending);
-		if (room || kick)
-			vt_vdpa_handle_port(vd, &vd->ports[i], room);
+		room = test_and_clear_bit(VT_WORK_BITS * i + VT_WORK_ROOM,
+					  vd->pending);
+		kick = test_and_clear_bit(VT_WORK_BITS * i + VT_WORK_KICK,
+					  vd->pending);
+		signal = test_and_clear_bit(VT_WORK_BITS * i + VT_WORK_SIGNAL,
+					    vd->pending);
+		if (room || kick || signal)
+			vt_vdpa_handle_port(vd, &vd->ports[i], room, signal);
 	}
 
 	if (mm) {
@@ -296,7 +137,7 @@ static void vt_vdpa_kick_all(struct vt_vdpa *vd)
 	for (i = 0; i < VT_Q_PORTS; i++)
 		set_bit(i, &vd->ctl_pending);
 	for (i = 0; i < vd->nports; i++)
-		set_bit(2 * i + VT_WORK_KICK, vd->pending);
+		set_bit(VT_WORK_BITS * i + VT_WORK_KICK, vd->pending);
 	vt_vdpa_queue(vd);
 }
 
@@ -308,7 +149,7 @@ static void vt_vdpa_update_running(struct vt_vdpa *vd)
 
 	for (i = 0; i < vd->nports; i++) {
 		struct vt_vdpa_port *vp = &vd->ports[i];
-		bool run = ok && vt_port_vq(vp)->ready;
+		bool run = ok && vt_vdpa_port_vq(vp)->ready;
 
 		mutex_lock(&vp->port.lock);
 		if (run != vp->port.running) {
@@ -397,7 +238,7 @@ static void vt_kick_vq(struct vdpa_device *vdpa, u16 idx)
 	}
 	p = (idx - VT_Q_PORTS) / 2;
 	if (p < vd->nports && (idx - VT_Q_PORTS) % 2)
-		vt_vdpa_kick(&vd->ports[p].port);
+		vt_vdpa_port_work(&vd->ports[p], VT_WORK_KICK);
 }
 
 static void vt_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
@@ -717,8 +558,10 @@ static void vt_vdpa_free(struct vdpa_device *vdpa)
 	if (vd->worker)		/* never registered */
 		kthread_destroy_worker(vd->worker);
 	if (vd->ports)
-		for (i = 0; i < vd->nports; i++)
+		for (i = 0; i < vd->nports; i++) {
+			vt_vdpa_port_timers_stop(&vd->ports[i]);
 			vt_port_cleanup(&vd->ports[i].port);
+		}
 	vt_vcons_free(vd);
 	vhost_iotlb_reset(&vd->iotlb);
 	kvfree(vd->ports);
@@ -805,7 +648,7 @@ static int vt_vdpa_setup(struct vt_vdpa *vd, const char *name, u32 nports)
 	vd->vqs = kcalloc(vd->nvqs, sizeof(*vd->vqs), GFP_KERNEL);
 	vd->ports = kvcalloc(nports, sizeof(*vd->ports), GFP_KERNEL);
 	vd->core.ports = kcalloc(nports, sizeof(*vd->core.ports), GFP_KERNEL);
-	vd->pending = bitmap_zalloc(2 * nports, GFP_KERNEL);
+	vd->pending = bitmap_zalloc(VT_WORK_BITS * nports, GFP_KERNEL);
 	vd->segs = kvcalloc(VT_VDPA_MAX_SEGS, sizeof(*vd->segs), GFP_KERNEL);
 	vd->iov = kvcalloc(VT_VDPA_MAX_SEGS,
 			   max(sizeof(struct iovec), sizeof(struct bio_vec)),
@@ -813,17 +656,13 @@ static int vt_vdpa_setup(struct vt_vdpa *vd, const char *name, u32 nports)
 	if (!vd->vqs || !vd->ports || !vd->core.ports || !vd->pending ||
 	    !vd->segs || !vd->iov)
 		return -ENOMEM;
+	/* at once: vt_vdpa_free() stops their timers */
+	for (i = 0; i < nports; i++)
+		vt_vdpa_port_init(vd, i);
+	vd->core.nports = nports;
 	r = vt_vcons_init(vd);
 	if (r)
 		return r;
-
-	for (i = 0; i < nports; i++) {
-		vd->ports[i].vd = vd;
-		vd->ports[i].index = i;
-		vt_port_init(&vd->ports[i].port, &vd->core, &vt_vdpa_port_ops);
-		vd->core.ports[i] = &vd->ports[i].port;
-	}
-	vd->core.nports = nports;
 
 	kthread_init_work(&vd->work, vt_vdpa_work);
 	vd->worker = kthread_create_worker(0, "vhost-trace-vdpa/%s", name);
@@ -891,6 +730,9 @@ static void vt_vdpa_teardown(struct vt_vdpa *vd)
 	vd->worker = NULL;
 	spin_unlock_irq(&vd->work_lock);
 	kthread_destroy_worker(w);
+	/* no pass arms a timer now; one that fires queues nothing */
+	for (i = 0; i < vd->nports; i++)
+		vt_vdpa_port_timers_stop(&vd->ports[i]);
 
 	mutex_lock(&vd->core.lock);
 	WRITE_ONCE(vd->core.released, true);

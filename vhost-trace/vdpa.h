@@ -4,6 +4,7 @@
  *
  *   vdpa.c   the vDPA device (vdpa_config_ops), its worker, the management
  *            device and VHOST_TRACE_VDPA_ADD/CTL/DEL
+ *   vdpa_port.c  the trace ports' queues: the worker's data path
  *   vring.c  the split ring walker: guest memory through the driver's map
  *   vcons.c  the virtio-console control queue and port 0
  */
@@ -87,12 +88,27 @@ struct vt_vdpa_port {
 	struct vt_port port;
 	struct vt_vdpa *vd;
 	u32 index;		/* trace port: virtio-console port index + 1 */
+	/*
+	 * Lazy used signalling and kick batching, as the vhost front end's
+	 * (tx.c: signal_delay_ms, look_delay_ms). signal_timer sets
+	 * VT_WORK_SIGNAL, look_timer VT_WORK_KICK; only the worker's pass
+	 * of a running queue arms them, a queue's stop (settle) deletes
+	 * them. Under port.lock: signal_due (an interrupt is owed: the timer
+	 * armed or VT_WORK_SIGNAL set), descs (descriptors per buffer at
+	 * most, as far as the worker has seen).
+	 */
+	struct timer_list signal_timer;
+	struct timer_list look_timer;
+	bool signal_due;
+	u32 descs;
 };
 
-/* What the worker has to do: a bit per trace port and direction. */
+/* What the worker has to do: VT_WORK_BITS bits per trace port. */
 enum {
-	VT_WORK_KICK = 0,
-	VT_WORK_ROOM = 1,
+	VT_WORK_KICK = 0,	/* the ring: a kick, or a look (look_timer) */
+	VT_WORK_ROOM = 1,	/* the sink has room */
+	VT_WORK_SIGNAL = 2,	/* a deferred interrupt (signal_timer) */
+	VT_WORK_BITS = 3,
 };
 
 /* A control message to the guest, waiting for a buffer on VT_Q_CTL_RX. */
@@ -143,7 +159,7 @@ struct vt_vdpa {
 	u32 nvqs;
 	struct vt_vring *vqs;
 	struct vt_vdpa_port *ports;
-	unsigned long *pending;	/* 2 bits per trace port */
+	unsigned long *pending;	/* VT_WORK_BITS per trace port */
 	unsigned long ctl_pending;	/* a bit per queue 0..3 */
 
 	struct kthread_worker *worker;	/* NULL once deleted */
@@ -192,6 +208,7 @@ void vt_vring_start(struct vt_vring *vq);
 int vt_vring_disable_notify(struct vt_vdpa *vd, struct vt_vring *vq);
 int vt_vring_enable_notify(struct vt_vdpa *vd, struct vt_vring *vq);
 bool vt_vring_need_notify(struct vt_vdpa *vd, struct vt_vring *vq);
+bool vt_vring_near_full(struct vt_vdpa *vd, struct vt_vring *vq, u32 descs);
 void vt_vring_signal(struct vt_vring *vq);
 void vt_vring_notify(struct vt_vdpa *vd, struct vt_vring *vq);
 size_t vt_vring_copy_from(struct vt_vdpa *vd, const struct vt_chain *ch,
@@ -214,7 +231,18 @@ ssize_t vt_vcons_write(struct vt_core *core, struct file *f,
 __poll_t vt_vcons_poll(struct vt_core *core, struct file *f,
 		       poll_table *wait);
 
+/* vdpa_port.c */
+void vt_vdpa_port_init(struct vt_vdpa *vd, u32 i);
+struct vt_vring *vt_vdpa_port_vq(struct vt_vdpa_port *vp);
+void vt_vdpa_port_work(struct vt_vdpa_port *vp, unsigned int kind);
+void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
+			 bool sink_room, bool signal);
+void vt_vdpa_port_settle(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
+			 bool ring_ok);
+void vt_vdpa_port_timers_stop(struct vt_vdpa_port *vp);
+
 /* vdpa.c */
+void vt_vdpa_queue(struct vt_vdpa *vd);
 void vt_vdpa_queue_ctl(struct vt_vdpa *vd, unsigned int q);
 void vt_vdpa_queue_error(struct vt_vdpa *vd);
 

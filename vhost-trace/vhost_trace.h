@@ -289,7 +289,20 @@ static inline bool vt_bad_buffer(unsigned int in, size_t len)
 	return in || !len || len > VHOST_TRACE_MAX_BUFFER;
 }
 
+/*
+ * Lazy used signalling (tx.c, vdpa.c): the guest may be near a full ring,
+ * and a writer of its waiting, when the buffers it posted since the used
+ * entry it asked to hear of (unreclaimed), times the descriptors a buffer
+ * takes at most, fill half of the ring's num.
+ */
+static inline bool vt_near_full(u16 unreclaimed, u32 descs, u32 num)
+{
+	return (u32)unreclaimed * descs * 2 >= num;
+}
+
 /* tx.c */
+unsigned int vt_signal_delay(void);
+unsigned int vt_look_delay(void);
 void vhost_trace_port_prepare(struct vhost_trace_port *port,
 			      struct vhost_trace *vt);
 void vhost_trace_port_init(struct vhost_trace_port *port);

@@ -395,6 +395,21 @@ bool vt_vring_need_notify(struct vt_vdpa *vd, struct vt_vring *vq)
 	return vring_need_event(event, vq->used_idx, old);
 }
 
+/*
+ * Whether the driver may be near a full ring, so that its interrupt is
+ * not deferred (lazy signalling, vdpa.c): with EVENT_IDX, from the avail
+ * index last read and used_event (vt_near_full); without, or when
+ * used_event cannot be read, true.
+ */
+bool vt_vring_near_full(struct vt_vdpa *vd, struct vt_vring *vq, u32 descs)
+{
+	u16 event;
+
+	if (!vt_vring_event_idx(vd) || vt_read16(vd, vt_used_event(vq), &event))
+		return true;
+	return vt_near_full(vq->avail_idx - event, descs, vq->num);
+}
+
 /* Interrupt the driver. */
 void vt_vring_signal(struct vt_vring *vq)
 {

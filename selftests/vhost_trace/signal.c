@@ -17,8 +17,6 @@
  * to LOOK_MS (so that the timing holds under TCG) and put them back.
  * Needs vhost_trace.ko.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,38 +28,14 @@
 
 #define NUM		256
 #define DELAY_MS	300
-#define PARAM		"/sys/module/vhost_trace/parameters/signal_delay_ms"
-#define LOOK		"/sys/module/vhost_trace/parameters/look_delay_ms"
+#define PARAM		VT_SIGNAL_DELAY
+#define LOOK		VT_LOOK_DELAY
 #define LOOK_MS		400
 #define EIDX		(VT_F_VERSION_1 | VT_F_EVENT_IDX)
 
-static int set_param(const char *param, long ms)
-{
-	FILE *f = fopen(param, "w");
-	int r;
-
-	if (!f)
-		return -errno;
-	r = fprintf(f, "%ld\n", ms) < 0 ? -EIO : 0;
-	if (fclose(f) && !r)
-		r = -errno;
-	return r;
-}
-
 static int set_delay(long ms)
 {
-	return set_param(PARAM, ms);
-}
-
-/* ms until the call eventfd fires, at most ms; -1: it did not. */
-static int call_within(struct vt_vq *q, int ms)
-{
-	struct pollfd pfd = { .fd = q->call, .events = POLLIN };
-	int64_t t0 = vt_now_ms();
-
-	if (poll(&pfd, 1, ms) != 1)
-		return -1;
-	return vt_now_ms() - t0;
+	return vt_write_long(PARAM, ms);
 }
 
 static void set_used_event(struct vt_vq *q, uint16_t v)
@@ -106,7 +80,7 @@ FIXTURE_TEARDOWN(sig)
 	if (self->old_delay >= 0)
 		set_delay(self->old_delay);
 	if (self->old_look >= 0)
-		set_param(LOOK, self->old_look);
+		vt_write_long(LOOK, self->old_look);
 }
 
 /* One port of NUM entries into a file, running. */
@@ -149,7 +123,7 @@ static int post(FIXTURE_DATA(sig) *self, unsigned int n)
 static int warm_up(FIXTURE_DATA(sig) *self)
 {
 	if (post(self, 1) || vt_vq_poll_used(self->q, 1, 5000) != 1 ||
-	    call_within(self->q, DELAY_MS + 5000) < 0)
+	    vt_vq_call_within(self->q, DELAY_MS + 5000) < 0)
 		return -1;
 	vt_vq_calls(self->q);
 	reclaim(self->q);
@@ -177,7 +151,7 @@ TEST_F_TIMEOUT(sig, full_ring_at_once, 30)
 	ASSERT_EQ(0, post(self, NUM));
 	ASSERT_EQ((unsigned int)NUM, vt_vq_poll_used(self->q, NUM, 10000));
 	t = vt_now_ms();
-	ms = call_within(self->q, 5000);
+	ms = vt_vq_call_within(self->q, 5000);
 	TH_LOG("interrupt %d ms after the last used entry (delay %d ms)",
 	       ms, DELAY_MS);
 	ASSERT_LE(0, ms);
@@ -187,7 +161,7 @@ TEST_F_TIMEOUT(sig, full_ring_at_once, 30)
 	/* one interrupt for the ring: used_event was crossed once */
 	EXPECT_EQ(1ULL, vt_vq_calls(self->q));
 	reclaim(self->q);
-	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 200));
+	EXPECT_EQ(-1, vt_vq_call_within(self->q, DELAY_MS + 200));
 }
 
 /* (b) A few buffers on an idle port: after the delay, not never. */
@@ -198,7 +172,7 @@ TEST_F_TIMEOUT(sig, idle_port_after_delay, 30)
 	START(EIDX);
 	ASSERT_EQ(0, warm_up(self));
 	POST_USED(2);
-	ms = call_within(self->q, DELAY_MS + 5000);
+	ms = vt_vq_call_within(self->q, DELAY_MS + 5000);
 	TH_LOG("interrupt %d ms after the used entries (delay %d ms)",
 	       ms, DELAY_MS);
 	ASSERT_LE(0, ms);
@@ -219,11 +193,11 @@ TEST_F_TIMEOUT(sig, reclaimed_no_interrupt, 30)
 	reclaim(self->q);
 	TH_LOG("reclaimed %lld ms after the used entries",
 	       (long long)(vt_now_ms() - t));
-	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 500));
+	EXPECT_EQ(-1, vt_vq_call_within(self->q, DELAY_MS + 500));
 	EXPECT_EQ(0ULL, vt_vq_calls(self->q));
 	/* and the port goes on: the next one is signalled after the delay */
 	POST_USED(1);
-	EXPECT_LE(0, call_within(self->q, DELAY_MS + 5000));
+	EXPECT_LE(0, vt_vq_call_within(self->q, DELAY_MS + 5000));
 }
 
 /*
@@ -279,16 +253,16 @@ TEST_F_TIMEOUT(sig, stop_signals_pending, 30)
 	POST_USED(2);
 	t = vt_now_ms();
 	ASSERT_EQ(0, vt_dev_run(&self->d, 0));
-	EXPECT_LE(0, call_within(self->q, 0));
+	EXPECT_LE(0, vt_vq_call_within(self->q, 0));
 	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
 	EXPECT_EQ(1ULL, vt_vq_calls(self->q));
 	/* nothing more comes from the stopped queue */
-	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 200));
+	EXPECT_EQ(-1, vt_vq_call_within(self->q, DELAY_MS + 200));
 	/* started again, it goes on */
 	ASSERT_EQ(0, vt_dev_run(&self->d, 1));
 	reclaim(self->q);
 	POST_USED(1);
-	EXPECT_LE(0, call_within(self->q, DELAY_MS + 5000));
+	EXPECT_LE(0, vt_vq_call_within(self->q, DELAY_MS + 5000));
 }
 
 /* (d) Closing the device with a deferred interrupt: dropped, no hang. */
@@ -305,7 +279,7 @@ TEST_F_TIMEOUT(sig, close_drops_pending, 30)
 	TH_LOG("closed in %lld ms", (long long)t);
 	EXPECT_GT(1000, t);
 	/* no timer or work ran after the device was gone */
-	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 500));
+	EXPECT_EQ(-1, vt_vq_call_within(self->q, DELAY_MS + 500));
 }
 
 /*
@@ -341,7 +315,7 @@ TEST_F_TIMEOUT(sig, no_event_idx_at_once, 30)
 	START(VT_F_VERSION_1);
 	POST_USED(2);
 	t = vt_now_ms();
-	EXPECT_LE(0, call_within(self->q, DELAY_MS / 2));
+	EXPECT_LE(0, vt_vq_call_within(self->q, DELAY_MS / 2));
 	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
 	EXPECT_LE(1ULL, vt_vq_calls(self->q));
 	reclaim(self->q);
@@ -349,12 +323,12 @@ TEST_F_TIMEOUT(sig, no_event_idx_at_once, 30)
 	__atomic_store_n(&self->q->avail->flags, VRING_AVAIL_F_NO_INTERRUPT,
 			 __ATOMIC_SEQ_CST);
 	POST_USED(2);
-	EXPECT_EQ(-1, call_within(self->q, DELAY_MS + 200));
+	EXPECT_EQ(-1, vt_vq_call_within(self->q, DELAY_MS + 200));
 	reclaim(self->q);
 
 	__atomic_store_n(&self->q->avail->flags, 0, __ATOMIC_SEQ_CST);
 	POST_USED(1);
-	EXPECT_LE(0, call_within(self->q, DELAY_MS / 2));
+	EXPECT_LE(0, vt_vq_call_within(self->q, DELAY_MS / 2));
 }
 
 /* The device's avail_event: the avail index it wants a kick after. */
@@ -385,7 +359,7 @@ TEST_F_TIMEOUT(sig, kicks_batched, 40)
 {
 	int64_t t;
 
-	ASSERT_EQ(0, set_param(LOOK, LOOK_MS));
+	ASSERT_EQ(0, vt_write_long(LOOK, LOOK_MS));
 	START(EIDX);
 	ASSERT_EQ(0, warm_up(self));
 	/* warm_up waited DELAY_MS + more: the look found nothing */
@@ -411,7 +385,7 @@ TEST_F_TIMEOUT(sig, kicks_batched, 40)
 
 	/* look_delay_ms 0 (once that pass's look is done): each asks */
 	usleep((LOOK_MS + 300) * 1000);
-	ASSERT_EQ(0, set_param(LOOK, 0));
+	ASSERT_EQ(0, vt_write_long(LOOK, 0));
 	ASSERT_EQ(1, post_asked(self));
 	ASSERT_EQ(1U, vt_vq_poll_used(self->q, 1, 5000));
 	usleep(100 * 1000);

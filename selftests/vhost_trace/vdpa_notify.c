@@ -17,6 +17,19 @@
  *     written;
  *   - garbage in used_event, avail_event, avail->flags and used->flags
  *     hangs nothing: every buffer kicked is used, no queue error.
+ * Those with the module's signal_delay_ms and look_delay_ms at 0 (eager,
+ * set and put back by the fixture). With them (the uapi header's "Used
+ * buffers and the guest's interrupt", as signal.c for the vhost front
+ * end):
+ *   - lazy signalling: with EVENT_IDX an idle port's interrupt comes
+ *     after signal_delay_ms, none when the driver reclaimed the entries
+ *     first (moved used_event past them), at once when it holds half of
+ *     its ring unreclaimed or when the queue is disabled; closing the
+ *     device drops an owed one; without EVENT_IDX at once;
+ *   - kick batching: after a pass that took a buffer no kick is asked
+ *     for (avail_event stays behind, or VRING_USED_F_NO_NOTIFY stays
+ *     set) and a buffer added within look_delay_ms is taken without one;
+ *     a look that finds the ring empty asks for the next kick.
  * Skipped where the kernel has no vDPA (6.1).
  */
 #ifndef _GNU_SOURCE
@@ -47,6 +60,9 @@
 /* Time for a pass that wrote its last used entry to end (TCG). */
 #define PASS_END_MS	100
 #define VDPA_DRV	"/sys/bus/vdpa/drivers/vhost_vdpa"
+/* Lazy signalling and kick batching, long enough to tell under TCG. */
+#define DELAY_MS	300
+#define LOOK_MS		400
 #define S_FEATURES	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
 			 VIRTIO_CONFIG_S_FEATURES_OK)
 
@@ -57,6 +73,7 @@ FIXTURE(vn) {
 	struct vt_mem mem;
 	struct vt_vq q;
 	bool q_ok, loaded, skip;
+	long old_delay, old_look;	/* the module's, put back */
 	uint8_t *pool;
 	uint64_t seq;		/* pages posted */
 	int pipe[2];
@@ -228,6 +245,7 @@ FIXTURE_SETUP(vn)
 
 	self->ctl = self->vfd = -1;
 	self->pipe[0] = self->pipe[1] = -1;
+	self->old_delay = self->old_look = -1;
 	vt_ignore_sigpipe();
 	/* ENOENT where the module is a vDPA parent, else EOPNOTSUPP */
 	r = vt_vdpa_ioctl(VHOST_TRACE_VDPA_DEL, "vtnf-none", 0);
@@ -236,6 +254,12 @@ FIXTURE_SETUP(vn)
 		SKIP(return, "no vDPA in this kernel");
 	}
 	ASSERT_EQ(-ENOENT, r);
+	self->old_delay = vt_read_long(VT_SIGNAL_DELAY);
+	self->old_look = vt_read_long(VT_LOOK_DELAY);
+	ASSERT_LE(0, self->old_delay);
+	ASSERT_LE(0, self->old_look);
+	ASSERT_EQ(0, vt_write_long(VT_SIGNAL_DELAY, 0));
+	ASSERT_EQ(0, vt_write_long(VT_LOOK_DELAY, 0));
 	if (access(VDPA_DRV, F_OK)) {
 		self->loaded = true;
 		if (system("modprobe vhost_vdpa") || access(VDPA_DRV, F_OK)) {
@@ -265,6 +289,10 @@ FIXTURE_TEARDOWN(vn)
 		vt_mem_free(&self->mem);
 	if (self->loaded && system("modprobe -r vhost_vdpa"))
 		TH_LOG("modprobe -r vhost_vdpa failed");
+	if (self->old_delay >= 0)
+		vt_write_long(VT_SIGNAL_DELAY, self->old_delay);
+	if (self->old_look >= 0)
+		vt_write_long(VT_LOOK_DELAY, self->old_look);
 }
 
 /* The ring was emptied by a pass: kicks are asked for at the avail index. */
@@ -466,6 +494,160 @@ TEST_F_TIMEOUT(vn, garbage, 60)
 	ASSERT_EQ(0, vt_vq_kick(q));
 	EXPECT_EQ(VT_PAGE, drain_pipe(self->pipe[0], VT_PAGE, 3000));
 	EXPECT_EQ(1U, vt_vq_poll_used(q, 1, 3000));
+}
+
+/* What virtio_ring does on get_buf: reap, ask for the next entry. */
+static void reclaim(struct vt_vq *q)
+{
+	vt_vq_reap(q, NULL, NULL, NUM);
+	st16(used_event(q), q->last_used);
+}
+
+/* n posted and kicked, read from the pipe, used (not reaped): 0 or -1. */
+static int post_used(FIXTURE_DATA(vn) *self, unsigned int n)
+{
+	if (post(self, n) || vt_vq_kick_always(&self->q) ||
+	    drain_pipe(self->pipe[0], n * VT_PAGE, 5000) != n * VT_PAGE)
+		return -1;
+	return vt_vq_poll_used(&self->q, n, 5000) == n ? 0 : -1;
+}
+
+/*
+ * Lazy signalling. Without EVENT_IDX: at once. With: the first use after
+ * a start signals whatever used_event says; then an idle port after the
+ * delay, none once reclaimed, at once with half the ring unreclaimed and
+ * when the queue is disabled (nothing after).
+ */
+TEST_F_TIMEOUT(vn, lazy_signal, 60)
+{
+	struct vhost_vring_state off = { .index = QUEUE, .num = 0 };
+	struct vt_vq *q = &self->q;
+	int64_t t;
+	int ms;
+
+	if (self->skip)
+		return;
+	ASSERT_EQ(0, vt_write_long(VT_SIGNAL_DELAY, DELAY_MS));
+	usleep(PASS_END_MS * 1000);
+	vt_vq_calls(q);
+	if (!variant->event_idx) {
+		ASSERT_EQ(0, post_used(self, 2));
+		ms = vt_vq_call_within(q, 5000);
+		TH_LOG("interrupt %d ms after the used entries", ms);
+		ASSERT_LE(0, ms);
+		EXPECT_GT(DELAY_MS / 2, ms);
+		return;
+	}
+	ASSERT_EQ(0, post_used(self, 1));
+	ASSERT_LE(0, vt_vq_call_within(q, DELAY_MS + 5000));
+	vt_vq_calls(q);
+	reclaim(q);
+
+	/* an idle port: after the delay */
+	ASSERT_EQ(0, post_used(self, 2));
+	ms = vt_vq_call_within(q, DELAY_MS + 5000);
+	TH_LOG("idle: interrupt %d ms after the used entries (delay %d ms)",
+	       ms, DELAY_MS);
+	ASSERT_LE(0, ms);
+	EXPECT_LE(DELAY_MS / 2, ms);
+	EXPECT_GE(DELAY_MS + 1000, ms);
+	EXPECT_EQ(1ULL, vt_vq_calls(q));
+	reclaim(q);
+
+	/* reclaimed before the delay ends: none */
+	ASSERT_EQ(0, post_used(self, 2));
+	reclaim(q);
+	EXPECT_EQ(-1, vt_vq_call_within(q, DELAY_MS + 500));
+	EXPECT_EQ(0ULL, vt_vq_calls(q));
+
+	/* half of the ring unreclaimed: at once, one for all */
+	ASSERT_EQ(0, post_used(self, NUM / 2));
+	ms = vt_vq_call_within(q, 5000);
+	TH_LOG("half the ring: interrupt %d ms after the used entries", ms);
+	ASSERT_LE(0, ms);
+	EXPECT_GT(DELAY_MS / 2, ms);
+	usleep(PASS_END_MS * 1000);
+	EXPECT_EQ(1ULL, vt_vq_calls(q));
+	reclaim(q);
+
+	/* the queue disabled with one owed: at once, nothing after */
+	ASSERT_EQ(0, post_used(self, 2));
+	t = vt_now_ms();
+	ASSERT_EQ(0, ioctl(self->vfd, VHOST_VDPA_SET_VRING_ENABLE, &off));
+	EXPECT_LE(0, vt_vq_call_within(q, 0));
+	EXPECT_GT(DELAY_MS / 2, vt_now_ms() - t);
+	EXPECT_EQ(1ULL, vt_vq_calls(q));
+	EXPECT_EQ(-1, vt_vq_call_within(q, DELAY_MS + 200));
+}
+
+/* Closing the device with an interrupt owed: dropped, no hang. */
+TEST_F_TIMEOUT(vn, close_drops_owed, 30)
+{
+	struct vt_vq *q = &self->q;
+	int64_t t;
+
+	if (self->skip || !variant->event_idx)
+		return;
+	ASSERT_EQ(0, vt_write_long(VT_SIGNAL_DELAY, DELAY_MS));
+	ASSERT_EQ(0, post_used(self, 1));
+	ASSERT_LE(0, vt_vq_call_within(q, DELAY_MS + 5000));
+	vt_vq_calls(q);
+	reclaim(q);
+	ASSERT_EQ(0, post_used(self, 2));
+	t = vt_now_ms();
+	close(self->vfd);
+	self->vfd = -1;
+	t = vt_now_ms() - t;
+	TH_LOG("closed in %lld ms", (long long)t);
+	EXPECT_GT(1000, t);
+	EXPECT_EQ(-1, vt_vq_call_within(q, DELAY_MS + 500));
+}
+
+/* One buffer, kicked only if the device asks: 1 if it asked, 0, -1. */
+static int post_asked(FIXTURE_DATA(vn) *self)
+{
+	uint64_t kicks = self->q.kicks;
+
+	if (post(self, 1) || vt_vq_kick(&self->q))
+		return -1;
+	return self->q.kicks != kicks;
+}
+
+/*
+ * Kick batching: a pass that took a buffer asks for no kick; one added
+ * within the look delay is taken by the look, without a kick; a look that
+ * finds nothing asks for the next one.
+ */
+TEST_F_TIMEOUT(vn, kicks_batched, 60)
+{
+	struct vt_vq *q = &self->q;
+	int64_t t;
+
+	if (self->skip)
+		return;
+	ASSERT_EQ(0, vt_write_long(VT_LOOK_DELAY, LOOK_MS));
+	usleep(PASS_END_MS * 1000);
+	expect_armed(_metadata, self, variant->event_idx);
+	ASSERT_EQ(1, post_asked(self));
+	ASSERT_EQ(1U, vt_vq_poll_used(q, 1, 5000));
+	t = vt_now_ms();
+	if (variant->event_idx) {
+		EXPECT_NE(q->avail_idx, ld16(avail_event(q)));
+	} else {
+		EXPECT_EQ(VRING_USED_F_NO_NOTIFY, ld16(&q->used->flags));
+	}
+	ASSERT_EQ(0, post_asked(self));
+	ASSERT_EQ(2U, vt_vq_poll_used(q, 2, LOOK_MS + 5000));
+	TH_LOG("a buffer added without a kick: taken %lld ms later (look %d ms)",
+	       (long long)(vt_now_ms() - t), LOOK_MS);
+	EXPECT_LE(LOOK_MS / 2, vt_now_ms() - t);
+	EXPECT_EQ(2 * VT_PAGE, drain_pipe(self->pipe[0], 2 * VT_PAGE, 3000));
+	/* that look took one: another look; it finds nothing and asks */
+	usleep((2 * LOOK_MS + 300) * 1000);
+	expect_armed(_metadata, self, variant->event_idx);
+	ASSERT_EQ(1, post_asked(self));
+	ASSERT_EQ(3U, vt_vq_poll_used(q, 3, 5000));
+	EXPECT_EQ(VT_PAGE, drain_pipe(self->pipe[0], VT_PAGE, 3000));
 }
 
 TEST_HARNESS_MAIN

@@ -348,6 +348,19 @@ long vt_read_long(const char *path)
 	return n;
 }
 
+int vt_write_long(const char *path, long n)
+{
+	FILE *f = fopen(path, "w");
+	int r;
+
+	if (!f)
+		return -errno;
+	r = fprintf(f, "%ld\n", n) < 0 ? -EIO : 0;
+	if (fclose(f) && !r)
+		r = -errno;
+	return r;
+}
+
 long vt_module_refcnt(void)
 {
 	return vt_read_long("/sys/module/vhost_trace/refcnt");
@@ -417,6 +430,16 @@ uint64_t vt_vq_calls(struct vt_vq *q)
 	uint64_t v;
 
 	return read(q->call, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
+int vt_vq_call_within(struct vt_vq *q, int ms)
+{
+	struct pollfd pfd = { .fd = q->call, .events = POLLIN };
+	int64_t t0 = vt_now_ms();
+
+	if (poll(&pfd, 1, ms) != 1)
+		return -1;
+	return vt_now_ms() - t0;
 }
 
 unsigned int vt_vq_settle(struct vt_vq *q)

@@ -117,6 +117,8 @@ unsigned int vt_vq_wait_used(struct vt_vq *q, unsigned int n, int ms);
 unsigned int vt_vq_poll_used(struct vt_vq *q, unsigned int n, int ms);
 /* Interrupts since the last call (the call eventfd's count, reset). */
 uint64_t vt_vq_calls(struct vt_vq *q);
+/* ms until the call eventfd fires, at most ms; -1: it did not. */
+int vt_vq_call_within(struct vt_vq *q, int ms);
 /*
  * Give the device 100 ms to do what it would wrongly do (use an entry it
  * must keep); then the entries pending.
@@ -218,6 +220,11 @@ int64_t vt_now_ms(void);
 
 /* The first number in the file at path, -1 when there is none. */
 long vt_read_long(const char *path);
+/* The module's lazy signalling and kick batching delays (ms). */
+#define VT_SIGNAL_DELAY	"/sys/module/vhost_trace/parameters/signal_delay_ms"
+#define VT_LOOK_DELAY	"/sys/module/vhost_trace/parameters/look_delay_ms"
+/* Write n into the file at path (a module parameter); 0 or -errno. */
+int vt_write_long(const char *path, long n);
 /* The module's use count (/sys/module/vhost_trace/refcnt), -1 unknown. */
 long vt_module_refcnt(void);
 

@@ -49,9 +49,9 @@
  *     on it, start. A start without that setup leaves it stopped (see
  *     VHOST_TRACE_SET_RUNNING).
  *
- * Used buffers and the guest's interrupt (the queue's call eventfd; this
- * device, not the vDPA front end below, which signals at once each pass
- * that used entries, as far as the driver asks for it). A buffer is
+ * Used buffers and the guest's interrupt (the queue's call eventfd; the
+ * vDPA front end below the same way, through its queue's callback:
+ * vhost_vdpa's call eventfd, virtio_vdpa's interrupt). A buffer is
  * marked used in the used ring as soon as the device is done with it
  * (written, dropped, returned unread, or let go of by a pipe: see
  * VHOST_TRACE_SINK_BY_REF). With VIRTIO_RING_F_EVENT_IDX negotiated (and
@@ -81,11 +81,12 @@
  * driver that waits for used entries without a full ring (it waits for a
  * few buffers) gets its interrupt within the delay.
  * VHOST_TRACE_SET_RUNNING 0 gives a deferred interrupt at once; closing
- * the device fd drops it. Without EVENT_IDX (or with NOTIFY_ON_EMPTY, or
+ * the device fd drops it (vDPA: the driver disabling the queue from the
+ * bound mm gives it at once, a reset drops it). Without EVENT_IDX (or with NOTIFY_ON_EMPTY, or
  * with signal_delay_ms 0) every batch of used entries is signalled at
  * once, unless the guest set VRING_AVAIL_F_NO_INTERRUPT.
  *
- * Kicks (this device too). After a pass that took buffers the device does
+ * Kicks (both front ends). After a pass that took buffers the device does
  * not ask for a kick (avail_event stays where it was; without EVENT_IDX,
  * VRING_USED_F_NO_NOTIFY stays set) and looks at the ring again after
  * the module parameter look_delay_ms (default 1, at most 1000; at least
@@ -388,7 +389,9 @@ struct vhost_trace_stats {
  * status until the reset. Refused
  * chains (bad_buffers) are returned with used length 0 as above.
  * Ring size: 1..256, a power of two. Split rings only (no
- * VIRTIO_F_RING_PACKED, no VIRTIO_RING_F_EVENT_IDX).
+ * VIRTIO_F_RING_PACKED); VIRTIO_RING_F_EVENT_IDX and
+ * VIRTIO_RING_F_INDIRECT_DESC are offered, interrupts and kicks as for
+ * the vhost device (see "Used buffers and the guest's interrupt").
  * Memory: with vhost_vdpa, only what the driver mapped (IOTLB messages),
  * read as user memory of the process that did VHOST_SET_OWNER (bind_mm);
  * a vhost_vdpa user without an owner gets no service. vhost_vdpa (6.12)
