@@ -92,11 +92,6 @@ module_param(look_delay_ms, uint, 0644);
 MODULE_PARM_DESC(look_delay_ms,
 		 "After a pass that took buffers, look at the ring again after this long (ms, max 1000) instead of asking for a kick; 0: ask at once");
 
-unsigned int vt_look_delay(void)
-{
-	return vt_delay_ms(&look_delay_ms);
-}
-
 static void vt_look_timer(struct timer_list *t)
 {
 	struct vhost_trace_port *vport = from_timer(vport, t, look_timer);
@@ -104,14 +99,18 @@ static void vt_look_timer(struct timer_list *t)
 	vhost_poll_queue(&vt_tx_vq(vport)->poll);
 }
 
-/* Whether the pass that took buffers looks again later (vq->mutex held). */
-static bool vt_look_later(struct vhost_trace_port *vport)
+/*
+ * A pass that took buffers found the ring empty: its port's look timer
+ * armed for look_delay_ms from now (both front ends); false when that is
+ * 0 (ask for a kick at once).
+ */
+bool vt_look_later(struct timer_list *look_timer)
 {
-	unsigned int delay = vt_look_delay();
+	unsigned int delay = vt_delay_ms(&look_delay_ms);
 
 	if (!delay)
 		return false;
-	mod_timer(&vport->look_timer, jiffies + msecs_to_jiffies(delay));
+	mod_timer(look_timer, jiffies + msecs_to_jiffies(delay));
 	return true;
 }
 
@@ -240,7 +239,7 @@ static void vt_handle_tx(struct vhost_trace_port *vport, bool sink_room)
 		}
 		if (head == vq->num) {
 			/* buffers came in this pass: more may follow */
-			if (pkts && vt_look_later(vport))
+			if (pkts && vt_look_later(&vport->look_timer))
 				break;
 			if (unlikely(vhost_enable_notify(dev, vq))) {
 				vhost_disable_notify(dev, vq);

@@ -144,21 +144,6 @@ static void vt_vdpa_signal(struct vt_vdpa *vd, struct vt_vdpa_port *vp)
 }
 
 /*
- * A pass that took buffers found the ring empty: it looks again after
- * look_delay_ms instead of asking for a kick (false: look_delay_ms is 0).
- * Port lock held.
- */
-static bool vt_vdpa_look_later(struct vt_vdpa_port *vp)
-{
-	unsigned int delay = vt_look_delay();
-
-	if (!delay)
-		return false;
-	mod_timer(&vp->look_timer, jiffies + msecs_to_jiffies(delay));
-	return true;
-}
-
-/*
  * Every buffer of the port still lent to a pipe is settled, because its
  * queue stops. ring_ok: the driver disables the queue from the bound mm,
  * its ring still valid: they are returned as used now (best effort: not
@@ -225,7 +210,7 @@ void vt_vdpa_handle_port(struct vt_vdpa *vd, struct vt_vdpa_port *vp,
 		r = vt_vring_peek(vd, vq, &ch);
 		if (!r) {
 			/* buffers came in this pass: more may follow */
-			if (pkts && vt_vdpa_look_later(vp))
+			if (pkts && vt_look_later(&vp->look_timer))
 				break;
 			r = vt_vring_enable_notify(vd, vq);
 			if (!r)

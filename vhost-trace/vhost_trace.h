@@ -302,7 +302,7 @@ static inline bool vt_near_full(u16 unreclaimed, u32 descs, u32 num)
 
 /* tx.c */
 unsigned int vt_signal_delay(void);
-unsigned int vt_look_delay(void);
+bool vt_look_later(struct timer_list *look_timer);
 void vhost_trace_port_prepare(struct vhost_trace_port *port,
 			      struct vhost_trace *vt);
 void vhost_trace_port_init(struct vhost_trace_port *port);
