@@ -586,8 +586,10 @@ TEST_F_TIMEOUT(vn, close_drops_owed, 30)
 	struct vt_vq *q = &self->q;
 	int64_t t;
 
-	if (self->skip || !variant->event_idx)
+	if (self->skip)
 		return;
+	if (!variant->event_idx)
+		SKIP(return, "nothing is deferred without EVENT_IDX");
 	ASSERT_EQ(0, vt_write_long(VT_SIGNAL_DELAY, DELAY_MS));
 	ASSERT_EQ(0, post_used(self, 1));
 	ASSERT_LE(0, vt_vq_call_within(q, DELAY_MS + 5000));
