@@ -557,11 +557,12 @@ static void vt_vdpa_free(struct vdpa_device *vdpa)
 
 	if (vd->worker)		/* never registered */
 		kthread_destroy_worker(vd->worker);
+	/* core.nports: the ports set up (their timers), none on -ENOMEM */
+	for (i = 0; i < vd->core.nports; i++)
+		vt_vdpa_port_timers_stop(&vd->ports[i]);
 	if (vd->ports)
-		for (i = 0; i < vd->nports; i++) {
-			vt_vdpa_port_timers_stop(&vd->ports[i]);
+		for (i = 0; i < vd->nports; i++)
 			vt_port_cleanup(&vd->ports[i].port);
-		}
 	vt_vcons_free(vd);
 	vhost_iotlb_reset(&vd->iotlb);
 	kvfree(vd->ports);
