@@ -12,6 +12,16 @@
  * one local APIC in the kernel, software-disabled (as created) and
  * hardware-disabled (its APIC base MSR without the enable bit), none of the
  * three counts falls to zero, so the nested guests only move the counts.
+ *
+ * It holds perf_sched_events on too (perf_event_task_sched_in/out, in
+ * __schedule): a perf event bound to a task switches that key on with the
+ * first such event and off (from the "events" workqueue, a second later)
+ * after the last. trace-cmd record -C x86-tsc and vhost-traced (its
+ * TSC2NSEC terms, at every session's stop) each open and close one: CI's
+ * 6.12 host VM died of it at cd07c34 (Oops: int3 in __schedule from a
+ * kworker of "events" right after a stop; a triple fault as trace-cmd
+ * record started). A disabled dummy event on this process keeps the count
+ * above zero.
  * tools/dev/vm/init-host starts it while the host VM runs on one CPU.
  *
  * Usage: kvm-keeper PIDFILE
@@ -22,11 +32,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <linux/perf_event.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MSR_IA32_APICBASE	0x1b
@@ -47,7 +59,13 @@ int main(int argc, char **argv)
 		.hdr.nmsrs = 1,
 		.entry = { .index = MSR_IA32_APICBASE, .data = APIC_DEFAULT_BASE },
 	};
-	int kvm, vm, vcpu;
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_DUMMY,
+		.disabled = 1,
+	};
+	int kvm, vm, vcpu, perf;
 	FILE *f;
 	pid_t pid;
 
@@ -68,6 +86,13 @@ int main(int argc, char **argv)
 		return fail("KVM_CREATE_VCPU");
 	if (ioctl(vcpu, KVM_SET_MSRS, &msrs) != 1)
 		return fail("KVM_SET_MSRS (APIC base, disabled)");
+	/*
+	 * Bound to this process, which exits below; the event lives (and
+	 * counts) until its last fd is closed: the child's, inherited.
+	 */
+	perf = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+	if (perf < 0)
+		return fail("perf_event_open (a dummy event of this task)");
 
 	pid = fork();
 	if (pid < 0)
